@@ -1,0 +1,1 @@
+"""Calibration records, lifecycle, characterisation and uncertainty."""

@@ -1,0 +1,1 @@
+"""Device drivers: transports, wire codecs and one class per device model."""

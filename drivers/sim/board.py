@@ -1,0 +1,218 @@
+"""Simulated detector board behind a pseudo-terminal.
+
+Run as a process (``python -m drivers.sim.board --seed 0``): it opens a pseudo-terminal pair,
+prints one JSON line ``{"port": "/dev/pts/N"}`` and then behaves like the board on a USB-CDC
+link: pyserial opens the printed device path exactly as it would open ``/dev/ttyACM0``.
+The process ends on SIGTERM or when its standard input closes (its parent went away).
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import fcntl
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+import tty
+
+import numpy as np
+
+from drivers.detector_protocol import StreamDecoder
+from drivers.errors import DeviceError
+from drivers.sim.board_device import BoardDevice
+from drivers.sim.faults import FaultInjector, FaultPlan
+from drivers.sim.scene import Scene
+
+# A device whose host stops reading cannot buffer forever: past this many bytes waiting to be
+# written it drops whole frames, as a USB device does when the host does not poll.
+OUTBOX_LIMIT_BYTES = 256 * 1024
+STARTUP_TIMEOUT_S = 30.0
+
+
+class PtyBoardServer:
+    """Moves a :class:`BoardDevice`'s bytes over the master side of a pseudo-terminal.
+
+    Parameters
+    ----------
+    device : BoardDevice
+        The board's firmware.
+    faults : FaultInjector
+        Link faults to inject on the way to the host.
+    """
+
+    def __init__(self, device: BoardDevice, faults: FaultInjector) -> None:
+        self.device = device
+        self.faults = faults
+        self.master_fd, self.slave_fd = os.openpty()
+        tty.setraw(self.slave_fd)
+        flags = fcntl.fcntl(self.master_fd, fcntl.F_GETFL)
+        fcntl.fcntl(self.master_fd, fcntl.F_SETFL, flags | os.O_NONBLOCK)
+        self.port = os.ttyname(self.slave_fd)
+        self._decoder = StreamDecoder()
+        self._outbox = bytearray()
+        self._clock_origin = time.monotonic()
+        self.frames_dropped_by_device = 0
+
+    def now_s(self) -> float:
+        """Device clock, s since power-on."""
+        return time.monotonic() - self._clock_origin
+
+    def _stream_time_s(self, now_s: float) -> float | None:
+        return now_s - self.device.stream_start_s if self.device.streaming else None
+
+    def _send(self, packet: bytes, now_s: float) -> None:
+        self._outbox += self.faults.corrupt(packet, self._stream_time_s(now_s))
+
+    def _flush(self) -> None:
+        while self._outbox:
+            try:
+                written = os.write(self.master_fd, self._outbox)
+            except BlockingIOError:
+                return
+            del self._outbox[:written]
+
+    def serve(self, stop_fd: int | None) -> None:
+        """Run until ``stop_fd`` becomes readable (EOF) or the fault plan unplugs the board."""
+        stalled_since: float | None = None
+        while True:
+            now = self.now_s()
+            stream_time = self._stream_time_s(now)
+            if self.faults.unplugged(stream_time):
+                os.close(self.master_fd)
+                os.close(self.slave_fd)
+                return
+            if stalled_since is None and self.faults.stalled(stream_time):
+                stalled_since = now
+            stalled = stalled_since is not None
+            if self.device.streaming and not stalled:
+                timeout = max(0.0, self.device.next_frame_due_s() - now)
+            else:
+                timeout = 0.2
+            readers = [self.master_fd] + ([stop_fd] if stop_fd is not None else [])
+            writers = [self.master_fd] if self._outbox and not stalled else []
+            readable, writable, _ = select.select(readers, writers, [], timeout)
+            if stop_fd is not None and stop_fd in readable and not os.read(stop_fd, 4096):
+                return
+            if self.master_fd in readable:
+                self._receive(stalled)
+            if writable:
+                self._flush()
+            if self.device.streaming and not stalled:
+                self._produce_due_frames()
+
+    def _receive(self, stalled: bool) -> None:
+        try:
+            data = os.read(self.master_fd, 65536)
+        except OSError as exc:
+            if exc.errno in (errno.EIO, errno.EAGAIN):
+                return
+            raise
+        if stalled:
+            return
+        for packet in self._decoder.feed(data):
+            self._send(self.device.handle(packet, self.now_s()), self.now_s())
+        self._flush()
+
+    def _produce_due_frames(self) -> None:
+        while self.device.streaming and self.device.next_frame_due_s() <= self.now_s():
+            _, packet = self.device.produce_frame()
+            if len(self._outbox) > OUTBOX_LIMIT_BYTES:
+                self.frames_dropped_by_device += 1
+                continue
+            self._send(packet, self.now_s())
+        self._flush()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the simulator process."""
+    parser = argparse.ArgumentParser(description="Simulated NIR detector board on a pty")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the physics scene")
+    parser.add_argument("--serial", default=None, help="serial number to report")
+    parser.add_argument("--fault", type=FaultPlan.parse, default=None, help="KIND@SECONDS")
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    scene = Scene(seed=args.seed)
+    device = BoardDevice(scene, serial=args.serial or f"SIM{args.seed:06d}")
+    faults = FaultInjector(args.fault, np.random.default_rng([args.seed, 0xFA17]))
+    server = PtyBoardServer(device, faults)
+    print(json.dumps({"port": server.port, "serial": device.identity.serial}), flush=True)
+    server.serve(stop_fd=sys.stdin.fileno())
+    return 0
+
+
+class DetectorBoardSimulator:
+    """Runs the simulated board in its own process; a context manager.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of the physics scene (same seed, same frames).
+    fault : FaultPlan or None
+        A link fault to inject.
+
+    Attributes
+    ----------
+    port : str
+        Device path of the board's serial port (a pseudo-terminal), set by :meth:`start`.
+    """
+
+    def __init__(self, seed: int = 0, fault: FaultPlan | None = None) -> None:
+        self.seed = seed
+        self.fault = fault
+        self.port = ""
+        self.serial = ""
+        self._process: subprocess.Popen[str] | None = None
+
+    def start(self) -> DetectorBoardSimulator:
+        """Start the process and wait until its port exists."""
+        command = [sys.executable, "-m", "drivers.sim.board", "--seed", str(self.seed)]
+        if self.fault is not None:
+            command += ["--fault", str(self.fault)]
+        self._process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        assert self._process.stdout is not None
+        ready, _, _ = select.select([self._process.stdout], [], [], STARTUP_TIMEOUT_S)
+        line = self._process.stdout.readline() if ready else ""
+        if not line:
+            self.close()
+            raise DeviceError("the detector board simulator did not start")
+        info = json.loads(line)
+        self.port, self.serial = info["port"], info["serial"]
+        return self
+
+    @property
+    def pid(self) -> int | None:
+        """Process id of the running simulator."""
+        return self._process.pid if self._process is not None else None
+
+    def close(self) -> None:
+        """Stop the process and reap it."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.stdin is not None:
+            process.stdin.close()
+        try:
+            process.wait(timeout=3)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+    def __enter__(self) -> DetectorBoardSimulator:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

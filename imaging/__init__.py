@@ -1,0 +1,1 @@
+"""Pure functions on numpy arrays: correction, oximetry, NIRS, DOT, segmentation."""

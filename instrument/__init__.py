@@ -1,0 +1,1 @@
+"""Instrument composition, acquisition and run records."""

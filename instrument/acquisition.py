@@ -1,0 +1,264 @@
+"""Acquisition: frames from the board's reader thread, through a bounded buffer, into a record.
+
+The driver's reader thread is the producer; it never blocks: when the buffer is full the
+frame is counted as a buffer overrun. The consumer (the thread that calls
+:meth:`Acquisition.run`) maps device timestamps to host time, counts frames the link lost
+(gaps in the frame counter) and appends batches to the run record.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from drivers.detector_board import DetectorBoard, ReceivedFrame
+from drivers.errors import DeviceError, DeviceTimeout
+from instrument.run_record import FrameBatch, RunRecordWriter
+
+MAX_BATCH_FRAMES = 64
+POLL_S = 0.05
+
+
+@dataclass(frozen=True)
+class AcquisitionStats:
+    """What an acquisition delivered and what it lost.
+
+    Attributes
+    ----------
+    frames : int
+        Frames stored in the run record.
+    frame_rate_hz : float
+        Board frame rate, Hz.
+    dropped_frames : int
+        Frames the board produced within the run that are not in the record (all causes).
+    buffer_overruns : int
+        Of those, frames the host discarded because the buffer was full.
+    decoder_resyncs : int
+        Corrupt chunks the decoder skipped to find the next packet.
+    discarded_bytes : int
+        Bytes skipped with them.
+    duration_s : float
+        Device time covered by the stored frames, s.
+    wavelengths_nm : tuple of int
+        LED wavelengths of the stored frames, nm, ascending.
+    """
+
+    frames: int
+    frame_rate_hz: float
+    dropped_frames: int
+    buffer_overruns: int
+    decoder_resyncs: int
+    discarded_bytes: int
+    duration_s: float
+    wavelengths_nm: tuple[int, ...]
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain dict for JSON and record attributes."""
+        return asdict(self)
+
+
+ProgressCallback = Callable[[float, int], None]
+FramesCallback = Callable[[FrameBatch], None]
+
+
+class ClockMap:
+    """Maps the board clock (µs) to host time (s since the run started).
+
+    The first frame's arrival anchors the board clock to the host clock; later frames keep the
+    board's own spacing, so host times increase exactly as the exposures did.
+    """
+
+    def __init__(self, run_start_s: float) -> None:
+        self.run_start_s = run_start_s
+        self._anchor_device_us: int | None = None
+        self._anchor_host_s = 0.0
+
+    def host_time_s(self, device_time_us: np.ndarray, arrival_s: float) -> np.ndarray:
+        """Host times (s since the run started) of exposures at ``device_time_us``."""
+        if self._anchor_device_us is None:
+            self._anchor_device_us = int(device_time_us[0])
+            self._anchor_host_s = arrival_s - self.run_start_s
+        offsets = (device_time_us.astype(np.int64) - self._anchor_device_us) * 1e-6
+        return self._anchor_host_s + offsets
+
+
+class Acquisition:
+    """One acquisition from a detector board into a run record.
+
+    Parameters
+    ----------
+    board : DetectorBoard
+        A connected board, configured.
+    writer : RunRecordWriter
+        Where the frames go.
+    frame_rate_hz : float
+        The board's frame rate, Hz.
+    buffer_frames : int
+        Capacity of the buffer between the link and the recorder, frames.
+    stall_timeout_s : float
+        A gap without frames this long ends the run with :class:`DeviceTimeout`.
+    """
+
+    def __init__(
+        self,
+        board: DetectorBoard,
+        writer: RunRecordWriter,
+        *,
+        frame_rate_hz: float,
+        buffer_frames: int,
+        stall_timeout_s: float,
+    ) -> None:
+        self.board = board
+        self.writer = writer
+        self.frame_rate_hz = frame_rate_hz
+        self.stall_timeout_s = stall_timeout_s
+        self._buffer: queue.Queue[ReceivedFrame] = queue.Queue(maxsize=buffer_frames)
+        self._failure: DeviceError | None = None
+        self._stop_requested = threading.Event()
+        self.buffer_overruns = 0
+        self.dropped_frames = 0
+        self._next_counter = 0
+        self._first_device_us: int | None = None
+        self._last_device_us = 0
+        self._frames = 0
+        self._wavelengths_nm: set[int] = set()
+
+    def _enqueue(self, received: ReceivedFrame) -> None:
+        try:
+            self._buffer.put_nowait(received)
+        except queue.Full:
+            self.buffer_overruns += 1
+
+    def _on_failure(self, error: DeviceError) -> None:
+        self._failure = error
+
+    def request_stop(self) -> None:
+        """Ask a running acquisition to end early (from any thread)."""
+        self._stop_requested.set()
+
+    def stats(self) -> AcquisitionStats:
+        """Counts so far."""
+        duration = (
+            0.0
+            if self._first_device_us is None
+            else (self._last_device_us - self._first_device_us) * 1e-6 + 1 / self.frame_rate_hz
+        )
+        return AcquisitionStats(
+            frames=self._frames,
+            frame_rate_hz=self.frame_rate_hz,
+            dropped_frames=self.dropped_frames,
+            buffer_overruns=self.buffer_overruns,
+            decoder_resyncs=self.board.resyncs,
+            discarded_bytes=self.board.discarded_bytes,
+            duration_s=duration,
+            wavelengths_nm=tuple(sorted(self._wavelengths_nm)),
+        )
+
+    def run(
+        self,
+        duration_s: float,
+        on_progress: ProgressCallback | None = None,
+        on_frames: FramesCallback | None = None,
+    ) -> AcquisitionStats:
+        """Acquire ``duration_s`` seconds of frames (device time) into the record.
+
+        Everything received before an error is in the record when this raises.
+
+        Raises
+        ------
+        DeviceError
+            The link failed (disconnect) or stalled (no frame for ``stall_timeout_s``).
+        """
+        if duration_s <= 0:
+            raise ValueError(f"duration must be > 0 s, got {duration_s}")
+        expected_frames = round(duration_s * self.frame_rate_hz)
+        clock = ClockMap(time.monotonic())
+        self.board.start_stream(self._enqueue, self._on_failure)
+        last_frame_at = time.monotonic()
+        try:
+            while self._next_counter < expected_frames and not self._stop_requested.is_set():
+                batch, past_end = self._take_batch(expected_frames)
+                if batch:
+                    last_frame_at = time.monotonic()
+                    self._store(batch, clock, on_frames)
+                    if on_progress is not None:
+                        on_progress(self._next_counter / self.frame_rate_hz, self._frames)
+                if past_end:
+                    # Frames between the last one stored and the run's end were lost.
+                    self._count_lost(np.array([expected_frames], dtype=np.int64))
+                if batch or past_end:
+                    continue
+                if self._failure is not None:
+                    raise self._failure
+                silent_for = time.monotonic() - last_frame_at
+                if silent_for > self.stall_timeout_s:
+                    raise DeviceTimeout(
+                        f"detector board on {self.board.port} stopped sending frames: none for "
+                        f"{silent_for:.1f} s; check the link and the board's power"
+                    )
+        finally:
+            self._stop_stream()
+        self.writer.flush()
+        return self.stats()
+
+    def _stop_stream(self) -> None:
+        if self._failure is not None:
+            return
+        try:
+            self.board.stop_stream()
+        except DeviceError as exc:
+            self._failure = exc
+
+    def _take_batch(self, expected_frames: int) -> tuple[list[ReceivedFrame], bool]:
+        """Frames waiting in the buffer that belong to the run, and whether the board has
+        already passed the run's last frame."""
+        try:
+            first = self._buffer.get(timeout=POLL_S)
+        except queue.Empty:
+            return [], False
+        batch = [first]
+        while len(batch) < MAX_BATCH_FRAMES:
+            try:
+                batch.append(self._buffer.get_nowait())
+            except queue.Empty:
+                break
+        kept = [r for r in batch if r.frame.frame_counter < expected_frames]
+        return kept, len(kept) < len(batch)
+
+    def _count_lost(self, counters: np.ndarray) -> None:
+        expected = np.concatenate(([self._next_counter], counters[:-1] + 1))
+        lost = counters - expected
+        self.dropped_frames += int(np.sum(lost[lost > 0]))
+        self._next_counter = int(counters[-1]) + 1
+
+    def _store(
+        self, batch: list[ReceivedFrame], clock: ClockMap, on_frames: FramesCallback | None
+    ) -> None:
+        counters = np.array([r.frame.frame_counter for r in batch], dtype=np.int64)
+        self._count_lost(counters)
+        device_us = np.array([r.frame.device_time_us for r in batch], dtype=np.uint64)
+        if self._first_device_us is None:
+            self._first_device_us = int(device_us[0])
+        self._last_device_us = int(device_us[-1])
+        fields = {
+            "time_s": clock.host_time_s(device_us, batch[0].host_time_s),
+            "device_time_us": device_us,
+            "host_arrival_s": np.array([r.host_time_s for r in batch]) - clock.run_start_s,
+            "frame_counter": counters.astype(np.uint32),
+            "wavelength_nm": np.array([r.frame.wavelength_nm for r in batch], dtype=np.uint16),
+            "led_step": np.array([r.frame.led_step for r in batch], dtype=np.uint8),
+            "board_temperature_c": np.array(
+                [r.frame.temperature_c for r in batch], dtype=np.float32
+            ),
+        }
+        frame_batch = FrameBatch(np.stack([r.frame.pixels for r in batch]), fields)
+        self.writer.append(frame_batch)
+        self._frames += len(batch)
+        self._wavelengths_nm.update(np.unique(fields["wavelength_nm"]).tolist())
+        if on_frames is not None:
+            on_frames(frame_batch)

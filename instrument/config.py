@@ -1,0 +1,177 @@
+"""Instrument configuration files (YAML or TOML) and their validation."""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from drivers import detector_messages as msg
+
+SIM = "sim"
+
+
+class ConfigError(ValueError):
+    """A configuration file is missing, unreadable or invalid; the message names the field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RoiConfig(_Strict):
+    """Region of interest in full-resolution pixels, and on-chip binning."""
+
+    row: Annotated[int, Field(ge=0)] = 0
+    col: Annotated[int, Field(ge=0)] = 0
+    height: Annotated[int, Field(ge=1)]
+    width: Annotated[int, Field(ge=1)]
+    binning: Literal[1, 2, 4] = 1
+
+    def to_roi(self) -> msg.Roi:
+        """As the driver's ROI value."""
+        return msg.Roi(self.row, self.col, self.height, self.width, self.binning)
+
+
+class LedStepConfig(_Strict):
+    """One LED step: wavelength (nm) and drive current (mA)."""
+
+    wavelength_nm: Annotated[int, Field(ge=300, le=2000)]
+    drive_current_ma: Annotated[
+        float, Field(ge=msg.DRIVE_CURRENT_RANGE_MA[0], le=msg.DRIVE_CURRENT_RANGE_MA[1])
+    ]
+
+    def to_led_step(self) -> msg.LedStep:
+        """As the driver's LED step value."""
+        return msg.LedStep(self.wavelength_nm, self.drive_current_ma)
+
+
+class DetectorConfig(_Strict):
+    """The detector board and its acquisition settings."""
+
+    port: str = SIM
+    timeout_s: Annotated[float, Field(gt=0, le=60)] = 1.0
+    integration_time_us: Annotated[
+        int, Field(ge=msg.INTEGRATION_TIME_RANGE_US[0], le=msg.INTEGRATION_TIME_RANGE_US[1])
+    ] = 2000
+    gain: Literal[1, 2, 4, 8] = 1
+    frame_rate_hz: Annotated[
+        float, Field(ge=msg.FRAME_RATE_RANGE_HZ[0], le=msg.FRAME_RATE_RANGE_HZ[1])
+    ] = 200.0
+    roi: RoiConfig | None = None
+    led_pattern: Annotated[list[LedStepConfig], Field(min_length=1, max_length=8)]
+
+
+class LockinConfig(_Strict):
+    """A lock-in amplifier: model and VISA resource (or ``sim``)."""
+
+    model: Literal["SR830", "SR860"] = "SR830"
+    resource: str = SIM
+
+
+class BenchInstrumentConfig(_Strict):
+    """A SCPI bench instrument: VISA resource (or ``sim``)."""
+
+    resource: str = SIM
+
+
+class BenchConfig(_Strict):
+    """Bench instruments; any may be left out."""
+
+    lockin: LockinConfig | None = None
+    sourcemeter: BenchInstrumentConfig | None = None
+    powermeter: BenchInstrumentConfig | None = None
+
+
+class SimulatorConfig(_Strict):
+    """The physics scene behind every simulated device."""
+
+    seed: Annotated[int, Field(ge=0)] = 0
+
+
+class AcquisitionConfig(_Strict):
+    """How frames travel from the link to the run record."""
+
+    buffer_frames: Annotated[int, Field(ge=16, le=1_000_000)] = 4000
+    stall_timeout_s: Annotated[float, Field(gt=0, le=600)] = 2.0
+    flush_interval_s: Annotated[float, Field(gt=0, le=1.0)] = 0.5
+
+
+class InstrumentConfig(_Strict):
+    """A whole instrument."""
+
+    detector: DetectorConfig
+    bench: BenchConfig = BenchConfig()
+    simulator: SimulatorConfig = SimulatorConfig()
+    acquisition: AcquisitionConfig = AcquisitionConfig()
+
+    @property
+    def uses_simulator(self) -> bool:
+        """True when any device is simulated."""
+        bench = [self.bench.lockin, self.bench.sourcemeter, self.bench.powermeter]
+        return self.detector.port == SIM or any(d and d.resource == SIM for d in bench)
+
+
+def default_config_text() -> str:
+    """Text of the built-in configuration (every device simulated)."""
+    return resources.files("instrument").joinpath("default_config.yaml").read_text()
+
+
+def parse_config(text: str, source: str, fmt: Literal["yaml", "toml"] = "yaml") -> InstrumentConfig:
+    """Parse and validate configuration text.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``source``, the field and what is allowed.
+    """
+    try:
+        data = tomllib.loads(text) if fmt == "toml" else yaml.safe_load(text)
+    except (yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{source}: not valid {fmt.upper()}: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping of sections at the top level")
+    try:
+        return InstrumentConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or '(top level)'}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise ConfigError(f"{source}: {problems}") from None
+
+
+def load_config(path: str | Path | None) -> tuple[InstrumentConfig, str]:
+    """Load a YAML (``.yaml``/``.yml``) or TOML (``.toml``) file, or the built-in default.
+
+    Returns the validated configuration and the text it came from (for the run record).
+    """
+    if path is None:
+        text = default_config_text()
+        return parse_config(text, "built-in configuration"), text
+    path = Path(path)
+    fmt: Literal["yaml", "toml"] = "toml" if path.suffix.lower() == ".toml" else "yaml"
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"cannot read configuration {path}: {exc.strerror}") from None
+    return parse_config(text, str(path), fmt), text
+
+
+def simulated(config: InstrumentConfig) -> InstrumentConfig:
+    """The same configuration with every device replaced by its simulator."""
+    bench = config.bench
+    return config.model_copy(
+        update={
+            "detector": config.detector.model_copy(update={"port": SIM}),
+            "bench": BenchConfig(
+                lockin=(bench.lockin or LockinConfig()).model_copy(update={"resource": SIM}),
+                sourcemeter=BenchInstrumentConfig(),
+                powermeter=BenchInstrumentConfig(),
+            ),
+        }
+    )

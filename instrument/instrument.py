@@ -1,0 +1,228 @@
+"""The :class:`Instrument`: devices composed from a configuration, and acquisitions into records.
+
+A QC script drives the simulated instrument exactly as the real one::
+
+    from instrument import Instrument, load_config
+
+    config, text = load_config(None)          # built-in: every device simulated
+    with Instrument(config, text) as nir:
+        result = nir.acquire(5.0, "runs", operator="qc-bot")
+        print(result.stats.frames, result.record_path)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from drivers.detector_board import DetectorBoard
+from drivers.errors import DeviceError
+from drivers.sim.board import DetectorBoardSimulator
+from drivers.sim.faults import FaultPlan
+from instrument.acquisition import (
+    Acquisition,
+    AcquisitionStats,
+    FramesCallback,
+    ProgressCallback,
+)
+from instrument.bench import BenchInstruments
+from instrument.config import SIM, InstrumentConfig
+from instrument.pseudonym import load_site_key, pseudonymise
+from instrument.run_record import RunRecordWriter
+
+
+def software_version() -> str:
+    """Installed version of the nirpoct package."""
+    try:
+        return metadata.version("nirpoct")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+@dataclass(frozen=True)
+class AcquisitionResult:
+    """A finished acquisition: its counts and the run record that holds it."""
+
+    stats: AcquisitionStats
+    record_path: Path
+
+
+class AcquisitionError(DeviceError):
+    """An acquisition ended by a device fault; every frame received before it is recorded.
+
+    Attributes
+    ----------
+    record_path : pathlib.Path
+        The run record (status ``aborted``).
+    stats : AcquisitionStats
+        Counts up to the fault.
+    """
+
+    def __init__(self, cause: DeviceError, record_path: Path, stats: AcquisitionStats) -> None:
+        super().__init__(str(cause))
+        self.record_path = record_path
+        self.stats = stats
+
+
+class Instrument:
+    """Detector board plus bench instruments, opened and closed together.
+
+    Parameters
+    ----------
+    config : InstrumentConfig
+        Which devices, where, with which settings.
+    config_text : str
+        The configuration file's text, stored in every run record.
+    sim_fault : FaultPlan or None
+        A fault to inject on the simulated detector link (ignored for real hardware).
+    """
+
+    def __init__(
+        self,
+        config: InstrumentConfig,
+        config_text: str,
+        *,
+        sim_fault: FaultPlan | None = None,
+    ) -> None:
+        self.config = config
+        self.config_text = config_text
+        self.sim_fault = sim_fault
+        self.board: DetectorBoard | None = None
+        self.bench = BenchInstruments(config.bench, seed=config.simulator.seed)
+        self.identities: dict[str, dict[str, str]] = {}
+        self._board_simulator: DetectorBoardSimulator | None = None
+        self._stack = contextlib.ExitStack()
+
+    # ------------------------------------------------------------------ lifetime
+    def open(self) -> Instrument:
+        """Start simulators as configured, connect every device, apply the detector settings."""
+        try:
+            self._open_detector()
+            self._stack.enter_context(self.bench)
+            self.identities.update(self.bench.identities)
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def close(self) -> None:
+        """Disconnect every device and stop every simulator (idempotent)."""
+        self._stack.close()
+        self.board = None
+
+    def __enter__(self) -> Instrument:
+        return self.open()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _open_detector(self) -> None:
+        settings = self.config.detector
+        port = settings.port
+        if port == SIM:
+            simulator = DetectorBoardSimulator(self.config.simulator.seed, self.sim_fault)
+            self._stack.enter_context(simulator)
+            self._board_simulator = simulator
+            port = simulator.port
+        board = DetectorBoard(port, timeout_s=settings.timeout_s)
+        self._stack.enter_context(board)
+        identity = board.identify()
+        board.reset()
+        board.frame_rate_hz = settings.frame_rate_hz
+        board.integration_time_us = settings.integration_time_us
+        board.gain = settings.gain
+        if settings.roi is not None:
+            board.roi = settings.roi.to_roi()
+        board.led_pattern = tuple(step.to_led_step() for step in settings.led_pattern)
+        self.board = board
+        self.identities["detector"] = {
+            "kind": "detector board",
+            "model": identity.model,
+            "serial": identity.serial,
+            "firmware": identity.firmware,
+            "address": settings.port if settings.port != SIM else f"sim ({port})",
+            "calibration_id": board.calibration_id,
+        }
+
+    @property
+    def board_simulator_pid(self) -> int | None:
+        """Process id of the simulated board, when the detector is simulated."""
+        return self._board_simulator.pid if self._board_simulator is not None else None
+
+    # ------------------------------------------------------------------ acquisition
+    def _require_board(self) -> DetectorBoard:
+        if self.board is None:
+            raise DeviceError("the instrument is not open; use it in a with-block or call open()")
+        return self.board
+
+    def acquire(
+        self,
+        duration_s: float,
+        out_dir: str | Path,
+        *,
+        operator: str = "",
+        subject_id: str = "",
+        on_progress: ProgressCallback | None = None,
+        on_frames: FramesCallback | None = None,
+    ) -> AcquisitionResult:
+        """Acquire ``duration_s`` seconds into a new run record in ``out_dir``.
+
+        The subject id is pseudonymised before it touches the record.
+
+        Raises
+        ------
+        AcquisitionError
+            A device fault ended the run; the record holds every frame received before it.
+        """
+        board = self._require_board()
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        path = out_dir / f"run-{stamp}.h5"
+        roi = board.roi
+        frame_rate_hz = board.frame_rate_hz
+        settings = {
+            "frame_rate_hz": frame_rate_hz,
+            "integration_time_us": board.integration_time_us,
+            "gain": board.gain,
+            "roi": [roi.row, roi.col, roi.height, roi.width, roi.binning],
+            "led_pattern": json.dumps(
+                [[s.wavelength_nm, s.drive_current_ma] for s in board.led_pattern]
+            ),
+        }
+        metadata_attrs = {
+            "software_version": software_version(),
+            "operator": operator,
+            "subject_pseudonym": pseudonymise(subject_id, load_site_key()) if subject_id else "",
+            "config_yaml": self.config_text,
+            "sim_fault": str(self.sim_fault) if self.sim_fault else "",
+        }
+        writer = RunRecordWriter(
+            path,
+            roi.frame_shape,
+            metadata_attrs,
+            self.identities,
+            flush_interval_s=self.config.acquisition.flush_interval_s,
+        )
+        acquisition = Acquisition(
+            board,
+            writer,
+            frame_rate_hz=frame_rate_hz,
+            buffer_frames=self.config.acquisition.buffer_frames,
+            stall_timeout_s=self.config.acquisition.stall_timeout_s,
+        )
+        try:
+            stats = acquisition.run(duration_s, on_progress, on_frames)
+        except DeviceError as exc:
+            stats = acquisition.stats()
+            writer.close("aborted", {**settings, **stats.as_dict()}, error=str(exc))
+            raise AcquisitionError(exc, path, stats) from exc
+        except BaseException:
+            writer.close("aborted", {**settings, **acquisition.stats().as_dict()}, "interrupted")
+            raise
+        writer.close("completed", {**settings, **stats.as_dict()})
+        return AcquisitionResult(stats, path)

@@ -1,0 +1,286 @@
+"""Run records: one HDF5 file per run, written while acquiring.
+
+The file is written in HDF5's single-writer/multiple-reader (SWMR) mode and flushed at least
+once per ``flush_interval_s``, so a reader can follow a run live and a run killed outright
+leaves a readable file holding every frame up to the last flush. When the run ends, the file
+is closed and reopened once to store what is known only then (stop time, status, counts).
+
+Layout
+------
+``/`` attrs
+    ``format`` ("nirpoct-run"), ``format_version``, ``run_id``, ``software_version``,
+    ``operator``, ``subject_pseudonym``, ``start_time_utc``, ``stop_time_utc``, ``status``
+    (running / completed / aborted), ``error``, ``config_yaml``.
+``/devices/<name>`` attrs
+    Identity of each device: model, serial, firmware, address.
+``/raw/frames`` (N, H, W) uint16, DN
+``/raw/time_s`` (N,) float64, host time of each exposure start, s since the run started
+``/raw/device_time_us`` (N,) uint64, board clock, µs
+``/raw/host_arrival_s`` (N,) float64, when the host received the frame, s since the start
+``/raw/frame_counter`` (N,) uint32
+``/raw/wavelength_nm`` (N,) uint16 and ``/raw/led_step`` (N,) uint8
+``/raw/board_temperature_c`` (N,) float32
+``/acquisition`` attrs
+    ``dropped_frames``, ``buffer_overruns``, ``decoder_resyncs``, ``discarded_bytes``,
+    ``frame_rate_hz``, ``integration_time_us``, ``gain``, ``roi``, ``led_pattern``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+FORMAT = "nirpoct-run"
+FORMAT_VERSION = 1
+FRAME_CHUNK_BYTES = 256 * 1024
+VECTOR_CHUNK = 4096
+
+PER_FRAME_FIELDS: dict[str, str] = {
+    "time_s": "f8",
+    "device_time_us": "u8",
+    "host_arrival_s": "f8",
+    "frame_counter": "u4",
+    "wavelength_nm": "u2",
+    "led_step": "u1",
+    "board_temperature_c": "f4",
+}
+
+
+class RunRecordError(ValueError):
+    """A file is not a readable run record; the message says what is wrong with it."""
+
+
+def utc_now_iso() -> str:
+    """Current UTC time, ISO 8601 with a ``Z`` suffix."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class FrameBatch:
+    """Consecutive frames and their per-frame fields, ready to append to a record."""
+
+    frames: np.ndarray
+    fields: dict[str, np.ndarray]
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+
+class RunRecordWriter:
+    """Writes one run record while frames arrive.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        File to create (must not exist).
+    frame_shape : tuple of int
+        (H, W) of every frame, pixels.
+    metadata : dict
+        Root attributes (operator, subject pseudonym, config text, software version …).
+    devices : dict of str to dict
+        Identity attributes per device name.
+    flush_interval_s : float
+        Longest time between flushes, s.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        frame_shape: tuple[int, int],
+        metadata: dict[str, str],
+        devices: dict[str, dict[str, str]],
+        flush_interval_s: float = 0.5,
+    ) -> None:
+        self.path = Path(path)
+        self.flush_interval_s = flush_interval_s
+        self.frames_written = 0
+        self._last_flush = time.monotonic()
+        self._file = h5py.File(self.path, "x", libver="latest")
+        root = self._file
+        root.attrs.update(
+            {
+                "format": FORMAT,
+                "format_version": FORMAT_VERSION,
+                "run_id": str(uuid.uuid4()),
+                "start_time_utc": utc_now_iso(),
+                "stop_time_utc": "",
+                "status": "running",
+                "error": "",
+                **metadata,
+            }
+        )
+        for name, identity in devices.items():
+            root.create_group(f"devices/{name}").attrs.update(identity)
+        height, width = frame_shape
+        frames_per_chunk = max(1, FRAME_CHUNK_BYTES // (2 * height * width))
+        raw = root.create_group("raw")
+        self._frames = raw.create_dataset(
+            "frames",
+            shape=(0, height, width),
+            maxshape=(None, height, width),
+            chunks=(frames_per_chunk, height, width),
+            dtype="u2",
+        )
+        self._frames.attrs["unit"] = "DN"
+        self._fields = {
+            name: raw.create_dataset(
+                name, shape=(0,), maxshape=(None,), chunks=(VECTOR_CHUNK,), dtype=dtype
+            )
+            for name, dtype in PER_FRAME_FIELDS.items()
+        }
+        root.create_group("acquisition")
+        self._file.swmr_mode = True
+        self._file.flush()
+
+    def append(self, batch: FrameBatch) -> None:
+        """Append frames; flush when the flush interval has passed."""
+        count = len(batch)
+        if count == 0:
+            return
+        start, stop = self.frames_written, self.frames_written + count
+        self._frames.resize(stop, axis=0)
+        self._frames[start:stop] = batch.frames
+        for name, dataset in self._fields.items():
+            dataset.resize(stop, axis=0)
+            dataset[start:stop] = batch.fields[name]
+        self.frames_written = stop
+        if time.monotonic() - self._last_flush >= self.flush_interval_s:
+            self.flush()
+
+    def flush(self) -> None:
+        """Make everything appended so far durable and visible to readers."""
+        self._file.flush()
+        self._last_flush = time.monotonic()
+
+    def close(self, status: str, acquisition: dict[str, object], error: str = "") -> None:
+        """Finish the record: store status, stop time and acquisition counts."""
+        if self._file is None:
+            return
+        self._file.close()
+        self._file = None
+        with h5py.File(self.path, "r+", libver="latest") as root:
+            root.attrs["status"] = status
+            root.attrs["error"] = error
+            root.attrs["stop_time_utc"] = utc_now_iso()
+            root["acquisition"].attrs.update(
+                {key: _attribute_value(value) for key, value in acquisition.items()}
+            )
+
+
+def _attribute_value(value: object) -> object:
+    if isinstance(value, dict | list | tuple):
+        return json.dumps(value)
+    return value
+
+
+@dataclass
+class RunRecord:
+    """Arrays and metadata of one run record.
+
+    Attributes
+    ----------
+    frames : numpy.ndarray
+        (N, H, W) uint16, DN.
+    time_s, wavelength_nm, board_temperature_c, frame_counter, device_time_us : numpy.ndarray
+        Per-frame fields (see the module docstring for units).
+    metadata : dict
+        Root attributes.
+    devices : dict of str to dict
+        Device identities.
+    acquisition : dict
+        Acquisition settings and loss counts.
+    complete : bool
+        False when the writer never finished (the run was killed); the arrays then hold
+        everything up to the writer's last flush.
+    """
+
+    path: Path
+    frames: np.ndarray
+    time_s: np.ndarray
+    wavelength_nm: np.ndarray
+    board_temperature_c: np.ndarray
+    frame_counter: np.ndarray
+    device_time_us: np.ndarray
+    metadata: dict[str, object]
+    devices: dict[str, dict[str, object]] = field(default_factory=dict)
+    acquisition: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def complete(self) -> bool:
+        """True when the writer closed the record."""
+        return self.metadata.get("status") != "running"
+
+    @property
+    def wavelengths_nm(self) -> tuple[int, ...]:
+        """Distinct LED wavelengths in the record, nm, ascending."""
+        return tuple(int(w) for w in np.unique(self.wavelength_nm))
+
+
+def _open_for_reading(path: Path) -> h5py.File:
+    try:
+        return h5py.File(path, "r")
+    except FileNotFoundError:
+        raise RunRecordError(f"{path}: no such file") from None
+    except OSError as exc:
+        if "already open for write" not in str(exc):
+            raise RunRecordError(f"{path}: not an HDF5 file ({exc})") from None
+    try:
+        # A writer killed in SWMR mode leaves the file marked open; SWMR readers may open it.
+        return h5py.File(path, "r", swmr=True)
+    except OSError as exc:
+        raise RunRecordError(f"{path}: cannot open the unfinished record ({exc})") from None
+
+
+def read_run_record(path: str | Path) -> RunRecord:
+    """Read a run record, finished or left by a killed writer.
+
+    Raises
+    ------
+    RunRecordError
+        If the file is missing, not HDF5, not a run record, or its arrays disagree in length.
+    """
+    path = Path(path)
+    with _open_for_reading(path) as root:
+        if root.attrs.get("format") != FORMAT:
+            raise RunRecordError(f"{path}: not a {FORMAT} file")
+        missing = [n for n in ("frames", *PER_FRAME_FIELDS) if f"raw/{n}" not in root]
+        if missing:
+            raise RunRecordError(f"{path}: missing datasets {', '.join(missing)} under /raw")
+        raw = root["raw"]
+        # Under SWMR the per-frame vectors may run ahead of the frames by one write: keep the
+        # frames that have every field.
+        count = min(raw[name].shape[0] for name in ("frames", *PER_FRAME_FIELDS))
+        arrays = {name: raw[name][:count] for name in ("frames", *PER_FRAME_FIELDS)}
+        metadata = {key: _decode(value) for key, value in root.attrs.items()}
+        devices = {
+            name: {key: _decode(value) for key, value in group.attrs.items()}
+            for name, group in root.get("devices", {}).items()
+        }
+        acquisition = {key: _decode(value) for key, value in root["acquisition"].attrs.items()}
+    return RunRecord(
+        path=path,
+        frames=arrays["frames"],
+        time_s=arrays["time_s"],
+        wavelength_nm=arrays["wavelength_nm"],
+        board_temperature_c=arrays["board_temperature_c"],
+        frame_counter=arrays["frame_counter"],
+        device_time_us=arrays["device_time_us"],
+        metadata=metadata,
+        devices=devices,
+        acquisition=acquisition,
+    )
+
+
+def _decode(value: object) -> object:
+    if isinstance(value, bytes):
+        return value.decode()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

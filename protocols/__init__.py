@@ -1,0 +1,1 @@
+"""Assay protocols, the protocol runner and the nirpoct command line."""

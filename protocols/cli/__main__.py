@@ -1,0 +1,3 @@
+from protocols.cli import run
+
+run()

@@ -1,0 +1,97 @@
+"""``nirpoct acquire``: one acquisition into a run record."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from drivers.sim.faults import FaultPlan
+from instrument.acquisition import AcquisitionStats
+from instrument.config import SIM
+from instrument.instrument import AcquisitionError, Instrument
+from protocols.cli.common import add_instrument_options, instrument_config
+from protocols.cli.progress import ProgressBar
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add the command to the top-level parser."""
+    parser = commands.add_parser(
+        "acquire",
+        help="acquire frames into a run record",
+        description="Acquire frames from the detector board into one HDF5 run record.",
+    )
+    add_instrument_options(parser)
+    parser.add_argument("--duration", type=float, default=10.0, metavar="S", help="seconds")
+    parser.add_argument("--out", default="runs", metavar="DIR", help="directory for the record")
+    parser.add_argument("--operator", default="", help="who runs the acquisition")
+    parser.add_argument("--subject", default="", help="subject id (stored pseudonymised)")
+    parser.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    parser.add_argument(
+        "--sim-fault",
+        type=FaultPlan.parse,
+        metavar="KIND@SECONDS",
+        help="inject a link fault on the simulated board: garbage, drop, crc, stall, unplug",
+    )
+    parser.set_defaults(run=run)
+
+
+def summary(stats: AcquisitionStats, record: str, status: str, error: str = "") -> dict:
+    """The JSON summary of an acquisition."""
+    return {
+        **stats.as_dict(),
+        "record": record,
+        "status": status,
+        "error": error,
+    }
+
+
+def print_human(report: dict) -> None:
+    """The summary for a person."""
+    wavelengths = "/".join(str(w) for w in report["wavelengths_nm"]) or "none"
+    print(
+        f"{report['status']}: {report['frames']} frames, {report['duration_s']:.2f} s at "
+        f"{report['frame_rate_hz']:g} Hz, LEDs {wavelengths} nm\n"
+        f"  record          {report['record']}\n"
+        f"  dropped frames  {report['dropped_frames']} "
+        f"(buffer overruns {report['buffer_overruns']})\n"
+        f"  decoder resyncs {report['decoder_resyncs']} "
+        f"({report['discarded_bytes']} bytes discarded)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute ``nirpoct acquire``."""
+    if args.duration <= 0:
+        raise ValueError(f"--duration must be > 0 s, got {args.duration:g}")
+    config, text = instrument_config(args)
+    if args.sim_fault is not None and config.detector.port != SIM:
+        raise ValueError("--sim-fault needs the simulated detector board (add --sim)")
+    progress = ProgressBar(args.duration)
+    with Instrument(config, text, sim_fault=args.sim_fault) as instrument:
+        try:
+            result = instrument.acquire(
+                args.duration,
+                args.out,
+                operator=args.operator,
+                subject_id=args.subject,
+                on_progress=progress.update,
+            )
+        except AcquisitionError as exc:
+            progress.finish()
+            report = summary(exc.stats, str(exc.record_path), "aborted", str(exc))
+            if args.json:
+                print(json.dumps(report))
+            print(
+                f"nirpoct: error: {exc}\nnirpoct: the {exc.stats.frames} frames received before "
+                f"the fault are saved in {exc.record_path}",
+                file=sys.stderr,
+            )
+            return 1
+    progress.finish()
+    report = summary(result.stats, str(result.record_path), "completed")
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print_human(report)
+    return 0

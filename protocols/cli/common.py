@@ -1,0 +1,25 @@
+"""Options shared by the commands that talk to the instrument."""
+
+from __future__ import annotations
+
+import argparse
+
+from instrument.config import InstrumentConfig, load_config, simulated
+
+
+def add_instrument_options(parser: argparse.ArgumentParser) -> None:
+    """``--sim`` and ``--config``."""
+    parser.add_argument(
+        "--sim",
+        action="store_true",
+        help="use the simulated devices (the built-in configuration simulates everything)",
+    )
+    parser.add_argument("--config", metavar="FILE", help="instrument configuration (YAML or TOML)")
+
+
+def instrument_config(args: argparse.Namespace) -> tuple[InstrumentConfig, str]:
+    """The configuration the options ask for, and its text."""
+    config, text = load_config(args.config)
+    if args.sim:
+        config = simulated(config)
+    return config, text

@@ -1,0 +1,41 @@
+"""A one-line progress bar on stderr, drawn only when stderr is a terminal."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+BAR_WIDTH = 30
+
+
+class ProgressBar:
+    """Progress of a timed task, e.g. ``[#####.....]  2.5/5.0 s  500 frames``.
+
+    Parameters
+    ----------
+    total_s : float
+        Length of the task, s.
+    stream : TextIO
+        Where to draw; nothing is drawn unless it is a terminal.
+    """
+
+    def __init__(self, total_s: float, stream: TextIO = sys.stderr) -> None:
+        self.total_s = total_s
+        self.stream = stream
+        self.enabled = stream.isatty()
+
+    def update(self, done_s: float, frames: int) -> None:
+        """Redraw for ``done_s`` seconds done and ``frames`` frames stored."""
+        if not self.enabled:
+            return
+        fraction = min(1.0, done_s / self.total_s) if self.total_s > 0 else 1.0
+        filled = round(fraction * BAR_WIDTH)
+        bar = "#" * filled + "." * (BAR_WIDTH - filled)
+        self.stream.write(f"\r[{bar}] {done_s:6.1f}/{self.total_s:.1f} s  {frames} frames")
+        self.stream.flush()
+
+    def finish(self) -> None:
+        """End the line."""
+        if self.enabled:
+            self.stream.write("\n")
+            self.stream.flush()

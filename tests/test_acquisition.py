@@ -1,0 +1,76 @@
+"""Acquisition end to end on the simulated instrument: counts, faults, record contents."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from drivers.sim.faults import FaultPlan
+from instrument.config import load_config
+from instrument.instrument import AcquisitionError, Instrument
+from instrument.pseudonym import load_site_key, pseudonymise
+from instrument.run_record import read_run_record
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def detector_only_config(text_extra: str = ""):
+    config, text = load_config(None)
+    config = config.model_copy(update={"bench": type(config.bench)()})
+    return config, text
+
+
+def test_default_acquisition_records_every_frame(tmp_path):
+    config, text = detector_only_config()
+    threads_before = threading.active_count()
+    with Instrument(config, text) as instrument:
+        result = instrument.acquire(2.0, tmp_path, operator="tech-1", subject_id="QL-000123")
+    assert threading.active_count() == threads_before
+    stats = result.stats
+    assert stats.frames == 400 and stats.dropped_frames == 0 and stats.buffer_overruns == 0
+    assert stats.wavelengths_nm == (660, 760, 850, 940)
+    record = read_run_record(result.record_path)
+    assert record.complete and record.metadata["status"] == "completed"
+    assert record.frames.shape[0] == 400 and record.frames.dtype == np.uint16
+    assert np.all(np.diff(record.time_s) > 0)
+    np.testing.assert_allclose(np.diff(record.time_s), 1 / 200, rtol=1e-6)
+    assert list(record.wavelength_nm[:4]) == [660, 940, 760, 850]
+    assert record.metadata["operator"] == "tech-1"
+    assert record.metadata["subject_pseudonym"] == pseudonymise("QL-000123", load_site_key())
+    assert b"QL-000123" not in result.record_path.read_bytes()
+    assert record.devices["detector"]["serial"] == "SIM000000"
+    assert "led_pattern" in record.metadata["config_yaml"]
+    assert record.acquisition["dropped_frames"] == 0
+
+
+@pytest.mark.parametrize("kind", ["garbage", "drop", "crc"])
+def test_link_corruption_is_survived_and_counted(tmp_path, kind):
+    config, text = detector_only_config()
+    with Instrument(config, text, sim_fault=FaultPlan.parse(f"{kind}@0.3")) as instrument:
+        result = instrument.acquire(2.0, tmp_path)
+    stats = result.stats
+    assert stats.frames + stats.dropped_frames == 400
+    assert stats.decoder_resyncs > 0
+    if kind != "garbage":
+        assert stats.dropped_frames > 0
+    record = read_run_record(result.record_path)
+    assert record.frames.shape[0] == stats.frames
+    assert np.all(np.diff(record.frame_counter.astype(np.int64)) >= 1)
+    assert record.acquisition["decoder_resyncs"] == stats.decoder_resyncs
+
+
+@pytest.mark.parametrize(("kind", "error"), [("unplug", "disconnected"), ("stall", "stopped")])
+def test_fatal_fault_keeps_every_frame_received(tmp_path, kind, error):
+    config, text = detector_only_config()
+    with (
+        Instrument(config, text, sim_fault=FaultPlan.parse(f"{kind}@0.5")) as instrument,
+        pytest.raises(AcquisitionError, match=error) as caught,
+    ):
+        instrument.acquire(3.0, tmp_path)
+    record = read_run_record(caught.value.record_path)
+    assert record.metadata["status"] == "aborted"
+    assert error in record.metadata["error"]
+    assert 80 <= record.frames.shape[0] == caught.value.stats.frames <= 110
+    assert list(record.frame_counter) == list(range(record.frames.shape[0]))
