@@ -76,14 +76,14 @@ class BoardDevice:
         self._stream_sequence = 0
 
     def default_settings(self) -> BoardSettings:
-        """Power-on settings: full sensor, 200 Hz, red and infrared LEDs interleaved."""
+        """Power-on settings: full sensor, 200 Hz, red and infrared LEDs interleaved at 0.5 mA."""
         wavelengths = self.identity.wavelengths_nm
         return BoardSettings(
             integration_time_us=2000,
             gain=1,
             frame_rate_hz=200.0,
             roi=msg.Roi(0, 0, self.identity.sensor_height, self.identity.sensor_width, 1),
-            led_pattern=(msg.LedStep(wavelengths[0], 20.0), msg.LedStep(wavelengths[-1], 20.0)),
+            led_pattern=(msg.LedStep(wavelengths[0], 0.5), msg.LedStep(wavelengths[-1], 0.5)),
         )
 
     # ----------------------------------------------------------------- commands
@@ -217,11 +217,12 @@ class BoardDevice:
         step = settings.led_pattern[step_index]
         start_s = self.next_frame_due_s()
         roi = settings.roi
+        exposure_s = settings.integration_time_us * 1e-6
         pixels = self.scene.frame(
-            start_s,
+            start_s + exposure_s / 2,
             step.wavelength_nm,
             step.drive_current_ma,
-            settings.integration_time_us * 1e-6,
+            exposure_s,
             roi=(roi.row, roi.col, roi.height, roi.width),
             binning=roi.binning,
             gain=settings.gain,

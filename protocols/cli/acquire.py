@@ -29,11 +29,19 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     parser.add_argument(
         "--sim-fault",
-        type=FaultPlan.parse,
+        type=fault_plan,
         metavar="KIND@SECONDS",
         help="inject a link fault on the simulated board: garbage, drop, crc, stall, unplug",
     )
     parser.set_defaults(run=run)
+
+
+def fault_plan(text: str) -> FaultPlan:
+    """Parse ``--sim-fault`` so that argparse shows the parser's own message."""
+    try:
+        return FaultPlan.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def summary(stats: AcquisitionStats, record: str, status: str, error: str = "") -> dict:

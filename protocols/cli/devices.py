@@ -9,7 +9,7 @@ from serial.tools import list_ports
 
 from drivers.detector_board import DetectorBoard
 from drivers.errors import DeviceError
-from drivers.visa_device import identify_visa_resources
+from instrument.bench import identify_visa_resources
 from instrument.instrument import Instrument
 from protocols.cli.common import add_instrument_options, instrument_config
 
@@ -66,8 +66,8 @@ def run(args: argparse.Namespace) -> int:
         return 1
     for name, identity in devices.items():
         print(
-            f"{name:12s} {identity.get('kind', ''):16s} {identity.get('model', ''):12s} "
-            f"s/n {identity.get('serial', '')}  fw {identity.get('firmware', '')}  "
-            f"at {identity.get('address', '')}"
+            f"{name:12s} {identity.get('kind', ''):20s} {identity.get('model', ''):10s} "
+            f"serial {identity.get('serial', '')}, firmware {identity.get('firmware', '')}\n"
+            f"{'':12s} at {identity.get('address', '')}"
         )
     return 0
