@@ -21,6 +21,7 @@ from drivers.errors import DeviceError, DeviceTimeout
 from instrument.run_record import FrameBatch, RunRecordWriter
 
 MAX_BATCH_FRAMES = 64
+BATCH_WINDOW_S = 0.05
 POLL_S = 0.05
 
 
@@ -222,9 +223,14 @@ class Acquisition:
         except queue.Empty:
             return [], False
         batch = [first]
+        # Gather for a short window: fewer, larger HDF5 writes cost far less CPU per frame.
+        window_end = time.monotonic() + BATCH_WINDOW_S
         while len(batch) < MAX_BATCH_FRAMES:
+            remaining = window_end - time.monotonic()
+            if remaining <= 0:
+                break
             try:
-                batch.append(self._buffer.get_nowait())
+                batch.append(self._buffer.get(timeout=remaining))
             except queue.Empty:
                 break
         kept = [r for r in batch if r.frame.frame_counter < expected_frames]
