@@ -133,3 +133,22 @@ def _wait_for_group_exit(pgid: int, timeout_s: float = 10.0) -> None:
         time.sleep(0.1)
     os.killpg(pgid, signal.SIGKILL)
     pytest.fail("the board simulator outlived its killed parent")
+
+
+def test_calib_characterize_simulated_sensor(tmp_path):
+    made = nirpoct("calib", "simulate-ptc", "ptc.h5", "--size", "32", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    result = nirpoct("calib", "characterize", "ptc.h5", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    gain = figures["system_gain_dn_per_e"]
+    assert gain["unit"] == "DN/e⁻" and gain["value"] == pytest.approx(0.1, rel=0.03)
+    assert len(figures["dead_pixels"]) >= 1
+
+
+def test_calib_characterize_names_a_bad_file(tmp_path):
+    (tmp_path / "notes.h5").write_text("not hdf5")
+    result = nirpoct("calib", "characterize", "notes.h5", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "notes.h5: not a readable HDF5 file" in result.stderr
+    assert "Traceback" not in result.stderr
