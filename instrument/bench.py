@@ -9,7 +9,7 @@ import pyvisa
 from drivers.errors import DeviceError
 from drivers.lockin import LockInAmplifier
 from drivers.powermeter import PM100
-from drivers.sim.scpi_server import ScpiSimulator
+from drivers.sim.processes import ScpiSimulator
 from drivers.sourcemeter import Keithley2400
 from drivers.sr830 import SR830
 from drivers.sr860 import SR860

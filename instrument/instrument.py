@@ -15,14 +15,15 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
 from drivers.detector_board import DetectorBoard
 from drivers.errors import DeviceError
-from drivers.sim.board import DetectorBoardSimulator
 from drivers.sim.faults import FaultPlan
+from drivers.sim.processes import DetectorBoardSimulator
 from instrument.acquisition import (
     Acquisition,
     AcquisitionStats,
@@ -101,8 +102,12 @@ class Instrument:
     def open(self) -> Instrument:
         """Start simulators as configured, connect every device, apply the detector settings."""
         try:
-            self._open_detector()
-            self._stack.enter_context(self.bench)
+            # The bench starts (or connects) while the detector does: both mostly wait.
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                bench_opening = pool.submit(self.bench.open)
+                self._stack.callback(self.bench.close)
+                self._open_detector()
+                bench_opening.result()
             self.identities.update(self.bench.identities)
         except BaseException:
             self.close()

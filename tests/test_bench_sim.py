@@ -9,8 +9,9 @@ import pytest
 import pyvisa
 
 from drivers.sim.bench import LED_WAVELENGTHS_NM, OpticalBench
+from drivers.sim.processes import ScpiSimulator
 from drivers.sim.scpi_instruments import PowerMeterSim
-from drivers.sim.scpi_server import INSTRUMENT_NAMES, ScpiSimulator, start_in_thread
+from drivers.sim.scpi_server import INSTRUMENT_NAMES, start_in_thread
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -12,8 +12,8 @@ from drivers import detector_messages as msg
 from drivers.detector_board import DetectorBoard, ReceivedFrame
 from drivers.detector_protocol import ErrorCode
 from drivers.errors import DeviceDisconnected, DeviceErrorResponse, DeviceTimeout
-from drivers.sim.board import DetectorBoardSimulator
 from drivers.sim.faults import FaultPlan
+from drivers.sim.processes import DetectorBoardSimulator
 
 pytestmark = pytest.mark.timeout(60)
 

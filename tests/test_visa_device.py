@@ -11,7 +11,8 @@ import pytest
 import pyvisa
 
 from drivers.errors import DeviceDisconnected, DeviceTimeout, ProtocolError
-from drivers.sim.scpi_server import ScpiSimulator, start_in_thread
+from drivers.sim.processes import ScpiSimulator
+from drivers.sim.scpi_server import start_in_thread
 from drivers.sr830 import SR830
 from drivers.visa_device import VisaDevice, instrument_lock
 

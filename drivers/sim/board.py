@@ -15,7 +15,6 @@ import json
 import os
 import select
 import signal
-import subprocess
 import sys
 import time
 import tty
@@ -23,7 +22,6 @@ import tty
 import numpy as np
 
 from drivers.detector_protocol import StreamDecoder
-from drivers.errors import DeviceError
 from drivers.sim.board_device import BoardDevice
 from drivers.sim.faults import FaultInjector, FaultPlan
 from drivers.sim.scene import Scene
@@ -31,7 +29,6 @@ from drivers.sim.scene import Scene
 # A device whose host stops reading cannot buffer forever: past this many bytes waiting to be
 # written it drops whole frames, as a USB device does when the host does not poll.
 OUTBOX_LIMIT_BYTES = 256 * 1024
-STARTUP_TIMEOUT_S = 30.0
 
 
 class PtyBoardServer:
@@ -144,74 +141,6 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps({"port": server.port, "serial": device.identity.serial}), flush=True)
     server.serve(stop_fd=sys.stdin.fileno())
     return 0
-
-
-class DetectorBoardSimulator:
-    """Runs the simulated board in its own process; a context manager.
-
-    Parameters
-    ----------
-    seed : int
-        Seed of the physics scene (same seed, same frames).
-    fault : FaultPlan or None
-        A link fault to inject.
-
-    Attributes
-    ----------
-    port : str
-        Device path of the board's serial port (a pseudo-terminal), set by :meth:`start`.
-    """
-
-    def __init__(self, seed: int = 0, fault: FaultPlan | None = None) -> None:
-        self.seed = seed
-        self.fault = fault
-        self.port = ""
-        self.serial = ""
-        self._process: subprocess.Popen[str] | None = None
-
-    def start(self) -> DetectorBoardSimulator:
-        """Start the process and wait until its port exists."""
-        command = [sys.executable, "-m", "drivers.sim.board", "--seed", str(self.seed)]
-        if self.fault is not None:
-            command += ["--fault", str(self.fault)]
-        self._process = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-        )
-        assert self._process.stdout is not None
-        ready, _, _ = select.select([self._process.stdout], [], [], STARTUP_TIMEOUT_S)
-        line = self._process.stdout.readline() if ready else ""
-        if not line:
-            self.close()
-            raise DeviceError("the detector board simulator did not start")
-        info = json.loads(line)
-        self.port, self.serial = info["port"], info["serial"]
-        return self
-
-    @property
-    def pid(self) -> int | None:
-        """Process id of the running simulator."""
-        return self._process.pid if self._process is not None else None
-
-    def close(self) -> None:
-        """Stop the process and reap it."""
-        process, self._process = self._process, None
-        if process is None:
-            return
-        if process.stdin is not None:
-            process.stdin.close()
-        try:
-            process.wait(timeout=3)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
-
-    def __enter__(self) -> DetectorBoardSimulator:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
 
 if __name__ == "__main__":

@@ -7,8 +7,9 @@ one ``\\n``-terminated line per command; pyvisa-py reaches it as
 
 Command line: ``python -m drivers.sim.scpi_server --seed N`` prints one JSON line mapping
 instrument names to resource strings, then serves until stdin closes or SIGTERM.
-In Python: :class:`ScpiSimulator` runs that process; :func:`start_in_thread` serves in this
-process (tests use it to reach the bench and the device state).
+In Python: :class:`drivers.sim.processes.ScpiSimulator` runs that process;
+:func:`start_in_thread` serves in this process (tests use it to reach the bench and the device
+state).
 """
 
 from __future__ import annotations
@@ -17,19 +18,14 @@ import argparse
 import contextlib
 import json
 import os
-import queue
 import signal
 import socket
 import socketserver
-import subprocess
 import sys
-import tempfile
 import threading
-from pathlib import Path
 from types import TracebackType
 from typing import Protocol, Self
 
-from drivers.errors import DeviceError
 from drivers.sim.bench import OpticalBench
 from drivers.sim.lockin import sr830_sim, sr860_sim
 from drivers.sim.scpi_instruments import PowerMeterSim, SourceMeterSim
@@ -170,96 +166,6 @@ class BenchServers:
 def start_in_thread(seed: int = 0, bench: OpticalBench | None = None) -> BenchServers:
     """Serve all bench instruments from background threads of this process."""
     return BenchServers(bench or OpticalBench(seed=seed))
-
-
-class ScpiSimulator:
-    """Runs ``python -m drivers.sim.scpi_server`` in a child process.
-
-    Parameters
-    ----------
-    seed : int
-        Bench seed.
-    startup_timeout_s : float
-        How long to wait for the JSON line of resources, s.
-    extra_args : sequence of str
-        More command-line options (e.g. ``["--led-wavelength-nm", "940"]``).
-
-    Use as a context manager; :attr:`resources` maps instrument names to resource strings.
-    """
-
-    def __init__(
-        self, seed: int = 0, *, startup_timeout_s: float = 30.0, extra_args: tuple[str, ...] = ()
-    ) -> None:
-        self.seed = seed
-        self.startup_timeout_s = startup_timeout_s
-        self.extra_args = extra_args
-        self.resources: dict[str, str] = {}
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        """Spawn the server and read its resources (DeviceError on failure or timeout)."""
-        if self.process is not None:
-            return
-        package_root = str(Path(__file__).resolve().parents[2])
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
-        command = [sys.executable, "-m", "drivers.sim.scpi_server", "--seed", str(self.seed)]
-        with tempfile.TemporaryFile() as stderr:
-            self.process = subprocess.Popen(
-                [*command, *self.extra_args],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=stderr,
-                env=env,
-            )
-            lines: queue.Queue[bytes] = queue.Queue()
-            stdout = self.process.stdout
-            assert stdout is not None
-            threading.Thread(target=lambda: lines.put(stdout.readline()), daemon=True).start()
-            try:
-                line = lines.get(timeout=self.startup_timeout_s)
-                self.resources = json.loads(line)
-            except (queue.Empty, ValueError):
-                self.close()
-                stderr.seek(0)
-                detail = stderr.read().decode(errors="replace").strip()
-                raise DeviceError(
-                    f"simulated bench did not start within {self.startup_timeout_s:g} s"
-                    + (f": {detail}" if detail else "")
-                ) from None
-
-    @property
-    def pid(self) -> int | None:
-        """Process id of the server, None when not running."""
-        return self.process.pid if self.process is not None else None
-
-    def close(self) -> None:
-        """Terminate and reap the server process (idempotent)."""
-        process, self.process = self.process, None
-        if process is None:
-            return
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=5.0)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        for pipe in (process.stdin, process.stdout):
-            if pipe is not None:
-                pipe.close()
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _set_on_stdin_eof(stop: threading.Event) -> None:

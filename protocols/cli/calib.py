@@ -8,7 +8,6 @@ from pathlib import Path
 
 from calibration.emva1288 import Measurement, characterize
 from calibration.photon_transfer import read_photon_transfer
-from drivers.sim.photon_transfer import save_photon_transfer_h5, simulate_photon_transfer
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -62,6 +61,9 @@ def run_characterize(args: argparse.Namespace) -> int:
 
 def run_simulate(args: argparse.Namespace) -> int:
     """Execute ``nirpoct calib simulate-ptc``."""
+    # The physics scene is heavy to import; only this action needs it.
+    from drivers.sim.photon_transfer import save_photon_transfer_h5, simulate_photon_transfer
+
     datasets, attrs, truth = simulate_photon_transfer(
         args.seed, height=args.size, width=args.size, wavelength_nm=args.wavelength
     )
