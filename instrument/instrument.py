@@ -173,10 +173,12 @@ class Instrument:
         subject_id: str = "",
         on_progress: ProgressCallback | None = None,
         on_frames: FramesCallback | None = None,
+        calibrations: dict[str, dict[str, str]] | None = None,
     ) -> AcquisitionResult:
         """Acquire ``duration_s`` seconds into a new run record in ``out_dir``.
 
-        The subject id is pseudonymised before it touches the record.
+        The subject id is pseudonymised before it touches the record; ``calibrations``
+        (``ID@version`` → id, content hash, state …) says which calibrations the run used.
 
         Raises
         ------
@@ -212,6 +214,7 @@ class Instrument:
             metadata_attrs,
             self.identities,
             flush_interval_s=self.config.acquisition.flush_interval_s,
+            calibrations=calibrations,
         )
         acquisition = Acquisition(
             board,

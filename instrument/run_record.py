@@ -13,6 +13,9 @@ Layout
     (running / completed / aborted), ``error``, ``config_yaml``.
 ``/devices/<name>`` attrs
     Identity of each device: model, serial, firmware, address.
+``/calibrations/<record>`` attrs
+    Each calibration the run used: record ``ID@version``, content hash, state at the start of
+    the run, due date, and any authorised override.
 ``/raw/frames`` (N, H, W) uint16, DN
 ``/raw/time_s`` (N,) float64, host time of each exposure start, s since the run started
 ``/raw/device_time_us`` (N,) uint64, board clock, µs
@@ -88,6 +91,8 @@ class RunRecordWriter:
         Identity attributes per device name.
     flush_interval_s : float
         Longest time between flushes, s.
+    calibrations : dict of str to dict, optional
+        Attributes per calibration record used (``ID@version`` to id, hash, state …).
     """
 
     def __init__(
@@ -97,6 +102,7 @@ class RunRecordWriter:
         metadata: dict[str, str],
         devices: dict[str, dict[str, str]],
         flush_interval_s: float = 0.5,
+        calibrations: dict[str, dict[str, str]] | None = None,
     ) -> None:
         self.path = Path(path)
         self.flush_interval_s = flush_interval_s
@@ -118,6 +124,9 @@ class RunRecordWriter:
         )
         for name, identity in devices.items():
             root.create_group(f"devices/{name}").attrs.update(identity)
+        used = root.create_group("calibrations")
+        for reference, attributes in (calibrations or {}).items():
+            used.create_group(reference).attrs.update(attributes)
         height, width = frame_shape
         frames_per_chunk = max(1, FRAME_CHUNK_BYTES // (2 * height * width))
         raw = root.create_group("raw")
@@ -196,6 +205,8 @@ class RunRecord:
         Device identities.
     acquisition : dict
         Acquisition settings and loss counts.
+    calibrations : dict of str to dict
+        The calibrations used, by ``ID@version``.
     complete : bool
         False when the writer never finished (the run was killed); the arrays then hold
         everything up to the writer's last flush.
@@ -211,6 +222,7 @@ class RunRecord:
     metadata: dict[str, object]
     devices: dict[str, dict[str, object]] = field(default_factory=dict)
     acquisition: dict[str, object] = field(default_factory=dict)
+    calibrations: dict[str, dict[str, object]] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -259,10 +271,13 @@ def read_run_record(path: str | Path) -> RunRecord:
         count = min(raw[name].shape[0] for name in ("frames", *PER_FRAME_FIELDS))
         arrays = {name: raw[name][:count] for name in ("frames", *PER_FRAME_FIELDS)}
         metadata = {key: _decode(value) for key, value in root.attrs.items()}
-        devices = {
-            name: {key: _decode(value) for key, value in group.attrs.items()}
-            for name, group in root.get("devices", {}).items()
-        }
+        devices, calibrations = (
+            {
+                name: {key: _decode(value) for key, value in group.attrs.items()}
+                for name, group in root.get(section, {}).items()
+            }
+            for section in ("devices", "calibrations")
+        )
         acquisition = {key: _decode(value) for key, value in root["acquisition"].attrs.items()}
     return RunRecord(
         path=path,
@@ -275,6 +290,7 @@ def read_run_record(path: str | Path) -> RunRecord:
         metadata=metadata,
         devices=devices,
         acquisition=acquisition,
+        calibrations=calibrations,
     )
 
 

@@ -41,6 +41,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.run(args)
+    except BrokenPipeError:
+        sys.stdout = None  # the reader went away (e.g. `| head`); nothing more to say
+        return EXIT_FAILURE
     except KeyboardInterrupt:
         print("nirpoct: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -5,11 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
+from calibration.registry import Registry
 from drivers.sim.faults import FaultPlan
 from instrument.acquisition import AcquisitionStats
 from instrument.config import SIM
 from instrument.instrument import AcquisitionError, Instrument
+from protocols.calibration_gate import Override, check_calibrations
+from protocols.cli.calib_records import PASSWORD_ENV, default_registry, password
 from protocols.cli.common import add_instrument_options, instrument_config
 from protocols.cli.progress import ProgressBar
 
@@ -33,7 +37,62 @@ def register(commands: argparse._SubParsersAction) -> None:
         metavar="KIND@SECONDS",
         help="inject a link fault on the simulated board: garbage, drop, crc, stall, unplug",
     )
+    parser.add_argument(
+        "--clinical",
+        action="store_true",
+        help="refuse to run unless every calibration used is approved and in date",
+    )
+    parser.add_argument(
+        "--calibration",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="calibration record the run uses (besides the one the detector board holds)",
+    )
+    parser.add_argument(
+        "--registry",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="calibration registry (default $NIRPOCT_CALIBRATION_DIR)",
+    )
+    parser.add_argument(
+        "--override-by",
+        default="",
+        metavar="USER",
+        help="approver who authorises running with an unusable calibration",
+    )
+    parser.add_argument("--override-reason", default="", metavar="TEXT", help="why")
     parser.set_defaults(run=run)
+
+
+def calibrations_used(args: argparse.Namespace, board_calibration_id: str) -> dict[str, dict]:
+    """Check the run's calibrations (refusing a clinical run that may not proceed)."""
+    record_ids = list(
+        dict.fromkeys(
+            [*args.calibration, board_calibration_id] if board_calibration_id else args.calibration
+        )
+    )
+    if not record_ids and not args.clinical:
+        return {}
+    override = None
+    if args.override_by:
+        if not args.override_reason:
+            raise ValueError("--override-by needs --override-reason")
+        override = Override(
+            args.override_by,
+            password(PASSWORD_ENV, f"password of {args.override_by}: "),
+            args.override_reason,
+        )
+    registry = Registry(args.registry or default_registry())
+    uses = check_calibrations(registry, record_ids, clinical=args.clinical, override=override)
+    for use in uses:
+        if use.state == "due":
+            print(
+                f"nirpoct: warning: calibration {use.record} is due on {use.due_date}",
+                file=sys.stderr,
+            )
+    return {use.record: use.as_attributes() for use in uses}
 
 
 def fault_plan(text: str) -> FaultPlan:
@@ -77,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--sim-fault needs the simulated detector board (add --sim)")
     progress = ProgressBar(args.duration)
     with Instrument(config, text, sim_fault=args.sim_fault) as instrument:
+        calibrations = calibrations_used(args, instrument.identities["detector"]["calibration_id"])
         try:
             result = instrument.acquire(
                 args.duration,
@@ -84,6 +144,7 @@ def run(args: argparse.Namespace) -> int:
                 operator=args.operator,
                 subject_id=args.subject,
                 on_progress=progress.update,
+                calibrations=calibrations,
             )
         except AcquisitionError as exc:
             progress.finish()

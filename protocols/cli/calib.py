@@ -1,4 +1,4 @@
-"""``nirpoct calib``: detector characterisation (EMVA 1288) from photon-transfer data."""
+"""``nirpoct calib``: detector characterisation (EMVA 1288) and the calibration registry."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 from calibration.emva1288 import Measurement, characterize
 from calibration.photon_transfer import read_photon_transfer
+from protocols.cli import calib_records
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -37,6 +38,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--truth", metavar="FILE", help="also write the sensor's true figures as JSON"
     )
     simulate_parser.set_defaults(run=run_simulate)
+    calib_records.register_actions(actions)
 
 
 def _format(value: object) -> str:

@@ -1,0 +1,117 @@
+"""Who, where and against what a calibration is made: the context file of a calibration.
+
+A YAML file names the laboratory, customer, item, method, reference standards, environment,
+interval and tolerances; ``nirpoct calib context-template`` prints a filled-in example.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from calibration.record import (
+    DECISION_RULES,
+    Environment,
+    Item,
+    Laboratory,
+    Method,
+    ReferenceStandard,
+    Tolerance,
+)
+
+TEMPLATE = """\
+# Context of a calibration: fill in, then pass with --context.
+laboratory: {name: nirpoct QC laboratory, address: "1 Example Road, Jinan", location: bench 1}
+customer: Qilu Hospital NIR POCT pilot
+item:
+  instrument: NIR POCT instrument
+  model: NIRPD-A64
+  serial: SIM000000
+  component: detector array
+  condition: no damage or malfunction observed
+method: {name: EMVA 1288 release 4.0 photon transfer, sop_id: SOP-DET-001, sop_version: "1"}
+references:
+  - name: calibrated radiometer
+    serial: RAD-0001
+    certificate_id: CERT-RAD-0001
+    calibrated_by: national metrology institute
+    due_date: "2027-12-31"
+environment: {temperature_c: 23.0, humidity_percent: 40.0}
+interval_days: 365
+decision_rule: simple acceptance
+tolerances:
+  - {result: system_gain_dn_per_e, lower: 0.09, upper: 0.11, unit: DN/e⁻}
+  - {result: dark_noise_e, lower: null, upper: 12.0, unit: e⁻}
+"""
+
+
+@dataclass(frozen=True)
+class CalibrationContext:
+    """Everything about a calibration except its measurements."""
+
+    laboratory: Laboratory
+    customer: str
+    item: Item
+    method_name: str
+    sop_id: str
+    sop_version: str
+    references: tuple[ReferenceStandard, ...]
+    environment: Environment
+    interval_days: int
+    decision_rule: str
+    tolerances: tuple[Tolerance, ...]
+
+    def method(self, software_version: str) -> Method:
+        """The method, with the software version that computed the results."""
+        return Method(self.method_name, self.sop_id, self.sop_version, software_version)
+
+
+def parse_context(text: str, source: str) -> CalibrationContext:
+    """Parse a context file's text.
+
+    Raises
+    ------
+    ValueError
+        Naming ``source`` and the missing or malformed field.
+    """
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{source}: not valid YAML ({exc})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{source}: expected a mapping of fields")
+    try:
+        method = data["method"]
+        rule = data.get("decision_rule", "simple acceptance")
+        if rule not in DECISION_RULES:
+            raise ValueError(f"decision_rule must be one of {sorted(DECISION_RULES)}")
+        return CalibrationContext(
+            laboratory=Laboratory(**data["laboratory"]),
+            customer=str(data["customer"]),
+            item=Item(**data["item"]),
+            method_name=str(method["name"]),
+            sop_id=str(method["sop_id"]),
+            sop_version=str(method["sop_version"]),
+            references=tuple(
+                ReferenceStandard(**{k: str(v) for k, v in r.items()}) for r in data["references"]
+            ),
+            environment=Environment(**data["environment"]),
+            interval_days=int(data["interval_days"]),
+            decision_rule=rule,
+            tolerances=tuple(Tolerance(**t) for t in data.get("tolerances") or ()),
+        )
+    except KeyError as exc:
+        raise ValueError(f"{source}: missing field {exc.args[0]!r}") from None
+    except TypeError as exc:
+        raise ValueError(f"{source}: malformed field ({exc})") from None
+
+
+def load_context(path: str | Path) -> CalibrationContext:
+    """Read a context file."""
+    try:
+        text = Path(path).read_text()
+    except OSError as exc:
+        raise ValueError(f"cannot read calibration context {path}: {exc.strerror}") from None
+    return parse_context(text, str(path))

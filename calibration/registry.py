@@ -1,0 +1,547 @@
+"""The calibration registry: records, people, lifecycle, audit trail, verification, impact.
+
+A registry is a directory::
+
+    records/<ID>-v<version>.h5   one file per record version (see calibration.storage)
+    users.json                   people who may sign: names, roles, public keys
+    keys/<user>.pem              their private keys, encrypted with their passwords
+    audit.jsonl                  the hash-chained audit trail (calibration.audit)
+    index.json                   the registry index, rebuilt from the audit trail on every change
+
+The lifecycle of a record version is replayed from the audit trail:
+``draft`` → (reviewed) ``reviewed`` → (approved) ``approved`` → ``due`` (within
+:data:`DUE_WINDOW_DAYS` of its due date) → ``expired``; an approved version becomes
+``superseded`` when a correction of it is approved, and any version can be ``revoked``.
+Approved versions are immutable: a correction is a new version that points to the old one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import h5py
+
+from calibration.audit import AuditTrail, verify_chain
+from calibration.record import RecordContent, RecordHeader
+from calibration.signatures import (
+    MEANINGS,
+    ROLE_FOR_MEANING,
+    AuthorisationError,
+    Signature,
+    User,
+    load_private_key,
+    new_key_pair,
+    sign,
+    verify_signature,
+)
+from calibration.storage import (
+    RecordIntegrityError,
+    StoredRecord,
+    append_signature,
+    read_record_file,
+    write_record_file,
+)
+
+DUE_WINDOW_DAYS = 30
+ROLES = ("performer", "reviewer", "approver", "administrator")
+USABLE_STATES = ("approved", "due")
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """One record version as the registry index lists it."""
+
+    record_id: str
+    version: int
+    kind: str
+    title: str
+    item_serial: str
+    component: str
+    calibration_date: str
+    due_date: str
+    lifecycle: str
+    content_sha256: str
+    file: str
+    supersedes: str
+    out_of_tolerance_as_found: bool
+
+    @property
+    def reference(self) -> str:
+        """``ID@version``."""
+        return f"{self.record_id}@{self.version}"
+
+    def state_on(self, day: dt.date) -> str:
+        """Effective state on ``day``: lifecycle, or ``due``/``expired`` for approved ones."""
+        if self.lifecycle != "approved":
+            return self.lifecycle
+        due = dt.date.fromisoformat(self.due_date)
+        if day > due:
+            return "expired"
+        if (due - day).days <= DUE_WINDOW_DAYS:
+            return "due"
+        return "approved"
+
+
+@dataclass(frozen=True)
+class ImpactReport:
+    """Runs affected by an out-of-tolerance as-found result."""
+
+    record: str
+    out_of_tolerance: bool
+    since: str
+    runs: tuple[str, ...]
+
+
+def parse_reference(reference: str) -> tuple[str, int | None]:
+    """Split ``ID`` or ``ID@version``."""
+    record_id, _, version = reference.partition("@")
+    if not version:
+        return record_id, None
+    try:
+        return record_id, int(version)
+    except ValueError:
+        raise ValueError(f"record version in {reference!r} is not a number") from None
+
+
+class Registry:
+    """A calibration registry rooted at ``root`` (created on first use).
+
+    Parameters
+    ----------
+    root : pathlib.Path
+        The registry directory.
+    """
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self.audit = AuditTrail(self.root / "audit.jsonl")
+
+    # ------------------------------------------------------------------ people
+    @property
+    def _users_path(self) -> Path:
+        return self.root / "users.json"
+
+    def users(self) -> dict[str, User]:
+        """Registered users by id."""
+        if not self._users_path.exists():
+            return {}
+        data = json.loads(self._users_path.read_text())
+        return {
+            uid: User(uid, u["name"], tuple(u["roles"]), u["public_key_hex"])
+            for uid, u in data.items()
+        }
+
+    def _user(self, user_id: str) -> User:
+        user = self.users().get(user_id)
+        if user is None:
+            raise AuthorisationError(f"{user_id!r} is not a registered user")
+        return user
+
+    def authenticate(self, user_id: str, password: str) -> tuple[User, object]:
+        """Check user id and password; return the user and their unlocked signing key."""
+        user = self._user(user_id)
+        return user, load_private_key(self.root / "keys" / f"{user_id}.pem", user_id, password)
+
+    def add_user(
+        self,
+        user_id: str,
+        name: str,
+        roles: tuple[str, ...],
+        password: str,
+        *,
+        admin_id: str = "",
+        admin_password: str = "",
+    ) -> User:
+        """Register a person. The first user must be an administrator; later users are added
+        by an administrator, who authenticates."""
+        unknown = set(roles) - set(ROLES)
+        if unknown or not roles:
+            raise ValueError(f"roles must be among {ROLES}, got {roles}")
+        users = self.users()
+        if user_id in users:
+            raise ValueError(f"user {user_id!r} already exists")
+        if users:
+            admin, _ = self.authenticate(admin_id, admin_password)
+            if "administrator" not in admin.roles:
+                raise AuthorisationError(f"{admin_id!r} is not an administrator")
+            actor = admin_id
+        elif "administrator" not in roles:
+            raise AuthorisationError("the first user of a registry must be an administrator")
+        else:
+            actor = user_id
+        pem, public_hex = new_key_pair(password)
+        (self.root / "keys").mkdir(parents=True, exist_ok=True)
+        key_path = self.root / "keys" / f"{user_id}.pem"
+        key_path.write_bytes(pem)
+        key_path.chmod(0o600)
+        user = User(user_id, name, tuple(roles), public_hex)
+        users[user_id] = user
+        self._users_path.write_text(
+            json.dumps(
+                {
+                    u.user_id: {
+                        "name": u.name,
+                        "roles": list(u.roles),
+                        "public_key_hex": u.public_key_hex,
+                    }
+                    for u in users.values()
+                },
+                indent=2,
+            )
+        )
+        self.audit.append(
+            actor,
+            "add-user",
+            details={"user": user_id, "name": name, "roles": list(roles), "public_key": public_hex},
+        )
+        return user
+
+    # ------------------------------------------------------------------ records
+    def _path(self, record_id: str, version: int) -> Path:
+        return self.root / "records" / f"{record_id}-v{version}.h5"
+
+    def create(
+        self, content: RecordContent, password: str, *, supersedes: str = "", reason: str = ""
+    ) -> IndexEntry:
+        """Store a new record version as a draft, signed ``performed`` by its performer.
+
+        ``supersedes`` (``ID@version``) makes it a correction of an earlier version.
+
+        Raises
+        ------
+        AuthorisationError
+            Wrong password, or the performer lacks the performer role.
+        ValueError
+            A reference standard was out of date on the calibration date, or the corrected
+            version does not exist.
+        """
+        user, key = self.authenticate(content.performed_by, password)
+        if "performer" not in user.roles:
+            raise AuthorisationError(f"{user.user_id!r} may not perform calibrations")
+        day = dt.date.fromisoformat(content.calibration_date)
+        for standard in content.references:
+            if not standard.in_date_on(day):
+                raise ValueError(
+                    f"reference standard {standard.name} ({standard.certificate_id}) was due on "
+                    f"{standard.due_date}, before the calibration date {day}"
+                )
+        if supersedes:
+            old = self.entry(supersedes)
+            record_id, version = old.record_id, old.version + 1
+            if not reason:
+                raise ValueError("a correction needs a reason")
+        else:
+            record_id = f"CAL-{day:%Y%m%d}-{secrets.token_hex(3).upper()}"
+            version = 1
+        header = RecordHeader(record_id, version, supersedes, dt.datetime.now(dt.UTC).isoformat())
+        path = self._path(record_id, version)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        digest = write_record_file(path, header, content)
+        reference = f"{record_id}@{version}"
+        self.audit.append(
+            user.user_id,
+            "create",
+            reference,
+            digest,
+            reason or "new calibration",
+            {
+                "kind": content.kind,
+                "title": content.title,
+                "item_serial": content.item.serial,
+                "component": content.item.component,
+                "calibration_date": content.calibration_date,
+                "due_date": content.due_date.isoformat(),
+                "file": str(path.relative_to(self.root)),
+                "supersedes": supersedes,
+                "out_of_tolerance_as_found": content.out_of_tolerance_as_found,
+            },
+        )
+        self._sign(reference, "performed", user, key, digest, "")
+        return self.entry(reference)
+
+    def _sign(
+        self, reference: str, meaning: str, user: User, key: object, digest: str, reason: str
+    ) -> Signature:
+        record_id, version = parse_reference(reference)
+        signature = sign(key, user, record_id, version, digest, meaning)  # type: ignore[arg-type]
+        append_signature(self._path(record_id, version), signature)
+        self.audit.append(
+            user.user_id,
+            "sign",
+            reference,
+            digest,
+            reason,
+            {"meaning": meaning, "signature": signature.signature_hex},
+        )
+        self._write_index()
+        return signature
+
+    def sign(
+        self, reference: str, meaning: str, user_id: str, password: str, reason: str = ""
+    ) -> IndexEntry:
+        """Review, approve or revoke a record version.
+
+        Raises
+        ------
+        AuthorisationError
+            Wrong password, missing role, signing one's own measurement, or a step out of
+            sequence (approve before review, change an approved or revoked version).
+        """
+        if meaning not in MEANINGS or meaning == "performed":
+            raise ValueError(f"meaning must be one of reviewed, approved, revoked; got {meaning!r}")
+        entry = self.entry(reference)
+        user, key = self.authenticate(user_id, password)
+        role = ROLE_FOR_MEANING[meaning]
+        if role not in user.roles:
+            raise AuthorisationError(f"{user_id!r} lacks the {role} role needed to sign {meaning}")
+        performer = self._performer(entry.reference)
+        if meaning in ("reviewed", "approved") and user_id == performer:
+            raise AuthorisationError(
+                f"{user_id!r} performed {entry.reference} and may not sign it {meaning}"
+            )
+        allowed_from = {
+            "reviewed": ("draft",),
+            "approved": ("reviewed",),
+            "revoked": ("draft", "reviewed", "approved", "superseded"),
+        }
+        if entry.lifecycle not in allowed_from[meaning]:
+            raise AuthorisationError(
+                f"{entry.reference} is {entry.lifecycle}; it cannot be signed {meaning} "
+                f"(allowed from: {', '.join(allowed_from[meaning])})"
+            )
+        if meaning == "revoked" and not reason:
+            raise ValueError("revoking a record needs a reason")
+        stored = self.load(entry.reference)
+        if stored.computed_sha256 != entry.content_sha256:
+            raise RecordIntegrityError(f"{entry.reference} was altered; it cannot be signed")
+        self._sign(entry.reference, meaning, user, key, entry.content_sha256, reason)
+        if meaning == "approved" and entry.supersedes:
+            self.audit.append(
+                user_id,
+                "supersede",
+                entry.supersedes,
+                self.entry(entry.supersedes).content_sha256,
+                f"superseded by {entry.reference}",
+            )
+            self._write_index()
+        return self.entry(entry.reference)
+
+    def _performer(self, reference: str) -> str:
+        for audit_entry in self.audit.entries():
+            if audit_entry.action == "create" and audit_entry.record == reference:
+                return audit_entry.user
+        raise KeyError(reference)
+
+    # ------------------------------------------------------------------ queries
+    def index(self) -> dict[str, IndexEntry]:
+        """Every record version, by ``ID@version``, replayed from the audit trail."""
+        entries: dict[str, IndexEntry] = {}
+        for audit_entry in self.audit.entries():
+            reference = audit_entry.record
+            if audit_entry.action == "create":
+                record_id, version = parse_reference(reference)
+                d = audit_entry.details
+                entries[reference] = IndexEntry(
+                    record_id,
+                    version or 1,
+                    d["kind"],
+                    d["title"],
+                    d["item_serial"],
+                    d["component"],
+                    d["calibration_date"],
+                    d["due_date"],
+                    "draft",
+                    audit_entry.content_sha256,
+                    d["file"],
+                    d["supersedes"],
+                    d["out_of_tolerance_as_found"],
+                )
+            elif reference in entries:
+                new_state = {
+                    "sign": {
+                        "reviewed": "reviewed",
+                        "approved": "approved",
+                        "revoked": "revoked",
+                    }.get(audit_entry.details.get("meaning", "")),
+                    "supersede": "superseded",
+                }.get(audit_entry.action)
+                if new_state:
+                    old = entries[reference]
+                    entries[reference] = IndexEntry(**{**asdict(old), "lifecycle": new_state})
+        return entries
+
+    def entry(self, reference: str) -> IndexEntry:
+        """One record version; ``ID`` alone means its latest version.
+
+        Raises
+        ------
+        KeyError
+            Naming the reference when there is no such record.
+        """
+        record_id, version = parse_reference(reference)
+        versions = [e for e in self.index().values() if e.record_id == record_id]
+        if version is not None:
+            versions = [e for e in versions if e.version == version]
+        if not versions:
+            raise KeyError(f"no calibration record {reference} in {self.root}")
+        return max(versions, key=lambda e: e.version)
+
+    def load(self, reference: str) -> StoredRecord:
+        """Read a record version's file."""
+        entry = self.entry(reference)
+        return read_record_file(self.root / entry.file)
+
+    def _write_index(self) -> None:
+        index = {ref: asdict(e) for ref, e in self.index().items()}
+        (self.root / "index.json").write_text(json.dumps(index, indent=2, sort_keys=True))
+
+    def latest_usable(self, record_id: str, day: dt.date) -> IndexEntry | None:
+        """The newest version of ``record_id`` that is approved (or due) on ``day``."""
+        usable = [
+            e
+            for e in self.index().values()
+            if e.record_id == record_id and e.state_on(day) in USABLE_STATES
+        ]
+        return max(usable, key=lambda e: e.version) if usable else None
+
+    # ------------------------------------------------------------------ integrity
+    def verify(self, reference: str | None = None) -> list[str]:
+        """Every integrity problem found (empty when all is intact).
+
+        Checks the audit chain; the users file against the audit trail; every record file's
+        checksums and content hash against its own stored hash and the audit trail; every
+        signature against its signer's key, the record it claims and the audit trail; and the
+        index file against the replayed trail.
+        """
+        entries = self.audit.entries()
+        problems = verify_chain(entries)
+        users = self.users()
+        registered = {e.details["user"]: e.details for e in entries if e.action == "add-user"}
+        for user_id, user in users.items():
+            recorded = registered.get(user_id)
+            if (
+                recorded is None
+                or recorded["public_key"] != user.public_key_hex
+                or tuple(recorded["roles"]) != user.roles
+            ):
+                problems.append(f"user {user_id!r} in users.json differs from the audit trail")
+        index = self.index()
+        selected = (
+            [index[reference]]
+            if reference and "@" in reference
+            else [e for e in index.values() if reference is None or e.record_id == reference]
+        )
+        if reference and not selected:
+            raise KeyError(f"no calibration record {reference} in {self.root}")
+        signed = {(e.record, e.details.get("signature")) for e in entries if e.action == "sign"}
+        for entry in selected:
+            problems += self._verify_record(entry, users, signed)
+        index_path = self.root / "index.json"
+        if index_path.exists():
+            on_disk = json.loads(index_path.read_text())
+            replayed = json.loads(json.dumps({r: asdict(e) for r, e in index.items()}))
+            if on_disk != replayed:
+                problems.append("index.json differs from the audit trail")
+        return problems
+
+    def _verify_record(self, entry: IndexEntry, users: dict[str, User], signed: set) -> list[str]:
+        try:
+            stored = read_record_file(self.root / entry.file)
+        except RecordIntegrityError as exc:
+            return [f"{entry.reference}: {exc}"]
+        problems = []
+        if stored.computed_sha256 != stored.stored_sha256:
+            problems.append(f"{entry.reference}: content does not match its stored hash (altered)")
+        if stored.computed_sha256 != entry.content_sha256:
+            problems.append(
+                f"{entry.reference}: content hash differs from the one recorded at creation"
+            )
+        for signature in stored.signatures:
+            problems += [
+                f"{entry.reference}: {p}"
+                for p in verify_signature(
+                    signature,
+                    users.get(signature.signer_id),
+                    entry.record_id,
+                    entry.version,
+                    stored.computed_sha256,
+                )
+            ]
+            if (entry.reference, signature.signature_hex) not in signed:
+                problems.append(
+                    f"{entry.reference}: {signature.meaning} signature of {signature.signer_id} "
+                    "is not in the audit trail"
+                )
+        in_file = {s.signature_hex for s in stored.signatures}
+        for reference, signature_hex in signed:
+            if reference == entry.reference and signature_hex not in in_file:
+                problems.append(
+                    f"{entry.reference}: a signature in the audit trail is missing from the file"
+                )
+        return problems
+
+    # ------------------------------------------------------------------ consequences
+    def impact(self, reference: str, runs_dir: str | Path, user_id: str = "") -> ImpactReport:
+        """Run records made with the item since its last good calibration, when this version's
+        as-found results were out of tolerance (reverse traceability); recorded in the trail."""
+        entry = self.entry(reference)
+        if not entry.out_of_tolerance_as_found:
+            return ImpactReport(entry.reference, False, "", ())
+        earlier_good = [
+            e
+            for e in self.index().values()
+            if e.item_serial == entry.item_serial
+            and e.kind == entry.kind
+            and e.calibration_date < entry.calibration_date
+            and not e.out_of_tolerance_as_found
+            and e.lifecycle in ("approved", "superseded")
+        ]
+        since = max((e.calibration_date for e in earlier_good), default="")
+        runs = tuple(
+            str(path)
+            for path in sorted(Path(runs_dir).glob("**/*.h5"))
+            if _run_used_item(path, entry.item_serial, since)
+        )
+        self.audit.append(
+            user_id or "system",
+            "impact-assessed",
+            entry.reference,
+            entry.content_sha256,
+            "as-found out of tolerance",
+            {"since": since, "runs": list(runs)},
+        )
+        return ImpactReport(entry.reference, True, since, runs)
+
+    def record_override(self, reference: str, user_id: str, password: str, reason: str) -> str:
+        """Record an authorised override of a calibration that is not usable; return its hash."""
+        user, _ = self.authenticate(user_id, password)
+        if "approver" not in user.roles:
+            raise AuthorisationError(f"{user_id!r} is not authorised to override calibrations")
+        if not reason:
+            raise ValueError("an override needs a reason")
+        entry = self.entry(reference)
+        audit_entry = self.audit.append(
+            user_id,
+            "override",
+            entry.reference,
+            entry.content_sha256,
+            reason,
+            {"state": entry.state_on(dt.date.today())},
+        )
+        return audit_entry.entry_hash
+
+
+def _run_used_item(path: Path, serial: str, since: str) -> bool:
+    try:
+        with h5py.File(path, "r", swmr=True) as run:
+            start = str(run.attrs.get("start_time_utc", ""))
+            serials = {
+                str(group.attrs.get("serial", "")) for group in run.get("devices", {}).values()
+            }
+    except OSError:
+        return False
+    return serial in serials and start[:10] >= since

@@ -1,0 +1,310 @@
+"""``nirpoct calib`` actions on the calibration registry: people, records, signatures,
+verification, certificates and impact assessment."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import getpass
+import json
+import os
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from calibration.certificate import write_certificate
+from calibration.context import TEMPLATE, load_context
+from calibration.detector_record import detector_characterisation_content
+from calibration.emva1288 import characterize
+from calibration.frame_correction import coefficients_from_photon_transfer
+from calibration.photon_transfer import read_photon_transfer
+from calibration.registry import Registry
+from instrument.instrument import software_version
+
+REGISTRY_ENV = "NIRPOCT_CALIBRATION_DIR"
+PASSWORD_ENV = "NIRPOCT_PASSWORD"
+ADMIN_PASSWORD_ENV = "NIRPOCT_ADMIN_PASSWORD"
+NEW_PASSWORD_ENV = "NIRPOCT_NEW_PASSWORD"
+
+
+def default_registry() -> Path:
+    """``$NIRPOCT_CALIBRATION_DIR``, else ``~/.local/share/nirpoct/calibration``."""
+    configured = os.environ.get(REGISTRY_ENV)
+    return Path(configured) if configured else Path.home() / ".local/share/nirpoct/calibration"
+
+
+def password(environment_variable: str, prompt: str) -> str:
+    """A password from the environment (for scripts) or typed at the terminal."""
+    if environment_variable in os.environ:
+        return os.environ[environment_variable]
+    if not sys.stdin.isatty():
+        raise ValueError(f"no password: set {environment_variable} or run in a terminal")
+    return getpass.getpass(prompt)
+
+
+def registry_option() -> argparse.ArgumentParser:
+    """Parent parser with ``--registry``."""
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument(
+        "--registry",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help=f"calibration registry (default ${REGISTRY_ENV}, else ~/.local/share/nirpoct/…)",
+    )
+    return parent
+
+
+def open_registry(args: argparse.Namespace) -> Registry:
+    """The registry the options name."""
+    return Registry(args.registry or default_registry())
+
+
+def register_actions(actions: argparse._SubParsersAction) -> None:
+    """Add the registry actions to ``nirpoct calib``."""
+    parent = registry_option()
+
+    users = actions.add_parser("users", parents=[parent], help="people who may sign")
+    users_actions = users.add_subparsers(dest="users_command", required=True, metavar="ACTION")
+    add = users_actions.add_parser("add", parents=[parent], help="register a person")
+    add.add_argument("user_id")
+    add.add_argument("--name", required=True, help="printed name")
+    add.add_argument(
+        "--role",
+        action="append",
+        required=True,
+        choices=("performer", "reviewer", "approver", "administrator"),
+    )
+    add.add_argument("--admin", default="", help="administrator who authorises the addition")
+    add.set_defaults(run=run_users_add)
+    listing = users_actions.add_parser("list", parents=[parent], help="list people")
+    listing.set_defaults(run=run_users_list)
+
+    template = actions.add_parser("context-template", help="print an example context file")
+    template.set_defaults(run=lambda args: print(TEMPLATE, end="") or 0)
+
+    record = actions.add_parser(
+        "record-detector",
+        parents=[parent],
+        help="characterise a detector and store a draft calibration record",
+    )
+    record.add_argument("dataset", metavar="PTC.h5")
+    record.add_argument("--context", required=True, metavar="CONTEXT.yaml")
+    record.add_argument("--performer", required=True, help="user id of who performed it")
+    record.add_argument("--date", default=dt.date.today().isoformat(), help="calibration date")
+    record.add_argument("--supersedes", default="", metavar="ID@VERSION", help="correct a record")
+    record.add_argument("--reason", default="", help="why (required for a correction)")
+    record.set_defaults(run=run_record_detector)
+
+    listing = actions.add_parser("list", parents=[parent], help="records, states and due dates")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(run=run_list)
+
+    show = actions.add_parser("show", parents=[parent], help="one record in full")
+    show.add_argument("record", metavar="ID[@VERSION]")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(run=run_show)
+
+    signing = actions.add_parser("sign", parents=[parent], help="review, approve or revoke")
+    signing.add_argument("record", metavar="ID[@VERSION]")
+    signing.add_argument("--meaning", required=True, choices=("reviewed", "approved", "revoked"))
+    signing.add_argument("--user", required=True, help="signer's user id")
+    signing.add_argument("--reason", default="", help="why (required to revoke)")
+    signing.set_defaults(run=run_sign)
+
+    verify = actions.add_parser("verify", parents=[parent], help="check integrity")
+    verify.add_argument("record", nargs="?", metavar="ID[@VERSION]")
+    verify.add_argument("--all", action="store_true", help="every record (the default)")
+    verify.set_defaults(run=run_verify)
+
+    certificate = actions.add_parser("certificate", parents=[parent], help="PDF certificate")
+    certificate.add_argument("record", metavar="ID[@VERSION]")
+    certificate.add_argument("--out", required=True, metavar="CERT.pdf")
+    certificate.set_defaults(run=run_certificate)
+
+    impact = actions.add_parser(
+        "impact", parents=[parent], help="runs affected by an out-of-tolerance as-found result"
+    )
+    impact.add_argument("record", metavar="ID[@VERSION]")
+    impact.add_argument("--runs", required=True, metavar="DIR", help="where run records are")
+    impact.add_argument("--user", default="", help="who assesses")
+    impact.add_argument("--json", action="store_true")
+    impact.set_defaults(run=run_impact)
+
+
+def run_users_add(args: argparse.Namespace) -> int:
+    """Execute ``calib users add``."""
+    registry = open_registry(args)
+    admin_password = (
+        password(ADMIN_PASSWORD_ENV, f"password of administrator {args.admin}: ")
+        if args.admin
+        else ""
+    )
+    new_password = password(NEW_PASSWORD_ENV, f"new password for {args.user_id}: ")
+    user = registry.add_user(
+        args.user_id,
+        args.name,
+        tuple(args.role),
+        new_password,
+        admin_id=args.admin,
+        admin_password=admin_password,
+    )
+    print(f"registered {user.user_id} ({user.name}) as {', '.join(user.roles)}")
+    return 0
+
+
+def run_users_list(args: argparse.Namespace) -> int:
+    """Execute ``calib users list``."""
+    for user in open_registry(args).users().values():
+        print(f"{user.user_id:12s} {user.name:24s} {', '.join(user.roles)}")
+    return 0
+
+
+def run_record_detector(args: argparse.Namespace) -> int:
+    """Execute ``calib record-detector``."""
+    registry = open_registry(args)
+    context = load_context(args.context)
+    data = read_photon_transfer(args.dataset)
+    content = detector_characterisation_content(
+        characterize(data),
+        coefficients_from_photon_transfer(data),
+        context,
+        dataset_path=args.dataset,
+        performed_by=args.performer,
+        calibration_date=args.date,
+        software_version=software_version(),
+    )
+    entry = registry.create(
+        content,
+        password(PASSWORD_ENV, f"password of {args.performer}: "),
+        supersedes=args.supersedes,
+        reason=args.reason,
+    )
+    print(f"created {entry.reference} ({entry.lifecycle}), due {entry.due_date}")
+    for statement in content.conformity():
+        print(f"  {statement.stage:8s} {statement.result:40s} {statement.verdict}")
+    return 0
+
+
+def run_list(args: argparse.Namespace) -> int:
+    """Execute ``calib list``."""
+    today = dt.date.today()
+    entries = sorted(open_registry(args).index().values(), key=lambda e: (e.record_id, e.version))
+    if args.json:
+        print(json.dumps([{**asdict(e), "state": e.state_on(today)} for e in entries]))
+        return 0
+    for e in entries:
+        state = e.state_on(today)
+        flag = "  <-- NOT USABLE" if state in ("expired", "revoked") else ""
+        print(
+            f"{e.reference:26s} {state:11s} due {e.due_date}  {e.kind:26s} "
+            f"{e.item_serial} {e.component}{flag}"
+        )
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    """Execute ``calib show``."""
+    registry = open_registry(args)
+    entry = registry.entry(args.record)
+    stored = registry.load(entry.reference)
+    content = stored.content
+    state = entry.state_on(dt.date.today())
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    **asdict(entry),
+                    "state": state,
+                    "results": [
+                        {
+                            "stage": stage,
+                            "name": r.name,
+                            "value": r.value,
+                            "unit": r.unit,
+                            "standard_uncertainty": r.standard_uncertainty,
+                            "expanded_uncertainty": r.expanded_uncertainty,
+                            "k": r.coverage_factor,
+                        }
+                        for stage, results in (
+                            ("as found", content.as_found),
+                            ("as left", content.as_left),
+                        )
+                        for r in results
+                    ],
+                    "signatures": [asdict(s) for s in stored.signatures],
+                    "references": [asdict(r) for r in content.references],
+                }
+            )
+        )
+        return 0
+    print(f"{entry.reference}  {content.title}\n  state {state}, due {entry.due_date}")
+    print(f"  item {content.item.model} s/n {content.item.serial} ({content.item.component})")
+    print(f"  performed by {content.performed_by} on {content.calibration_date}")
+    for stage, results in (("as found", content.as_found), ("as left", content.as_left)):
+        for r in results:
+            print(
+                f"  {stage:8s} {r.name:40s} {r.value:.6g} ± {r.expanded_uncertainty:.2g} "
+                f"{r.unit} (k={r.coverage_factor:.2f})"
+            )
+    for r in content.references:
+        print(f"  reference {r.name} {r.serial}, certificate {r.certificate_id}, due {r.due_date}")
+    for s in stored.signatures:
+        print(f"  signed {s.meaning} by {s.signer_name} ({s.signer_id}) at {s.signed_utc}")
+    return 0
+
+
+def run_sign(args: argparse.Namespace) -> int:
+    """Execute ``calib sign``."""
+    registry = open_registry(args)
+    entry = registry.sign(
+        args.record,
+        args.meaning,
+        args.user,
+        password(PASSWORD_ENV, f"password of {args.user}: "),
+        args.reason,
+    )
+    print(f"{entry.reference} is now {entry.lifecycle}")
+    return 0
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    """Execute ``calib verify``; exit 1 on any integrity failure."""
+    registry = open_registry(args)
+    problems = registry.verify(None if args.all else args.record)
+    checked = len(registry.index()) if args.all or not args.record else 1
+    if problems:
+        print(f"INTEGRITY FAILURE: {len(problems)} problem(s) in {registry.root}")
+        for problem in problems:
+            print(f"  - {problem}")
+        return 1
+    print(f"verified {checked} record version(s), audit trail and users: intact")
+    return 0
+
+
+def run_certificate(args: argparse.Namespace) -> int:
+    """Execute ``calib certificate``."""
+    registry = open_registry(args)
+    entry = registry.entry(args.record)
+    path = write_certificate(
+        registry.load(entry.reference), entry.state_on(dt.date.today()), args.out
+    )
+    print(f"certificate of {entry.reference} written to {path}")
+    return 0
+
+
+def run_impact(args: argparse.Namespace) -> int:
+    """Execute ``calib impact``."""
+    report = open_registry(args).impact(args.record, args.runs, args.user)
+    if args.json:
+        print(json.dumps(asdict(report)))
+    elif not report.out_of_tolerance:
+        print(f"{report.record}: as-found results within tolerance; no runs affected")
+    else:
+        print(
+            f"{report.record}: as found OUT OF TOLERANCE; {len(report.runs)} run(s) since "
+            f"{report.since or 'the first calibration'} used the item:"
+        )
+        for run in report.runs:
+            print(f"  {run}")
+    return 0
