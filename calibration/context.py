@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from calibration.record import (
@@ -17,9 +18,11 @@ from calibration.record import (
     Item,
     Laboratory,
     Method,
+    RecordContent,
     ReferenceStandard,
     Tolerance,
 )
+from calibration.uncertainty import Result
 
 TEMPLATE = """\
 # Context of a calibration: fill in, then pass with --context.
@@ -66,6 +69,43 @@ class CalibrationContext:
     def method(self, software_version: str) -> Method:
         """The method, with the software version that computed the results."""
         return Method(self.method_name, self.sop_id, self.sop_version, software_version)
+
+    def record_content(
+        self,
+        kind: str,
+        title: str,
+        *,
+        performed_by: str,
+        calibration_date: str,
+        software_version: str,
+        as_left: tuple[Result, ...],
+        as_found: tuple[Result, ...] = (),
+        extra_tolerances: tuple[Tolerance, ...] = (),
+        arrays: dict[str, np.ndarray] | None = None,
+        raw_data_references: tuple[tuple[str, str], ...] = (),
+        remarks: str = "",
+    ) -> RecordContent:
+        """Record content of a calibration made in this context."""
+        return RecordContent(
+            kind=kind,
+            title=title,
+            laboratory=self.laboratory,
+            customer=self.customer,
+            item=self.item,
+            method=self.method(software_version),
+            references=self.references,
+            environment=self.environment,
+            performed_by=performed_by,
+            calibration_date=calibration_date,
+            interval_days=self.interval_days,
+            as_left=as_left,
+            as_found=as_found,
+            tolerances=self.tolerances + extra_tolerances,
+            decision_rule=self.decision_rule,  # type: ignore[arg-type]
+            arrays=arrays or {},
+            raw_data_references=raw_data_references,
+            remarks=remarks,
+        )
 
 
 def parse_context(text: str, source: str) -> CalibrationContext:

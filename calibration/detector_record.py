@@ -70,21 +70,13 @@ def detector_characterisation_content(
     arrays["coefficients/dead_pixels"] = np.asarray(figures.dead_pixels, dtype=np.int32).reshape(
         -1, 2
     )
-    return RecordContent(
-        kind=KIND,
-        title="Detector characterisation (EMVA 1288 release 4.0)",
-        laboratory=context.laboratory,
-        customer=context.customer,
-        item=context.item,
-        method=context.method(software_version),
-        references=context.references,
-        environment=context.environment,
+    return context.record_content(
+        KIND,
+        "Detector characterisation (EMVA 1288 release 4.0)",
         performed_by=performed_by,
         calibration_date=calibration_date,
-        interval_days=context.interval_days,
+        software_version=software_version,
         as_left=emva_results(figures),
-        tolerances=context.tolerances,
-        decision_rule=context.decision_rule,  # type: ignore[arg-type]
         arrays=arrays,
         raw_data_references=((str(Path(dataset_path).resolve()), file_sha256(dataset_path)),),
         remarks="DSNU and PRNU exclude the listed hot and dead pixels.",

@@ -12,14 +12,27 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
+
 from calibration.certificate import write_certificate
 from calibration.context import TEMPLATE, load_context
 from calibration.detector_record import detector_characterisation_content
 from calibration.emva1288 import characterize
 from calibration.frame_correction import coefficients_from_photon_transfer
+from calibration.instrument_records import (
+    led_power_content,
+    lockin_verification_content,
+    spo2_curve_content,
+)
+from calibration.led_power import LedSweep, ReferenceDetector, calibrate_led_power
+from calibration.lockin_verification import LockinCheckPoint, ReferenceSource, verify_lockin
 from calibration.photon_transfer import read_photon_transfer
+from calibration.record import RecordContent
 from calibration.registry import Registry
+from calibration.spo2_curve import fit_spo2_curve
 from instrument.instrument import software_version
+from instrument.pseudonym import load_site_key, pseudonymise
+from protocols.cli.csv_table import read_columns
 
 REGISTRY_ENV = "NIRPOCT_CALIBRATION_DIR"
 PASSWORD_ENV = "NIRPOCT_PASSWORD"
@@ -83,18 +96,81 @@ def register_actions(actions: argparse._SubParsersAction) -> None:
     template = actions.add_parser("context-template", help="print an example context file")
     template.set_defaults(run=lambda args: print(TEMPLATE, end="") or 0)
 
+    recording = argparse.ArgumentParser(add_help=False, parents=[parent])
+    recording.add_argument("--context", required=True, metavar="CONTEXT.yaml")
+    recording.add_argument("--performer", required=True, help="user id of who performed it")
+    recording.add_argument("--date", default=dt.date.today().isoformat(), help="calibration date")
+    recording.add_argument(
+        "--supersedes", default="", metavar="ID@VERSION", help="correct an earlier record"
+    )
+    recording.add_argument("--reason", default="", help="why (required for a correction)")
+
     record = actions.add_parser(
         "record-detector",
-        parents=[parent],
+        parents=[recording],
         help="characterise a detector and store a draft calibration record",
     )
     record.add_argument("dataset", metavar="PTC.h5")
-    record.add_argument("--context", required=True, metavar="CONTEXT.yaml")
-    record.add_argument("--performer", required=True, help="user id of who performed it")
-    record.add_argument("--date", default=dt.date.today().isoformat(), help="calibration date")
-    record.add_argument("--supersedes", default="", metavar="ID@VERSION", help="correct a record")
-    record.add_argument("--reason", default="", help="why (required for a correction)")
     record.set_defaults(run=run_record_detector)
+
+    spo2 = actions.add_parser(
+        "record-spo2-curve",
+        parents=[recording],
+        help="fit the R → SpO2 curve of a desaturation study and store a draft record",
+    )
+    spo2.add_argument("study", metavar="STUDY.csv", help="columns ratio,sao2_percent,subject")
+    spo2.add_argument("--study-id", required=True)
+    spo2.add_argument("--degree", type=int, choices=(1, 2), default=2)
+    spo2.add_argument("--arms-limit", type=float, default=3.0, metavar="PERCENT")
+    spo2.set_defaults(run=run_record_spo2_curve)
+
+    led = actions.add_parser(
+        "record-led-power",
+        parents=[recording],
+        help="fit LED optical power per drive current and store a draft record",
+    )
+    led.add_argument("sweep", metavar="SWEEP.csv", help="columns wavelength_nm,current_ma,power_w")
+    led.add_argument("--reference-detector", required=True, metavar="ID")
+    led.add_argument("--reference-certificate", required=True, metavar="CERT")
+    led.add_argument(
+        "--reference-relative-u",
+        type=float,
+        required=True,
+        metavar="FRACTION",
+        help="relative expanded uncertainty of the reference detector (k=2)",
+    )
+    led.set_defaults(run=run_record_led_power)
+
+    lockin = actions.add_parser(
+        "record-lockin-verification",
+        parents=[recording],
+        help="verify lock-in gain and phase against a reference source; store a draft record",
+    )
+    lockin.add_argument(
+        "readings",
+        metavar="READINGS.csv",
+        help="columns sensitivity_v,frequency_hz,reference_amplitude_v,reference_phase_deg,"
+        "amplitude_v,phase_deg (one row per reading)",
+    )
+    lockin.add_argument("--source", required=True, metavar="ID", help="reference source id")
+    lockin.add_argument("--source-certificate", required=True, metavar="CERT")
+    lockin.add_argument(
+        "--source-amplitude-relative-u",
+        type=float,
+        required=True,
+        metavar="FRACTION",
+        help="relative expanded uncertainty of the source amplitude (k=2)",
+    )
+    lockin.add_argument(
+        "--source-phase-u",
+        type=float,
+        required=True,
+        metavar="DEG",
+        help="expanded phase uncertainty of the source (k=2), deg",
+    )
+    lockin.add_argument("--gain-tolerance", type=float, default=1.0, metavar="PERCENT")
+    lockin.add_argument("--phase-tolerance", type=float, default=1.0, metavar="DEG")
+    lockin.set_defaults(run=run_record_lockin_verification)
 
     listing = actions.add_parser("list", parents=[parent], help="records, states and due dates")
     listing.add_argument("--json", action="store_true")
@@ -162,18 +238,21 @@ def run_users_list(args: argparse.Namespace) -> int:
 
 def run_record_detector(args: argparse.Namespace) -> int:
     """Execute ``calib record-detector``."""
-    registry = open_registry(args)
-    context = load_context(args.context)
     data = read_photon_transfer(args.dataset)
     content = detector_characterisation_content(
         characterize(data),
         coefficients_from_photon_transfer(data),
-        context,
+        load_context(args.context),
         dataset_path=args.dataset,
         performed_by=args.performer,
         calibration_date=args.date,
         software_version=software_version(),
     )
+    return _create(args, content)
+
+
+def _create(args: argparse.Namespace, content: RecordContent) -> int:
+    registry = open_registry(args)
     entry = registry.create(
         content,
         password(PASSWORD_ENV, f"password of {args.performer}: "),
@@ -184,6 +263,98 @@ def run_record_detector(args: argparse.Namespace) -> int:
     for statement in content.conformity():
         print(f"  {statement.stage:8s} {statement.result:40s} {statement.verdict}")
     return 0
+
+
+def run_record_spo2_curve(args: argparse.Namespace) -> int:
+    """Execute ``calib record-spo2-curve``."""
+    table = read_columns(args.study, ("ratio", "sao2_percent"), ("subject",))
+    key = load_site_key()
+    pseudonyms = np.array([pseudonymise(subject, key) for subject in table["subject"]])
+    curve = fit_spo2_curve(
+        table["ratio"],
+        table["sao2_percent"],
+        pseudonyms,
+        degree=args.degree,
+        study_id=args.study_id,
+    )
+    for warning in curve.warnings:
+        print(f"nirpoct: warning: {warning}", file=sys.stderr)
+    content = spo2_curve_content(
+        curve,
+        load_context(args.context),
+        ratio=table["ratio"],
+        sao2_percent=table["sao2_percent"],
+        subject_pseudonyms=pseudonyms,
+        performed_by=args.performer,
+        calibration_date=args.date,
+        software_version=software_version(),
+        arms_limit_percent=args.arms_limit,
+    )
+    print(
+        f"Arms {curve.arms_percent:.2f} %, bias {curve.bias_percent:+.2f} %, "
+        f"precision {curve.precision_percent:.2f} % over {curve.points} points"
+    )
+    return _create(args, content)
+
+
+def run_record_led_power(args: argparse.Namespace) -> int:
+    """Execute ``calib record-led-power``."""
+    table = read_columns(args.sweep, ("wavelength_nm", "current_ma", "power_w"))
+    sweeps = []
+    for wavelength in np.unique(table["wavelength_nm"]):
+        rows = table["wavelength_nm"] == wavelength
+        currents = np.unique(table["current_ma"][rows])
+        readings = [table["power_w"][rows & (table["current_ma"] == c)] for c in currents]
+        repeats = min(len(r) for r in readings)
+        sweeps.append(
+            LedSweep(float(wavelength), currents, np.array([r[:repeats] for r in readings]))
+        )
+    reference = ReferenceDetector(
+        args.reference_detector, args.reference_certificate, args.reference_relative_u
+    )
+    content = led_power_content(
+        calibrate_led_power(sweeps, reference),
+        load_context(args.context),
+        performed_by=args.performer,
+        calibration_date=args.date,
+        software_version=software_version(),
+    )
+    return _create(args, content)
+
+
+def run_record_lockin_verification(args: argparse.Namespace) -> int:
+    """Execute ``calib record-lockin-verification``."""
+    settings = ("sensitivity_v", "frequency_hz", "reference_amplitude_v", "reference_phase_deg")
+    table = read_columns(args.readings, (*settings, "amplitude_v", "phase_deg"))
+    keys = np.stack([table[name] for name in settings], axis=1)
+    points = []
+    for key in np.unique(keys, axis=0):
+        rows = np.all(keys == key, axis=1)
+        points.append(
+            LockinCheckPoint(
+                *(float(v) for v in key), table["amplitude_v"][rows], table["phase_deg"][rows]
+            )
+        )
+    source = ReferenceSource(
+        args.source,
+        args.source_certificate,
+        args.source_amplitude_relative_u,
+        args.source_phase_u,
+    )
+    verification = verify_lockin(
+        points,
+        source,
+        gain_tolerance_percent=args.gain_tolerance,
+        phase_tolerance_deg=args.phase_tolerance,
+    )
+    content = lockin_verification_content(
+        verification,
+        load_context(args.context),
+        performed_by=args.performer,
+        calibration_date=args.date,
+        software_version=software_version(),
+    )
+    return _create(args, content)
 
 
 def run_list(args: argparse.Namespace) -> int:
