@@ -7,6 +7,7 @@ import contextlib
 import pyvisa
 
 from drivers.errors import DeviceError
+from drivers.ledsource import DC2200
 from drivers.lockin import LockInAmplifier
 from drivers.powermeter import PM100
 from drivers.sim.processes import ScpiSimulator
@@ -43,7 +44,7 @@ class BenchInstruments:
 
     Attributes
     ----------
-    lockin, sourcemeter, powermeter : driver or None
+    lockin, sourcemeter, powermeter, ledsource : driver or None
         Connected drivers, ``None`` for instruments the configuration leaves out.
     identities : dict of str to dict
         ``*IDN?`` fields per instrument name.
@@ -55,6 +56,7 @@ class BenchInstruments:
         self.lockin: LockInAmplifier | None = None
         self.sourcemeter: Keithley2400 | None = None
         self.powermeter: PM100 | None = None
+        self.ledsource: DC2200 | None = None
         self.identities: dict[str, dict[str, str]] = {}
         self._stack = contextlib.ExitStack()
         self._simulator: ScpiSimulator | None = None
@@ -91,6 +93,10 @@ class BenchInstruments:
                 self.identities["powermeter"] = self._open(
                     self.powermeter, "optical power meter", address
                 )
+            if (ledsource := self.config.ledsource) is not None:
+                resource, address = self._resource(ledsource.resource, "ledsource")
+                self.ledsource = DC2200(resource)
+                self.identities["ledsource"] = self._open(self.ledsource, "LED source", address)
         except BaseException:
             self.close()
             raise
@@ -100,7 +106,7 @@ class BenchInstruments:
         """Disconnect every instrument and stop the simulator (idempotent)."""
         self._stack.close()
         self._simulator = None
-        self.lockin = self.sourcemeter = self.powermeter = None
+        self.lockin = self.sourcemeter = self.powermeter = self.ledsource = None
 
     def __enter__(self) -> BenchInstruments:
         return self.open()

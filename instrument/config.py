@@ -79,12 +79,22 @@ class BenchInstrumentConfig(_Strict):
     resource: str = SIM
 
 
+class PhotodiodeSetupConfig(_Strict):
+    """Stated facts of the photodiode test set-up (from its drawings and certificates)."""
+
+    area_cm2: Annotated[float, Field(gt=0)]
+    tia_gain_v_per_a: Annotated[float, Field(gt=0)]
+    split_ratio: Annotated[float, Field(gt=0)]
+
+
 class BenchConfig(_Strict):
     """Bench instruments; any may be left out."""
 
     lockin: LockinConfig | None = None
     sourcemeter: BenchInstrumentConfig | None = None
     powermeter: BenchInstrumentConfig | None = None
+    ledsource: BenchInstrumentConfig | None = None
+    photodiode: PhotodiodeSetupConfig | None = None
 
 
 class SimulatorConfig(_Strict):
@@ -112,8 +122,18 @@ class InstrumentConfig(_Strict):
     @property
     def uses_simulator(self) -> bool:
         """True when any device is simulated."""
-        bench = [self.bench.lockin, self.bench.sourcemeter, self.bench.powermeter]
+        bench = [
+            self.bench.lockin,
+            self.bench.sourcemeter,
+            self.bench.powermeter,
+            self.bench.ledsource,
+        ]
         return self.detector.port == SIM or any(d and d.resource == SIM for d in bench)
+
+
+SIMULATED_PHOTODIODE_SETUP = PhotodiodeSetupConfig(
+    area_cm2=0.01, tia_gain_v_per_a=1e5, split_ratio=100.0
+)
 
 
 def default_config_text() -> str:
@@ -172,6 +192,8 @@ def simulated(config: InstrumentConfig) -> InstrumentConfig:
                 lockin=(bench.lockin or LockinConfig()).model_copy(update={"resource": SIM}),
                 sourcemeter=BenchInstrumentConfig(),
                 powermeter=BenchInstrumentConfig(),
+                ledsource=BenchInstrumentConfig(),
+                photodiode=bench.photodiode or SIMULATED_PHOTODIODE_SETUP,
             ),
         }
     )

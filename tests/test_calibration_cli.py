@@ -263,3 +263,29 @@ def test_tampered_record_fails_verification_and_blocks_clinical_runs(lab, capsys
     assert code == 1 and "INTEGRITY FAILURE" in out and "altered" in out
     code, _, err = clinical_run(capsys, monkeypatch, record_id)
     assert code == 1 and "failed verification" in err
+
+
+def test_photodiode_figures_of_merit_recorded_from_the_simulated_bench(lab, capsys, monkeypatch):
+    code, out, err = run(
+        capsys,
+        monkeypatch,
+        "calib",
+        "photodiode",
+        "--sim",
+        "--json",
+        "--context",
+        "context.yaml",
+        "--performer",
+        "tech",
+        password=PASSWORDS["tech"],
+    )
+    assert code == 0, err
+    figures = {f["name"]: f for f in json.loads(out.splitlines()[0])["figures"]}
+    # The simulated bench's silicon photodiode: 0.565 A/W at 850 nm, 100 kHz TIA bandwidth.
+    assert figures["responsivity at 850 nm"]["value"] == pytest.approx(0.5654, rel=0.01)
+    assert figures["−3 dB bandwidth"]["value"] == pytest.approx(1e5, rel=0.05)
+    measured = next(v for k, v in figures.items() if k.startswith("D* from measured noise"))
+    bound = next(v for k, v in figures.items() if k.startswith("D* from shot noise"))
+    assert bound["value"] > measured["value"]
+    code, out, _ = run(capsys, monkeypatch, "calib", "list", "--json")
+    assert json.loads(out)[0]["kind"] == "photodiode-figures-of-merit"

@@ -1,10 +1,11 @@
-"""Device side of the line-based bench instruments: shared machinery, source-meter, power meter.
+"""Device side of the line-based bench instruments: shared machinery, source-meter, power meter,
+LED source.
 
 :class:`DeviceSim` is what the TCP server talks to: it takes one received line, records it in
 ``command_log``, splits it at ``;`` and answers the queries. :class:`ScpiDeviceSim` adds SCPI
 header handling (long/short forms, optional nodes), the standard event register and the
 ``SYST:ERR?`` queue. The source-meter and the power meter read the shared
-:class:`~drivers.sim.bench.OpticalBench`.
+:class:`~drivers.sim.bench.OpticalBench`; the LED source drives its LED.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from drivers.sim.bench import OpticalBench, silicon_responsivity_a_per_w
+from drivers.sim.bench import LED_WAVELENGTHS_NM, OpticalBench, silicon_responsivity_a_per_w
 
 ESR_EXECUTION_ERROR = 1 << 4
 ESR_COMMAND_ERROR = 1 << 5
@@ -132,14 +133,18 @@ def parse_bool(text: str | None) -> bool:
 _LONG_TO_SHORT = {
     "AMPLITUDE": "AMPL",
     "AVERAGE": "AVER",
+    "CATALOG": "CAT",
+    "CHANNEL": "CHAN",
     "CORRECTION": "CORR",
     "COUNT": "COUN",
     "CURRENT": "CURR",
     "ERROR": "ERR",
     "FUNCTION": "FUNC",
     "IMMEDIATE": "IMM",
+    "DEPTH": "DEPT",
     "LEVEL": "LEV",
     "MEASURE": "MEAS",
+    "MODULATION": "MOD",
     "OUTPUT": "OUTP",
     "POWER": "POW",
     "PROTECTION": "PROT",
@@ -379,3 +384,79 @@ class PowerMeterSim(ScpiDeviceSim):
 
     def _set_auto_range(self, parameter: str | None) -> None:
         self.auto_range = parse_bool(parameter)
+
+
+class LedSourceSim(ScpiDeviceSim):
+    """Thorlabs DC2200-style LED driver switching between the bench LEDs.
+
+    Channel ``n`` (1-based) drives the LED of ``LED_WAVELENGTHS_NM[n - 1]``. The bench LED gets
+    the set current while the output is on and 0 A while it is off. The LED is modulated at
+    the reading lock-in's reference frequency (external modulation input); its depth is
+    reported by ``SOUR:MOD:DEPT?`` in percent.
+
+    Commands: ``SOUR:CHAN n``/``?``, ``SOUR:WAV?`` (selected LED, nm), ``SOUR:WAV:CAT?`` (LED
+    of every channel, nm), ``SOUR:CURR x``/``?`` (A; ``? MIN``/``? MAX`` give the range),
+    ``OUTP ON|OFF``/``?``, ``SOUR:MOD:DEPT?``.
+    """
+
+    IDN = "Thorlabs,DC2200,M00412345,1.2.0"
+    CURRENT_RANGE_A = (0.0, 1.0)
+
+    def __init__(self, bench: OpticalBench, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(bench, self.IDN, clock)
+        self.handlers.update(
+            {
+                "SOUR:CHAN": self._set_channel,
+                "SOUR:CHAN?": lambda _: str(self.channel),
+                "SOUR:WAV?": lambda _: f"{self.wavelength_nm:.6E}",
+                "SOUR:WAV:CAT?": lambda _: ",".join(f"{nm:.6E}" for nm in LED_WAVELENGTHS_NM),
+                "SOUR:CURR": self._set_current,
+                "SOUR:CURR?": self._query_current,
+                "OUTP": self._set_output,
+                "OUTP?": lambda _: "1" if self.output_on else "0",
+                "SOUR:MOD:DEPT?": lambda _: f"{100.0 * self.bench.led.modulation_depth:.6E}",
+            }
+        )
+        # Take over the LED as the bench was set up (e.g. from the command line).
+        led = bench.led
+        self.channel = LED_WAVELENGTHS_NM.index(led.wavelength_nm) + 1
+        self.current_a = led.drive_current_a
+        self.output_on = led.drive_current_a > 0.0
+
+    @property
+    def wavelength_nm(self) -> float:
+        """Wavelength of the LED on the selected channel, nm."""
+        return LED_WAVELENGTHS_NM[self.channel - 1]
+
+    def reset(self) -> None:
+        self.output_on = False
+        self.current_a = 0.0
+        self._apply()
+
+    def _apply(self) -> None:
+        self.bench.set_led(
+            wavelength_nm=self.wavelength_nm,
+            drive_current_a=self.current_a if self.output_on else 0.0,
+        )
+
+    def _set_channel(self, parameter: str | None) -> None:
+        channel = parse_in_range(parameter, 1, len(LED_WAVELENGTHS_NM))
+        if not channel.is_integer():
+            raise ExecutionError(-224, "Illegal parameter value")
+        self.channel = int(channel)
+        self._apply()
+
+    def _set_current(self, parameter: str | None) -> None:
+        self.current_a = parse_in_range(parameter, *self.CURRENT_RANGE_A)
+        self._apply()
+
+    def _query_current(self, parameter: str | None) -> str:
+        limits = {"MIN": self.CURRENT_RANGE_A[0], "MAX": self.CURRENT_RANGE_A[1]}
+        token = (parameter or "").upper()
+        if token and token not in limits:
+            raise ExecutionError(-224, "Illegal parameter value")
+        return f"{limits.get(token, self.current_a):.6E}"
+
+    def _set_output(self, parameter: str | None) -> None:
+        self.output_on = parse_bool(parameter)
+        self._apply()

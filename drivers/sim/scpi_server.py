@@ -28,10 +28,10 @@ from typing import Protocol, Self
 
 from drivers.sim.bench import OpticalBench
 from drivers.sim.lockin import sr830_sim, sr860_sim
-from drivers.sim.scpi_instruments import PowerMeterSim, SourceMeterSim
+from drivers.sim.scpi_instruments import LedSourceSim, PowerMeterSim, SourceMeterSim
 
 HOST = "127.0.0.1"
-INSTRUMENT_NAMES = ("sr830", "sr860", "sourcemeter", "powermeter")
+INSTRUMENT_NAMES = ("sr830", "sr860", "sourcemeter", "powermeter", "ledsource")
 
 
 class LineDevice(Protocol):
@@ -140,6 +140,7 @@ class BenchServers:
             "sr860": sr860_sim(bench),
             "sourcemeter": SourceMeterSim(bench),
             "powermeter": PowerMeterSim(bench),
+            "ledsource": LedSourceSim(bench),
         }
         self._servers = {name: InstrumentServer(device) for name, device in self.devices.items()}
         self.resources = {name: server.resource_name for name, server in self._servers.items()}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from calibration.emva1288 import Measurement, characterize
 from calibration.photon_transfer import read_photon_transfer
-from protocols.cli import calib_records
+from protocols.cli import calib_photodiode, calib_records
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -39,6 +39,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     simulate_parser.set_defaults(run=run_simulate)
     calib_records.register_actions(actions)
+    calib_photodiode.register(actions)
 
 
 def _format(value: object) -> str:

@@ -248,10 +248,11 @@ def run_record_detector(args: argparse.Namespace) -> int:
         calibration_date=args.date,
         software_version=software_version(),
     )
-    return _create(args, content)
+    return create_record(args, content)
 
 
-def _create(args: argparse.Namespace, content: RecordContent) -> int:
+def create_record(args: argparse.Namespace, content: RecordContent) -> int:
+    """Store ``content`` as a draft record signed ``performed``; print its conformity."""
     registry = open_registry(args)
     entry = registry.create(
         content,
@@ -294,7 +295,7 @@ def run_record_spo2_curve(args: argparse.Namespace) -> int:
         f"Arms {curve.arms_percent:.2f} %, bias {curve.bias_percent:+.2f} %, "
         f"precision {curve.precision_percent:.2f} % over {curve.points} points"
     )
-    return _create(args, content)
+    return create_record(args, content)
 
 
 def run_record_led_power(args: argparse.Namespace) -> int:
@@ -319,7 +320,7 @@ def run_record_led_power(args: argparse.Namespace) -> int:
         calibration_date=args.date,
         software_version=software_version(),
     )
-    return _create(args, content)
+    return create_record(args, content)
 
 
 def run_record_lockin_verification(args: argparse.Namespace) -> int:
@@ -354,7 +355,7 @@ def run_record_lockin_verification(args: argparse.Namespace) -> int:
         calibration_date=args.date,
         software_version=software_version(),
     )
-    return _create(args, content)
+    return create_record(args, content)
 
 
 def run_list(args: argparse.Namespace) -> int:
