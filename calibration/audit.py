@@ -8,6 +8,7 @@ any entry breaks the chain, which :func:`verify_chain` reports.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import hashlib
 import json
 import os
@@ -112,26 +113,32 @@ class AuditTrail:
         reason: str = "",
         details: dict[str, Any] | None = None,
     ) -> AuditEntry:
-        """Add an entry chained to the last one and write it durably."""
-        existing = self.entries()
-        previous = existing[-1] if existing else None
-        entry = AuditEntry(
-            sequence=(previous.sequence + 1) if previous else 1,
-            time_utc=utc_now(),
-            user=user,
-            action=action,
-            record=record,
-            content_sha256=content_sha256,
-            reason=reason,
-            details=details or {},
-            previous_hash=previous.entry_hash if previous else GENESIS_HASH,
-        )
-        entry = AuditEntry(**{**asdict(entry), "entry_hash": entry.computed_hash()})
+        """Add an entry chained to the last one and write it durably.
+
+        Appends are serialised by an exclusive lock on a lock file beside the trail, so two
+        processes never chain to the same predecessor.
+        """
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a") as handle:
-            handle.write(canonical_json(asdict(entry)) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
+        with open(self.path.with_suffix(".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            existing = self.entries()
+            previous = existing[-1] if existing else None
+            entry = AuditEntry(
+                sequence=(previous.sequence + 1) if previous else 1,
+                time_utc=utc_now(),
+                user=user,
+                action=action,
+                record=record,
+                content_sha256=content_sha256,
+                reason=reason,
+                details=details or {},
+                previous_hash=previous.entry_hash if previous else GENESIS_HASH,
+            )
+            entry = AuditEntry(**{**asdict(entry), "entry_hash": entry.computed_hash()})
+            with open(self.path, "a") as handle:
+                handle.write(canonical_json(asdict(entry)) + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
         return entry
 
 
