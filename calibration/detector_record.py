@@ -81,3 +81,18 @@ def detector_characterisation_content(
         raw_data_references=((str(Path(dataset_path).resolve()), file_sha256(dataset_path)),),
         remarks="DSNU and PRNU exclude the listed hot and dead pixels.",
     )
+
+
+def frame_correction_from_record(content: RecordContent) -> FrameCorrectionCoefficients:
+    """The frame-correction coefficients a detector-characterisation record stores."""
+    if content.kind != KIND:
+        raise ValueError(f"a {content.kind} record holds no frame-correction coefficients")
+    prefix = "coefficients/"
+    names = {field.name for field in fields(FrameCorrectionCoefficients)}
+    return FrameCorrectionCoefficients.from_arrays(
+        {
+            name[len(prefix) :]: array
+            for name, array in content.arrays.items()
+            if name.startswith(prefix) and name[len(prefix) :] in names
+        }
+    )

@@ -10,8 +10,10 @@ How to apply them to a raw frame (DN) taken with exposure t (s) at sensor temper
 3. linear = Σ_i linearity_coefficients[i] · signal^i (ascending powers), valid for
    signal ≤ valid_max_dn; larger values are near saturation and must be flagged, not used;
 4. corrected = linear / flat_gain;
-5. pixels of bad_pixel_mask are replaced from their good neighbours (e.g. the median of the
-   good pixels of the 3 × 3 neighbourhood).
+5. pixels of bad_pixel_mask are replaced by the mean of their good 8-neighbours.
+
+`imaging.frame_correction.correct_frames(frames, t, T, **coefficients.imaging_arguments())`
+does all of it.
 
 How they are computed (`coefficients_from_photon_transfer`):
 
@@ -120,6 +122,17 @@ class FrameCorrectionCoefficients:
     def as_arrays(self) -> dict[str, NDArray]:
         """Every field as a numpy array (scalars 0-d), keyed by field name."""
         return {field.name: np.asarray(getattr(self, field.name)) for field in fields(self)}
+
+    def imaging_arguments(self) -> dict[str, object]:
+        """Keyword arguments of ``imaging.frame_correction.correct_frames``."""
+        arguments = self.as_arrays()
+        bit_depth = int(arguments.pop("bit_depth"))
+        arguments.pop("wavelength_nm")
+        arguments["reference_temperature_c"] = self.reference_temperature_c
+        arguments["doubling_temperature_c"] = self.doubling_temperature_c
+        arguments["valid_max_dn"] = self.valid_max_dn
+        arguments["saturation_dn"] = 2**bit_depth - 1
+        return arguments
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, ArrayLike]) -> "FrameCorrectionCoefficients":

@@ -7,9 +7,16 @@ import datetime as dt
 import json
 
 import h5py
+import numpy as np
 import pytest
 from pypdf import PdfReader
 
+from calibration.detector_record import frame_correction_from_record
+from calibration.registry import Registry
+from drivers.sim.scene import Scene
+from drivers.sim.sensor import SensorConfig
+from drivers.sim.tissue import TissueConfig
+from imaging.frame_correction import correct_frames
 from instrument.run_record import read_run_record
 from protocols.cli import main
 
@@ -289,3 +296,23 @@ def test_photodiode_figures_of_merit_recorded_from_the_simulated_bench(lab, caps
     assert bound["value"] > measured["value"]
     code, out, _ = run(capsys, monkeypatch, "calib", "list", "--json")
     assert json.loads(out)[0]["kind"] == "photodiode-figures-of-merit"
+
+
+def test_imaging_applies_the_approved_detector_calibration(lab, capsys, monkeypatch):
+    """Photon-transfer data → approved record → coefficients → corrected frames."""
+    record_id = create_record(capsys, monkeypatch)
+    approve(capsys, monkeypatch, record_id)
+    stored = Registry(lab / "registry").load(record_id)
+    coefficients = frame_correction_from_record(stored.content)
+    # The same simulated sensor (seed 0, 32×32, as `calib simulate-ptc --size 32`) takes dark
+    # frames at another exposure and temperature: corrected, they are black.
+    sensor = Scene(
+        0, tissue=TissueConfig(rows=32, cols=32), sensor=SensorConfig(exact_shot_noise=True)
+    ).sensor
+    rng = np.random.default_rng(11)
+    dark = sensor.expose(np.zeros((16, 32, 32)), 0.05, 45.0, rng, wavelength_nm=850.0)
+    corrected = correct_frames(dark, 0.05, 45.0, **coefficients.imaging_arguments())
+    raw_offset = float(np.mean(dark))
+    assert raw_offset > 60  # black level and dark current
+    assert abs(float(np.mean(corrected.signal_dn))) < 0.1
+    assert not corrected.saturated.any()
