@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import contextlib
 
-import pyvisa
-
-from drivers.errors import DeviceError
 from drivers.ledsource import DC2200
 from drivers.lockin import LockInAmplifier
 from drivers.powermeter import PM100
@@ -113,20 +110,3 @@ class BenchInstruments:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-def identify_visa_resources(timeout_s: float) -> dict[str, dict[str, str]]:
-    """``*IDN?`` of every VISA resource the pyvisa-py backend can list."""
-    found: dict[str, dict[str, str]] = {}
-    try:
-        resources = pyvisa.ResourceManager("@py").list_resources()
-    except (pyvisa.Error, OSError, ValueError):
-        return found
-    for resource in resources:
-        device = VisaDevice(resource, name=resource, timeout_s=timeout_s)
-        try:
-            with device:
-                found[resource] = describe(device.identify(), "VISA instrument", resource)
-        except DeviceError:
-            continue
-    return found

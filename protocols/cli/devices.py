@@ -9,7 +9,6 @@ from serial.tools import list_ports
 
 from drivers.detector_board import DetectorBoard
 from drivers.errors import DeviceError
-from instrument.bench import identify_visa_resources
 from instrument.instrument import Instrument
 from protocols.cli.common import add_instrument_options, instrument_config
 
@@ -23,7 +22,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="find and identify devices",
         description=(
             "Identify the devices of a configuration (--config, or --sim for the simulated "
-            "instrument); with neither, probe every serial port and VISA resource."
+            "instrument); with neither, probe every serial port for a detector board. VISA "
+            "instruments are identified from their resources in a configuration: nothing is "
+            "discovered over the network."
         ),
     )
     add_instrument_options(parser)
@@ -57,12 +58,15 @@ def run(args: argparse.Namespace) -> int:
         with Instrument(config, text) as instrument:
             devices = dict(instrument.identities)
     else:
-        devices = probe_serial_ports() | identify_visa_resources(PROBE_TIMEOUT_S)
+        devices = probe_serial_ports()
     if args.json:
         print(json.dumps(devices, indent=2))
         return 0
     if not devices:
-        print("no devices found; check cables and power, or try --sim")
+        print(
+            "no detector board found on any serial port; check cables and power, give a "
+            "configuration with --config, or try --sim"
+        )
         return 1
     for name, identity in devices.items():
         print(
