@@ -96,6 +96,10 @@ class ImpactReport:
     runs: tuple[str, ...]
 
 
+class RecordNotFound(LookupError):
+    """No record with that id (or version) in the registry."""
+
+
 def parse_reference(reference: str) -> tuple[str, int | None]:
     """Split ``ID`` or ``ID@version``."""
     record_id, _, version = reference.partition("@")
@@ -334,7 +338,7 @@ class Registry:
         for audit_entry in self.audit.entries():
             if audit_entry.action == "create" and audit_entry.record == reference:
                 return audit_entry.user
-        raise KeyError(reference)
+        raise RecordNotFound(f"no creation of {reference} in the audit trail")
 
     # ------------------------------------------------------------------ queries
     def index(self) -> dict[str, IndexEntry]:
@@ -379,7 +383,7 @@ class Registry:
 
         Raises
         ------
-        KeyError
+        RecordNotFound
             Naming the reference when there is no such record.
         """
         record_id, version = parse_reference(reference)
@@ -387,7 +391,7 @@ class Registry:
         if version is not None:
             versions = [e for e in versions if e.version == version]
         if not versions:
-            raise KeyError(f"no calibration record {reference} in {self.root}")
+            raise RecordNotFound(f"no calibration record {reference} in {self.root}")
         return max(versions, key=lambda e: e.version)
 
     def load(self, reference: str) -> StoredRecord:
@@ -436,7 +440,7 @@ class Registry:
             else [e for e in index.values() if reference is None or e.record_id == reference]
         )
         if reference and not selected:
-            raise KeyError(f"no calibration record {reference} in {self.root}")
+            raise RecordNotFound(f"no calibration record {reference} in {self.root}")
         signed = {(e.record, e.details.get("signature")) for e in entries if e.action == "sign"}
         for entry in selected:
             problems += self._verify_record(entry, users, signed)

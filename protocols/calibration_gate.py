@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict, dataclass
 
-from calibration.registry import USABLE_STATES, Registry
+from calibration.registry import USABLE_STATES, RecordNotFound, Registry
 
 
 class CalibrationRefused(PermissionError):
@@ -69,7 +69,7 @@ def check_calibrations(
     for record_id in record_ids:
         try:
             entry = registry.latest_usable(record_id, day) or registry.entry(record_id)
-        except KeyError:
+        except RecordNotFound:
             refusals.append(f"{record_id} is not in the registry {registry.root}")
             continue
         state = entry.state_on(day)

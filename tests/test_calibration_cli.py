@@ -316,3 +316,19 @@ def test_imaging_applies_the_approved_detector_calibration(lab, capsys, monkeypa
     assert raw_offset > 60  # black level and dark current
     assert abs(float(np.mean(corrected.signal_dn))) < 0.1
     assert not corrected.saturated.any()
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        ["show", "CAL-NOPE"],
+        ["verify", "CAL-NOPE"],
+        ["certificate", "CAL-NOPE", "--out", "c.pdf"],
+        ["impact", "CAL-NOPE", "--runs", "."],
+    ],
+)
+def test_unknown_record_is_one_clear_line(lab, capsys, monkeypatch, action):
+    code, _, err = run(capsys, monkeypatch, "calib", *action)
+    assert code == 1
+    assert err.strip().endswith(f"no calibration record CAL-NOPE in {lab / 'registry'}")
+    assert "Traceback" not in err

@@ -52,10 +52,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"nirpoct: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except (DeviceError, RunRecordError, OSError) as exc:
+    except (DeviceError, RunRecordError, OSError, LookupError) as exc:
         if args.debug:
             raise
         print(f"nirpoct: error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except Exception as exc:  # the last guard: a person never sees a traceback
+        if args.debug:
+            raise
+        print(
+            f"nirpoct: internal error ({type(exc).__name__}: {exc}); "
+            "run again with --debug for the traceback",
+            file=sys.stderr,
+        )
         return EXIT_FAILURE
 
 
