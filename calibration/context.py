@@ -6,6 +6,7 @@ interval and tolerances; ``nirpoct calib context-template`` prints a filled-in e
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,29 +124,59 @@ def parse_context(text: str, source: str) -> CalibrationContext:
     if not isinstance(data, dict):
         raise ValueError(f"{source}: expected a mapping of fields")
     try:
-        method = data["method"]
         rule = data.get("decision_rule", "simple acceptance")
         if rule not in DECISION_RULES:
             raise ValueError(f"decision_rule must be one of {sorted(DECISION_RULES)}")
+        method = _mapping(data, "method")
+        references = data.get("references")
+        if not isinstance(references, list) or not references:
+            raise ValueError("references: a list of reference standards is required")
+        standards = []
+        for number, reference in enumerate(references, start=1):
+            if not isinstance(reference, dict):
+                raise ValueError(f"references[{number}] must be a mapping")
+            standard = ReferenceStandard(**{k: str(v) for k, v in reference.items()})
+            _date(standard.due_date, f"references[{number}].due_date")
+            standards.append(standard)
+        interval = data.get("interval_days")
+        if not isinstance(interval, int) or isinstance(interval, bool) or interval <= 0:
+            raise ValueError(f"interval_days must be a whole number of days > 0, got {interval!r}")
+        tolerances = data.get("tolerances") or []
+        if not isinstance(tolerances, list) or not all(isinstance(t, dict) for t in tolerances):
+            raise ValueError("tolerances must be a list of mappings")
         return CalibrationContext(
-            laboratory=Laboratory(**data["laboratory"]),
+            laboratory=Laboratory(**_mapping(data, "laboratory")),
             customer=str(data["customer"]),
-            item=Item(**data["item"]),
+            item=Item(**_mapping(data, "item")),
             method_name=str(method["name"]),
             sop_id=str(method["sop_id"]),
             sop_version=str(method["sop_version"]),
-            references=tuple(
-                ReferenceStandard(**{k: str(v) for k, v in r.items()}) for r in data["references"]
-            ),
-            environment=Environment(**data["environment"]),
-            interval_days=int(data["interval_days"]),
+            references=tuple(standards),
+            environment=Environment(**_mapping(data, "environment")),
+            interval_days=interval,
             decision_rule=rule,
-            tolerances=tuple(Tolerance(**t) for t in data.get("tolerances") or ()),
+            tolerances=tuple(Tolerance(**t) for t in tolerances),
         )
     except KeyError as exc:
         raise ValueError(f"{source}: missing field {exc.args[0]!r}") from None
     except TypeError as exc:
         raise ValueError(f"{source}: malformed field ({exc})") from None
+    except ValueError as exc:
+        raise ValueError(f"{source}: {exc}") from None
+
+
+def _mapping(data: dict, name: str) -> dict:
+    value = data[name]
+    if not isinstance(value, dict):
+        raise ValueError(f"{name} must be a mapping of fields")
+    return value
+
+
+def _date(text: str, name: str) -> None:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a date YYYY-MM-DD, got {text!r}") from None
 
 
 def load_context(path: str | Path) -> CalibrationContext:

@@ -14,7 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from calibration.uncertainty import Budget, Result, single_component_result, type_a, type_b
+from calibration.uncertainty import (
+    Budget,
+    Result,
+    require_finite,
+    single_component_result,
+    type_a,
+    type_b,
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,6 +63,10 @@ class ReferenceDetector:
     certificate_id: str
     relative_expanded_uncertainty: float
     coverage_factor: float = 2.0
+
+    def __post_init__(self) -> None:
+        require_finite("relative_expanded_uncertainty", self.relative_expanded_uncertainty)
+        require_finite("coverage_factor", self.coverage_factor, inclusive=False)
 
 
 @dataclass(frozen=True, eq=False)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from calibration.uncertainty import Budget, Result, type_a, type_b
+from calibration.uncertainty import Budget, Result, require_finite, type_a, type_b
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,13 @@ class ReferenceSource:
     amplitude_relative_expanded_uncertainty: float
     phase_expanded_uncertainty_deg: float
     coverage_factor: float = 2.0
+
+    def __post_init__(self) -> None:
+        require_finite(
+            "amplitude_relative_expanded_uncertainty", self.amplitude_relative_expanded_uncertainty
+        )
+        require_finite("phase_expanded_uncertainty_deg", self.phase_expanded_uncertainty_deg)
+        require_finite("coverage_factor", self.coverage_factor, inclusive=False)
 
 
 @dataclass(frozen=True, eq=False)

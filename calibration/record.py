@@ -128,7 +128,8 @@ class RecordContent:
     calibration_date : str
         ISO date of the calibration.
     interval_days : int
-        Calibration interval; the record is due at ``calibration_date + interval_days``.
+        Calibration interval; the record is valid up to and including
+        ``calibration_date + interval_days``.
     as_found, as_left : tuple of Result
         Results before and after adjustment (``as_found`` empty when nothing was adjusted).
     arrays : dict of str to numpy.ndarray
@@ -165,7 +166,7 @@ class RecordContent:
 
     @property
     def due_date(self) -> dt.date:
-        """Date on which the calibration expires."""
+        """Last day on which the calibration is valid; it is expired from the next day."""
         return dt.date.fromisoformat(self.calibration_date) + dt.timedelta(self.interval_days)
 
     def conformity(self) -> tuple[ConformityStatement, ...]:

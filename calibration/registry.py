@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import secrets
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -49,6 +50,48 @@ from calibration.storage import (
 DUE_WINDOW_DAYS = 30
 ROLES = ("performer", "reviewer", "approver", "administrator")
 USABLE_STATES = ("approved", "due")
+OVERRIDABLE_STATES = ("expired",)
+USER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+ALLOWED_FROM: dict[str, tuple[str, ...]] = {
+    "performed": ("draft",),
+    "reviewed": ("draft",),
+    "approved": ("reviewed",),
+    "revoked": ("draft", "reviewed", "approved", "superseded"),
+}
+STATE_AFTER = {
+    "performed": "draft",
+    "reviewed": "reviewed",
+    "approved": "approved",
+    "revoked": "revoked",
+}
+
+
+def transition_problem(
+    reference: str, state: str | None, meaning: str, user: User | None, performer: str
+) -> str | None:
+    """Why ``user`` may not sign ``reference`` (now ``state``) with ``meaning``; None if allowed.
+
+    The rules: each meaning needs its role; only the performer signs ``performed`` and nobody
+    reviews or approves their own measurement; review comes before approval; approved versions
+    change only by revocation or supersession.
+    """
+    if meaning not in ALLOWED_FROM:
+        return f"{meaning!r} is not a signature meaning"
+    if user is None:
+        return f"the signer of {reference} is not a registered user"
+    role = ROLE_FOR_MEANING[meaning]
+    if role not in user.roles:
+        return f"{user.user_id!r} lacks the {role} role needed to sign {meaning}"
+    if meaning == "performed" and user.user_id != performer:
+        return f"only the performer {performer!r} signs {reference} performed"
+    if meaning in ("reviewed", "approved") and user.user_id == performer:
+        return f"{user.user_id!r} performed {reference} and may not sign it {meaning}"
+    if state not in ALLOWED_FROM[meaning]:
+        return (
+            f"{reference} is {state}; it cannot be signed {meaning} "
+            f"(allowed from: {', '.join(ALLOWED_FROM[meaning])})"
+        )
+    return None
 
 
 @dataclass(frozen=True)
@@ -162,6 +205,11 @@ class Registry:
     ) -> User:
         """Register a person. The first user must be an administrator; later users are added
         by an administrator, who authenticates."""
+        if not USER_ID.match(user_id) or user_id in (".", ".."):
+            raise ValueError(
+                f"user id {user_id!r} must be 1-64 letters, digits, '.', '_' or '-', "
+                "starting with a letter or digit"
+            )
         unknown = set(roles) - set(ROLES)
         if unknown or not roles:
             raise ValueError(f"roles must be among {ROLES}, got {roles}")
@@ -235,9 +283,15 @@ class Registry:
                 )
         if supersedes:
             old = self.entry(supersedes)
-            record_id, version = old.record_id, old.version + 1
+            latest = self.entry(old.record_id)
+            if old.version != latest.version:
+                raise ValueError(
+                    f"only the latest version of {old.record_id} can be corrected; "
+                    f"that is {latest.reference}"
+                )
             if not reason:
                 raise ValueError("a correction needs a reason")
+            record_id, version, supersedes = old.record_id, old.version + 1, old.reference
         else:
             record_id = f"CAL-{day:%Y%m%d}-{secrets.token_hex(3).upper()}"
             version = 1
@@ -299,38 +353,32 @@ class Registry:
             raise ValueError(f"meaning must be one of reviewed, approved, revoked; got {meaning!r}")
         entry = self.entry(reference)
         user, key = self.authenticate(user_id, password)
-        role = ROLE_FOR_MEANING[meaning]
-        if role not in user.roles:
-            raise AuthorisationError(f"{user_id!r} lacks the {role} role needed to sign {meaning}")
-        performer = self._performer(entry.reference)
-        if meaning in ("reviewed", "approved") and user_id == performer:
-            raise AuthorisationError(
-                f"{user_id!r} performed {entry.reference} and may not sign it {meaning}"
-            )
-        allowed_from = {
-            "reviewed": ("draft",),
-            "approved": ("reviewed",),
-            "revoked": ("draft", "reviewed", "approved", "superseded"),
-        }
-        if entry.lifecycle not in allowed_from[meaning]:
-            raise AuthorisationError(
-                f"{entry.reference} is {entry.lifecycle}; it cannot be signed {meaning} "
-                f"(allowed from: {', '.join(allowed_from[meaning])})"
-            )
+        problem = transition_problem(
+            entry.reference, entry.lifecycle, meaning, user, self._performer(entry.reference)
+        )
+        if problem:
+            raise AuthorisationError(problem)
         if meaning == "revoked" and not reason:
             raise ValueError("revoking a record needs a reason")
         stored = self.load(entry.reference)
         if stored.computed_sha256 != entry.content_sha256:
             raise RecordIntegrityError(f"{entry.reference} was altered; it cannot be signed")
         self._sign(entry.reference, meaning, user, key, entry.content_sha256, reason)
-        if meaning == "approved" and entry.supersedes:
-            self.audit.append(
-                user_id,
-                "supersede",
-                entry.supersedes,
-                self.entry(entry.supersedes).content_sha256,
-                f"superseded by {entry.reference}",
-            )
+        if meaning == "approved":
+            for older in self.index().values():
+                if (
+                    older.record_id == entry.record_id
+                    and older.version < entry.version
+                    and older.lifecycle == "approved"
+                ):
+                    self.audit.append(
+                        user_id,
+                        "supersede",
+                        older.reference,
+                        older.content_sha256,
+                        f"superseded by {entry.reference}",
+                        {"by": entry.reference},
+                    )
             self._write_index()
         return self.entry(entry.reference)
 
@@ -343,40 +391,62 @@ class Registry:
     # ------------------------------------------------------------------ queries
     def index(self) -> dict[str, IndexEntry]:
         """Every record version, by ``ID@version``, replayed from the audit trail."""
+        return self._replay()[0]
+
+    def _replay(self) -> tuple[dict[str, IndexEntry], list[str]]:
+        """Replay the audit trail: record versions with their states, and every transition the
+        rules do not allow (those are not applied)."""
+        users = self.users()
         entries: dict[str, IndexEntry] = {}
+        performers: dict[str, str] = {}
+        problems: list[str] = []
         for audit_entry in self.audit.entries():
-            reference = audit_entry.record
-            if audit_entry.action == "create":
+            reference, action = audit_entry.record, audit_entry.action
+            where = f"audit entry {audit_entry.sequence}"
+            if action == "create":
                 record_id, version = parse_reference(reference)
                 d = audit_entry.details
+                performers[reference] = audit_entry.user
                 entries[reference] = IndexEntry(
-                    record_id,
-                    version or 1,
-                    d["kind"],
-                    d["title"],
-                    d["item_serial"],
-                    d["component"],
-                    d["calibration_date"],
-                    d["due_date"],
-                    "draft",
-                    audit_entry.content_sha256,
-                    d["file"],
-                    d["supersedes"],
+                    record_id, version or 1, d["kind"], d["title"], d["item_serial"],
+                    d["component"], d["calibration_date"], d["due_date"], "draft",
+                    audit_entry.content_sha256, d["file"], d["supersedes"],
                     d["out_of_tolerance_as_found"],
+                )  # fmt: skip
+                continue
+            if action not in ("sign", "supersede") or reference not in entries:
+                continue
+            current = entries[reference]
+            if action == "sign":
+                meaning = audit_entry.details.get("meaning", "")
+                problem = transition_problem(
+                    reference,
+                    current.lifecycle,
+                    meaning,
+                    users.get(audit_entry.user),
+                    performers[reference],
                 )
-            elif reference in entries:
-                new_state = {
-                    "sign": {
-                        "reviewed": "reviewed",
-                        "approved": "approved",
-                        "revoked": "revoked",
-                    }.get(audit_entry.details.get("meaning", "")),
-                    "supersede": "superseded",
-                }.get(audit_entry.action)
-                if new_state:
-                    old = entries[reference]
-                    entries[reference] = IndexEntry(**{**asdict(old), "lifecycle": new_state})
-        return entries
+                new_state = STATE_AFTER.get(meaning, "")
+            else:
+                by = entries.get(audit_entry.details.get("by", ""))
+                valid = (
+                    current.lifecycle == "approved"
+                    and by is not None
+                    and by.record_id == current.record_id
+                    and by.version > current.version
+                    and by.lifecycle == "approved"
+                )
+                problem = (
+                    None
+                    if valid
+                    else f"{reference} was marked superseded without an approved newer version"
+                )
+                new_state = "superseded"
+            if problem:
+                problems.append(f"{where}: {problem}")
+                continue
+            entries[reference] = IndexEntry(**{**asdict(current), "lifecycle": new_state})
+        return entries, problems
 
     def entry(self, reference: str) -> IndexEntry:
         """One record version; ``ID`` alone means its latest version.
@@ -433,7 +503,9 @@ class Registry:
                 or tuple(recorded["roles"]) != user.roles
             ):
                 problems.append(f"user {user_id!r} in users.json differs from the audit trail")
-        index = self.index()
+        index, replay_problems = self._replay()
+        problems += replay_problems
+        problems += self._verify_overrides(entries, users)
         selected = (
             [index[reference]]
             if reference and "@" in reference
@@ -441,7 +513,11 @@ class Registry:
         )
         if reference and not selected:
             raise RecordNotFound(f"no calibration record {reference} in {self.root}")
-        signed = {(e.record, e.details.get("signature")) for e in entries if e.action == "sign"}
+        signed = {
+            e.details.get("signature", ""): (e.record, e.details.get("meaning"), e.user)
+            for e in entries
+            if e.action == "sign"
+        }
         for entry in selected:
             problems += self._verify_record(entry, users, signed)
         index_path = self.root / "index.json"
@@ -452,7 +528,9 @@ class Registry:
                 problems.append("index.json differs from the audit trail")
         return problems
 
-    def _verify_record(self, entry: IndexEntry, users: dict[str, User], signed: set) -> list[str]:
+    def _verify_record(
+        self, entry: IndexEntry, users: dict[str, User], signed: dict[str, tuple]
+    ) -> list[str]:
         try:
             stored = read_record_file(self.root / entry.file)
         except RecordIntegrityError as exc:
@@ -475,13 +553,20 @@ class Registry:
                     stored.computed_sha256,
                 )
             ]
-            if (entry.reference, signature.signature_hex) not in signed:
+            recorded = signed.get(signature.signature_hex)
+            if recorded is None or recorded[0] != entry.reference:
                 problems.append(
                     f"{entry.reference}: {signature.meaning} signature of {signature.signer_id} "
                     "is not in the audit trail"
                 )
+            elif recorded[1:] != (signature.meaning, signature.signer_id):
+                problems.append(
+                    f"{entry.reference}: the audit trail says {recorded[2]} signed "
+                    f"{recorded[1]}, the signature says {signature.signer_id} signed "
+                    f"{signature.meaning}"
+                )
         in_file = {s.signature_hex for s in stored.signatures}
-        for reference, signature_hex in signed:
+        for signature_hex, (reference, _, _) in signed.items():
             if reference == entry.reference and signature_hex not in in_file:
                 problems.append(
                     f"{entry.reference}: a signature in the audit trail is missing from the file"
@@ -521,22 +606,72 @@ class Registry:
         return ImpactReport(entry.reference, True, since, runs)
 
     def record_override(self, reference: str, user_id: str, password: str, reason: str) -> str:
-        """Record an authorised override of a calibration that is not usable; return its hash."""
-        user, _ = self.authenticate(user_id, password)
-        if "approver" not in user.roles:
-            raise AuthorisationError(f"{user_id!r} is not authorised to override calibrations")
+        """Record an approver's signed override of an expired calibration; return its hash.
+
+        Raises
+        ------
+        AuthorisationError
+            The user is not an approver, performed the calibration, or the calibration's state
+            cannot be overridden (only an expired one can: drafts need approval, revoked and
+            altered records must not be used).
+        """
+        user, key = self.authenticate(user_id, password)
         if not reason:
             raise ValueError("an override needs a reason")
         entry = self.entry(reference)
+        state = entry.state_on(dt.date.today())
+        problem = override_problem(entry.reference, state, user, self._performer(entry.reference))
+        if problem:
+            raise AuthorisationError(problem)
+        signature = sign(
+            key, user, entry.record_id, entry.version, entry.content_sha256, "override"
+        )
         audit_entry = self.audit.append(
             user_id,
             "override",
             entry.reference,
             entry.content_sha256,
             reason,
-            {"state": entry.state_on(dt.date.today())},
+            {"state": state, "signature": signature.to_json()},
         )
         return audit_entry.entry_hash
+
+    def _verify_overrides(self, entries: list, users: dict[str, User]) -> list[str]:
+        problems = []
+        performers = {e.record: e.user for e in entries if e.action == "create"}
+        for entry in (e for e in entries if e.action == "override"):
+            where = f"audit entry {entry.sequence} (override of {entry.record})"
+            user = users.get(entry.user)
+            problem = override_problem(
+                entry.record, entry.details.get("state", ""), user, performers.get(entry.record, "")
+            )
+            if problem:
+                problems.append(f"{where}: {problem}")
+                continue
+            try:
+                signature = Signature.from_json(entry.details["signature"])
+            except (KeyError, TypeError, ValueError):
+                problems.append(f"{where}: carries no signature")
+                continue
+            record_id, version = parse_reference(entry.record)
+            bad = verify_signature(signature, user, record_id, version or 1, entry.content_sha256)
+            if signature.meaning != "override" or signature.signer_id != entry.user:
+                bad.append("signature is not the approver's override")
+            problems += [f"{where}: {p}" for p in bad]
+        return problems
+
+
+def override_problem(reference: str, state: str, user: User | None, performer: str) -> str | None:
+    """Why ``user`` may not override ``reference`` in ``state``; None when allowed."""
+    if user is None:
+        return "the overriding person is not a registered user"
+    if "approver" not in user.roles:
+        return f"{user.user_id!r} is not authorised to override calibrations"
+    if user.user_id == performer:
+        return f"{user.user_id!r} performed {reference} and may not override it"
+    if state not in OVERRIDABLE_STATES:
+        return f"{reference} is {state}; only an expired calibration can be overridden"
+    return None
 
 
 def _run_used_item(path: Path, serial: str, since: str) -> bool:

@@ -27,6 +27,16 @@ DIVISORS: dict[str, float] = {
 COVERAGE_PROBABILITY = 0.9545
 
 
+def require_finite(
+    name: str, value: float, *, minimum: float = 0.0, inclusive: bool = True
+) -> None:
+    """Raise ``ValueError`` naming ``name`` unless ``value`` is finite and ≥ (or >) ``minimum``."""
+    above = value >= minimum if inclusive else value > minimum
+    if not (math.isfinite(value) and above):
+        bound = f"{'≥' if inclusive else '>'} {minimum:g}"
+        raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
+
+
 @dataclass(frozen=True)
 class Component:
     """One input quantity of an uncertainty budget.

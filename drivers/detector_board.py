@@ -170,8 +170,14 @@ class DetectorBoard:
                 return
             if data:
                 arrival = time.monotonic()
-                for packet in self._decoder.feed(data):
-                    self._dispatch(packet, arrival)
+                try:
+                    for packet in self._decoder.feed(data):
+                        self._dispatch(packet, arrival)
+                except Exception as exc:  # a consumer's bug must not silently kill the reader
+                    self._fail(
+                        DeviceError(f"detector board on {self.port}: receiving failed ({exc})")
+                    )
+                    return
 
     def _dispatch(self, packet: Packet, arrival_s: float) -> None:
         if packet.message_type == MessageType.STREAM_FRAME:
@@ -215,18 +221,19 @@ class DetectorBoard:
             try:
                 self._serial.write(encode_packet(message_type, sequence, payload))
             except serial.SerialTimeoutException:
+                self._forget(sequence)
                 raise DeviceTimeout(
                     f"detector board on {self.port} did not accept {message_type.name} "
                     f"within {self.timeout_s} s"
                 ) from None
             except (serial.SerialException, OSError) as exc:
+                self._forget(sequence)
                 raise DeviceDisconnected(
                     f"detector board on {self.port} disconnected while sending "
                     f"{message_type.name} ({exc})"
                 ) from None
             if not pending.done.wait(self.timeout_s):
-                with self._pending_lock:
-                    self._pending.pop(sequence, None)
+                self._forget(sequence)
                 raise DeviceTimeout(
                     f"detector board on {self.port} did not answer {message_type.name} "
                     f"within {self.timeout_s} s; is it powered and connected?"
@@ -235,6 +242,10 @@ class DetectorBoard:
             raise pending.error
         assert pending.packet is not None
         return self._check_response(message_type, pending.packet)
+
+    def _forget(self, sequence: int) -> None:
+        with self._pending_lock:
+            self._pending.pop(sequence, None)
 
     def _check_response(self, message_type: MessageType, packet: Packet) -> bytes:
         if packet.message_type == MessageType.ERROR:
@@ -354,7 +365,12 @@ class DetectorBoard:
         """
         self._frame_consumer = on_frame
         self._failure_consumer = on_failure
-        self._command(MessageType.START_STREAM)
+        try:
+            self._command(MessageType.START_STREAM)
+        except DeviceError:
+            self._frame_consumer = None
+            self._failure_consumer = None
+            raise
 
     def stop_stream(self) -> None:
         """Stop streaming and detach the consumers."""

@@ -8,6 +8,7 @@ frame is counted as a buffer overrun. The consumer (the thread that calls
 
 from __future__ import annotations
 
+import math
 import queue
 import threading
 import time
@@ -65,6 +66,24 @@ class AcquisitionStats:
 
 ProgressCallback = Callable[[float, int], None]
 FramesCallback = Callable[[FrameBatch], None]
+
+
+def frames_in(duration_s: float, frame_rate_hz: float) -> int:
+    """Frames of an acquisition of ``duration_s`` seconds at ``frame_rate_hz``.
+
+    Raises
+    ------
+    ValueError
+        If the duration is not finite or shorter than one frame period.
+    """
+    if not math.isfinite(duration_s) or duration_s <= 0:
+        raise ValueError(f"duration must be a finite number of seconds > 0, got {duration_s}")
+    frames = round(duration_s * frame_rate_hz)
+    if frames < 1:
+        raise ValueError(
+            f"duration {duration_s:g} s is shorter than one frame period ({1 / frame_rate_hz:g} s)"
+        )
+    return frames
 
 
 class ClockMap:
@@ -175,13 +194,14 @@ class Acquisition:
         DeviceError
             The link failed (disconnect) or stalled (no frame for ``stall_timeout_s``).
         """
-        if duration_s <= 0:
-            raise ValueError(f"duration must be > 0 s, got {duration_s}")
-        expected_frames = round(duration_s * self.frame_rate_hz)
+        expected_frames = frames_in(duration_s, self.frame_rate_hz)
         clock = ClockMap(time.monotonic())
-        self.board.start_stream(self._enqueue, self._on_failure)
         last_frame_at = time.monotonic()
         try:
+            # A board left streaming by an earlier client is stopped first, so that no frame of
+            # that stream is taken for one of this run; START_STREAM restarts the counter at 0.
+            self.board.stop_stream()
+            self.board.start_stream(self._enqueue, self._on_failure)
             while self._next_counter < expected_frames and not self._stop_requested.is_set():
                 batch, past_end = self._take_batch(expected_frames)
                 if batch:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from drivers import detector_messages as msg
 
@@ -64,6 +64,16 @@ class DetectorConfig(_Strict):
     ] = 200.0
     roi: RoiConfig | None = None
     led_pattern: Annotated[list[LedStepConfig], Field(min_length=1, max_length=8)]
+
+    @model_validator(mode="after")
+    def _exposure_fits_frame_period(self) -> DetectorConfig:
+        period_us = 1e6 / self.frame_rate_hz
+        if self.integration_time_us > period_us:
+            raise ValueError(
+                f"integration_time_us {self.integration_time_us} exceeds the frame period "
+                f"{period_us:.0f} µs at {self.frame_rate_hz:g} Hz"
+            )
+        return self
 
 
 class LockinConfig(_Strict):

@@ -2,7 +2,8 @@
 
 A QC script drives the simulated instrument exactly as the real one::
 
-    from instrument import Instrument, load_config
+    from instrument.config import load_config
+    from instrument.instrument import Instrument
 
     config, text = load_config(None)          # built-in: every device simulated
     with Instrument(config, text) as nir:
@@ -29,6 +30,7 @@ from instrument.acquisition import (
     AcquisitionStats,
     FramesCallback,
     ProgressCallback,
+    frames_in,
 )
 from instrument.bench import BenchInstruments
 from instrument.config import SIM, InstrumentConfig
@@ -137,8 +139,14 @@ class Instrument:
         self._stack.enter_context(board)
         identity = board.identify()
         board.reset()
-        board.frame_rate_hz = settings.frame_rate_hz
-        board.integration_time_us = settings.integration_time_us
+        # The exposure must fit the frame period at every step: shorten it first when the new
+        # period is shorter than the current exposure, else lengthen the period first.
+        if settings.integration_time_us <= board.integration_time_us:
+            board.integration_time_us = settings.integration_time_us
+            board.frame_rate_hz = settings.frame_rate_hz
+        else:
+            board.frame_rate_hz = settings.frame_rate_hz
+            board.integration_time_us = settings.integration_time_us
         board.gain = settings.gain
         if settings.roi is not None:
             board.roi = settings.roi.to_roi()
@@ -186,12 +194,13 @@ class Instrument:
             A device fault ended the run; the record holds every frame received before it.
         """
         board = self._require_board()
+        frame_rate_hz = board.frame_rate_hz
+        frames_in(duration_s, frame_rate_hz)
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
         path = out_dir / f"run-{stamp}.h5"
         roi = board.roi
-        frame_rate_hz = board.frame_rate_hz
         settings = {
             "frame_rate_hz": frame_rate_hz,
             "integration_time_us": board.integration_time_us,

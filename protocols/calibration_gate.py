@@ -1,8 +1,9 @@
 """The protocol layer's check that a run's calibrations are approved and in date.
 
 Clinical runs are refused when any calibration they need is not usable (draft, reviewed,
-expired, revoked, superseded, missing, or failing verification), unless an authorised person
-records an override with a reason; research and QC runs proceed and carry the states.
+expired, revoked, superseded, missing, or failing verification). An approver who did not perform
+it may override an *expired* calibration with a signed, reasoned audit entry; nothing else can
+be overridden. Research and QC runs proceed and carry the states.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict, dataclass
 
-from calibration.registry import USABLE_STATES, RecordNotFound, Registry
+from calibration.registry import OVERRIDABLE_STATES, USABLE_STATES, RecordNotFound, Registry
 
 
 class CalibrationRefused(PermissionError):
@@ -86,8 +87,17 @@ def check_calibrations(
             + "; ".join(refusals)
             + ". Recalibrate, or have an approver override with a reason."
         )
-    if any("not in the registry" in refusal for refusal in refusals):
-        raise CalibrationRefused("clinical run refused: " + "; ".join(refusals))
+    not_overridable = [
+        f"{use.record} is {use.state}"
+        for use in uses
+        if use.state not in USABLE_STATES and use.state not in OVERRIDABLE_STATES
+    ]
+    if len(uses) < len(record_ids) or not_overridable:
+        raise CalibrationRefused(
+            "clinical run refused: "
+            + "; ".join(refusals)
+            + ". Only an expired calibration can be overridden."
+        )
     return [
         use
         if use.state in USABLE_STATES

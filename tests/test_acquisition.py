@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import pytest
 
 from drivers.sim.faults import FaultPlan
-from instrument.config import load_config
+from instrument.config import ConfigError, RoiConfig, load_config, parse_config
 from instrument.instrument import AcquisitionError, Instrument
 from instrument.pseudonym import load_site_key, pseudonymise
 from instrument.run_record import read_run_record
@@ -74,3 +75,36 @@ def test_fatal_fault_keeps_every_frame_received(tmp_path, kind, error):
     assert error in record.metadata["error"]
     assert 80 <= record.frames.shape[0] == caught.value.stats.frames <= 110
     assert list(record.frame_counter) == list(range(record.frames.shape[0]))
+
+
+def test_board_left_streaming_by_another_client_gives_a_clean_run(tmp_path):
+    config, text = detector_only_config()
+    with Instrument(config, text) as instrument:
+        instrument.board.start_stream(lambda received: None)
+        time.sleep(0.5)
+        result = instrument.acquire(1.0, tmp_path)
+    assert result.stats.frames == 200 and result.stats.dropped_frames == 0
+
+
+def test_short_exposure_at_a_high_frame_rate(tmp_path):
+    config, text = detector_only_config()
+    fast = config.detector.model_copy(
+        update={
+            "frame_rate_hz": 1000.0,
+            "integration_time_us": 500,
+            "roi": RoiConfig(row=0, col=0, height=16, width=16),
+        }
+    )
+    with Instrument(config.model_copy(update={"detector": fast}), text) as instrument:
+        result = instrument.acquire(0.5, tmp_path)
+    assert result.stats.frames == 500 and result.stats.dropped_frames == 0
+    assert read_run_record(result.record_path).frames.shape[1:] == (16, 16)
+
+
+def test_exposure_longer_than_the_frame_period_is_a_config_error():
+    text = (
+        "detector:\n  frame_rate_hz: 1000\n  integration_time_us: 2000\n"
+        "  led_pattern: [{wavelength_nm: 660, drive_current_ma: 1}]\n"
+    )
+    with pytest.raises(ConfigError, match="integration_time_us 2000 exceeds the frame period 1000"):
+        parse_config(text, "fast.yaml")

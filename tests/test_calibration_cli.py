@@ -211,7 +211,7 @@ def test_unusable_calibrations_block_clinical_runs(lab, capsys, monkeypatch):
     assert not (lab / "runs").exists() or not list((lab / "runs").glob("*.h5"))
 
 
-def test_revoked_calibration_blocks_until_an_approver_overrides(lab, capsys, monkeypatch):
+def test_revoked_calibration_blocks_even_an_approver(lab, capsys, monkeypatch):
     record_id = create_record(capsys, monkeypatch)
     approve(capsys, monkeypatch, record_id)
     code, _, err = run(
@@ -236,6 +236,24 @@ def test_revoked_calibration_blocks_until_an_approver_overrides(lab, capsys, mon
         monkeypatch,
         record_id,
         "--override-by",
+        "boss",
+        "--override-reason",
+        "urgent",
+        password=PASSWORDS["boss"],
+    )
+    assert code == 1 and "Only an expired calibration can be overridden" in err
+
+
+def test_expired_calibration_runs_only_with_a_signed_override(lab, capsys, monkeypatch):
+    expired = create_record(
+        capsys, monkeypatch, "--date", (dt.date.today() - dt.timedelta(400)).isoformat()
+    )
+    approve(capsys, monkeypatch, expired)
+    code, _, err = clinical_run(
+        capsys,
+        monkeypatch,
+        expired,
+        "--override-by",
         "tech",
         "--override-reason",
         "urgent",
@@ -245,7 +263,7 @@ def test_revoked_calibration_blocks_until_an_approver_overrides(lab, capsys, mon
     code, out, err = clinical_run(
         capsys,
         monkeypatch,
-        record_id,
+        expired,
         "--override-by",
         "boss",
         "--override-reason",
@@ -253,9 +271,10 @@ def test_revoked_calibration_blocks_until_an_approver_overrides(lab, capsys, mon
         password=PASSWORDS["boss"],
     )
     assert code == 0, err
-    used = read_run_record(lab / json.loads(out)["record"]).calibrations[f"{record_id}@1"]
-    assert used["state"] == "revoked" and used["override_by"] == "boss"
+    used = read_run_record(lab / json.loads(out)["record"]).calibrations[f"{expired}@1"]
+    assert used["state"] == "expired" and used["override_by"] == "boss"
     assert used["override_reason"].startswith("urgent screening")
+    assert run(capsys, monkeypatch, "calib", "verify", "--all")[0] == 0
 
 
 def test_tampered_record_fails_verification_and_blocks_clinical_runs(lab, capsys, monkeypatch):

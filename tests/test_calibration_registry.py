@@ -215,3 +215,85 @@ def test_guarded_acceptance_gives_indeterminate_near_a_limit():
     assert verdicts == {"as found": "indeterminate", "as left": "pass"}
     assert {s.stage: s.verdict for s in content.conformity()}["as found"] == "pass"
     assert np.isfinite(guarded.conformity()[0].expanded_uncertainty)
+
+
+def test_forged_approval_in_the_audit_trail_is_not_believed(registry):
+    entry = registry.create(make_content(), PASSWORDS["tech"])
+    performed = registry.load(entry.reference).signatures[0].signature_hex
+    for user, meaning in (("rev", "reviewed"), ("boss", "approved")):
+        registry.audit.append(
+            user,
+            "sign",
+            entry.reference,
+            entry.content_sha256,
+            "",
+            {"meaning": meaning, "signature": performed},
+        )
+    problems = registry.verify()
+    assert any("the audit trail says boss signed approved" in p for p in problems), problems
+
+
+def test_transition_against_the_rules_is_not_applied(registry):
+    entry = registry.create(make_content(), PASSWORDS["tech"])
+    registry.audit.append(
+        "tech",
+        "sign",
+        entry.reference,
+        entry.content_sha256,
+        "",
+        {"meaning": "approved", "signature": "00"},
+    )
+    assert registry.entry(entry.reference).lifecycle == "draft"
+    assert any("lacks the approver role" in p for p in registry.verify())
+
+
+def test_corrections_supersede_every_earlier_approved_version(registry):
+    first = approved_record(registry)
+    record_id = registry.entry(first).record_id
+    draft = registry.create(make_content(), PASSWORDS["tech"], supersedes=record_id, reason="fix")
+    assert draft.supersedes == first  # a bare id means its latest version
+    with pytest.raises(ValueError, match=f"only the latest version .* is {record_id}@2"):
+        registry.create(make_content(), PASSWORDS["tech"], supersedes=first, reason="again")
+    third = registry.create(
+        make_content(),
+        PASSWORDS["tech"],
+        supersedes=draft.reference,
+        reason="replaces the abandoned draft",
+    )
+    registry.sign(third.reference, "reviewed", "rev", PASSWORDS["rev"])
+    registry.sign(third.reference, "approved", "boss", PASSWORDS["boss"])
+    states = {v: registry.entry(f"{record_id}@{v}").lifecycle for v in (1, 2, 3)}
+    assert states == {1: "superseded", 2: "draft", 3: "approved"}
+    assert registry.verify() == []
+
+
+def test_revoked_version_stays_revoked_after_a_correction(registry):
+    first = approved_record(registry)
+    registry.sign(first, "revoked", "boss", PASSWORDS["boss"], reason="sensor cracked")
+    fix = registry.create(make_content(), PASSWORDS["tech"], supersedes=first, reason="new")
+    registry.sign(fix.reference, "reviewed", "rev", PASSWORDS["rev"])
+    registry.sign(fix.reference, "approved", "boss", PASSWORDS["boss"])
+    assert registry.entry(first).lifecycle == "revoked"
+
+
+def test_overrides_need_a_non_performing_approver_and_an_expired_record(registry):
+    expired = approved_record(registry, calibration_date=(TODAY - dt.timedelta(400)).isoformat())
+    with pytest.raises(AuthorisationError, match="not authorised to override"):
+        registry.record_override(expired, "rev", PASSWORDS["rev"], "urgent")
+    registry.record_override(expired, "boss", PASSWORDS["boss"], "urgent")
+    assert registry.verify() == []
+    draft = registry.create(make_content(), PASSWORDS["tech"]).reference
+    with pytest.raises(AuthorisationError, match="only an expired calibration"):
+        registry.record_override(draft, "boss", PASSWORDS["boss"], "urgent")
+
+
+def test_user_ids_cannot_leave_the_registry(registry):
+    with pytest.raises(ValueError, match="user id '../evil'"):
+        registry.add_user(
+            "../evil",
+            "Eve",
+            ("performer",),
+            "eve-pass-1",
+            admin_id="admin",
+            admin_password=PASSWORDS["admin"],
+        )

@@ -68,7 +68,9 @@ def test_unplug_exits_non_zero_without_traceback(tmp_path):
     ("args", "message"),
     [
         (["--sim-fault", "melt@1"], "unknown fault kind 'melt'"),
-        (["--duration", "-1"], "--duration must be > 0 s"),
+        (["--duration", "-1"], "--duration must be a finite number of seconds > 0"),
+        (["--duration", "nan"], "--duration must be a finite number of seconds > 0"),
+        (["--duration", "0.001"], "shorter than one frame period"),
         (["--config", "missing.yaml"], "cannot read configuration missing.yaml"),
     ],
 )

@@ -189,10 +189,9 @@ class BoardDevice:
         return self._update(calibration_id=msg.validate_calibration_id(text))
 
     def _start_stream(self, now_s: float) -> bytes:
-        if not self.streaming:
-            self.streaming = True
-            self.stream_start_s = now_s
-            self.frames_produced = 0
+        self.streaming = True
+        self.stream_start_s = now_s
+        self.frames_produced = 0
         return b""
 
     def _stop_stream(self, now_s: float) -> bytes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -129,8 +130,10 @@ def print_human(report: dict) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Execute ``nirpoct acquire``."""
-    if args.duration <= 0:
-        raise ValueError(f"--duration must be > 0 s, got {args.duration:g}")
+    if not math.isfinite(args.duration) or args.duration <= 0:
+        raise ValueError(
+            f"--duration must be a finite number of seconds > 0, got {args.duration:g}"
+        )
     config, text = instrument_config(args)
     if args.sim_fault is not None and config.detector.port != SIM:
         raise ValueError("--sim-fault needs the simulated detector board (add --sim)")
