@@ -5,7 +5,7 @@ a calibration record), so that `imaging/` can apply them without importing this 
 How to apply them to a raw frame (DN) taken with exposure t (s) at sensor temperature T (°C):
 
 1. dark = black_level_dn + dark_current_dn_per_s · t · 2^((T − reference_temperature_c) /
-   doubling_temperature_c)  (`expected_dark_dn` is the reference implementation);
+   doubling_temperature_c)  (`expected_dark_dn`, via `imaging.frame_correction.dark_frame_dn`);
 2. signal = raw − dark (DN above black);
 3. linear = Σ_i linearity_coefficients[i] · signal^i (ascending powers), valid for
    signal ≤ valid_max_dn; larger values are near saturation and must be flagged, not used;
@@ -43,6 +43,7 @@ from calibration.emva1288 import (
     temporal_mean_and_variance,
 )
 from calibration.photon_transfer import PhotonTransferData
+from imaging.frame_correction import dark_frame_dn
 
 LINEARITY_DEGREE = 4
 """Degree of the linearisation polynomial (no constant term)."""
@@ -162,10 +163,14 @@ def expected_dark_dn(
     coefficients: FrameCorrectionCoefficients, exposure_s: float, temperature_c: float
 ) -> NDArray[np.float64]:
     """Dark frame, DN (H × W), expected at `exposure_s` (s) and `temperature_c` (°C)."""
-    scale = 2.0 ** (
-        (temperature_c - coefficients.reference_temperature_c) / coefficients.doubling_temperature_c
+    return dark_frame_dn(
+        exposure_s,
+        temperature_c,
+        black_level_dn=coefficients.black_level_dn,
+        dark_current_dn_per_s=coefficients.dark_current_dn_per_s,
+        reference_temperature_c=coefficients.reference_temperature_c,
+        doubling_temperature_c=coefficients.doubling_temperature_c,
     )
-    return coefficients.black_level_dn + coefficients.dark_current_dn_per_s * exposure_s * scale
 
 
 def coefficients_from_photon_transfer(

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Literal
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -21,8 +20,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from calibration.audit import utc_now
 from calibration.record import canonical_json
 
-Meaning = Literal["performed", "reviewed", "approved", "revoked"]
-Role = Literal["performer", "reviewer", "approver", "administrator"]
 MEANINGS: tuple[str, ...] = ("performed", "reviewed", "approved", "revoked")
 ROLE_FOR_MEANING: dict[str, str] = {
     "performed": "performer",

@@ -20,6 +20,7 @@ import serial
 
 from drivers import detector_messages as msg
 from drivers.detector_protocol import (
+    ERROR_DESCRIPTIONS,
     RESPONSE_FLAG,
     MessageType,
     Packet,
@@ -253,7 +254,8 @@ class DetectorBoard:
                 code, _, text = msg.unpack_error(packet.payload)
             except PacketError as exc:
                 raise DeviceErrorResponse(-1, f"unreadable error response ({exc})") from None
-            raise DeviceErrorResponse(code, f"{message_type.name} rejected: {text}")
+            meaning = ERROR_DESCRIPTIONS.get(code, f"error code {code}")
+            raise DeviceErrorResponse(code, f"{message_type.name} rejected ({meaning}): {text}")
         if packet.message_type != message_type | RESPONSE_FLAG:
             raise DeviceError(
                 f"detector board answered {message_type.name} with message type "
