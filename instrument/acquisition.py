@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import queue
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -139,8 +138,8 @@ class Acquisition:
         self.stall_timeout_s = stall_timeout_s
         self._buffer: queue.Queue[ReceivedFrame] = queue.Queue(maxsize=buffer_frames)
         self._failure: DeviceError | None = None
-        self._stop_requested = threading.Event()
         self.buffer_overruns = 0
+        self._expected_frames = 0
         self.dropped_frames = 0
         self._next_counter = 0
         self._first_device_us: int | None = None
@@ -152,14 +151,11 @@ class Acquisition:
         try:
             self._buffer.put_nowait(received)
         except queue.Full:
-            self.buffer_overruns += 1
+            if received.frame.frame_counter < self._expected_frames:
+                self.buffer_overruns += 1
 
     def _on_failure(self, error: DeviceError) -> None:
         self._failure = error
-
-    def request_stop(self) -> None:
-        """Ask a running acquisition to end early (from any thread)."""
-        self._stop_requested.set()
 
     def stats(self) -> AcquisitionStats:
         """Counts so far."""
@@ -194,7 +190,7 @@ class Acquisition:
         DeviceError
             The link failed (disconnect) or stalled (no frame for ``stall_timeout_s``).
         """
-        expected_frames = frames_in(duration_s, self.frame_rate_hz)
+        expected_frames = self._expected_frames = frames_in(duration_s, self.frame_rate_hz)
         clock = ClockMap(time.monotonic())
         last_frame_at = time.monotonic()
         try:
@@ -202,7 +198,7 @@ class Acquisition:
             # that stream is taken for one of this run; START_STREAM restarts the counter at 0.
             self.board.stop_stream()
             self.board.start_stream(self._enqueue, self._on_failure)
-            while self._next_counter < expected_frames and not self._stop_requested.is_set():
+            while self._next_counter < expected_frames:
                 batch, past_end = self._take_batch(expected_frames)
                 if batch:
                     last_frame_at = time.monotonic()

@@ -146,6 +146,11 @@ SIMULATED_PHOTODIODE_SETUP = PhotodiodeSetupConfig(
 )
 
 
+def dump_config(config: InstrumentConfig) -> str:
+    """The configuration as YAML that :func:`parse_config` reads back to an equal one."""
+    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+
+
 def default_config_text() -> str:
     """Text of the built-in configuration (every device simulated)."""
     return resources.files("instrument").joinpath("default_config.yaml").read_text()

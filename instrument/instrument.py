@@ -33,7 +33,7 @@ from instrument.acquisition import (
     frames_in,
 )
 from instrument.bench import BenchInstruments
-from instrument.config import SIM, InstrumentConfig
+from instrument.config import SIM, InstrumentConfig, dump_config
 from instrument.pseudonym import load_site_key, pseudonymise
 from instrument.run_record import RunRecordWriter
 
@@ -79,7 +79,8 @@ class Instrument:
     config : InstrumentConfig
         Which devices, where, with which settings.
     config_text : str
-        The configuration file's text, stored in every run record.
+        The configuration file's text, stored in every run record beside the configuration
+        actually used (which differs when, e.g., ``--sim`` replaced the devices).
     sim_fault : FaultPlan or None
         A fault to inject on the simulated detector link (ignored for real hardware).
     """
@@ -214,7 +215,8 @@ class Instrument:
             "software_version": software_version(),
             "operator": operator,
             "subject_pseudonym": pseudonymise(subject_id, load_site_key()) if subject_id else "",
-            "config_yaml": self.config_text,
+            "config_yaml": dump_config(self.config),
+            "config_source": self.config_text,
             "sim_fault": str(self.sim_fault) if self.sim_fault else "",
         }
         writer = RunRecordWriter(

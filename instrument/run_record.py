@@ -10,7 +10,8 @@ Layout
 ``/`` attrs
     ``format`` ("nirpoct-run"), ``format_version``, ``run_id``, ``software_version``,
     ``operator``, ``subject_pseudonym``, ``start_time_utc``, ``stop_time_utc``, ``status``
-    (running / completed / aborted), ``error``, ``config_yaml``.
+    (running / completed / aborted), ``error``, ``config_yaml`` (the configuration used),
+    ``config_source`` (the text of the file it came from).
 ``/devices/<name>`` attrs
     Identity of each device: model, serial, firmware, address.
 ``/calibrations/<record>`` attrs

@@ -1,12 +1,18 @@
-"""Shared test set-up: offscreen Qt, a throw-away pseudonymisation key, simulator fixtures."""
+"""Shared test set-up: offscreen Qt, no property-test deadlines, a throw-away pseudonymisation
+key."""
 
 from __future__ import annotations
 
 import os
 
 import pytest
+from hypothesis import settings
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# Property tests check behaviour, never speed: no per-example deadline on a busy machine.
+settings.register_profile("nirpoct", deadline=None)
+settings.load_profile("nirpoct")
 
 
 @pytest.fixture(autouse=True)

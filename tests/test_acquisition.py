@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from drivers.sim.faults import FaultPlan
-from instrument.config import ConfigError, RoiConfig, load_config, parse_config
+from instrument.config import ConfigError, RoiConfig, dump_config, load_config, parse_config
 from instrument.instrument import AcquisitionError, Instrument
 from instrument.pseudonym import load_site_key, pseudonymise
 from instrument.run_record import read_run_record
@@ -17,18 +17,18 @@ from instrument.run_record import read_run_record
 pytestmark = pytest.mark.timeout(120)
 
 
-def detector_only_config(text_extra: str = ""):
-    config, text = load_config(None)
+def detector_only_config():
+    """The built-in configuration without bench instruments, and its text."""
+    config, _ = load_config(None)
     config = config.model_copy(update={"bench": type(config.bench)()})
-    return config, text
+    return config, dump_config(config)
 
 
 def test_default_acquisition_records_every_frame(tmp_path):
     config, text = detector_only_config()
-    threads_before = threading.active_count()
     with Instrument(config, text) as instrument:
         result = instrument.acquire(2.0, tmp_path, operator="tech-1", subject_id="QL-000123")
-    assert threading.active_count() == threads_before
+    assert not [t for t in threading.enumerate() if t.name.startswith("detector-board-reader")]
     stats = result.stats
     assert stats.frames == 400 and stats.dropped_frames == 0 and stats.buffer_overruns == 0
     assert stats.wavelengths_nm == (660, 760, 850, 940)
@@ -42,7 +42,7 @@ def test_default_acquisition_records_every_frame(tmp_path):
     assert record.metadata["subject_pseudonym"] == pseudonymise("QL-000123", load_site_key())
     assert b"QL-000123" not in result.record_path.read_bytes()
     assert record.devices["detector"]["serial"] == "SIM000000"
-    assert "led_pattern" in record.metadata["config_yaml"]
+    assert parse_config(record.metadata["config_yaml"], "record") == config
     assert record.acquisition["dropped_frames"] == 0
 
 
@@ -80,10 +80,14 @@ def test_fatal_fault_keeps_every_frame_received(tmp_path, kind, error):
 def test_board_left_streaming_by_another_client_gives_a_clean_run(tmp_path):
     config, text = detector_only_config()
     with Instrument(config, text) as instrument:
-        instrument.board.start_stream(lambda received: None)
+        # A slow consumer of an earlier stream leaves a backlog of old frames in flight.
+        instrument.board.start_stream(lambda received: time.sleep(0.02))
         time.sleep(0.5)
         result = instrument.acquire(1.0, tmp_path)
     assert result.stats.frames == 200 and result.stats.dropped_frames == 0
+    record = read_run_record(result.record_path)
+    assert list(record.frame_counter) == list(range(200))
+    np.testing.assert_array_equal(np.diff(record.device_time_us.astype(np.int64)), 5000)
 
 
 def test_short_exposure_at_a_high_frame_rate(tmp_path):
@@ -108,3 +112,18 @@ def test_exposure_longer_than_the_frame_period_is_a_config_error():
     )
     with pytest.raises(ConfigError, match="integration_time_us 2000 exceeds the frame period 1000"):
         parse_config(text, "fast.yaml")
+
+
+def test_a_full_buffer_is_counted_never_silent(tmp_path):
+    config, _ = detector_only_config()
+    small = config.acquisition.model_copy(update={"buffer_frames": 16})
+    config = config.model_copy(update={"acquisition": small})
+    with Instrument(config, dump_config(config)) as instrument:
+        # A consumer slower than the frame rate makes the bounded buffer overflow.
+        result = instrument.acquire(1.0, tmp_path, on_frames=lambda batch: time.sleep(0.2))
+    stats = result.stats
+    assert stats.buffer_overruns > 0
+    assert stats.frames + stats.dropped_frames == 200
+    assert stats.dropped_frames >= stats.buffer_overruns
+    record = read_run_record(result.record_path)
+    assert record.acquisition["buffer_overruns"] == stats.buffer_overruns

@@ -351,3 +351,31 @@ def test_unknown_record_is_one_clear_line(lab, capsys, monkeypatch, action):
     assert code == 1
     assert err.strip().endswith(f"no calibration record CAL-NOPE in {lab / 'registry'}")
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (('due_date: "2027-12-31"', "due_date: soon"), "references[1].due_date must be a date"),
+        (("interval_days: 365", "interval_days: a year"), "interval_days must be a whole number"),
+        (("customer: Qilu Hospital NIR POCT pilot\n", ""), "missing field 'customer'"),
+        (("decision_rule: simple acceptance", "decision_rule: trust me"), "decision_rule must be"),
+    ],
+)
+def test_malformed_context_file_is_one_clear_line(lab, capsys, monkeypatch, edit, message):
+    text = (lab / "context.yaml").read_text()
+    assert edit[0] in text
+    (lab / "bad.yaml").write_text(text.replace(*edit))
+    code, _, err = run(
+        capsys,
+        monkeypatch,
+        "calib",
+        "record-detector",
+        "ptc.h5",
+        "--context",
+        "bad.yaml",
+        "--performer",
+        "tech",
+        password=PASSWORDS["tech"],
+    )
+    assert code == 2 and f"bad.yaml: {message}" in err and "Traceback" not in err

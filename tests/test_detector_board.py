@@ -6,6 +6,7 @@ import itertools
 import threading
 import time
 
+import numpy as np
 import pytest
 
 from drivers import detector_messages as msg
@@ -104,26 +105,31 @@ def test_settings_are_refused_while_streaming(board):
 
 
 def test_two_threads_never_get_each_others_answers(board):
+    """Two threads issue different commands at once; every answer must be the one to its own
+    command (the driver raises on a mismatched answer, and the values must be plausible)."""
     board.identify()
     errors: list[str] = []
 
     def hammer(worker: int) -> None:
-        for i in range(40):
-            value = f"worker{worker}-{i}"
-            board.calibration_id = value
-            temperature = board.read_temperature_c()
-            if not isinstance(temperature, float):
-                errors.append(f"temperature answer {temperature!r}")
-            if board.gain not in msg.GAINS:
-                errors.append("gain answer out of table")
+        try:
+            for i in range(40):
+                if worker == 0:
+                    board.calibration_id = f"worker-{i}"
+                    assert board.roi.frame_shape == (board.roi.height, board.roi.width)
+                else:
+                    assert 15.0 < board.read_temperature_c() < 60.0
+                    assert board.frame_rate_hz == 200.0
+        except BaseException as exc:
+            errors.append(f"worker {worker}: {exc!r}")
 
     threads = [threading.Thread(target=hammer, args=(n,)) for n in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
+        thread.join(timeout=30)
+    assert not any(thread.is_alive() for thread in threads)
     assert errors == []
-    assert board.calibration_id.startswith("worker")
+    assert board.calibration_id == "worker-39"
 
 
 def test_stalled_board_times_out_with_a_clear_message():
@@ -160,3 +166,26 @@ def test_missing_port_is_reported_by_name():
 def test_constructor_does_no_io():
     board = DetectorBoard("/dev/does-not-exist")
     assert board.port == "/dev/does-not-exist"
+
+
+def test_roi_frames_show_that_part_of_the_sensor(board):
+    board.identify()
+    board.led_pattern = (msg.LedStep(940, 0.5),)
+
+    def mean_frame(roi: msg.Roi):
+        board.roi = roi
+        frames = collect_frames(board, 20)
+        return np.mean([r.frame.pixels for r in frames], axis=0)
+
+    full = mean_frame(msg.Roi(0, 0, 64, 64))
+    part = mean_frame(msg.Roi(8, 20, 16, 16))
+    binned = mean_frame(msg.Roi(8, 20, 16, 16, 2))
+    np.testing.assert_allclose(part, full[8:24, 20:36], rtol=0.1)
+    assert not np.allclose(part, full[0:16, 0:16], rtol=0.1)
+    assert binned.shape == (8, 8)
+    # On-chip binning sums the charge of 2×2 pixels before one readout (one black level, 64 DN).
+    black = 64.0
+    summed = (part - black).reshape(8, 2, 8, 2).sum(axis=(1, 3))
+    unsaturated = binned < 3500
+    assert unsaturated.sum() >= 16
+    np.testing.assert_allclose(binned[unsaturated] - black, summed[unsaturated], rtol=0.15)

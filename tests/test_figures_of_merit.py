@@ -202,7 +202,8 @@ def test_cutoff_outside_the_sweep_is_an_error():
 
 def test_sanity_flags():
     eqe = Result("EQE at 850 nm", 140.0, "%", Budget(()))
-    assert fom.sanity_warnings(eqe_percent=[eqe])
+    (warning,) = fom.sanity_warnings(eqe_percent=[eqe])
+    assert "EQE at 850 nm = 140 % > 100 %" in warning
     assert fom.sanity_warnings(eqe_percent=[eqe], gain_device=True) == ()
     high = fom.Detectivity(
         Result("D* from measured noise", 5e14, "Jones", Budget(())),
@@ -212,4 +213,5 @@ def test_sanity_flags():
     assert any("1e+14" in w for w in fom.sanity_warnings(detectivity=high, temperature_c=22.0))
     assert fom.sanity_warnings(detectivity=high, temperature_c=-196.0) == ()
     bad_nep = Result("NEP", 1e-14, "W/Hz", Budget(()))
-    assert fom.sanity_warnings(nep=bad_nep)
+    (warning,) = fom.sanity_warnings(nep=bad_nep)
+    assert "NEP unit 'W/Hz' is not explicit" in warning

@@ -9,6 +9,7 @@ import pytest
 
 from drivers.errors import DeviceErrorResponse
 from drivers.powermeter import PM100
+from drivers.sim.bench import silicon_responsivity_a_per_w
 from drivers.sim.scpi_server import start_in_thread
 
 pytestmark = pytest.mark.timeout(60)
@@ -47,9 +48,11 @@ def test_wrong_correction_wavelength_scales_reading(servers):
         right = readings_w(meter, 10).mean()
         meter.wavelength_nm = 500.0
         wrong = readings_w(meter, 10).mean()
-    # A silicon sensor is far less responsive at 500 nm than at 850 nm, so dividing by the
-    # 500 nm responsivity inflates the reading.
-    assert wrong > 1.2 * right
+    # The sensor divides its photocurrent by its responsivity at the set wavelength, so the
+    # reading scales by the ratio of the sensor's responsivities at 850 nm and 500 nm.
+    ratio = silicon_responsivity_a_per_w(850.0) / silicon_responsivity_a_per_w(500.0)
+    assert ratio > 1.2
+    assert wrong / right == pytest.approx(ratio, rel=0.02)
 
 
 def test_averaging_reduces_noise(servers):
