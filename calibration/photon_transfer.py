@@ -182,6 +182,24 @@ def _check_shape(array: NDArray, name: str, expected: tuple[int | None, ...]) ->
         raise ValueError(f"{_LOCATIONS[name]} has shape {array.shape}, expected {wanted}")
 
 
+def photon_transfer_from_mappings(
+    datasets: dict[str, NDArray], attrs: dict[str, dict[str, float]]
+) -> PhotonTransferData:
+    """Build the data from in-memory datasets (HDF5 path → array) and attributes (object path
+    → name → value), laid out as in the file (the form a simulator returns)."""
+    fields: dict[str, object] = {}
+    for table, optional in ((_REQUIRED_DATASETS, False), (_DARK_CURRENT_DATASETS, True)):
+        for field, location in table.items():
+            if location in datasets or not optional:
+                fields[field] = datasets[location]
+    for table, optional in ((_REQUIRED_ATTRIBUTES, False), (_DARK_CURRENT_ATTRIBUTES, True)):
+        for field, (group, name) in table.items():
+            if name in attrs.get(group, {}) or not optional:
+                fields[field] = attrs[group][name]
+    fields["bit_depth"] = int(fields["bit_depth"])
+    return PhotonTransferData(**fields)
+
+
 def read_photon_transfer(path: str | PathLike[str]) -> PhotonTransferData:
     """Read and validate a photon-transfer HDF5 file.
 

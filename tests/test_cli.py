@@ -105,23 +105,15 @@ def _wait_for_frames(directory: Path, count: int, timeout_s: float = 60.0) -> Pa
     pytest.fail(f"no run record with {count} frames appeared in {directory}")
 
 
+def _start_long_acquisition(directory: Path, **popen_options) -> subprocess.Popen:
+    """``nirpoct acquire --sim`` for 60 s into ``directory/out``, as a separate process."""
+    command = [sys.executable, "-m", "protocols.cli", "acquire", "--sim", "--duration", "60"]
+    return subprocess.Popen([*command, "--out", "out"], cwd=directory, **popen_options)
+
+
 def test_sigkill_leaves_a_readable_record(tmp_path):
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "protocols.cli",
-            "acquire",
-            "--sim",
-            "--duration",
-            "60",
-            "--out",
-            "out",
-        ],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+    process = _start_long_acquisition(
+        tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
     path = _wait_for_frames(tmp_path / "out", 300)
     os.kill(process.pid, signal.SIGKILL)
@@ -135,22 +127,8 @@ def test_sigkill_leaves_a_readable_record(tmp_path):
 
 
 def test_ctrl_c_closes_the_record_as_aborted(tmp_path):
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "protocols.cli",
-            "acquire",
-            "--sim",
-            "--duration",
-            "60",
-            "--out",
-            "out",
-        ],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    process = _start_long_acquisition(
+        tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     path = _wait_for_frames(tmp_path / "out", 100)
     process.send_signal(signal.SIGINT)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from calibration.frame_correction import coefficients_from_photon_transfer
-from calibration.photon_transfer import PhotonTransferData
+from calibration.photon_transfer import photon_transfer_from_mappings
 from drivers.sim.photon_transfer import simulate_photon_transfer
 from drivers.sim.scene import Scene
 from drivers.sim.sensor import SensorConfig
@@ -25,21 +25,7 @@ def calibrated():
     datasets, attrs, _ = simulate_photon_transfer(
         SEED, height=SIZE, width=SIZE, steps=30, spatial_frames=64, sensor=SENSOR
     )
-    data = PhotonTransferData(
-        temporal_bright=datasets["/temporal/bright"],
-        temporal_dark=datasets["/temporal/dark"],
-        exposure_s=datasets["/temporal/exposure_s"],
-        photons_per_pixel=datasets["/temporal/photons_per_pixel"],
-        spatial_bright=datasets["/spatial/bright"],
-        spatial_dark=datasets["/spatial/dark"],
-        spatial_exposure_s=attrs["/spatial"]["exposure_s"],
-        spatial_photons_per_pixel=attrs["/spatial"]["photons_per_pixel"],
-        wavelength_nm=attrs["/"]["wavelength_nm"],
-        bit_depth=attrs["/"]["bit_depth"],
-        dark_current_temperature_c=datasets["/dark_current/temperature_c"],
-        dark_current_frames=datasets["/dark_current/frames"],
-        dark_current_exposure_s=attrs["/dark_current"]["exposure_s"],
-    )
+    data = photon_transfer_from_mappings(datasets, attrs)
     coefficients = coefficients_from_photon_transfer(data)
     sensor = Scene(SEED, tissue=TissueConfig(rows=SIZE, cols=SIZE), sensor=SENSOR).sensor
     truth = sensor.truth()

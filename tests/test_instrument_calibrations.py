@@ -12,7 +12,7 @@ from calibration.frame_correction import (
 )
 from calibration.led_power import LedSweep, ReferenceDetector, calibrate_led_power
 from calibration.lockin_verification import LockinCheckPoint, ReferenceSource, verify_lockin
-from calibration.photon_transfer import PhotonTransferData
+from calibration.photon_transfer import photon_transfer_from_mappings
 from calibration.spo2_curve import fit_spo2_curve
 from drivers.sim.photon_transfer import simulate_photon_transfer
 from drivers.sim.scene import Scene
@@ -198,21 +198,7 @@ def frame_correction():
     datasets, attrs, _ = simulate_photon_transfer(
         PTC_SEED, height=PTC_SIZE, width=PTC_SIZE, steps=30, sensor=SENSOR
     )
-    data = PhotonTransferData(
-        temporal_bright=datasets["/temporal/bright"],
-        temporal_dark=datasets["/temporal/dark"],
-        exposure_s=datasets["/temporal/exposure_s"],
-        photons_per_pixel=datasets["/temporal/photons_per_pixel"],
-        spatial_bright=datasets["/spatial/bright"],
-        spatial_dark=datasets["/spatial/dark"],
-        spatial_exposure_s=attrs["/spatial"]["exposure_s"],
-        spatial_photons_per_pixel=attrs["/spatial"]["photons_per_pixel"],
-        wavelength_nm=attrs["/"]["wavelength_nm"],
-        bit_depth=attrs["/"]["bit_depth"],
-        dark_current_temperature_c=datasets["/dark_current/temperature_c"],
-        dark_current_frames=datasets["/dark_current/frames"],
-        dark_current_exposure_s=attrs["/dark_current"]["exposure_s"],
-    )
+    data = photon_transfer_from_mappings(datasets, attrs)
     sensor = Scene(
         PTC_SEED, tissue=TissueConfig(rows=PTC_SIZE, cols=PTC_SIZE), sensor=SENSOR
     ).sensor
