@@ -89,19 +89,28 @@ def lab(tmp_path, monkeypatch, capsys):
     return tmp_path
 
 
-def create_record(capsys, monkeypatch, *extra: str) -> str:
-    code, out, err = run(
+def record(capsys, monkeypatch, *args: str) -> tuple[int, str, str]:
+    """``nirpoct calib ACTION …`` in the test lab's context, performed by tech."""
+    return run(
         capsys,
         monkeypatch,
         "calib",
-        "record-detector",
-        "ptc.h5",
+        *args,
         "--context",
         "context.yaml",
         "--performer",
         "tech",
-        *extra,
         password=PASSWORDS["tech"],
+    )
+
+
+def create_record(capsys, monkeypatch, *extra: str) -> str:
+    code, out, err = record(
+        capsys,
+        monkeypatch,
+        "record-detector",
+        "ptc.h5",
+        *extra,
     )
     assert code == 0, err
     return out.split()[1].split("@")[0]
@@ -292,18 +301,12 @@ def test_tampered_record_fails_verification_and_blocks_clinical_runs(lab, capsys
 
 
 def test_photodiode_figures_of_merit_recorded_from_the_simulated_bench(lab, capsys, monkeypatch):
-    code, out, err = run(
+    code, out, err = record(
         capsys,
         monkeypatch,
-        "calib",
         "photodiode",
         "--sim",
         "--json",
-        "--context",
-        "context.yaml",
-        "--performer",
-        "tech",
-        password=PASSWORDS["tech"],
     )
     assert code == 0, err
     figures = {f["name"]: f for f in json.loads(out.splitlines()[0])["figures"]}

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from calibration.registry import Registry
-from tests.test_calibration_cli import PASSWORDS, lab, run  # noqa: F401  (fixture)
+from tests.test_calibration_cli import lab, record, run  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -36,21 +36,15 @@ def test_spo2_curve_record_with_pseudonymised_subjects(lab, capsys, monkeypatch)
         ["ratio", "sao2_percent", "subject"],
         zip(ratio, sao2, subjects, strict=True),
     )
-    code, out, err = run(
+    code, out, err = record(
         capsys,
         monkeypatch,
-        "calib",
         "record-spo2-curve",
         "study.csv",
         "--study-id",
         "QL-DESAT-01",
         "--degree",
         "1",
-        "--context",
-        "context.yaml",
-        "--performer",
-        "tech",
-        password=PASSWORDS["tech"],
     )
     assert code == 0, err
     assert "SpO2 accuracy Arms" in out and "pass" in out
@@ -75,10 +69,9 @@ def test_led_power_record(lab, capsys, monkeypatch):  # noqa: F811
         for _ in range(3)
     ]
     write_csv(lab / "sweep.csv", ["wavelength_nm", "current_ma", "power_w"], rows)
-    code, out, err = run(
+    code, out, err = record(
         capsys,
         monkeypatch,
-        "calib",
         "record-led-power",
         "sweep.csv",
         "--reference-detector",
@@ -87,11 +80,6 @@ def test_led_power_record(lab, capsys, monkeypatch):  # noqa: F811
         "C-77",
         "--reference-relative-u",
         "0.03",
-        "--context",
-        "context.yaml",
-        "--performer",
-        "tech",
-        password=PASSWORDS["tech"],
     )
     assert code == 0, err
     stored = Registry(lab / "registry").load(created_reference(out))
@@ -126,10 +114,9 @@ def test_lockin_verification_out_of_tolerance_triggers_impact(lab, capsys, monke
         ],
         rows,
     )
-    code, out, err = run(
+    code, out, err = record(
         capsys,
         monkeypatch,
-        "calib",
         "record-lockin-verification",
         "lockin.csv",
         "--source",
@@ -140,11 +127,6 @@ def test_lockin_verification_out_of_tolerance_triggers_impact(lab, capsys, monke
         "0.002",
         "--source-phase-u",
         "0.05",
-        "--context",
-        "context.yaml",
-        "--performer",
-        "tech",
-        password=PASSWORDS["tech"],
     )
     assert code == 0, err
     verdicts = [line.split()[-1] for line in out.splitlines() if "gain error" in line]
@@ -159,18 +141,12 @@ def test_lockin_verification_out_of_tolerance_triggers_impact(lab, capsys, monke
 
 def test_bad_measurement_table_names_line_and_column(lab, capsys, monkeypatch):  # noqa: F811
     (lab / "study.csv").write_text("ratio,sao2_percent,subject\n0.5,98,A\n0.6,high,B\n")
-    code, _, err = run(
+    code, _, err = record(
         capsys,
         monkeypatch,
-        "calib",
         "record-spo2-curve",
         "study.csv",
         "--study-id",
         "S",
-        "--context",
-        "context.yaml",
-        "--performer",
-        "tech",
-        password=PASSWORDS["tech"],
     )
     assert code == 2 and "line 3, column sao2_percent: 'high' is not a number" in err
