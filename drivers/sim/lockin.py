@@ -376,12 +376,7 @@ class LockInSim(DeviceSim):
         self, attribute: str, limits: tuple[float, float]
     ) -> Callable[[list[str]], None]:
         def set_float(arguments: list[str]) -> None:
-            if len(arguments) != 1:
-                raise ExecutionError(-109, "Missing parameter")
-            try:
-                value = float(arguments[0])
-            except ValueError:
-                raise ExecutionError(-224, "Illegal parameter value") from None
+            value = _parse_number(arguments)
             if not limits[0] <= value <= limits[1]:
                 raise ExecutionError(-222, "Data out of range")
             setattr(self, attribute, value)
@@ -405,14 +400,19 @@ class LockInSim(DeviceSim):
         return ",".join(f"{self.quantity(name):.7g}" for name in names)
 
 
-def _parse_index(arguments: list[str], count: int) -> int:
-    """One integer parameter in ``0 .. count - 1``; ExecutionError otherwise."""
+def _parse_number(arguments: list[str]) -> float:
+    """The one numeric parameter of a command; ExecutionError otherwise."""
     if len(arguments) != 1:
         raise ExecutionError(-109, "Missing parameter")
     try:
-        value = float(arguments[0])
+        return float(arguments[0])
     except ValueError:
         raise ExecutionError(-224, "Illegal parameter value") from None
+
+
+def _parse_index(arguments: list[str], count: int) -> int:
+    """One integer parameter in ``0 .. count - 1``; ExecutionError otherwise."""
+    value = _parse_number(arguments)
     if not value.is_integer() or not 0 <= value < count:
         raise ExecutionError(-222, "Data out of range")
     return int(value)
