@@ -162,7 +162,9 @@ class Acquisition:
         duration = (
             0.0
             if self._first_device_us is None
-            else (self._last_device_us - self._first_device_us) * 1e-6 + 1 / self.frame_rate_hz
+            else round(
+                (self._last_device_us - self._first_device_us) * 1e-6 + 1 / self.frame_rate_hz, 6
+            )
         )
         return AcquisitionStats(
             frames=self._frames,
