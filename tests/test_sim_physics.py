@@ -5,17 +5,16 @@ import math
 import numpy as np
 import pytest
 
-from drivers.sim.optics import (
-    FarrellTable,
+from drivers.sim.optics import FarrellTable, farrell_reflectance_per_mm2
+from drivers.sim.scene import Scene
+from drivers.sim.sensor import BoardThermalConfig, BoardThermalModel, SensorConfig, SensorModel
+from drivers.sim.tissue import MotionBurst, TissueConfig, TissuePhantom, pulse_waveform
+from imaging.chromophores import (
     absorption_per_mm,
-    farrell_reflectance_per_mm2,
     hemoglobin_extinction,
     reduced_scattering_per_mm,
     water_absorption_per_mm,
 )
-from drivers.sim.scene import Scene
-from drivers.sim.sensor import BoardThermalConfig, BoardThermalModel, SensorConfig, SensorModel
-from drivers.sim.tissue import MotionBurst, TissueConfig, TissuePhantom, pulse_waveform
 
 SHAPE = (64, 64)
 

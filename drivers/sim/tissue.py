@@ -28,14 +28,16 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import brentq
 
 from drivers.sim.optics import (
+    FarrellTable,
+    farrell_reflectance_per_mm2,
+    rytov_partial_pathlength_mm,
+)
+from imaging.chromophores import (
     LN10,
     PER_CM_PER_M_TIMES_UM_TO_PER_MM,
     WAVELENGTH_RANGE_NM,
-    FarrellTable,
-    farrell_reflectance_per_mm2,
     hemoglobin_extinction,
     reduced_scattering_per_mm,
-    rytov_partial_pathlength_mm,
     water_absorption_per_mm,
 )
 

@@ -13,14 +13,14 @@ from collections.abc import Sequence
 from drivers.errors import DeviceError
 from instrument.config import ConfigError
 from instrument.run_record import RunRecordError
-from protocols.cli import acquire, calib, devices
+from protocols.cli import acquire, analyze, calib, devices
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
-COMMANDS = (acquire, devices, calib)
+COMMANDS = (acquire, devices, calib, analyze)
 
 
 def build_parser() -> argparse.ArgumentParser:
