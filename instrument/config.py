@@ -113,6 +113,17 @@ class SimulatorConfig(_Strict):
     seed: Annotated[int, Field(ge=0)] = 0
 
 
+class ProbeConfig(_Strict):
+    """Geometry of the optical pad: the detector array and the LED on the skin surface.
+
+    Coordinates in mm on the surface plane: x along the array's columns, y along its rows,
+    full-resolution pixel (0, 0) spanning 0..pitch in both (the simulator's frame).
+    """
+
+    pixel_pitch_mm: Annotated[float, Field(gt=0, le=10)] = 0.4
+    led_xy_mm: tuple[float, float] = (12.8, -4.8)
+
+
 class AcquisitionConfig(_Strict):
     """How frames travel from the link to the run record."""
 
@@ -128,6 +139,7 @@ class InstrumentConfig(_Strict):
     bench: BenchConfig = BenchConfig()
     simulator: SimulatorConfig = SimulatorConfig()
     acquisition: AcquisitionConfig = AcquisitionConfig()
+    probe: ProbeConfig = ProbeConfig()
 
     @property
     def uses_simulator(self) -> bool:

@@ -226,6 +226,7 @@ class Instrument:
             self.identities,
             flush_interval_s=self.config.acquisition.flush_interval_s,
             calibrations=calibrations,
+            probe=self.config.probe.model_dump(),
         )
         acquisition = Acquisition(
             board,

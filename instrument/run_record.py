@@ -24,9 +24,18 @@ Layout
 ``/raw/frame_counter`` (N,) uint32
 ``/raw/wavelength_nm`` (N,) uint16 and ``/raw/led_step`` (N,) uint8
 ``/raw/board_temperature_c`` (N,) float32
+``/probe`` attrs
+    Geometry of the optical pad in mm: ``pixel_pitch_mm`` and ``led_xy_mm`` (see
+    ``instrument.config.ProbeConfig``); absent in records made before it was stored.
 ``/acquisition`` attrs
     ``dropped_frames``, ``buffer_overruns``, ``decoder_resyncs``, ``discarded_bytes``,
     ``frame_rate_hz``, ``integration_time_us``, ``gain``, ``roi``, ``led_pattern``.
+``/protocol`` attrs (runs of a protocol)
+    ``name``, ``version``, ``intended_use``, ``source``, ``text`` (the protocol file's text),
+    ``sha256`` (of that text).
+``/results/<step>`` (runs of a protocol)
+    attrs ``index``, ``kind``, ``status``, ``message``, ``results_json`` (the step's figures);
+    datasets for the step's arrays (e.g. a mean dark frame, DN).
 """
 
 from __future__ import annotations
@@ -94,6 +103,10 @@ class RunRecordWriter:
         Longest time between flushes, s.
     calibrations : dict of str to dict, optional
         Attributes per calibration record used (``ID@version`` to id, hash, state …).
+    probe : dict, optional
+        Geometry of the optical pad (``pixel_pitch_mm``, ``led_xy_mm``), stored under ``/probe``.
+    protocol : dict of str to str, optional
+        The protocol run (name, version, text, sha256 …), stored as ``/protocol`` attrs.
     """
 
     def __init__(
@@ -104,6 +117,8 @@ class RunRecordWriter:
         devices: dict[str, dict[str, str]],
         flush_interval_s: float = 0.5,
         calibrations: dict[str, dict[str, str]] | None = None,
+        probe: dict[str, object] | None = None,
+        protocol: dict[str, str] | None = None,
     ) -> None:
         self.path = Path(path)
         self.flush_interval_s = flush_interval_s
@@ -128,6 +143,10 @@ class RunRecordWriter:
         used = root.create_group("calibrations")
         for reference, attributes in (calibrations or {}).items():
             used.create_group(reference).attrs.update(attributes)
+        if probe is not None:
+            root.create_group("probe").attrs.update(probe)
+        if protocol is not None:
+            root.create_group("protocol").attrs.update(protocol)
         height, width = frame_shape
         frames_per_chunk = max(1, FRAME_CHUNK_BYTES // (2 * height * width))
         raw = root.create_group("raw")
@@ -184,6 +203,23 @@ class RunRecordWriter:
             )
 
 
+def write_results(
+    path: Path, steps: dict[str, tuple[dict[str, object], dict[str, np.ndarray]]]
+) -> None:
+    """Store a protocol run's step results in a closed record's ``/results`` group.
+
+    ``steps`` maps step name to (attributes, arrays); attributes are stored as given (dicts and
+    lists as JSON), arrays as datasets.
+    """
+    with h5py.File(path, "r+", libver="latest") as root:
+        results = root.require_group("results")
+        for name, (attributes, arrays) in steps.items():
+            group = results.require_group(name)
+            group.attrs.update({key: _attribute_value(v) for key, v in attributes.items()})
+            for key, array in arrays.items():
+                group.create_dataset(key, data=array)
+
+
 def _attribute_value(value: object) -> object:
     if isinstance(value, dict | list | tuple):
         return json.dumps(value)
@@ -208,6 +244,13 @@ class RunRecord:
         Acquisition settings and loss counts.
     calibrations : dict of str to dict
         The calibrations used, by ``ID@version``.
+    probe : dict
+        Geometry of the optical pad (``pixel_pitch_mm``, ``led_xy_mm``), mm; empty when the
+        record does not hold it.
+    protocol : dict
+        ``/protocol`` attributes (empty for a plain acquisition).
+    results : dict of str to dict
+        ``/results/<step>`` attributes and arrays per step (empty for a plain acquisition).
     complete : bool
         False when the writer never finished (the run was killed); the arrays then hold
         everything up to the writer's last flush.
@@ -224,6 +267,9 @@ class RunRecord:
     devices: dict[str, dict[str, object]] = field(default_factory=dict)
     acquisition: dict[str, object] = field(default_factory=dict)
     calibrations: dict[str, dict[str, object]] = field(default_factory=dict)
+    probe: dict[str, object] = field(default_factory=dict)
+    protocol: dict[str, object] = field(default_factory=dict)
+    results: dict[str, dict[str, object]] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -280,6 +326,23 @@ def read_run_record(path: str | Path) -> RunRecord:
             for section in ("devices", "calibrations")
         )
         acquisition = {key: _decode(value) for key, value in root["acquisition"].attrs.items()}
+        probe = (
+            {key: _decode(value) for key, value in root["probe"].attrs.items()}
+            if "probe" in root
+            else {}
+        )
+        protocol = (
+            {key: _decode(value) for key, value in root["protocol"].attrs.items()}
+            if "protocol" in root
+            else {}
+        )
+        results = {
+            name: {
+                **{key: _decode(value) for key, value in group.attrs.items()},
+                **{key: dataset[()] for key, dataset in group.items()},
+            }
+            for name, group in root.get("results", {}).items()
+        }
     return RunRecord(
         path=path,
         frames=arrays["frames"],
@@ -292,6 +355,9 @@ def read_run_record(path: str | Path) -> RunRecord:
         devices=devices,
         acquisition=acquisition,
         calibrations=calibrations,
+        probe=probe,
+        protocol=protocol,
+        results=results,
     )
 
 

@@ -254,6 +254,16 @@ def test_motion_bursts_change_intensity_only_inside_their_window():
     assert np.abs(change[1:-1] - 1.0).max() > 0.1
 
 
+def test_a_scene_with_motion_renders_frames_inside_and_outside_a_burst():
+    burst = MotionBurst(start_s=1.0, duration_s=2.0)
+    moving = Scene(seed=4, tissue=TissueConfig(motion_bursts=(burst,)))
+    still = Scene(seed=4)
+    inside = [scene.frame(2.0, 940.0, 1.0, 2e-3).astype(float).mean() for scene in (moving, still)]
+    outside = [scene.frame(5.0, 940.0, 1.0, 2e-3).astype(float).mean() for scene in (moving, still)]
+    assert abs(inside[0] / inside[1] - 1.0) > 0.02
+    assert abs(outside[0] / outside[1] - 1.0) < 0.005
+
+
 # -- sensor ----------------------------------------------------------------------------------
 
 

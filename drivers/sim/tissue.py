@@ -600,6 +600,7 @@ class TissuePhantom:
 
     def _motion_factor(self, t_s: NDArray[np.float64]) -> NDArray[np.float64]:
         """Multiplicative motion artefact: 1 outside bursts, >= 0.05 inside."""
+        t_s = np.asarray(t_s, dtype=float)
         t = t_s[..., np.newaxis, np.newaxis]
         factor = np.ones(np.broadcast_shapes(t.shape, self.shape))
         for signal in self._motion:

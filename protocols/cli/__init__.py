@@ -13,14 +13,14 @@ from collections.abc import Sequence
 from drivers.errors import DeviceError
 from instrument.config import ConfigError
 from instrument.run_record import RunRecordError
-from protocols.cli import acquire, analyze, calib, devices
+from protocols.cli import acquire, analyze, calib, devices, export, gui, reconstruct, run
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
-COMMANDS = (acquire, devices, calib, analyze)
+COMMANDS = (acquire, devices, calib, analyze, gui, export, run, reconstruct)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,10 +1,182 @@
-"""``nirpoct analyze ppg``."""
+"""``nirpoct analyze ppg``: pulse oximetry of a run record or a CSV file."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from imaging.pulse_oximetry import OximetryResult, pulse_oximetry
+from imaging.spo2_curves import SpO2Curve, parse_polynomial, polynomial_curve
+from instrument.run_record import read_run_record
+from protocols.ppg_input import (
+    PpgSignals,
+    ppg_signals_from_run,
+    read_ppg_csv,
+    resampled,
+    selected,
+)
 
 
 def register(analyses: argparse._SubParsersAction) -> None:
     """Add the analysis to ``nirpoct analyze``."""
-    analyses.add_parser("ppg")
+    parser = analyses.add_parser(
+        "ppg",
+        help="pulse oximetry: SpO2, pulse rate, perfusion index, signal quality",
+        description=(
+            "Pulse oximetry of a run record (ROI mean per LED step) or of a CSV file with the "
+            "header time,<nm>,<nm>… (time in s). Values are given once per second, for the "
+            "centre of each second; SpO2 is withheld (null) where the signal quality is too low."
+        ),
+    )
+    parser.add_argument("file", metavar="FILE", help="run record (.h5) or CSV file")
+    parser.add_argument(
+        "--fs", type=float, metavar="HZ", help="resample the signals to HZ before the analysis"
+    )
+    parser.add_argument(
+        "--curve",
+        type=curve_argument,
+        metavar="POLY",
+        help="R → SpO2 polynomial: coefficients a0,a1,… or an expression such as '110 - 25R' "
+        "(default: 110 - 25R for 660/940 nm, the Beer–Lambert curve for other pairs)",
+    )
+    parser.add_argument(
+        "--pair",
+        type=pair_argument,
+        metavar="RED,IR",
+        help="wavelengths to use, nm (default: the shortest and the longest)",
+    )
+    parser.add_argument(
+        "--roi",
+        type=roi_argument,
+        metavar="ROW,COL,H,W",
+        help="run records: restrict the averaged pixels to this rectangle",
+    )
+    parser.add_argument(
+        "--black-level",
+        type=float,
+        metavar="DN",
+        help="run records without dark steps: dark level, DN (default: estimated)",
+    )
+    parser.add_argument("--json", action="store_true", help="print a JSON object on stdout")
+    parser.set_defaults(run=run)
+
+
+def curve_argument(text: str) -> SpO2Curve:
+    """Parse ``--curve`` so that argparse shows the parser's own message."""
+    try:
+        return polynomial_curve(parse_polynomial(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def pair_argument(text: str) -> tuple[float, float]:
+    """Parse ``--pair RED,IR``."""
+    try:
+        red, infrared = (float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected RED,IR in nm, got {text!r}") from None
+    return red, infrared
+
+
+def roi_argument(text: str) -> tuple[int, int, int, int]:
+    """Parse ``--roi ROW,COL,H,W``."""
+    try:
+        row, col, height, width = (int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected ROW,COL,H,W in pixels, got {text!r}") from None
+    return row, col, height, width
+
+
+def load_signals(args: argparse.Namespace) -> PpgSignals:
+    """The signals FILE holds, resampled and selected as the options ask."""
+    path = Path(args.file)
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file")
+    if h5py.is_hdf5(path):
+        signals = ppg_signals_from_run(
+            read_run_record(path), roi=args.roi, black_level_dn=args.black_level
+        )
+        if args.fs is not None:
+            signals = resampled(signals, args.fs)
+    else:
+        signals = read_ppg_csv(path, args.fs)
+    if args.pair is not None:
+        signals = selected(signals, args.pair)
+    return signals
+
+
+def _numbers(values: np.ndarray, digits: int) -> list[float | None]:
+    return [None if not math.isfinite(v) else round(float(v), digits) for v in values]
+
+
+def report(result: OximetryResult, signals: PpgSignals, source: str) -> dict:
+    """The JSON object of an analysis (times in the input's time base, s)."""
+    offset = float(signals.time_s[0])
+    mean_rate = result.mean_pulse_rate_bpm
+    return {
+        "file": source,
+        "wavelengths_nm": list(signals.wavelengths_nm),
+        "pair_nm": list(result.pair_nm),
+        "sample_rate_hz": signals.sample_rate_hz,
+        "duration_s": round(signals.signals.shape[0] / signals.sample_rate_hz, 6),
+        "roi_pixels": signals.roi_pixels,
+        "curve": result.curve_description,
+        "time_s": _numbers(result.time_s + offset, 6),
+        "spo2_percent": _numbers(result.spo2_percent, 2),
+        "pulse_rate_bpm": _numbers(result.pulse_rate_bpm, 2),
+        "perfusion_index_percent": _numbers(result.perfusion_index_percent, 4),
+        "signal_quality": _numbers(result.signal_quality, 3),
+        "ratio_of_ratios": _numbers(result.ratio_of_ratios, 5),
+        "beats_s": _numbers(result.beats_s + offset, 4),
+        "mean_pulse_rate_bpm": round(mean_rate, 2) if math.isfinite(mean_rate) else None,
+        "beat_interval_s": _numbers(result.beat_interval_s, 4),
+        "beat_spo2_percent": _numbers(result.beat_spo2_percent, 2),
+        "beat_quality": _numbers(result.beat_quality, 3),
+        "beat_accepted": [bool(a) for a in result.beat_accepted],
+    }
+
+
+def _median(values: np.ndarray) -> float:
+    finite = values[np.isfinite(values)]
+    return float(np.median(finite)) if finite.size else math.nan
+
+
+def print_human(result: OximetryResult, signals: PpgSignals, source: str) -> None:
+    """The summary for a person."""
+    seconds = result.time_s.size
+    withheld = int(np.count_nonzero(np.isnan(result.spo2_percent)))
+    wavelengths = "/".join(f"{w:g}" for w in signals.wavelengths_nm)
+    spo2 = _median(result.spo2_percent)
+    lines = [
+        f"pulse oximetry of {source}: {wavelengths} nm at {signals.sample_rate_hz:g} Hz, "
+        f"{signals.signals.shape[0] / signals.sample_rate_hz:.1f} s",
+        f"  SpO2             {spo2:.1f} % (median; withheld in {withheld} of {seconds} s)"
+        if result.pair_nm[0] != result.pair_nm[1]
+        else "  SpO2             needs two wavelengths",
+        f"  pulse rate       {result.mean_pulse_rate_bpm:.1f} bpm "
+        f"({int(result.beat_accepted.sum())} of {result.beat_accepted.size} beats accepted)",
+        f"  perfusion index  {_median(result.perfusion_index_percent):.2f} % (median)",
+        f"  signal quality   {float(np.mean(result.signal_quality)) if seconds else 0.0:.2f} "
+        "(mean, 0-1)",
+    ]
+    if result.curve_description:
+        lines.append(f"  SpO2 curve       {result.curve_description}")
+    print("\n".join(lines))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute ``nirpoct analyze ppg``."""
+    signals = load_signals(args)
+    result = pulse_oximetry(
+        signals.signals, signals.sample_rate_hz, signals.wavelengths_nm, args.curve
+    )
+    if args.json:
+        print(json.dumps(report(result, signals, str(args.file))))
+    else:
+        print_human(result, signals, str(args.file))
+    return 0

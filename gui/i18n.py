@@ -1,0 +1,53 @@
+"""Interface languages: English (the source texts) and Simplified Chinese (Qt translations).
+
+Installing a translator makes Qt send every widget a ``LanguageChange`` event; each view then
+sets its texts again through ``tr()``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QTranslator
+
+LANGUAGES = {"en": "English", "zh_CN": "简体中文"}
+TRANSLATIONS_DIR = Path(__file__).with_name("translations")
+
+
+class Languages:
+    """Switches the application's language.
+
+    Parameters
+    ----------
+    app : QCoreApplication
+        The running application.
+    """
+
+    def __init__(self, app: QCoreApplication) -> None:
+        self.app = app
+        self.code = "en"
+        self._translator: QTranslator | None = None
+
+    def set(self, code: str) -> None:
+        """Show the interface in ``code`` (a key of :data:`LANGUAGES`).
+
+        Raises
+        ------
+        ValueError
+            For a language that does not ship, or a translation file that will not load.
+        """
+        if code not in LANGUAGES:
+            raise ValueError(
+                f"language {code!r} is not available; choose from {', '.join(LANGUAGES)}"
+            )
+        if self._translator is not None:
+            self.app.removeTranslator(self._translator)
+            self._translator = None
+        if code != "en":
+            translator = QTranslator(self.app)
+            path = TRANSLATIONS_DIR / f"nirpoct_{code}.qm"
+            if not translator.load(str(path)):
+                raise ValueError(f"cannot load the {LANGUAGES[code]} translation {path}")
+            self.app.installTranslator(translator)
+            self._translator = translator
+        self.code = code

@@ -1,0 +1,172 @@
+"""The app's connection to the instrument: open, read temperature, acquire, close — all in a
+worker thread, reported through signals.
+
+Nothing here knows about widgets; the instrument panel and the live view connect to the
+signals. The calls are those a script makes on :class:`instrument.instrument.Instrument`.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from gui.live_buffer import LiveBuffer, live_data_from_frames
+from gui.run_worker import Post, Worker
+from instrument.config import InstrumentConfig
+from instrument.instrument import AcquisitionResult, Instrument
+from instrument.run_record import FrameBatch
+
+
+class AcquisitionStopped(Exception):
+    """The operator stopped a live acquisition; the record keeps the frames so far."""
+
+
+class InstrumentSession(QObject):
+    """One instrument, driven from a worker thread.
+
+    Parameters
+    ----------
+    config : InstrumentConfig
+        Devices to open.
+    config_text : str
+        The configuration file's text (stored in run records).
+    live : LiveBuffer
+        Where live frames go while acquiring.
+    """
+
+    opened = Signal(dict)
+    closed = Signal()
+    temperature_read = Signal(float)
+    acquired = Signal(object)
+    failed = Signal(str)
+    busy_changed = Signal(bool)
+
+    def __init__(
+        self,
+        config: InstrumentConfig,
+        config_text: str,
+        live: LiveBuffer,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.config = config
+        self.config_text = config_text
+        self.live = live
+        self.instrument: Instrument | None = None
+        self.identities: dict[str, dict[str, str]] = {}
+        self.worker = Worker(live, self)
+        self.worker.finished.connect(self._on_finished)
+        self.worker.failed.connect(self._on_failed)
+        self._stop = threading.Event()
+
+    @property
+    def is_open(self) -> bool:
+        """True while the devices are connected."""
+        return self.instrument is not None
+
+    @property
+    def busy(self) -> bool:
+        """True while a device operation runs."""
+        return self.worker.busy
+
+    def _start(self, job) -> None:
+        self.worker.start(job)
+        self.busy_changed.emit(True)
+
+    def open(self) -> None:
+        """Connect every device (and start simulators) in the worker thread."""
+        self._start(self._open)
+
+    def _open(self, post: Post) -> tuple[str, object]:
+        instrument = Instrument(self.config, self.config_text).open()
+        self.instrument = instrument
+        return "opened", dict(instrument.identities)
+
+    def close(self) -> None:
+        """Disconnect every device in the worker thread."""
+        self._start(self._close)
+
+    def _close(self, post: Post) -> tuple[str, object]:
+        if self.instrument is not None:
+            self.instrument.close()
+        self.instrument = None
+        return "closed", None
+
+    def close_now(self) -> None:
+        """Stop any acquisition and disconnect, waiting for it (the app is quitting)."""
+        self._stop.set()
+        self.worker.wait(10.0)
+        if self.instrument is not None:
+            self.instrument.close()
+            self.instrument = None
+
+    def release(self) -> None:
+        """Disconnect now from the calling thread (a protocol run is about to open the devices).
+
+        Call it only while no session job runs; ``closed`` is delivered to the GUI thread.
+        """
+        if self.instrument is not None:
+            self.instrument.close()
+            self.instrument = None
+            self.identities = {}
+            self.closed.emit()
+
+    def read_temperature(self) -> None:
+        """Read the board temperature (°C) in the worker thread."""
+        self._start(self._read_temperature)
+
+    def _read_temperature(self, post: Post) -> tuple[str, object]:
+        board = self._instrument().board
+        if board is None:
+            raise RuntimeError("the detector board is not connected")
+        return "temperature", board.read_temperature_c()
+
+    def acquire(self, duration_s: float, out_dir: str | Path, operator: str = "") -> None:
+        """Acquire ``duration_s`` seconds into a run record, feeding the live view."""
+        self._stop.clear()
+        self.live.clear()
+
+        def job(post: Post) -> tuple[str, object]:
+            def on_frames(batch: FrameBatch) -> None:
+                if self._stop.is_set():
+                    raise AcquisitionStopped
+                post(live_data_from_frames(batch))
+
+            try:
+                result = self._instrument().acquire(
+                    duration_s, out_dir, operator=operator, on_frames=on_frames
+                )
+            except AcquisitionStopped:
+                return "acquired", None
+            return "acquired", result
+
+        self._start(job)
+
+    def stop(self) -> None:
+        """End a running acquisition at its next frame batch."""
+        self._stop.set()
+
+    def _instrument(self) -> Instrument:
+        if self.instrument is None:
+            raise RuntimeError("the instrument is not connected; connect it first")
+        return self.instrument
+
+    def _on_finished(self, result: tuple[str, object]) -> None:
+        kind, value = result
+        self.busy_changed.emit(self.busy)
+        if kind == "opened":
+            self.identities = value  # type: ignore[assignment]
+            self.opened.emit(value)
+        elif kind == "closed":
+            self.identities = {}
+            self.closed.emit()
+        elif kind == "temperature":
+            self.temperature_read.emit(value)
+        else:
+            self.acquired.emit(value if isinstance(value, AcquisitionResult) else None)
+
+    def _on_failed(self, message: str) -> None:
+        self.busy_changed.emit(self.busy)
+        self.failed.emit(message)

@@ -1,0 +1,208 @@
+"""Live view: detector image with a colour bar, per-wavelength traces, big SpO2 / PR / PI.
+
+The view redraws from a :class:`gui.live_buffer.LiveBuffer` on its own timer (10 Hz, and only
+while it is shown), never per frame, so the window stays responsive at 200 fps and leaves the
+CPU to the acquisition.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QEvent, Qt, QTimer
+from PySide6.QtWidgets import (
+    QDoubleSpinBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.instrument_session import InstrumentSession
+from gui.live_buffer import LiveBuffer, LiveSnapshot
+
+REDRAW_PERIOD_MS = 100
+LEVEL_CHANGE_FRACTION = 0.05
+WAVELENGTH_COLOURS = ("#e53935", "#8e24aa", "#1e88e5", "#43a047", "#fb8c00", "#6d4c41")
+VITALS = ("spo2_percent", "pulse_rate_bpm", "perfusion_index_percent")
+
+
+def vital_text(value: float | None, decimals: int) -> str:
+    """A vital sign as shown: the value, or a dash when missing or withheld (NaN)."""
+    if value is None or not math.isfinite(value):
+        return "—"
+    return f"{value:.{decimals}f}"
+
+
+class LiveView(QWidget):
+    """The newest frame, traces and vital signs.
+
+    Parameters
+    ----------
+    live : LiveBuffer
+        Filled by the acquisition or protocol worker.
+    session : InstrumentSession
+        Starts and stops plain acquisitions from this view.
+    runs_dir : pathlib.Path or None
+        Where plain acquisitions put their run records (a temporary directory when None).
+    """
+
+    def __init__(
+        self,
+        live: LiveBuffer,
+        session: InstrumentSession,
+        runs_dir: Path | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.live = live
+        self.session = session
+        self.runs_dir = runs_dir or Path(tempfile.gettempdir()) / "nirpoct-runs"
+        self.redraws = 0
+        self.snapshot: LiveSnapshot | None = None
+
+        self.duration = QDoubleSpinBox()
+        self.duration.setRange(0.1, 3600.0)
+        self.duration.setValue(30.0)
+        self.duration.setSuffix(" s")
+        self.duration_caption = QLabel()
+        self.start_button = QPushButton()
+        self.stop_button = QPushButton()
+        self.start_button.clicked.connect(self.start)
+        self.stop_button.clicked.connect(session.stop)
+        self.message = QLabel()
+        controls = QHBoxLayout()
+        controls.addWidget(self.duration_caption)
+        controls.addWidget(self.duration)
+        controls.addWidget(self.start_button)
+        controls.addWidget(self.stop_button)
+        controls.addWidget(self.message, 1)
+
+        self.image_widget = pg.GraphicsLayoutWidget()
+        self.image_plot = self.image_widget.addPlot()
+        self.image_plot.setAspectLocked(True)
+        self.image_plot.invertY(True)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image_plot.addItem(self.image)
+        self.colour_bar = pg.ColorBarItem(
+            values=(0, 4095), colorMap=pg.colormap.get("viridis"), interactive=False
+        )
+        self.colour_bar.setImageItem(self.image, insert_in=self.image_plot)
+
+        self.traces = pg.PlotWidget()
+        self.traces.addLegend(offset=(5, 5))
+        self.traces.setXRange(0, live.window_samples, padding=0)
+        self.traces.getPlotItem().setDownsampling(auto=True, mode="peak")
+        self.traces.getPlotItem().setClipToView(True)
+        self.curves: dict[float, pg.PlotDataItem] = {}
+
+        self.vital_values: dict[str, QLabel] = {}
+        self.vital_captions: dict[str, QLabel] = {}
+        vitals = QGridLayout()
+        for column, name in enumerate(VITALS):
+            caption = QLabel()
+            caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            value = QLabel("—")
+            value.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            value.setStyleSheet("font-size: 40pt; font-weight: bold; color: #1565c0")
+            vitals.addWidget(caption, 0, column)
+            vitals.addWidget(value, 1, column)
+            self.vital_captions[name] = caption
+            self.vital_values[name] = value
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.image_widget)
+        splitter.addWidget(self.traces)
+        splitter.setSizes([400, 600])
+        layout = QVBoxLayout(self)
+        layout.addLayout(controls)
+        layout.addLayout(vitals)
+        layout.addWidget(splitter, 1)
+
+        self.timer = QTimer(self)
+        self.timer.setInterval(REDRAW_PERIOD_MS)
+        self.timer.timeout.connect(self._on_timer)
+        self.timer.start()
+        session.busy_changed.connect(self._update_buttons)
+        session.opened.connect(lambda _: self._update_buttons(False))
+        session.closed.connect(lambda: self._update_buttons(False))
+        session.acquired.connect(self._on_acquired)
+        self.retranslate()
+        self._update_buttons(False)
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
+
+    def retranslate(self) -> None:
+        """Set every visible text in the current language."""
+        self.duration_caption.setText(self.tr("Duration"))
+        self.start_button.setText(self.tr("Start acquisition"))
+        self.stop_button.setText(self.tr("Stop"))
+        self.vital_captions["spo2_percent"].setText(self.tr("SpO2 (%)"))
+        self.vital_captions["pulse_rate_bpm"].setText(self.tr("Pulse rate (bpm)"))
+        self.vital_captions["perfusion_index_percent"].setText(self.tr("Perfusion index (%)"))
+        self.image_plot.setTitle(self.tr("Detector image (DN)"))
+        self.traces.setTitle(self.tr("Signal per wavelength"))
+        self.traces.setLabel("bottom", self.tr("Sample"))
+        self.traces.setLabel("left", self.tr("Mean level"))
+
+    def _update_buttons(self, busy: bool) -> None:
+        self.start_button.setEnabled(self.session.is_open and not busy)
+        self.stop_button.setEnabled(self.session.is_open and busy)
+
+    def start(self) -> None:
+        """Acquire for the chosen duration into a run record, showing it live."""
+        self.message.setText(self.tr("Acquiring…"))
+        self.session.acquire(self.duration.value(), self.runs_dir)
+
+    def _on_acquired(self, result: object) -> None:
+        if result is None:
+            self.message.setText(self.tr("Stopped."))
+            return
+        self.message.setText(
+            self.tr("%1 frames in %2")
+            .replace("%1", str(result.stats.frames))
+            .replace("%2", str(result.record_path))
+        )
+
+    def _on_timer(self) -> None:
+        # A hidden view leaves its data in the buffer; it draws the newest when shown again.
+        if self.isVisible():
+            self.redraw()
+
+    def redraw(self) -> None:
+        """Draw the newest live data, if any arrived since the last redraw."""
+        snapshot = self.live.take()
+        if snapshot is None:
+            return
+        self.snapshot = snapshot
+        self.redraws += 1
+        if snapshot.image is not None:
+            self.image.setImage(snapshot.image, autoLevels=False)
+            low, high = (float(v) for v in np.nanpercentile(snapshot.image, (1, 99)))
+            high = max(high, low + 1)
+            old_low, old_high = self.colour_bar.levels()
+            tolerance = LEVEL_CHANGE_FRACTION * (old_high - old_low)
+            if abs(low - old_low) > tolerance or abs(high - old_high) > tolerance:
+                self.colour_bar.setLevels((low, high))
+        for wavelength in set(self.curves) - set(snapshot.traces):
+            self.traces.removeItem(self.curves.pop(wavelength))
+        for index, (wavelength, samples) in enumerate(sorted(snapshot.traces.items())):
+            curve = self.curves.get(wavelength)
+            if curve is None:
+                colour = WAVELENGTH_COLOURS[index % len(WAVELENGTH_COLOURS)]
+                curve = self.traces.plot(pen=pg.mkPen(colour, width=1), name=f"{wavelength:g} nm")
+                self.curves[wavelength] = curve
+            curve.setData(samples)
+        decimals = {"spo2_percent": 0, "pulse_rate_bpm": 0, "perfusion_index_percent": 2}
+        for name, label in self.vital_values.items():
+            label.setText(vital_text(snapshot.vitals.get(name), decimals[name]))

@@ -1,0 +1,537 @@
+"""Protocol runner view: pick a protocol, enter operator and subject, follow the steps, the
+progress and the QC gates; pause, resume or abort.
+
+The run is :meth:`protocols.runner.ProtocolRunner.run` in a worker thread — the same call
+``nirpoct run`` makes; its events arrive here through a queued signal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication, QEvent, Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from calibration.registry import Registry
+from gui.calibration_browser import state_text
+from gui.instrument_session import InstrumentSession
+from gui.live_view import VITALS
+from gui.run_worker import Post, Worker
+from instrument.config import InstrumentConfig
+from protocols.calibration_gate import Override
+from protocols.events import (
+    LiveData,
+    QcResult,
+    RunFailed,
+    RunFinished,
+    RunWarning,
+    StepFinished,
+    StepProgress,
+    StepStarted,
+)
+from protocols.protocol_file import Protocol, load_protocol, shipped_protocols
+from protocols.runner import ProtocolRunner
+from protocols.steps.check_calibrations import run_calibrations
+
+STATUS_COLOURS = {
+    "running": QColor("#1565c0"),
+    "passed": QColor("#2e7d32"),
+    "failed": QColor("#d32f2f"),
+    "aborted": QColor("#d32f2f"),
+    "skipped": QColor("#757575"),
+}
+PROGRESS_STEPS = 1000
+
+
+@dataclass
+class RunOutcome:
+    """What the runner view hands to the results view when a run ends."""
+
+    protocol: Protocol
+    finished: RunFinished
+    step_results: dict[str, dict[str, Any]] = field(default_factory=dict)
+    qc: list[QcResult] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+
+
+def status_text(status: str) -> str:
+    """A step status as the interface shows it, in the current language."""
+    names = {
+        "pending": QCoreApplication.translate("Status", "pending"),
+        "running": QCoreApplication.translate("Status", "running"),
+        "passed": QCoreApplication.translate("Status", "passed"),
+        "failed": QCoreApplication.translate("Status", "failed"),
+        "skipped": QCoreApplication.translate("Status", "skipped"),
+        "aborted": QCoreApplication.translate("Status", "aborted"),
+        "completed": QCoreApplication.translate("Status", "completed"),
+    }
+    return names.get(status, status)
+
+
+def limit_text(value: float | None) -> str:
+    """A QC limit as shown: the number, or a dash when the gate has no limit on that side."""
+    return "—" if value is None else f"{value:g}"
+
+
+class RunnerView(QWidget):
+    """Runs one protocol at a time on the instrument.
+
+    Parameters
+    ----------
+    config : InstrumentConfig
+        The instrument the runner opens.
+    runs_dir : pathlib.Path
+        Where run records, reports and summaries go.
+    worker : Worker
+        Runs the protocol off the GUI thread (its live data feeds the live view).
+    session : InstrumentSession
+        The panel's instrument connection, released before a run opens the devices.
+    registry : Registry
+        The site's calibration registry (a clinical protocol needs its calibrations usable).
+    config_text : str
+        The configuration file's text (stored in the run record).
+    duration_scale : float
+        Shortens every acquisition and warm-up (simulator demonstrations; 1 for real runs).
+    """
+
+    run_finished = Signal(object)
+
+    def __init__(
+        self,
+        config: InstrumentConfig,
+        runs_dir: Path,
+        worker: Worker,
+        session: InstrumentSession,
+        registry: Registry,
+        config_text: str = "",
+        duration_scale: float = 1.0,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.config = config
+        self.registry = registry
+        self.config_text = config_text
+        self.duration_scale = duration_scale
+        self.calibrations_usable = True
+        self.runs_dir = runs_dir
+        self.worker = worker
+        self.session = session
+        self.runner: ProtocolRunner | None = None
+        self.outcome: RunOutcome | None = None
+        self.paused = False
+        self._status_text: Callable[[], str] = str
+        self._status_error = False
+
+        self.protocol_box = QComboBox()
+        for name in shipped_protocols():
+            self.protocol_box.addItem(name, name)
+        self.protocol_box.currentIndexChanged.connect(self._show_protocol)
+        self.description = QLabel()
+        self.description.setWordWrap(True)
+        self.calibrations = QLabel()
+        self.calibrations.setWordWrap(True)
+        self.operator = QLineEdit()
+        self.subject = QLineEdit()
+        self.start_button = QPushButton()
+        self.pause_button = QPushButton()
+        self.abort_button = QPushButton()
+        self.start_button.clicked.connect(self.start)
+        self.pause_button.clicked.connect(self.toggle_pause)
+        self.abort_button.clicked.connect(self.abort)
+        self.form = QFormLayout()
+        self.form_labels = [QLabel() for _ in range(5)]
+        for label, field_widget in zip(
+            self.form_labels,
+            (self.protocol_box, self.description, self.calibrations, self.operator, self.subject),
+            strict=True,
+        ):
+            self.form.addRow(label, field_widget)
+        self.override_box = QGroupBox()
+        self.override_user = QLineEdit()
+        self.override_password = QLineEdit()
+        self.override_password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.override_reason = QLineEdit()
+        self.override_labels = [QLabel() for _ in range(3)]
+        override_form = QFormLayout(self.override_box)
+        for label, field_widget in zip(
+            self.override_labels,
+            (self.override_user, self.override_password, self.override_reason),
+            strict=True,
+        ):
+            override_form.addRow(label, field_widget)
+            field_widget.textChanged.connect(self._update_buttons)
+        self.override_box.setVisible(False)
+        buttons = QHBoxLayout()
+        for button in (self.start_button, self.pause_button, self.abort_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, PROGRESS_STEPS)
+        self.step_message = QLabel()
+        self.steps = QTableWidget(0, 3)
+        self.steps.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.qc = QTableWidget(0, 7)
+        self.qc.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.messages = QListWidget()
+        self.steps_box = QGroupBox()
+        self.qc_box = QGroupBox()
+        QVBoxLayout(self.steps_box).addWidget(self.steps)
+        qc_layout = QVBoxLayout(self.qc_box)
+        qc_layout.addWidget(self.qc, 2)
+        qc_layout.addWidget(self.messages, 1)
+        splitter = QSplitter()
+        splitter.addWidget(self.steps_box)
+        splitter.addWidget(self.qc_box)
+        layout = QVBoxLayout(self)
+        layout.addLayout(self.form)
+        layout.addWidget(self.override_box)
+        layout.addLayout(buttons)
+        layout.addWidget(self.status)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.step_message)
+        layout.addWidget(splitter, 1)
+
+        worker.event.connect(self.on_event)
+        worker.failed.connect(self._on_failed)
+        worker.finished.connect(lambda _: self._update_buttons())
+        self.retranslate()
+        self._show_protocol()
+        self._update_buttons()
+
+    # ------------------------------------------------------------------ texts
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
+
+    def retranslate(self) -> None:
+        """Set every visible text in the current language."""
+        labels = (
+            self.tr("Protocol"),
+            self.tr("About"),
+            self.tr("Calibrations"),
+            self.tr("Operator"),
+            self.tr("Subject"),
+        )
+        for label, text in zip(self.form_labels, labels, strict=True):
+            label.setText(text)
+        self.subject.setPlaceholderText(self.tr("stored only as a pseudonym"))
+        self.start_button.setText(self.tr("Start"))
+        self.pause_button.setText(self.tr("Resume") if self.paused else self.tr("Pause"))
+        self.abort_button.setText(self.tr("Abort"))
+        self.override_box.setTitle(
+            self.tr("Approver override (an expired calibration only; recorded in the audit trail)")
+        )
+        texts = (self.tr("Approver user id"), self.tr("Password"), self.tr("Reason"))
+        for label, text in zip(self.override_labels, texts, strict=True):
+            label.setText(text)
+        self.refresh_calibrations()
+        self._say(self._status_text, self._status_error)
+        self.steps_box.setTitle(self.tr("Steps"))
+        self.qc_box.setTitle(self.tr("QC gates and messages"))
+        self.steps.setHorizontalHeaderLabels([self.tr("Step"), self.tr("Kind"), self.tr("Status")])
+        self.qc.setHorizontalHeaderLabels(
+            [
+                self.tr("Step"),
+                self.tr("Figure"),
+                self.tr("Value"),
+                self.tr("Unit"),
+                self.tr("Low"),
+                self.tr("High"),
+                self.tr("Result"),
+            ]
+        )
+        for row in range(self.steps.rowCount()):
+            item = self.steps.item(row, 2)
+            item.setText(status_text(item.data(Qt.ItemDataRole.UserRole)))
+        for row in range(self.qc.rowCount()):
+            item = self.qc.item(row, 6)
+            item.setText(
+                self.tr("PASS") if item.data(Qt.ItemDataRole.UserRole) else self.tr("FAIL")
+            )
+
+    # ------------------------------------------------------------------ protocol
+    def protocol(self) -> Protocol:
+        """The selected protocol, validated."""
+        return load_protocol(self.protocol_box.currentData())
+
+    def select_protocol(self, name: str) -> None:
+        """Choose a shipped protocol by name."""
+        index = self.protocol_box.findData(name)
+        if index < 0:
+            raise LookupError(f"no shipped protocol named {name!r}")
+        self.protocol_box.setCurrentIndex(index)
+
+    def _show_protocol(self) -> None:
+        if self.protocol_box.count() == 0:
+            return
+        protocol = self.protocol()
+        self.description.setText(
+            f"{protocol.name} {protocol.version} ({protocol.intended_use}) — {protocol.description}"
+        )
+        self.steps.setRowCount(len(protocol.steps))
+        for row, step in enumerate(protocol.steps):
+            self._set_step(row, step.name, step.kind, "pending")
+        self.steps.resizeColumnsToContents()
+        self.refresh_calibrations()
+
+    def refresh_calibrations(self) -> None:
+        """States of the calibrations the selected protocol needs; a clinical protocol whose
+        calibrations are not all approved and in date cannot be started."""
+        if self.protocol_box.count() == 0:
+            return
+        protocol = self.protocol()
+        if not protocol.required_calibrations:
+            self.calibrations_usable = True
+            self.override_box.setVisible(False)
+            self.calibrations.setText(self.tr("none required"))
+            self.calibrations.setStyleSheet("")
+            self._update_buttons()
+            return
+        uses, problems = run_calibrations(
+            self.registry, protocol.required_calibrations, [], clinical=protocol.clinical
+        )
+        due = self.tr("due %1")
+        states = "; ".join(
+            f"{use.record} {state_text(use.state)} ({due.replace('%1', use.due_date)})"
+            for use in uses
+        )
+        self.calibrations_usable = not (protocol.clinical and problems)
+        self.override_box.setVisible(not self.calibrations_usable)
+        if self.calibrations_usable:
+            self.calibrations.setText(states)
+            self.calibrations.setStyleSheet("")
+        else:
+            self.calibrations.setText(
+                self.tr(
+                    "BLOCKED: this clinical protocol needs approved, in-date calibrations. %1"
+                ).replace("%1", "; ".join(problems))
+            )
+            self.calibrations.setStyleSheet(
+                "color: white; background: #d32f2f; font-weight: bold; padding: 4px"
+            )
+        self._update_buttons()
+
+    def _set_step(self, row: int, name: str, kind: str, status: str) -> None:
+        status_item = QTableWidgetItem(status_text(status))
+        status_item.setData(Qt.ItemDataRole.UserRole, status)
+        if status in STATUS_COLOURS:
+            status_item.setForeground(QBrush(STATUS_COLOURS[status]))
+        self.steps.setItem(row, 0, QTableWidgetItem(name))
+        self.steps.setItem(row, 1, QTableWidgetItem(kind))
+        self.steps.setItem(row, 2, status_item)
+
+    # ------------------------------------------------------------------ run control
+    def _update_buttons(self) -> None:
+        running = self.worker.busy
+        allowed = self.calibrations_usable or self.override() is not None
+        self.start_button.setEnabled(not running and allowed)
+        self.protocol_box.setEnabled(not running)
+        self.pause_button.setEnabled(running)
+        self.abort_button.setEnabled(running)
+        self.pause_button.setText(self.tr("Resume") if self.paused else self.tr("Pause"))
+
+    def override(self) -> Override | None:
+        """The approver override entered for a blocked clinical protocol, if complete.
+
+        The runner checks it (password, approver role, not the calibration's performer, and
+        that the calibration is only expired) and records it in the audit trail.
+        """
+        fields = (self.override_user.text().strip(), self.override_password.text())
+        reason = self.override_reason.text().strip()
+        if self.calibrations_usable or not all(fields) or not reason:
+            return None
+        return Override(fields[0], fields[1], reason)
+
+    def start(self) -> None:
+        """Start the selected protocol with the entered operator and subject."""
+        if self.session.busy:
+            self._say(
+                lambda: self.tr("The instrument is busy; stop the live acquisition first."), True
+            )
+            return
+        if not self.operator.text().strip():
+            self._say(lambda: self.tr("Enter the operator."), True)
+            return
+        protocol = self.protocol()
+        self._show_protocol()
+        self.qc.setRowCount(0)
+        self.messages.clear()
+        self.progress.setValue(0)
+        self.paused = False
+        self.outcome = RunOutcome(protocol, RunFinished("running", None, None, None, False))
+        if self.worker.live is not None:
+            self.worker.live.clear()
+        self.runner = ProtocolRunner(
+            protocol,
+            self.config,
+            self.runs_dir,
+            operator=self.operator.text().strip(),
+            subject_id=self.subject.text().strip(),
+            on_event=self.worker.post,
+            config_text=self.config_text,
+            registry=self.registry,
+            override=self.override(),
+            duration_scale=self.duration_scale,
+        )
+        self.override_password.clear()
+        runner, session = self.runner, self.session
+
+        def job(post: Post) -> RunFinished:
+            session.release()
+            return runner.run()
+
+        self.worker.start(job)
+        self._say(lambda: self.tr("Running %1…").replace("%1", protocol.name))
+        self._update_buttons()
+
+    def toggle_pause(self) -> None:
+        """Pause the run at its next safe point, or resume it."""
+        if self.runner is None:
+            return
+        if self.paused:
+            self.runner.resume()
+            self._say(lambda: self.tr("Resumed."))
+        else:
+            self.runner.pause()
+            self._say(lambda: self.tr("Paused."))
+        self.paused = not self.paused
+        self._update_buttons()
+
+    def abort(self) -> None:
+        """End the run at its next safe point (the record is kept, marked aborted)."""
+        if self.runner is not None:
+            self.runner.abort()
+            self._say(lambda: self.tr("Aborting…"), True)
+
+    # ------------------------------------------------------------------ events
+    def on_event(self, event: object) -> None:
+        """Show one runner event (GUI thread)."""
+        outcome = self.outcome
+        count = max(1, self.steps.rowCount())
+        if isinstance(event, StepStarted):
+            self._set_step(event.index, event.name, event.kind, "running")
+            self.progress.setValue(int(PROGRESS_STEPS * event.index / count))
+            self.step_message.setText(event.name)
+        elif isinstance(event, StepProgress):
+            fraction = min(max(event.fraction, 0.0), 1.0)
+            self.progress.setValue(int(PROGRESS_STEPS * (event.index + fraction) / count))
+            self.step_message.setText(event.message)
+        elif isinstance(event, StepFinished):
+            kind = self.steps.item(event.index, 1).text()
+            self._set_step(event.index, event.name, kind, event.status)
+            self.progress.setValue(int(PROGRESS_STEPS * (event.index + 1) / count))
+            if outcome is not None:
+                outcome.step_results[event.name] = dict(event.results)
+            self._show_vitals(event.results)
+        elif isinstance(event, QcResult):
+            self._add_qc(event)
+            if outcome is not None:
+                outcome.qc.append(event)
+        elif isinstance(event, RunWarning | RunFailed):
+            self._add_message(event.message, isinstance(event, RunFailed))
+            if outcome is not None:
+                outcome.messages.append(event.message)
+            if isinstance(event, RunFailed):
+                self._say(lambda message=event.message: message, True)
+        elif isinstance(event, RunFinished):
+            self._finish(event)
+
+    def _show_vitals(self, results: dict[str, Any]) -> None:
+        """Put a step's vital signs (SpO2, PR, PI) on the live view's big numbers."""
+        vitals = {
+            name: float(value)
+            for name, value in results.items()
+            if name in VITALS and isinstance(value, int | float)
+        }
+        if vitals and self.worker.live is not None:
+            self.worker.live.push(LiveData(0.0, {}, None, vitals))
+
+    def _add_qc(self, result: QcResult) -> None:
+        row = self.qc.rowCount()
+        self.qc.insertRow(row)
+        cells = (
+            result.step,
+            result.figure,
+            f"{result.value:.4g}",
+            result.unit,
+            limit_text(result.low),
+            limit_text(result.high),
+        )
+        for column, text in enumerate(cells):
+            self.qc.setItem(row, column, QTableWidgetItem(text))
+        verdict = QTableWidgetItem(self.tr("PASS") if result.passed else self.tr("FAIL"))
+        verdict.setData(Qt.ItemDataRole.UserRole, result.passed)
+        colour = STATUS_COLOURS["passed" if result.passed else "failed"]
+        verdict.setBackground(QBrush(colour))
+        verdict.setForeground(QBrush(QColor("white")))
+        self.qc.setItem(row, 6, verdict)
+        self.qc.resizeColumnsToContents()
+
+    def _add_message(self, text: str, error: bool) -> None:
+        item = QListWidgetItem(text)
+        item.setData(Qt.ItemDataRole.UserRole, error)
+        item.setForeground(QBrush(QColor("#d32f2f" if error else "#e65100")))
+        self.messages.addItem(item)
+
+    def _finish(self, event: RunFinished) -> None:
+        self.runner = None
+        self.paused = False
+        if event.status == "completed":
+            self.progress.setValue(PROGRESS_STEPS)
+        failures = [
+            self.messages.item(row).text()
+            for row in range(self.messages.count())
+            if self.messages.item(row).data(Qt.ItemDataRole.UserRole)
+        ]
+
+        def finished_text() -> str:
+            verdict = (
+                self.tr("all QC gates passed") if event.qc_passed else self.tr("QC not passed")
+            )
+            text = self.tr("Run %1: %2").replace("%1", status_text(event.status))
+            return text.replace("%2", verdict) + (" — " + failures[0] if failures else "")
+
+        self._say(finished_text, event.status != "completed" or not event.qc_passed)
+        self._update_buttons()
+        if self.outcome is not None:
+            self.outcome.finished = event
+            self.run_finished.emit(self.outcome)
+
+    def _on_failed(self, message: str) -> None:
+        self.runner = None
+        self.paused = False
+        self._add_message(message, True)
+        self._say(lambda: self.tr("Run refused or failed: %1").replace("%1", message), True)
+        self._update_buttons()
+
+    def _say(self, text: Callable[[], str], error: bool = False) -> None:
+        """Show a status line; ``text`` is called again when the language changes."""
+        self._status_text, self._status_error = text, error
+        self.status.setText(text())
+        self.status.setStyleSheet(
+            "color: white; background: #d32f2f; font-weight: bold; padding: 4px" if error else ""
+        )

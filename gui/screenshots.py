@@ -1,0 +1,193 @@
+"""Render the app's main views to PNG files, offscreen, after a simulated run.
+
+    python -m gui.screenshots docs/screenshots
+
+The app runs on the simulated instrument with a demonstration calibration registry (made in a
+temporary directory): approved detector and SpO2-curve calibrations, and an expired lock-in
+verification that shows the calibration banner. It connects the instrument, runs
+``spo2-screening`` (shortened), and saves one picture per view, plus the runner in Chinese.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np
+from PySide6.QtCore import QEventLoop
+from PySide6.QtWidgets import QApplication, QWidget
+
+from calibration.record import (
+    Environment,
+    Item,
+    Laboratory,
+    Method,
+    RecordContent,
+    ReferenceStandard,
+    Tolerance,
+)
+from calibration.registry import Registry
+from calibration.uncertainty import Budget, Result, type_a, type_b
+from gui.app import make_context
+from gui.i18n import Languages
+from gui.main_window import MainWindow
+
+DEMO_PASSWORD = "demo-password"
+DURATION_SCALE = 0.2
+TIMEOUT_S = 300.0
+SIZE = (1280, 820)
+
+
+def wait_until(app: QApplication, done: Callable[[], bool], timeout_s: float = TIMEOUT_S) -> None:
+    """Serve the event loop until ``done()``.
+
+    Raises
+    ------
+    TimeoutError
+        If it does not happen within ``timeout_s`` seconds.
+    """
+    deadline = time.monotonic() + timeout_s
+    while not done():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the app did not get there within {timeout_s:g} s")
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+
+
+def demo_content(kind: str, title: str, day: str, arrays: dict[str, np.ndarray]) -> RecordContent:
+    """A demonstration calibration record of ``kind`` performed by ``tech`` on ``day``."""
+    gain = 0.1002
+    repeat = type_a("repeated measurements", [gain * (1 + d) for d in (-1e-3, 0, 1e-3)], "DN/e⁻")
+    reference = type_b("reference radiometer", gain, gain * 0.004, "DN/e⁻", "normal")
+    return RecordContent(
+        kind=kind,
+        title=title,
+        laboratory=Laboratory("nirpoct QC lab", "1 Lab Road, Jinan", "bench 2"),
+        customer="demonstration",
+        item=Item("NIR POCT", "NIRPD-A64", "SIM000000", "detector array"),
+        method=Method(title, "SOP-DEMO-001", "1", "0.1.0"),
+        references=(
+            ReferenceStandard("radiometer", "RAD-7", "CERT-RAD-2026-11", "NIM", "2099-01-01"),
+        ),
+        environment=Environment(23.0, 40.0),
+        performed_by="tech",
+        calibration_date=day,
+        interval_days=365,
+        as_left=(Result("system gain", gain, "DN/e⁻", Budget((repeat, reference))),),
+        tolerances=(Tolerance("system gain", 0.095, 0.105, "DN/e⁻"),),
+        arrays=arrays,
+    )
+
+
+def demo_registry(root: Path) -> Registry:
+    """Users ``admin``, ``tech``, ``rev`` and ``boss`` (password :data:`DEMO_PASSWORD`) and three
+    records: detector and SpO2-curve calibrations approved today, a lock-in verification that
+    expired."""
+    registry = Registry(root)
+    registry.add_user("admin", "Ada Admin", ("administrator",), DEMO_PASSWORD)
+    for user_id, name, roles in (
+        ("tech", "Tom Technician", ("performer",)),
+        ("rev", "Rita Reviewer", ("reviewer",)),
+        ("boss", "Bo Approver", ("approver", "reviewer")),
+    ):
+        registry.add_user(
+            user_id, name, roles, DEMO_PASSWORD, admin_id="admin", admin_password=DEMO_PASSWORD
+        )
+    today = time.strftime("%Y-%m-%d")
+    records = (
+        ("detector-characterisation", "Detector characterisation (EMVA 1288)", today, {}),
+        (
+            "spo2-curve",
+            "SpO2 calibration curve",
+            today,
+            {"coefficients/spo2_curve": np.array([110.0, -25.0])},
+        ),
+        ("lockin-verification", "Lock-in amplifier verification", "2024-06-03", {}),
+    )
+    for kind, title, day, arrays in records:
+        reference = registry.create(demo_content(kind, title, day, arrays), DEMO_PASSWORD).reference
+        registry.sign(reference, "reviewed", "rev", DEMO_PASSWORD)
+        registry.sign(reference, "approved", "boss", DEMO_PASSWORD)
+    return registry
+
+
+def save(widget: QWidget, path: Path) -> Path:
+    """Grab ``widget`` as a PNG."""
+    if not widget.grab().save(str(path)):
+        raise OSError(f"cannot write {path}")
+    print(path)
+    return path
+
+
+def render(out_dir: Path) -> list[Path]:
+    """Run the demonstration and write the screenshots into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    work = Path(tempfile.mkdtemp(prefix="nirpoct-screenshots-"))
+    registry = demo_registry(work / "registry")
+    context = replace(
+        make_context(None, True, registry.root, work / "runs"), duration_scale=DURATION_SCALE
+    )
+    languages = Languages(app)
+    window = MainWindow(context, languages)
+    window.resize(*SIZE)
+    window.show()
+    written = []
+
+    window.session.open()
+    wait_until(app, lambda: window.instrument_panel.temperature_c is not None)
+    window.tabs.setCurrentWidget(window.instrument_panel)
+    written.append(save(window, out_dir / "instrument.png"))
+
+    runner = window.runner_view
+    runner.select_protocol("spo2-screening")
+    runner.operator.setText("demo operator")
+    runner.subject.setText("DEMO-001")
+    finished: list[object] = []
+    runner.run_finished.connect(finished.append)
+    runner.start_button.click()
+    window.tabs.setCurrentWidget(window.live_view)
+    wait_until(app, lambda: window.live_view.redraws >= 60)
+    written.append(save(window, out_dir / "live.png"))
+    wait_until(app, lambda: bool(finished))
+    window.live_view.redraw()
+    written.append(save(window, out_dir / "live-vitals.png"))
+    window.tabs.setCurrentWidget(runner)
+    written.append(save(window, out_dir / "runner.png"))
+
+    results = window.results_view
+    wait_until(app, lambda: bool(results.trend_curves))
+    window.tabs.setCurrentWidget(results)
+    written.append(save(window, out_dir / "results.png"))
+
+    browser = window.calibration_browser
+    browser.select(browser.entries[-1].reference)
+    window.tabs.setCurrentWidget(browser)
+    written.append(save(window, out_dir / "calibration.png"))
+
+    window.set_language("zh_CN")
+    wait_until(app, lambda: runner.start_button.text() != "Start")
+    window.tabs.setCurrentWidget(runner)
+    written.append(save(window, out_dir / "runner-zh_CN.png"))
+    window.close()
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m gui.screenshots OUT_DIR``."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m gui.screenshots OUT_DIR", file=sys.stderr)
+        return 2
+    render(Path(args[0]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

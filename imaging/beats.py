@@ -1,0 +1,135 @@
+"""Beat detection on a photoplethysmogram and per-beat statistics over beat segments.
+
+A beat is the systolic maximum of arterial blood volume, i.e. a minimum of detected light:
+peaks are found on the negated pulse-band signal, normalised by its running RMS so that the
+threshold does not depend on perfusion or gain. The minimum spacing follows the dominant pulse
+frequency of the recording, which keeps the diastolic (dicrotic) wave from counting as a beat.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy import signal
+
+from imaging.ppg_filters import running_rms
+
+PULSE_RATE_RANGE_BPM = (30.0, 240.0)
+"""Pulse rates the detector looks for, beats/min."""
+RMS_WINDOW_S = 2.0
+"""Window of the running RMS that normalises the pulse signal, s."""
+MIN_PROMINENCE = 0.8
+"""Least peak prominence in units of the running RMS."""
+SPACING_OF_PERIOD = 0.55
+"""Least beat spacing as a fraction of the dominant pulse period."""
+
+
+@dataclass(frozen=True)
+class Beats:
+    """Detected beats.
+
+    Attributes
+    ----------
+    index : ndarray of int, shape (B,)
+        Sample index of each beat (systolic peak of blood volume).
+    time_s : ndarray of float, shape (B,)
+        Beat times refined by parabolic interpolation, s from the first sample.
+    dominant_rate_bpm : float
+        Dominant pulse rate of the whole recording, beats/min (NaN if none found).
+    """
+
+    index: NDArray[np.intp]
+    time_s: NDArray[np.float64]
+    dominant_rate_bpm: float
+
+
+def dominant_rate_bpm(pulse: ArrayLike, sample_rate_hz: float) -> float:
+    """Frequency of the largest spectral peak within `PULSE_RATE_RANGE_BPM`, beats/min.
+
+    Parameters
+    ----------
+    pulse : array_like, shape (N,)
+        Pulse-band signal (any unit).
+    sample_rate_hz : float
+        Sample rate, Hz.
+    """
+    values = np.asarray(pulse, dtype=float)
+    segment = min(values.size, round(16.0 * sample_rate_hz))
+    if segment < 8:
+        return float("nan")
+    frequency_hz, power = signal.welch(values, fs=sample_rate_hz, nperseg=segment)
+    low, high = (rate / 60.0 for rate in PULSE_RATE_RANGE_BPM)
+    band = (frequency_hz >= low) & (frequency_hz <= high)
+    if not np.any(band) or not np.any(power[band] > 0.0):
+        return float("nan")
+    return float(60.0 * frequency_hz[band][np.argmax(power[band])])
+
+
+def detect_beats(pulse: ArrayLike, sample_rate_hz: float) -> Beats:
+    """Find the beats in a pulse-band light signal.
+
+    Parameters
+    ----------
+    pulse : array_like, shape (N,)
+        Pulse-band intensity (from `imaging.ppg_filters.pulse_band`); blood volume peaks are
+        intensity minima.
+    sample_rate_hz : float
+        Sample rate, Hz.
+
+    Returns
+    -------
+    Beats
+    """
+    volume = -np.asarray(pulse, dtype=float)
+    envelope = running_rms(volume, round(RMS_WINDOW_S * sample_rate_hz))
+    normalised = np.divide(volume, envelope, out=np.zeros_like(volume), where=envelope > 0.0)
+    rate = dominant_rate_bpm(volume, sample_rate_hz)
+    fastest_period_s = 60.0 / PULSE_RATE_RANGE_BPM[1]
+    period_s = 60.0 / rate if np.isfinite(rate) else fastest_period_s
+    spacing = max(1, int(SPACING_OF_PERIOD * max(period_s, fastest_period_s) * sample_rate_hz))
+    index, _ = signal.find_peaks(normalised, distance=spacing, prominence=MIN_PROMINENCE)
+    return Beats(
+        index=index.astype(np.intp),
+        time_s=_refined_times(volume, index) / sample_rate_hz,
+        dominant_rate_bpm=rate,
+    )
+
+
+def _refined_times(values: NDArray[np.float64], index: NDArray[np.intp]) -> NDArray[np.float64]:
+    """Peak positions (samples) refined by a parabola through each peak and its neighbours."""
+    inner = np.clip(index, 1, values.size - 2)
+    left, centre, right = values[inner - 1], values[inner], values[inner + 1]
+    curvature = left - 2.0 * centre + right
+    shift = np.divide(
+        0.5 * (left - right), curvature, out=np.zeros_like(centre), where=curvature < 0.0
+    )
+    return inner + np.clip(shift, -0.5, 0.5)
+
+
+def segment_sums(values: ArrayLike, starts: ArrayLike) -> NDArray[np.float64]:
+    """Sums of `values` (along axis 0) over the segments [starts[k], starts[k + 1]).
+
+    Parameters
+    ----------
+    values : array_like, shape (N, ...)
+        Samples along axis 0.
+    starts : array_like of int, shape (B,)
+        Increasing segment starts; the last segment ends at starts[-1] (excluded).
+
+    Returns
+    -------
+    ndarray, shape (B - 1, ...)
+    """
+    return np.add.reduceat(np.asarray(values, dtype=float), np.asarray(starts), axis=0)[:-1]
+
+
+def segment_extremes(
+    values: ArrayLike, starts: ArrayLike
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """(minimum, maximum) of `values` along axis 0 over the segments of `segment_sums`."""
+    array = np.asarray(values, dtype=float)
+    bounds = np.asarray(starts)
+    return (
+        np.minimum.reduceat(array, bounds, axis=0)[:-1],
+        np.maximum.reduceat(array, bounds, axis=0)[:-1],
+    )

@@ -1,0 +1,167 @@
+"""Imaging photoplethysmography: SpO2, perfusion and quality maps from frame stacks.
+
+All pixels share one heartbeat: beats are found once on the array-mean infrared signal, and
+every pixel (or block of pixels) is then analysed at once as a column of a (time, pixel)
+array. Frames are first averaged in time over groups of ``q`` frames (down to about
+`ANALYSIS_RATE_HZ`, well above the 5 Hz pulse band) and optionally over ``block × block``
+pixel regions. Per pixel: DC = time mean; R = least-squares slope of the normalised red
+pulse against the normalised infrared pulse over the beats; perfusion index = mean
+beat-to-beat peak-to-peak infrared pulse over DC; quality = (red/infrared pulse correlation
+score) × (correlation of the pixel's infrared pulse with the array pulse, scored) × (perfusion
+above the floor).
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from imaging.beats import detect_beats, segment_extremes
+from imaging.ppg_filters import pulse_band
+from imaging.pulse_oximetry import MIN_DURATION_S, QUALITY_THRESHOLD
+from imaging.signal_quality import MIN_PERFUSION_PERCENT, correlation_score
+from imaging.spo2_curves import SpO2Curve, default_curve
+
+ANALYSIS_RATE_HZ = 25.0
+"""Frames are averaged in time down to at least this rate before the analysis, Hz."""
+
+
+@dataclass(frozen=True)
+class PpgMaps:
+    """Per-pixel (or per-block) pulse oximetry over a whole frame stack.
+
+    Attributes
+    ----------
+    spo2_percent : ndarray, shape (H', W')
+        SpO2, %; NaN where the quality is below `QUALITY_THRESHOLD`.
+    perfusion_index_percent : ndarray, shape (H', W')
+        Infrared AC (peak-to-peak) over DC, %.
+    signal_quality : ndarray, shape (H', W')
+        0..1.
+    ratio_of_ratios : ndarray, shape (H', W')
+        R per pixel.
+    pulse_rate_bpm : float
+        Mean pulse rate of the array-mean signal, beats/min.
+    beats_s : ndarray
+        Beat times, s.
+    pair_nm : tuple of float
+        (red, infrared) wavelengths used, nm.
+    """
+
+    spo2_percent: NDArray[np.float64]
+    perfusion_index_percent: NDArray[np.float64]
+    signal_quality: NDArray[np.float64]
+    ratio_of_ratios: NDArray[np.float64]
+    pulse_rate_bpm: float
+    beats_s: NDArray[np.float64]
+    pair_nm: tuple[float, float]
+
+
+def _stack(frames: ArrayLike | Sequence[ArrayLike], wavelengths: int) -> NDArray:
+    """(N, W, H, Wpx) from one array of that shape or W stacks (N, H, Wpx)."""
+    if isinstance(frames, list | tuple):
+        stack = np.stack([np.asarray(f) for f in frames], axis=1)
+    else:
+        stack = np.asarray(frames)
+    if stack.ndim != 4 or stack.shape[1] != wavelengths:
+        raise ValueError(
+            f"frames must be (N, {wavelengths}, H, W) or {wavelengths} stacks (N, H, W), "
+            f"got shape {stack.shape}"
+        )
+    return stack
+
+
+def ppg_maps(
+    frames: ArrayLike | Sequence[ArrayLike],
+    sample_rate_hz: float,
+    wavelengths_nm: Sequence[float],
+    curve: SpO2Curve | None = None,
+    block: int = 1,
+) -> PpgMaps:
+    """SpO2, perfusion-index and quality maps of a multi-wavelength frame stack.
+
+    Parameters
+    ----------
+    frames : array_like (N, W, H, Wpx) or sequence of W arrays (N, H, Wpx)
+        Intensities above dark (any unit), frame rate `sample_rate_hz`.
+    sample_rate_hz : float
+        Frame rate per wavelength, Hz.
+    wavelengths_nm : sequence of float, length W >= 2
+        Wavelengths, nm; red = shortest, infrared = longest.
+    curve : SpO2Curve, optional
+        R → SpO2 curve (default `imaging.spo2_curves.default_curve`).
+    block : int
+        Side of the square pixel regions averaged before the analysis (1 = per pixel);
+        H and Wpx are cropped to multiples of it.
+
+    Returns
+    -------
+    PpgMaps
+        Maps of shape (H // block, Wpx // block).
+    """
+    wavelengths = np.asarray(wavelengths_nm, dtype=float)
+    if wavelengths.size < 2 or np.unique(wavelengths).size != wavelengths.size:
+        raise ValueError(f"need two or more distinct wavelengths, got {list(wavelengths_nm)}")
+    stack = _stack(frames, wavelengths.size)
+    red, infrared = int(np.argmin(wavelengths)), int(np.argmax(wavelengths))
+    pair = (float(wavelengths[red]), float(wavelengths[infrared]))
+    curve = curve or default_curve(*pair)
+    curve.check_pair(*pair)
+    if block < 1:
+        raise ValueError(f"block must be >= 1, got {block}")
+    if stack.shape[0] < MIN_DURATION_S * sample_rate_hz:
+        raise ValueError(f"the stack lasts under {MIN_DURATION_S:g} s")
+
+    q = max(1, int(sample_rate_hz // ANALYSIS_RATE_HZ))
+    n = stack.shape[0] // q
+    rows, cols = stack.shape[2] // block, stack.shape[3] // block
+    # Time groups of q frames and block × block regions averaged in one reshape (a view of
+    # the input when it holds just the red and infrared stacks in that order).
+    channels = slice(0, 2) if (red, infrared) == (0, 1) else [red, infrared]
+    pair_stack = stack[: n * q, channels, : rows * block, : cols * block]
+    grouped = pair_stack.reshape(n, q, 2, rows, block, cols, block)
+    reduced = grouped.sum(axis=(1, 4, 6), dtype=np.float32).astype(np.float64) / (q * block**2)
+    rate = sample_rate_hz / q
+    series = reduced.reshape(n, 2 * rows * cols)
+    dc = series.mean(axis=0)
+    pulse = pulse_band(series, rate)
+    pixels = rows * cols
+    pulse_red, pulse_ir = pulse[:, :pixels], pulse[:, pixels:]
+    dc_red, dc_ir = dc[:pixels], dc[pixels:]
+
+    beats = detect_beats(pulse_ir.mean(axis=1), rate)
+    index = beats.index
+    if index.size < 3:
+        nan_map = np.full((rows, cols), np.nan)
+        return PpgMaps(
+            nan_map, nan_map, np.zeros((rows, cols)), nan_map, np.nan, beats.time_s, pair
+        )
+    span = slice(int(index[0]), int(index[-1]))
+    red_span, ir_span = pulse_red[span], pulse_ir[span]
+    cross = np.einsum("tp,tp->p", red_span, ir_span)
+    power_ir = np.einsum("tp,tp->p", ir_span, ir_span)
+    power_red = np.einsum("tp,tp->p", red_span, red_span)
+    reference = pulse_ir.mean(axis=1)[span]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = cross / power_ir * dc_ir / dc_red
+        agreement = cross / np.sqrt(power_red * power_ir)
+        coherence = (reference @ ir_span) / np.sqrt(power_ir * (reference @ reference))
+        low, high = segment_extremes(pulse_ir, index)
+        perfusion = 100.0 * np.mean(high - low, axis=0) / dc_ir
+    quality = (
+        correlation_score(agreement)
+        * correlation_score(coherence)
+        * (np.nan_to_num(perfusion) >= MIN_PERFUSION_PERCENT)
+    )
+    spo2 = np.where(quality >= QUALITY_THRESHOLD, curve.spo2_percent(ratio), np.nan)
+    intervals = np.diff(beats.time_s)
+    return PpgMaps(
+        spo2_percent=spo2.reshape(rows, cols),
+        perfusion_index_percent=perfusion.reshape(rows, cols),
+        signal_quality=quality.reshape(rows, cols),
+        ratio_of_ratios=ratio.reshape(rows, cols),
+        pulse_rate_bpm=float(60.0 / intervals.mean()),
+        beats_s=beats.time_s,
+        pair_nm=pair,
+    )

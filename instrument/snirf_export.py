@@ -1,0 +1,228 @@
+"""Run record → SNIRF measurement: detector regions, the LED as the source, one time base.
+
+Mapping
+-------
+- Detectors: the recorded frame (after the board's ROI and binning) is cut into square
+  regions of ``region_px`` × ``region_px`` recorded pixels; rows and columns left over at the
+  far edges are dropped. Each region is one SNIRF detector whose value is the mean DN of its
+  pixels, at the mean of its pixels' centres (mm, on the surface, z = 0). Detectors are
+  numbered row-major from the array's first row.
+- Source: the LED (all wavelengths share one package), source 1 at ``led_xy_mm``.
+- Measurements: one per detector and wavelength, detector-major with wavelengths ascending
+  (the order MNE expects).
+- Time: the LED steps are interleaved, one step per frame, so each wavelength is sampled at
+  its own instants. Every wavelength's series is linearly interpolated onto one uniform time
+  base: the LED-cycle period (median spacing of one wavelength's frames) starting at the
+  latest first sample of any wavelength and ending at or before the earliest last sample, so
+  no value is extrapolated. A frame dropped on the link costs nothing but the interpolation
+  span across the gap.
+- Metadata: SubjectID is the record's subject pseudonym (never an identifier);
+  MeasurementDate/Time are the run's UTC start; RunID, SoftwareVersion and ManufacturerName.
+
+Geometry comes from the record's ``/probe`` attributes (``instrument.config.ProbeConfig``).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import yaml
+from numpy.typing import NDArray
+
+from instrument.run_record import RunRecord
+from instrument.snirf import DATA_TYPE_CW_AMPLITUDE, NirsData
+
+FRAMES_PER_CHUNK = 2048
+DEFAULT_REGION_PX = 8
+
+
+def pixel_centres_mm(record: RunRecord) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Surface position of every recorded pixel's centre, from the probe geometry and ROI.
+
+    Parameters
+    ----------
+    record : RunRecord
+        A run record with ``/probe`` geometry.
+
+    Returns
+    -------
+    x_mm, y_mm : ndarray, shape (H, W)
+        Centre of each recorded (ROI-cropped, binned) pixel, mm.
+
+    Raises
+    ------
+    ValueError
+        If the record holds no probe geometry.
+    """
+    probe = record.probe
+    if "pixel_pitch_mm" not in probe or "led_xy_mm" not in probe:
+        raise ValueError(f"{record.path}: the run record holds no probe geometry (/probe)")
+    roi = record.acquisition.get("roi")
+    if isinstance(roi, str):
+        row0, col0, _, _, binning = (int(v) for v in json.loads(roi))
+    else:  # an unfinished record: the ROI the configuration asked for
+        config = yaml.safe_load(str(record.metadata.get("config_yaml", ""))) or {}
+        window = (config.get("detector") or {}).get("roi") or {}
+        row0, col0 = int(window.get("row", 0)), int(window.get("col", 0))
+        binning = int(window.get("binning", 1))
+    pitch = float(probe["pixel_pitch_mm"])
+    height, width = record.frames.shape[1:]
+    x = (col0 + (np.arange(width) + 0.5) * binning) * pitch
+    y = (row0 + (np.arange(height) + 0.5) * binning) * pitch
+    grid_x, grid_y = np.meshgrid(x, y)
+    return grid_x, grid_y
+
+
+def led_position_mm(record: RunRecord) -> tuple[float, float]:
+    """LED (source) position (x, y) on the surface, mm."""
+    if "led_xy_mm" not in record.probe:
+        raise ValueError(f"{record.path}: the run record holds no probe geometry (/probe)")
+    led_x, led_y = (float(v) for v in np.asarray(record.probe["led_xy_mm"], dtype=float))
+    return led_x, led_y
+
+
+def region_means(frames: np.ndarray, region_px: int) -> NDArray[np.float64]:
+    """Mean DN of each ``region_px`` × ``region_px`` block of every frame.
+
+    Parameters
+    ----------
+    frames : ndarray, shape (N, H, W)
+        Frames, DN.
+    region_px : int
+        Block side, pixels; trailing rows/columns that do not fill a block are dropped.
+
+    Returns
+    -------
+    ndarray, shape (N, H // region_px, W // region_px)
+        Block means, DN.
+    """
+    count, height, width = frames.shape
+    rows, cols = height // region_px, width // region_px
+    out = np.empty((count, rows, cols))
+    for start in range(0, count, FRAMES_PER_CHUNK):
+        block = frames[start : start + FRAMES_PER_CHUNK, : rows * region_px, : cols * region_px]
+        shaped = block.reshape(len(block), rows, region_px, cols, region_px)
+        out[start : start + len(block)] = shaped.mean(axis=(2, 4))
+    return out
+
+
+def interpolate_columns(
+    time_s: NDArray[np.float64], values: NDArray[np.float64], new_time_s: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Linear interpolation of every column of `values` from `time_s` onto `new_time_s`.
+
+    Parameters
+    ----------
+    time_s : ndarray, shape (N,)
+        Increasing sample times, s.
+    values : ndarray, shape (N, M)
+        Samples.
+    new_time_s : ndarray, shape (K,)
+        Times within [time_s[0], time_s[-1]], s.
+
+    Returns
+    -------
+    ndarray, shape (K, M)
+    """
+    right = np.clip(np.searchsorted(time_s, new_time_s, side="right"), 1, len(time_s) - 1)
+    left = right - 1
+    weight = (new_time_s - time_s[left]) / (time_s[right] - time_s[left])
+    return values[left] * (1.0 - weight[:, None]) + values[right] * weight[:, None]
+
+
+def _measurement_date_time(start_utc: str) -> tuple[str, str]:
+    date, _, time = start_utc.partition("T")
+    return (date, time) if date and time else ("unknown", "unknown")
+
+
+def run_to_nirs(record: RunRecord, region_px: int = DEFAULT_REGION_PX) -> NirsData:
+    """A run record as a SNIRF CW-amplitude measurement.
+
+    Parameters
+    ----------
+    record : RunRecord
+        A run record holding probe geometry and at least two LED wavelengths.
+    region_px : int
+        Side of a detector region, recorded pixels.
+
+    Returns
+    -------
+    NirsData
+        Mean DN per detector region and wavelength on the common time base (see the module
+        docstring), positions in mm.
+
+    Raises
+    ------
+    ValueError
+        If the record lacks probe geometry, has fewer than two wavelengths or two samples of
+        one, lights one wavelength at several LED steps, has wavelength series that do not
+        overlap in time, or a region larger than the frame.
+    """
+    where = str(record.path)
+    x_mm, y_mm = pixel_centres_mm(record)
+    led_x, led_y = led_position_mm(record)
+    if region_px < 1:
+        raise ValueError(f"region size must be >= 1 pixel, got {region_px}")
+    frames = record.frames
+    if frames.ndim != 3 or frames.shape[1] < region_px or frames.shape[2] < region_px:
+        raise ValueError(
+            f"{where}: frames of shape {frames.shape[1:]} are smaller than a "
+            f"{region_px}×{region_px} region"
+        )
+    pattern = record.acquisition.get("led_pattern")
+    if isinstance(pattern, str):
+        stepped = [int(step[0]) for step in json.loads(pattern)]
+        if len(set(stepped)) != len(stepped):
+            raise ValueError(
+                f"{where}: the LED pattern lights one wavelength at several steps {stepped}; "
+                "SNIRF export needs one step per wavelength"
+            )
+    wavelengths = np.unique(record.wavelength_nm)
+    if len(wavelengths) < 2:
+        raise ValueError(f"{where}: needs at least two LED wavelengths, found {len(wavelengths)}")
+    means = region_means(frames, region_px)
+    count, rows, cols = means.shape
+    flat = means.reshape(count, rows * cols)
+    series = []
+    for wavelength in wavelengths:
+        mask = record.wavelength_nm == wavelength
+        times = np.asarray(record.time_s[mask], dtype=float)
+        if len(times) < 2 or np.any(np.diff(times) <= 0.0):
+            raise ValueError(
+                f"{where}: the {int(wavelength)} nm frames need two or more increasing times"
+            )
+        series.append((times, flat[mask]))
+    period_s = float(np.median(np.diff(series[0][0])))
+    start = max(times[0] for times, _ in series)
+    stop = min(times[-1] for times, _ in series)
+    if stop <= start:
+        raise ValueError(f"{where}: the wavelengths' samples do not overlap in time")
+    grid = start + period_s * np.arange(int(np.floor((stop - start) / period_s + 1e-9)) + 1)
+    # (K, detectors, wavelengths) → columns detector-major, wavelength-minor.
+    stacked = np.stack([interpolate_columns(t, v, grid) for t, v in series], axis=-1)
+    values = stacked.reshape(len(grid), -1)
+
+    centres = region_means(np.stack([x_mm, y_mm]), region_px)  # (2, rows, cols)
+    detectors = np.column_stack([centres[0].ravel(), centres[1].ravel(), np.zeros(rows * cols)])
+    n_wavelengths = len(wavelengths)
+    date, time = _measurement_date_time(str(record.metadata.get("start_time_utc", "")))
+    return NirsData(
+        time_s=grid,
+        values=values,
+        source_index=np.ones(values.shape[1], dtype=np.int64),
+        detector_index=np.repeat(np.arange(1, rows * cols + 1), n_wavelengths),
+        wavelength_index=np.tile(np.arange(1, n_wavelengths + 1), rows * cols),
+        wavelengths_nm=wavelengths.astype(float),
+        source_positions_mm=np.array([[led_x, led_y, 0.0]]),
+        detector_positions_mm=detectors,
+        data_type=DATA_TYPE_CW_AMPLITUDE,
+        metadata={
+            "SubjectID": str(record.metadata.get("subject_pseudonym", "")),
+            "MeasurementDate": date,
+            "MeasurementTime": time,
+            "ManufacturerName": "nirpoct",
+            "RunID": str(record.metadata.get("run_id", "")),
+            "SoftwareVersion": str(record.metadata.get("software_version", "")),
+        },
+    )

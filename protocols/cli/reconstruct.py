@@ -1,0 +1,118 @@
+"""``nirpoct reconstruct``: diffuse optical tomography of a slab from SNIRF recordings."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from instrument.snirf import read_snirf
+from protocols.dot_scan import DotOptions, reconstruct_snirf, result_summary, write_dot_maps
+
+
+def _values(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers in mm⁻¹, got {text!r}"
+        ) from None
+    return values
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add the command to the top-level parser."""
+    parser = commands.add_parser(
+        "reconstruct",
+        help="reconstruct absorption / haemoglobin maps and find inclusions (DOT)",
+        description="Reconstruct 3-D absorption (one wavelength) or HbO2/Hb, HbT and StO2 maps "
+        "(two or more) of a slab from a CW SNIRF measurement calibrated against a baseline "
+        "recording, and report the inclusions found.",
+    )
+    parser.add_argument("measurement", metavar="MEAS.snirf", help="measurement (SNIRF, CW)")
+    parser.add_argument(
+        "--baseline",
+        metavar="BASE.snirf",
+        help="baseline/reference recording of the same probe (required to calibrate)",
+    )
+    parser.add_argument(
+        "--slab-thickness-mm", type=float, required=True, metavar="T", help="slab thickness, mm"
+    )
+    parser.add_argument(
+        "--mua",
+        type=_values,
+        metavar="LIST",
+        help="background μa per wavelength in the file's order, mm⁻¹ (default: fitted)",
+    )
+    parser.add_argument(
+        "--musp",
+        type=_values,
+        metavar="LIST",
+        help="background μs' per wavelength in the file's order, mm⁻¹ (default: fitted)",
+    )
+    parser.add_argument("--voxel-mm", type=float, default=4.0, help="voxel edge, mm (4)")
+    parser.add_argument(
+        "--method",
+        choices=("gauss-newton", "linear"),
+        default="gauss-newton",
+        help="constrained iterative (default) or one-step linear reconstruction",
+    )
+    parser.add_argument(
+        "--alpha", type=float, help="relative regularisation parameter (default: automatic)"
+    )
+    parser.add_argument(
+        "--rule", choices=("gcv", "lcurve"), default="gcv", help="automatic regularisation rule"
+    )
+    parser.add_argument("--out", metavar="OUT.h5", help="write the maps with their grid (HDF5)")
+    parser.add_argument("--json", action="store_true", help="print a JSON object on stdout")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute ``nirpoct reconstruct``."""
+    if args.baseline is None:
+        raise ValueError(
+            "uncalibrated CW intensities cannot be reconstructed: give --baseline BASE.snirf"
+        )
+    options = DotOptions(
+        thickness_mm=args.slab_thickness_mm,
+        mua_per_mm=args.mua,
+        musp_per_mm=args.musp,
+        voxel_mm=args.voxel_mm,
+        method=args.method,
+        alpha=args.alpha,
+        rule=args.rule,
+    )
+    result = reconstruct_snirf(read_snirf(args.measurement), read_snirf(args.baseline), options)
+    if args.out:
+        write_dot_maps(args.out, result)
+    summary = result_summary(result)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return 0
+    kind = "HbT/StO2" if result.multispectral else "absorption"
+    print(
+        f"{kind} reconstruction on {summary['grid_shape']} voxels, "
+        f"{len(result.wavelengths_nm)} wavelength(s), α = {result.alpha:.3g}, "
+        f"{result.seconds:.2f} s"
+    )
+    for k, inclusion in enumerate(summary["inclusions"], start=1):
+        extra = ""
+        if "hbt_um" in inclusion:
+            extra = f", HbT {inclusion['hbt_um']:.1f} µM, StO2 {inclusion['sto2_percent']:.1f} %"
+        print(
+            f"inclusion {k}: centroid {inclusion['centroid_mm']} mm, peak "
+            f"{inclusion['peak_mm']} mm, volume {inclusion['volume_mm3']:.0f} mm³, "
+            f"peak contrast {inclusion['peak_contrast']:.2f}{extra}"
+        )
+    if not summary["inclusions"]:
+        print("no inclusion found")
+    background = summary["background"]
+    level = (
+        f"HbT {background['hbt_um']:.1f} µM, StO2 {background['sto2_percent']:.1f} %"
+        if result.multispectral
+        else f"μa {background['mua_per_mm']:.4g} mm⁻¹"
+    )
+    print(f"background: {level}, variation {background['variation_percent']:.2f} %")
+    if args.out:
+        print(f"maps written to {args.out}")
+    return 0

@@ -1,0 +1,252 @@
+"""``nirpoct run`` (a protocol, end to end) and ``nirpoct protocols`` (the shipped ones)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import threading
+from pathlib import Path
+from typing import TextIO
+
+from calibration.registry import Registry
+from instrument.config import SIM
+from protocols.calibration_gate import Override
+from protocols.cli.acquire import fault_plan
+from protocols.cli.calib_records import PASSWORD_ENV, REGISTRY_ENV, default_registry, password
+from protocols.cli.common import add_instrument_options, instrument_config
+from protocols.events import (
+    QcResult,
+    RunEvent,
+    RunFailed,
+    RunFinished,
+    RunWarning,
+    StepFinished,
+    StepProgress,
+    StepStarted,
+)
+from protocols.protocol_file import load_protocol, shipped_protocols
+from protocols.runner import ProtocolRunner
+
+EXIT_INTERRUPTED = 130
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add ``run`` and ``protocols`` to the top-level parser."""
+    parser = commands.add_parser(
+        "run",
+        help="run a protocol (shipped name or YAML file) end to end",
+        description=(
+            "Run a protocol: validate it, run its steps on the instrument, and write the run "
+            "record, a PDF report and a JSON summary. Exit code 0 only when every step and "
+            "every QC gate passed."
+        ),
+    )
+    parser.add_argument("protocol", metavar="PROTOCOL|FILE", help="shipped name or YAML file")
+    add_instrument_options(parser)
+    parser.add_argument("--operator", default="", help="who runs the protocol")
+    parser.add_argument(
+        "--subject", default="", help="subject id (records keep only its pseudonym)"
+    )
+    parser.add_argument("--out", default="runs", metavar="DIR", help="directory for the outputs")
+    parser.add_argument("--json", action="store_true", help="print the JSON summary on stdout")
+    parser.add_argument(
+        "--registry",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help=f"calibration registry (default ${REGISTRY_ENV})",
+    )
+    parser.add_argument(
+        "--calibration",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="calibration record the run uses besides the protocol's required ones",
+    )
+    parser.add_argument(
+        "--override-by",
+        default="",
+        metavar="USER",
+        help="approver who authorises a clinical run with an expired calibration",
+    )
+    parser.add_argument("--override-reason", default="", metavar="TEXT", help="why")
+    parser.add_argument(
+        "--duration-scale",
+        type=float,
+        default=1.0,
+        metavar="F",
+        help="multiply every acquisition and warm-up time by F (0 < F <= 1; for tests and "
+        "demonstrations — recorded in the run record and printed on the report)",
+    )
+    parser.add_argument(
+        "--sim-fault",
+        type=fault_plan,
+        metavar="KIND@SECONDS",
+        help="inject a link fault on the simulated board: garbage, drop, crc, stall, unplug",
+    )
+    parser.set_defaults(run=run)
+
+    listing = commands.add_parser(
+        "protocols",
+        help="list the shipped protocols",
+        description="List the protocols that ship with nirpoct.",
+    )
+    listing.add_argument("--json", action="store_true", help="print JSON on stdout")
+    listing.set_defaults(run=list_protocols)
+
+
+class ProgressPrinter:
+    """Turns runner events into lines on ``stream`` (and a live bar on a terminal)."""
+
+    def __init__(self, steps: int, stream: TextIO = sys.stderr) -> None:
+        self.steps = steps
+        self.stream = stream
+        self.live = stream.isatty()
+        self._bar_shown = False
+
+    def _line(self, text: str) -> None:
+        if self._bar_shown:
+            self.stream.write("\n")
+            self._bar_shown = False
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def __call__(self, event: RunEvent) -> None:
+        if isinstance(event, StepStarted):
+            self._line(f"[{event.index + 1}/{self.steps}] {event.name} ({event.kind})")
+        elif isinstance(event, StepProgress) and self.live:
+            filled = round(event.fraction * 30)
+            self.stream.write(f"\r  [{'#' * filled}{'.' * (30 - filled)}] {event.message:50.50}")
+            self.stream.flush()
+            self._bar_shown = True
+        elif isinstance(event, StepFinished):
+            self._line(f"  {event.status}")
+        elif isinstance(event, QcResult):
+            low = "-inf" if event.low is None else f"{event.low:g}"
+            high = "inf" if event.high is None else f"{event.high:g}"
+            verdict = "PASS" if event.passed else "FAIL"
+            self._line(
+                f"  QC {verdict}: {event.figure} = {event.value:.4g} {event.unit} "
+                f"(limits {low} … {high})"
+            )
+        elif isinstance(event, RunWarning):
+            self._line(f"nirpoct: warning: {event.message}")
+        elif isinstance(event, RunFailed):
+            self._line(f"nirpoct: error: {event.message}")
+
+
+def _override(args: argparse.Namespace) -> Override | None:
+    if not args.override_by:
+        if args.override_reason:
+            raise ValueError("--override-reason needs --override-by")
+        return None
+    if not args.override_reason:
+        raise ValueError("--override-by needs --override-reason")
+    return Override(
+        args.override_by,
+        password(PASSWORD_ENV, f"password of {args.override_by}: "),
+        args.override_reason,
+    )
+
+
+def _registry(args: argparse.Namespace) -> Registry | None:
+    root = args.registry or default_registry()
+    if args.registry is not None and not root.is_dir():
+        raise ValueError(f"--registry {root}: no such directory")
+    return Registry(root) if root.is_dir() else None
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute ``nirpoct run``."""
+    if not math.isfinite(args.duration_scale) or not 0 < args.duration_scale <= 1:
+        raise ValueError(f"--duration-scale must be in (0, 1], got {args.duration_scale:g}")
+    protocol = load_protocol(args.protocol)
+    config, text = instrument_config(args)
+    if args.sim_fault is not None and config.detector.port != SIM:
+        raise ValueError("--sim-fault needs the simulated detector board (add --sim)")
+    printer = ProgressPrinter(len(protocol.steps))
+    runner = ProtocolRunner(
+        protocol,
+        config,
+        args.out,
+        args.operator,
+        args.subject,
+        printer,
+        config_text=text,
+        registry=_registry(args),
+        calibration_ids=tuple(args.calibration),
+        override=_override(args),
+        sim_fault=args.sim_fault,
+        duration_scale=args.duration_scale,
+    )
+    outcome: list[RunFinished | BaseException] = []
+    done = threading.Event()
+
+    def work() -> None:
+        try:
+            outcome.append(runner.run())
+        except BaseException as exc:  # handed to the main thread, which reports it
+            outcome.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=work, name="protocol-runner", daemon=True).start()
+    interrupted = False
+    try:
+        while not done.wait(0.2):
+            pass
+    except KeyboardInterrupt:
+        interrupted = True
+        print("nirpoct: interrupted; aborting the run …", file=sys.stderr)
+        runner.abort()
+        while not done.wait(0.2):
+            pass
+    result = outcome[0]
+    if isinstance(result, BaseException):
+        raise result
+    summary = json.loads(result.summary_json.read_text()) if result.summary_json else {}
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print_human(summary)
+    if interrupted:
+        return EXIT_INTERRUPTED
+    return 0 if result.qc_passed else 1
+
+
+def print_human(summary: dict) -> None:
+    """The outcome for a person."""
+    gates = summary["qc_gates"]
+    passed = sum(g["passed"] for g in gates)
+    print(
+        f"{summary['protocol']['name']} {summary['status']}: "
+        f"QC {'passed' if summary['qc_passed'] else 'NOT passed'} "
+        f"({passed}/{len(gates)} gates)\n"
+        f"  record  {summary['record']}\n"
+        f"  report  {summary['report_pdf']}\n"
+        f"  summary {summary['summary_json']}"
+    )
+
+
+def list_protocols(args: argparse.Namespace) -> int:
+    """Execute ``nirpoct protocols``."""
+    rows = []
+    for name in shipped_protocols():
+        protocol = load_protocol(name)
+        rows.append(
+            {
+                "name": name,
+                "version": protocol.version,
+                "intended_use": protocol.intended_use,
+                "steps": len(protocol.steps),
+                "description": protocol.description,
+            }
+        )
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    for row in rows:
+        print(f"{row['name']:28} {row['version']:6} {row['intended_use']:9} {row['description']}")
+    return 0

@@ -1,0 +1,313 @@
+"""PPG input: per-wavelength time series from a run record or a CSV file.
+
+From a run record, each frame of a wavelength's (first) lit LED step becomes one sample of that
+wavelength: the mean over a region of interest of the frame minus the dark level (a frame's
+step is its frame counter modulo the length of the recorded LED pattern). The region holds
+the pixels that stay in the sensor's linear range at every wavelength (below
+`LINEAR_FRACTION` of full scale) and see at least `MIN_SIGNAL_DN` above dark, optionally
+within a user rectangle. The dark level is the mean of the pattern's dark steps (drive
+current 0) interpolated to each frame when the pattern has them, else a given black level,
+else the level of the darkest 1 % of pixels.
+Interleaved LED steps are exposed at different instants; every wavelength is interpolated
+(linearly in time) onto the exposure times of the first wavelength of the pattern, which also
+bridges dropped frames.
+
+A CSV file has the header ``time,<nm>,<nm>…`` (time in s, one column per wavelength) and one
+row per sample; rows are resampled onto a uniform grid at the median sample rate (or ``--fs``).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from instrument.run_record import RunRecord
+
+LINEAR_FRACTION = 0.75
+"""Pixels whose brightest frame exceeds this fraction of full scale are left out."""
+MIN_SIGNAL_DN = 20.0
+"""Least mean signal above dark, DN, at every wavelength for a pixel to count."""
+DARK_PIXEL_FRACTION = 0.01
+"""Share of the darkest pixels whose level estimates the black level when nothing else does."""
+FRAME_CHUNK = 1024
+"""Frames read at once (bounds memory on long records)."""
+MAX_STEP_JITTER = 0.5
+"""Largest deviation of a CSV time step from the median step, as a fraction of that step."""
+
+
+@dataclass(frozen=True)
+class PpgSignals:
+    """Uniformly sampled intensities per wavelength.
+
+    Attributes
+    ----------
+    time_s : ndarray, shape (N,)
+        Sample times, s (from the start of the run, or as in the CSV file).
+    signals : ndarray, shape (N, W)
+        Intensity per sample and wavelength (run records: mean DN above dark over the ROI).
+    wavelengths_nm : tuple of float
+        Wavelength of each column, nm.
+    sample_rate_hz : float
+        Sample rate, Hz.
+    roi_pixels : int
+        Pixels averaged per sample (0 for CSV input).
+    """
+
+    time_s: NDArray[np.float64]
+    signals: NDArray[np.float64]
+    wavelengths_nm: tuple[float, ...]
+    sample_rate_hz: float
+    roi_pixels: int = 0
+
+
+def _led_pattern(record: RunRecord) -> list[tuple[float, float]]:
+    """The record's LED pattern as (wavelength nm, drive current mA) per step."""
+    text = record.acquisition.get("led_pattern", "")
+    try:
+        pattern = json.loads(text) if isinstance(text, str) and text else []
+        return [(float(w), float(c)) for w, c in pattern]
+    except (ValueError, TypeError):
+        raise ValueError(f"{record.path}: unreadable led_pattern {text!r}") from None
+
+
+def _frames_per_wavelength(
+    record: RunRecord,
+) -> tuple[dict[float, NDArray[np.intp]], NDArray[np.intp]]:
+    """Frame indices of each lit wavelength (its first lit step) and of the dark steps.
+
+    A frame's step is its frame counter modulo the pattern length, as the board cycles the
+    pattern; without a pattern, frames are grouped by wavelength and none is dark.
+    """
+    per_frame_nm = np.asarray(record.wavelength_nm, dtype=float)
+    pattern = _led_pattern(record)
+    if not pattern:
+        return {float(w): np.flatnonzero(per_frame_nm == w) for w in np.unique(per_frame_nm)}, (
+            np.zeros(0, dtype=np.intp)
+        )
+    step = np.asarray(record.frame_counter, dtype=np.int64) % len(pattern)
+    expected_nm = np.array([round(w) for w, _ in pattern], dtype=float)[step]
+    if not np.array_equal(expected_nm, np.round(per_frame_nm)):
+        frame = int(np.argmax(expected_nm != np.round(per_frame_nm)))
+        raise ValueError(
+            f"{record.path}: frame {frame} is at {per_frame_nm[frame]:g} nm but the LED pattern "
+            f"puts {expected_nm[frame]:g} nm there"
+        )
+    lit: dict[float, int] = {}
+    for index, (wavelength, current) in enumerate(pattern):
+        if current > 0.0:
+            lit.setdefault(wavelength, index)
+    frames = {w: np.flatnonzero(step == index) for w, index in lit.items()}
+    frames = {w: index for w, index in frames.items() if index.size}
+    if not frames:
+        raise ValueError(f"{record.path}: no frames lit by an LED")
+    dark = [index for index, (_, current) in enumerate(pattern) if current == 0.0]
+    return frames, np.flatnonzero(np.isin(step, dark))
+
+
+def ppg_signals_from_run(
+    record: RunRecord,
+    roi: tuple[int, int, int, int] | None = None,
+    black_level_dn: float | None = None,
+    full_scale_dn: float = 4095.0,
+) -> PpgSignals:
+    """Per-wavelength PPG signals from a run record.
+
+    Parameters
+    ----------
+    record : RunRecord
+        The run (frames interleaved over the LED pattern's steps).
+    roi : tuple of int, optional
+        (row, col, height, width) rectangle the region is restricted to, pixels.
+    black_level_dn : float, optional
+        Dark level, DN, used when the pattern has no dark step.
+    full_scale_dn : float
+        ADC full scale, DN.
+
+    Raises
+    ------
+    ValueError
+        No frames, no lit wavelength, an ROI outside the frame, or no pixel in the linear range.
+    """
+    frames = record.frames
+    if frames.shape[0] == 0:
+        raise ValueError(f"{record.path}: the record holds no frames")
+    steps, dark_steps = _frames_per_wavelength(record)
+    lit_nm = list(steps)
+    height, width = frames.shape[1:]
+    window = np.zeros((height, width), dtype=bool)
+    row, col, rows, cols = roi if roi is not None else (0, 0, height, width)
+    if rows < 1 or cols < 1 or row < 0 or col < 0 or row + rows > height or col + cols > width:
+        raise ValueError(f"ROI {roi} does not fit in the {height}x{width} frame")
+    window[row : row + rows, col : col + cols] = True
+
+    brightest = np.zeros((height, width))
+    mean = {w: np.zeros((height, width)) for w in lit_nm}
+    for w, index in steps.items():
+        for start in range(0, index.size, FRAME_CHUNK):
+            chunk = frames[index[start : start + FRAME_CHUNK]]
+            brightest = np.maximum(brightest, chunk.max(axis=0))
+            mean[w] += chunk.sum(axis=0, dtype=np.float64) / index.size
+    if dark_steps.size:
+        dark_frame = sum(
+            frames[dark_steps[s : s + FRAME_CHUNK]].sum(axis=0, dtype=np.float64)
+            for s in range(0, dark_steps.size, FRAME_CHUNK)
+        ) / float(dark_steps.size)
+    else:
+        level = black_level_dn
+        if level is None:
+            dimmest = min(mean.values(), key=lambda m: float(m.mean()))
+            count = max(1, int(DARK_PIXEL_FRACTION * dimmest.size))
+            level = float(np.mean(np.partition(dimmest.ravel(), count - 1)[:count]))
+        dark_frame = np.full((height, width), float(level))
+    usable = window & (brightest < LINEAR_FRACTION * full_scale_dn)
+    for w in lit_nm:
+        usable &= mean[w] - dark_frame >= MIN_SIGNAL_DN
+    pixels = int(np.count_nonzero(usable))
+    if pixels == 0:
+        raise ValueError(
+            f"{record.path}: no pixel of the ROI stays below {LINEAR_FRACTION:.0%} of full "
+            f"scale with at least {MIN_SIGNAL_DN:g} DN above dark at every wavelength"
+        )
+
+    def roi_means(index: NDArray[np.intp]) -> NDArray[np.float64]:
+        parts = [
+            frames[index[s : s + FRAME_CHUNK]][:, usable].mean(axis=1)
+            for s in range(0, index.size, FRAME_CHUNK)
+        ]
+        return np.concatenate(parts)
+
+    time_s = np.asarray(record.time_s, dtype=float)
+    dark_trace = roi_means(dark_steps) if dark_steps.size else None
+    grid = time_s[steps[lit_nm[0]]]
+    start = max(time_s[index[0]] for index in steps.values())
+    stop = min(time_s[index[-1]] for index in steps.values())
+    grid = grid[(grid >= start) & (grid <= stop)]
+    if grid.size < 2:
+        raise ValueError(f"{record.path}: too few frames per wavelength")
+    columns = []
+    for w in lit_nm:
+        values = roi_means(steps[w])
+        times = time_s[steps[w]]
+        if dark_trace is not None:
+            values = values - np.interp(times, time_s[dark_steps], dark_trace)
+        else:
+            values = values - float(dark_frame[usable].mean())
+        columns.append(np.interp(grid, times, values))
+    return PpgSignals(
+        time_s=grid,
+        signals=np.stack(columns, axis=1),
+        wavelengths_nm=tuple(lit_nm),
+        sample_rate_hz=float(1.0 / np.median(np.diff(grid))),
+        roi_pixels=pixels,
+    )
+
+
+def read_ppg_csv(path: str | Path, sample_rate_hz: float | None = None) -> PpgSignals:
+    """PPG signals from a CSV file with the header ``time,<nm>,<nm>…``.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    sample_rate_hz : float, optional
+        Rate of the uniform grid the rows are resampled onto, Hz; default the median rate of
+        the time column.
+
+    Raises
+    ------
+    ValueError
+        Naming the file and the line/column of what is wrong: header, non-numeric or
+        non-finite cells, ragged rows, unsorted or irregular time, too few rows.
+    """
+    try:
+        with open(path, newline="") as handle:
+            rows = [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot read {path}: {exc}") from None
+    if not rows:
+        raise ValueError(f"{path}: empty file; expected the header time,<nm>,<nm>…")
+    header = [cell.strip() for cell in rows[0]]
+    if header[0].lower() not in ("time", "time_s") or len(header) < 2:
+        raise ValueError(
+            f"{path}: header must be time,<nm>,<nm>… (time in s, one column per wavelength), "
+            f"got {','.join(header)}"
+        )
+    wavelengths = []
+    for column, name in enumerate(header[1:], start=2):
+        try:
+            wavelength = float(name.removesuffix("nm").strip())
+        except ValueError:
+            raise ValueError(
+                f"{path}: header column {column} is {name!r}, not a wavelength in nm"
+            ) from None
+        if not 0.0 < wavelength < 1e4 or wavelength in wavelengths:
+            raise ValueError(f"{path}: header column {column}: bad or repeated wavelength {name!r}")
+        wavelengths.append(wavelength)
+    values = np.empty((len(rows) - 1, len(header)))
+    for line, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            raise ValueError(f"{path}: line {line} has {len(row)} cells, expected {len(header)}")
+        for column, cell in enumerate(row):
+            try:
+                values[line - 2, column] = float(cell)
+            except ValueError:
+                raise ValueError(
+                    f"{path}: line {line}, column {header[column]}: {cell.strip()!r} is not a "
+                    "number"
+                ) from None
+            if not np.isfinite(values[line - 2, column]):
+                raise ValueError(f"{path}: line {line}, column {header[column]}: not finite")
+    if values.shape[0] < 2:
+        raise ValueError(f"{path}: {values.shape[0]} data rows; need a recording")
+    time_s = values[:, 0]
+    steps = np.diff(time_s)
+    if np.any(steps <= 0.0):
+        line = int(np.argmax(steps <= 0.0)) + 3
+        raise ValueError(f"{path}: line {line}: time does not increase ({time_s[line - 2]:g} s)")
+    step = float(np.median(steps))
+    if np.any(np.abs(steps - step) > MAX_STEP_JITTER * step):
+        line = int(np.argmax(np.abs(steps - step) > MAX_STEP_JITTER * step)) + 3
+        raise ValueError(
+            f"{path}: line {line}: time step {steps[line - 3]:g} s differs from the median "
+            f"{step:g} s by more than {MAX_STEP_JITTER:.0%} (gap in the recording?)"
+        )
+    signals = PpgSignals(time_s, values[:, 1:], tuple(wavelengths), 1.0 / step)
+    return resampled(signals, sample_rate_hz or 1.0 / step)
+
+
+def resampled(signals: PpgSignals, sample_rate_hz: float) -> PpgSignals:
+    """`signals` linearly interpolated onto a uniform grid at `sample_rate_hz` (Hz)."""
+    if not np.isfinite(sample_rate_hz) or sample_rate_hz <= 0.0:
+        raise ValueError(f"sample rate must be a positive number of Hz, got {sample_rate_hz:g}")
+    start, stop = signals.time_s[0], signals.time_s[-1]
+    grid = (
+        start
+        + np.arange(int(np.floor((stop - start) * sample_rate_hz + 1e-6)) + 1) / sample_rate_hz
+    )
+    columns = [np.interp(grid, signals.time_s, column) for column in signals.signals.T]
+    return PpgSignals(
+        grid, np.stack(columns, axis=1), signals.wavelengths_nm, sample_rate_hz, signals.roi_pixels
+    )
+
+
+def selected(signals: PpgSignals, wavelengths_nm: tuple[float, ...]) -> PpgSignals:
+    """Only the columns of `wavelengths_nm` (nm), in that order; ValueError if one is missing."""
+    missing = [w for w in wavelengths_nm if w not in signals.wavelengths_nm]
+    if missing:
+        available = "/".join(f"{w:g}" for w in signals.wavelengths_nm)
+        raise ValueError(
+            f"no {'/'.join(f'{w:g}' for w in missing)} nm signal; the input has {available} nm"
+        )
+    columns = [signals.wavelengths_nm.index(w) for w in wavelengths_nm]
+    return PpgSignals(
+        signals.time_s,
+        signals.signals[:, columns],
+        tuple(wavelengths_nm),
+        signals.sample_rate_hz,
+        signals.roi_pixels,
+    )

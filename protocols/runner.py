@@ -1,0 +1,371 @@
+"""The protocol runner: executes a validated protocol against an instrument.
+
+The same runner serves ``nirpoct run`` and the desktop app. :meth:`ProtocolRunner.run` blocks
+(call it from a worker thread in a GUI); :meth:`pause`, :meth:`resume` and :meth:`abort` may be
+called from any thread. Every event goes to ``on_event`` (see :mod:`protocols.events`).
+
+A run is one run record: the frames of every acquiring step stored one after the other in
+``/raw``, the protocol text and hash in ``/protocol``, every step's status, figures and arrays
+under ``/results/<step>``. When the run ends — completed, stopped by a failing step, aborted
+by the operator or by a device fault — the record is closed and valid, and the JSON summary
+and the PDF report are written beside it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from calibration.registry import Registry
+from drivers.errors import DeviceError
+from drivers.sim.faults import FaultPlan
+from instrument.config import BenchConfig, InstrumentConfig, dump_config
+from instrument.instrument import Instrument, software_version
+from instrument.pseudonym import load_site_key, pseudonymise
+from instrument.run_record import RunRecordWriter, write_results
+from protocols.calibration_gate import Override
+from protocols.events import (
+    RunEvent,
+    RunFailed,
+    RunFinished,
+    RunWarning,
+    StepFinished,
+    StepStarted,
+)
+from protocols.protocol_file import Protocol, ProtocolError
+from protocols.report_pdf import write_report
+from protocols.run_summary import build_summary, write_summary
+from protocols.steps import STEP_FUNCTIONS
+from protocols.steps.check_calibrations import run_calibrations
+from protocols.steps.context import RunAborted, RunContext, StepFailure, StepOutcome
+
+EventCallback = Callable[[RunEvent], None]
+BENCH_KINDS = ("lockin_sweep",)
+ACQUIRING_KINDS = ("warm_up", "dark_reference", "acquire", "lockin_sweep", "photon_transfer")
+
+
+def protocol_config(config: InstrumentConfig, protocol: Protocol) -> InstrumentConfig:
+    """The configuration a protocol runs with: its detector settings in place of the
+    configuration's, and the bench instruments only when a step uses them (a clinical run does
+    not depend on the lab bench being connected).
+
+    Raises
+    ------
+    ProtocolError
+        The combined settings are invalid (e.g. the exposure exceeds the frame period).
+    """
+    changes = protocol.device.model_dump(exclude_none=True)
+    merged = {**config.detector.model_dump(), **changes}
+    try:
+        detector = type(config.detector).model_validate(merged)
+    except ValueError as exc:
+        raise ProtocolError(f"device settings do not fit the instrument: {exc}") from None
+    uses_bench = any(step.kind in BENCH_KINDS for step in protocol.steps)
+    bench = config.bench if uses_bench else BenchConfig(photodiode=config.bench.photodiode)
+    return config.model_copy(update={"detector": detector, "bench": bench})
+
+
+class ProtocolRunner:
+    """Runs one protocol once.
+
+    Parameters
+    ----------
+    protocol : Protocol
+        A validated protocol (:func:`protocols.protocol_file.load_protocol`).
+    config : InstrumentConfig
+        The instrument to run on (``instrument.config.simulated(...)`` for the simulator).
+    out_dir : str or pathlib.Path
+        Directory for the run record, the PDF report and the JSON summary.
+    operator : str
+        Who runs the protocol.
+    subject_id : str
+        Subject id as typed; records, summaries and events hold only its pseudonym, the PDF
+        report printed for the clinician shows it as typed.
+    on_event : callable or None
+        Receives every :data:`protocols.events.RunEvent`, on the thread that calls :meth:`run`.
+    config_text : str
+        Text of the configuration file (stored in the record).
+    registry : Registry or None
+        The site's calibration registry; a clinical protocol is refused without one.
+    calibration_ids : sequence of str
+        Calibration records the run uses besides the protocol's required kinds.
+    override : Override or None
+        An approver's override of an expired calibration (clinical runs).
+    sim_fault : FaultPlan or None
+        A link fault to inject on the simulated detector board (tests and demonstrations).
+    duration_scale : float
+        Multiplies every acquisition and warm-up time of the protocol (shortened runs for
+        tests and demonstrations; 1 for real runs). Recorded in the run record.
+    """
+
+    def __init__(
+        self,
+        protocol: Protocol,
+        config: InstrumentConfig,
+        out_dir: str | Path,
+        operator: str = "",
+        subject_id: str = "",
+        on_event: EventCallback | None = None,
+        *,
+        config_text: str = "",
+        registry: Registry | None = None,
+        calibration_ids: tuple[str, ...] = (),
+        override: Override | None = None,
+        sim_fault: FaultPlan | None = None,
+        duration_scale: float = 1.0,
+    ) -> None:
+        if not 0 < duration_scale <= 1:
+            raise ValueError(f"duration scale must be in (0, 1], got {duration_scale:g}")
+        self.protocol = protocol
+        self.config = config
+        self.out_dir = Path(out_dir)
+        self.operator = operator
+        self.subject_id = subject_id
+        self.on_event = on_event or (lambda event: None)
+        self.config_text = config_text or dump_config(config)
+        self.registry = registry
+        self.calibration_ids = tuple(calibration_ids)
+        self.override = override
+        self.sim_fault = sim_fault
+        self.duration_scale = duration_scale
+        self._resume = threading.Event()
+        self._resume.set()
+        self._abort = threading.Event()
+
+    # ------------------------------------------------------------------ control
+    def pause(self) -> None:
+        """Hold the run at the next safe point (between steps, or a warm-up poll)."""
+        self._resume.clear()
+
+    def resume(self) -> None:
+        """Continue a paused run."""
+        self._resume.set()
+
+    def abort(self) -> None:
+        """End the run at the next safe point (within a frame batch while acquiring).
+
+        The record is kept, closed and marked ``aborted``.
+        """
+        self._abort.set()
+        self._resume.set()
+
+    @property
+    def paused(self) -> bool:
+        """True while paused."""
+        return not self._resume.is_set()
+
+    # ------------------------------------------------------------------ run
+    def run(self) -> RunFinished:
+        """Execute every step; blocks until the run ends and returns its last event.
+
+        Raises
+        ------
+        ProtocolError
+            The protocol's device settings do not fit the instrument (nothing was touched).
+        """
+        config = protocol_config(self.config, self.protocol)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        started = dt.datetime.now(dt.UTC)
+        context: RunContext | None = None
+        status, error = "aborted", ""
+        try:
+            with Instrument(config, self.config_text, sim_fault=self.sim_fault) as instrument:
+                context = self._context(instrument)
+                status, error = self._run_steps(context)
+        except DeviceError as exc:
+            status, error = "aborted", f"device fault: {exc}"
+            self.on_event(RunFailed(error))
+        finally:
+            if context is not None:
+                self._close_record(context, status, error)
+        return self._finish(context, status, error, started)
+
+    def _context(self, instrument: Instrument) -> RunContext:
+        board_id = instrument.identities["detector"].get("calibration_id", "")
+        uses, problems = run_calibrations(
+            self.registry,
+            self.protocol.required_calibrations,
+            [*self.calibration_ids, *([board_id] if board_id else [])],
+            clinical=self.protocol.clinical,
+            override=self.override,
+        )
+        for use in uses:
+            if use.state == "due":
+                self.on_event(RunWarning(f"calibration {use.record} is due on {use.due_date}"))
+            elif use.state not in ("approved",) and not self.protocol.clinical:
+                self.on_event(RunWarning(f"calibration {use.record} is {use.state}"))
+        calibrations = {use.record: use.as_attributes() for use in uses}
+        board = instrument.board
+        assert board is not None
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        path = self.out_dir / f"run-{stamp}-{self.protocol.name}.h5"
+        metadata = {
+            "software_version": software_version(),
+            "operator": self.operator,
+            "subject_pseudonym": (
+                pseudonymise(self.subject_id, load_site_key()) if self.subject_id else ""
+            ),
+            "config_yaml": dump_config(instrument.config),
+            "config_source": self.config_text,
+            "sim_fault": str(self.sim_fault) if self.sim_fault else "",
+            "duration_scale": self.duration_scale,
+        }
+        protocol = {
+            "name": self.protocol.name,
+            "version": self.protocol.version,
+            "intended_use": self.protocol.intended_use,
+            "source": self.protocol.source,
+            "text": self.protocol.text,
+            "sha256": self.protocol.sha256,
+        }
+        writer = RunRecordWriter(
+            path,
+            board.roi.frame_shape,
+            metadata,
+            instrument.identities,
+            flush_interval_s=instrument.config.acquisition.flush_interval_s,
+            calibrations=calibrations,
+            probe=instrument.config.probe.model_dump(),
+            protocol=protocol,
+        )
+        roi = board.roi
+        return RunContext(
+            instrument,
+            writer,
+            self.on_event,
+            self._resume,
+            self._abort,
+            protocol=self.protocol,
+            registry=self.registry,
+            calibration_uses=uses,
+            calibration_problems=problems,
+            duration_scale=self.duration_scale,
+            metadata=metadata,
+            settings={
+                "frame_rate_hz": board.frame_rate_hz,
+                "integration_time_us": board.integration_time_us,
+                "gain": board.gain,
+                "roi": [roi.row, roi.col, roi.height, roi.width, roi.binning],
+            },
+        )
+
+    def _run_steps(self, context: RunContext) -> tuple[str, str]:
+        """Run the steps in order; the run's status and error."""
+        for index, step in enumerate(self.protocol.steps):
+            context.step_index, context.step_name = index, step.name
+            try:
+                context.checkpoint()
+            except RunAborted as exc:
+                self.on_event(RunFailed(str(exc)))
+                return "aborted", str(exc)
+            self.on_event(StepStarted(index, step.name, step.kind))
+            outcome, fault = self._run_step(step, context)
+            context.outcomes[step.name] = outcome
+            self.on_event(StepFinished(index, step.name, outcome.status, outcome.results))
+            if outcome.status == "aborted":
+                self.on_event(RunFailed(f"step {step.name}: {outcome.message}"))
+                return "aborted", fault or outcome.message
+            if outcome.status == "failed":
+                self.on_event(RunFailed(f"step {step.name} failed: {outcome.message}"))
+                if outcome.stops_run:
+                    return "failed", f"step {step.name} failed: {outcome.message}"
+            elif outcome.message:
+                self.on_event(RunWarning(f"step {step.name}: {outcome.message}"))
+        return "completed", ""
+
+    def _run_step(self, step: Any, context: RunContext) -> tuple[StepOutcome, str]:
+        """A step's outcome, and the device fault that aborted it (else "")."""
+        try:
+            return STEP_FUNCTIONS[step.kind](step, context), ""
+        except RunAborted as exc:
+            return StepOutcome("aborted", message=str(exc)), ""
+        except DeviceError as exc:
+            return StepOutcome("aborted", message=f"device fault: {exc}"), f"device fault: {exc}"
+        except StepFailure as exc:
+            return StepOutcome(
+                "failed", message=str(exc), stops_run=step.kind in ACQUIRING_KINDS
+            ), ""
+        except (ValueError, TypeError, ArithmeticError, LookupError) as exc:
+            # Analyses reject data (or options) they cannot use with an error naming it.
+            return StepOutcome(
+                "failed", message=str(exc), stops_run=step.kind in ACQUIRING_KINDS
+            ), ""
+        except Exception as exc:  # an internal error ends only this step, never the record
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            message = (
+                f"internal error {type(exc).__name__}: {exc} "
+                f"({Path(where.filename).name}:{where.lineno})"
+            )
+            return StepOutcome("failed", message=message, stops_run=True), ""
+
+    def _close_record(self, context: RunContext, status: str, error: str) -> None:
+        segments = context.segments
+        totals = {
+            "frames": sum(s.stats.frames for s in segments),
+            "dropped_frames": sum(s.stats.dropped_frames for s in segments),
+            "buffer_overruns": sum(s.stats.buffer_overruns for s in segments),
+            "decoder_resyncs": max((s.stats.decoder_resyncs for s in segments), default=0),
+            "discarded_bytes": max((s.stats.discarded_bytes for s in segments), default=0),
+            "duration_s": round(sum(s.stats.duration_s for s in segments), 6),
+            "wavelengths_nm": sorted({w for s in segments for w in s.stats.wavelengths_nm}),
+            "led_pattern": json.dumps(
+                [
+                    [s.wavelength_nm, s.drive_current_ma]
+                    for s in context.instrument.config.detector.led_pattern
+                ]
+            ),
+        }
+        record_status = "completed" if status == "completed" else "aborted"
+        context.writer.close(record_status, {**context.settings, **totals}, error)
+        by_segment = {segment.step: segment.attributes() for segment in segments}
+        steps = {}
+        for index, step in enumerate(self.protocol.steps):
+            outcome = context.outcomes.get(step.name)
+            if outcome is None:
+                continue
+            attributes = {
+                "index": index,
+                "kind": step.kind,
+                "status": outcome.status,
+                "message": outcome.message,
+                "results_json": json.dumps(outcome.results, default=str),
+                **by_segment.get(step.name, {}),
+            }
+            steps[step.name] = (attributes, outcome.arrays)
+        write_results(context.writer.path, steps)
+
+    def _finish(
+        self, context: RunContext | None, status: str, error: str, started: dt.datetime
+    ) -> RunFinished:
+        record_path = context.writer.path if context is not None else None
+        stem = (
+            record_path.stem
+            if record_path is not None
+            else f"run-{started:%Y%m%dT%H%M%S%fZ}-{self.protocol.name}"
+        )
+        summary = build_summary(
+            self.protocol,
+            status,
+            error,
+            record_path,
+            context,
+            operator=self.operator,
+        )
+        json_path = self.out_dir / f"{stem}.json"
+        pdf_path: Path | None = self.out_dir / f"{stem}.pdf"
+        try:
+            write_report(pdf_path, summary, context, subject_id=self.subject_id)
+        except (OSError, ValueError) as exc:
+            self.on_event(RunWarning(f"the PDF report could not be written: {exc}"))
+            pdf_path = None
+        summary["report_pdf"] = str(pdf_path) if pdf_path is not None else None
+        summary["summary_json"] = str(json_path)
+        write_summary(json_path, summary)
+        finished = RunFinished(status, record_path, pdf_path, json_path, summary["qc_passed"])
+        self.on_event(finished)
+        return finished

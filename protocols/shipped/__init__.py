@@ -1,0 +1,1 @@
+"""Protocols that ship with nirpoct (YAML files; see docs/protocols.md)."""

@@ -1,0 +1,316 @@
+"""What a step sees while it runs: the instrument, the open run record, earlier results.
+
+Steps are plain functions ``run(step, context) -> StepOutcome``. They acquire through
+:meth:`RunContext.acquire` (frames of every acquiring step go consecutively into the one run
+record), report progress through :meth:`RunContext.progress` and call
+:meth:`RunContext.checkpoint` where a pause may hold them or an abort may end them.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from calibration.registry import Registry
+from drivers.detector_messages import LedStep
+from instrument.acquisition import Acquisition, AcquisitionStats
+from instrument.instrument import Instrument
+from instrument.run_record import FrameBatch, RunRecord, RunRecordWriter
+from protocols.calibration_gate import CalibrationUse
+from protocols.events import LiveData, RunEvent, StepProgress
+from protocols.protocol_file import Protocol
+
+LIVE_INTERVAL_S = 0.1
+LIVE_WINDOW_S = 10.0
+
+
+class RunAborted(Exception):
+    """The operator aborted the run."""
+
+
+class StepFailure(Exception):
+    """A step could not produce its result; the message says why (shown to the operator)."""
+
+
+@dataclass
+class StepOutcome:
+    """What a step produced.
+
+    Attributes
+    ----------
+    status : str
+        ``passed``, ``failed`` or ``skipped``.
+    results : dict
+        Figure name → JSON-able value; the unit is the name's suffix (``_dn``, ``_percent`` …).
+    arrays : dict
+        Arrays stored in the run record under ``/results/<step>``.
+    message : str
+        Why it failed, or a note.
+    stops_run : bool
+        A failure of this step ends the run.
+    """
+
+    status: str
+    results: dict[str, Any] = field(default_factory=dict)
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    message: str = ""
+    stops_run: bool = False
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Frames one acquiring step stored in the run record.
+
+    ``first_frame`` indexes ``/raw/frames``; ``led_pattern`` is (wavelength nm, drive mA) per
+    LED step (drive 0 for dark frames).
+    """
+
+    step: str
+    frames: np.ndarray
+    time_s: np.ndarray
+    wavelength_nm: np.ndarray
+    board_temperature_c: np.ndarray
+    frame_counter: np.ndarray
+    device_time_us: np.ndarray
+    first_frame: int
+    stats: AcquisitionStats
+    led_pattern: tuple[tuple[int, float], ...]
+
+    def attributes(self) -> dict[str, Any]:
+        """Attributes that place the segment in the record."""
+        return {
+            "first_frame": self.first_frame,
+            "frames": len(self.frames),
+            "led_pattern": [list(step) for step in self.led_pattern],
+            **{f"acquisition_{k}": v for k, v in self.stats.as_dict().items()},
+        }
+
+
+class RunContext:
+    """Shared state of one run, handed to every step.
+
+    Parameters
+    ----------
+    instrument : Instrument
+        The open instrument.
+    writer : RunRecordWriter
+        The run record, open for frames.
+    emit : callable
+        Sends an event to the runner's listener.
+    resume, abort : threading.Event
+        Set when the run may proceed / must end.
+    protocol : Protocol
+        The protocol being run.
+    registry : Registry or None
+        Calibration registry of the site.
+    calibration_uses : list of CalibrationUse
+        States of the run's calibrations, checked when the run started.
+    calibration_problems : list of str
+        What is missing, or why a clinical run may not proceed (empty when nothing is).
+    duration_scale : float
+        Multiplies every acquisition and warm-up time (shortened runs for tests; 1 otherwise).
+    metadata, settings : dict
+        The record's root attributes and the detector settings (for :meth:`record_view`).
+    """
+
+    def __init__(
+        self,
+        instrument: Instrument,
+        writer: RunRecordWriter,
+        emit: Callable[[RunEvent], None],
+        resume: threading.Event,
+        abort: threading.Event,
+        *,
+        protocol: Protocol,
+        registry: Registry | None,
+        calibration_uses: list[CalibrationUse],
+        calibration_problems: list[str],
+        duration_scale: float,
+        metadata: dict[str, object],
+        settings: dict[str, object],
+    ) -> None:
+        self.instrument = instrument
+        self.writer = writer
+        self.emit = emit
+        self.registry = registry
+        self.calibration_uses = calibration_uses
+        self.calibration_problems = calibration_problems
+        self.duration_scale = duration_scale
+        self.clinical = protocol.clinical
+        self.protocol_steps: tuple[Any, ...] = protocol.steps
+        self.metadata = metadata
+        self.settings = settings
+        self.outcomes: dict[str, StepOutcome] = {}
+        self.data: dict[str, Any] = {}
+        self.segments: list[Segment] = []
+        self.step_index = 0
+        self.step_name = ""
+        self._resume = resume
+        self._abort = abort
+
+    # ------------------------------------------------------------------ control
+    def checkpoint(self) -> None:
+        """Wait while paused; raise :class:`RunAborted` when aborted."""
+        while not self._resume.wait(0.1):
+            pass
+        if self._abort.is_set():
+            raise RunAborted("aborted by the operator")
+
+    def progress(self, fraction: float, message: str) -> None:
+        """Report the running step's progress (0..1)."""
+        self.emit(StepProgress(self.step_index, min(1.0, max(0.0, fraction)), message))
+
+    def scaled(self, seconds: float) -> float:
+        """A protocol time after the run's duration scale, s."""
+        return seconds * self.duration_scale
+
+    # ------------------------------------------------------------------ acquisition
+    def record_view(self, segment: Segment) -> RunRecord:
+        """The segment as a run record of its own, for analyses that read run records."""
+        pattern = [list(step) for step in segment.led_pattern]
+        return RunRecord(
+            path=self.writer.path,
+            frames=segment.frames,
+            time_s=segment.time_s,
+            wavelength_nm=segment.wavelength_nm,
+            board_temperature_c=segment.board_temperature_c,
+            frame_counter=segment.frame_counter,
+            device_time_us=segment.device_time_us,
+            metadata={**self.metadata, "status": "completed"},
+            devices=self.instrument.identities,
+            acquisition={
+                **segment.stats.as_dict(),
+                **self.settings,
+                "led_pattern": json.dumps(pattern),
+            },
+            calibrations={use.record: use.as_attributes() for use in self.calibration_uses},
+            probe=self.instrument.config.probe.model_dump(),
+        )
+
+    def acquire(
+        self, duration_s: float, led_pattern: tuple[LedStep, ...], *, live: bool = True
+    ) -> Segment:
+        """Acquire ``duration_s`` s with ``led_pattern`` into the run record.
+
+        Raises
+        ------
+        DeviceError
+            The link failed; the frames received before are in the record.
+        RunAborted
+            The operator aborted.
+        """
+        self.checkpoint()
+        board = self.instrument.board
+        assert board is not None
+        original = board.led_pattern
+        board.led_pattern = led_pattern
+        first = self.writer.frames_written
+        batches: list[FrameBatch] = []
+        lit_nm = {float(s.wavelength_nm) for s in led_pattern if s.drive_current_ma > 0}
+        live_state = _LiveTraces(self.emit, lit_nm) if live else None
+
+        def on_frames(batch: FrameBatch) -> None:
+            batches.append(batch)
+            if live_state is not None:
+                live_state.add(batch)
+
+        def on_progress(done_s: float, frames: int) -> None:
+            if self._abort.is_set():
+                raise RunAborted("aborted by the operator")
+            self.progress(done_s / duration_s, f"{done_s:.1f}/{duration_s:.1f} s, {frames} frames")
+
+        settings = self.instrument.config.acquisition
+        acquisition = Acquisition(
+            board,
+            self.writer,
+            frame_rate_hz=board.frame_rate_hz,
+            buffer_frames=settings.buffer_frames,
+            stall_timeout_s=settings.stall_timeout_s,
+        )
+        try:
+            stats = acquisition.run(duration_s, on_progress, on_frames)
+        except BaseException:
+            self.segments.append(
+                _segment(self.step_name, batches, first, acquisition.stats(), led_pattern)
+            )
+            raise
+        board.led_pattern = original
+        segment = _segment(self.step_name, batches, first, stats, led_pattern)
+        self.segments.append(segment)
+        return segment
+
+
+def _segment(
+    step: str,
+    batches: list[FrameBatch],
+    first: int,
+    stats: AcquisitionStats,
+    pattern: tuple[LedStep, ...],
+) -> Segment:
+    def joined(name: str, dtype: str) -> np.ndarray:
+        return (
+            np.concatenate([b.fields[name] for b in batches])
+            if batches
+            else np.zeros(0, dtype=dtype)
+        )
+
+    frames = np.concatenate([b.frames for b in batches]) if batches else np.zeros((0, 0, 0), "u2")
+    return Segment(
+        step=step,
+        frames=frames,
+        time_s=joined("time_s", "f8"),
+        wavelength_nm=joined("wavelength_nm", "u2"),
+        board_temperature_c=joined("board_temperature_c", "f4"),
+        frame_counter=joined("frame_counter", "u4"),
+        device_time_us=joined("device_time_us", "u8"),
+        first_frame=first,
+        stats=stats,
+        led_pattern=tuple((int(s.wavelength_nm), float(s.drive_current_ma)) for s in pattern),
+    )
+
+
+class _LiveTraces:
+    """Per-wavelength frame-mean traces of the last ``LIVE_WINDOW_S`` s, sent at most 10 Hz.
+
+    Only wavelengths some LED step lights (``lit_nm``) get a trace; dark steps do not.
+    """
+
+    def __init__(self, emit: Callable[[RunEvent], None], lit_nm: set[float]) -> None:
+        self.emit = emit
+        self.lit_nm = lit_nm
+        self.time_s: list[np.ndarray] = []
+        self.means: list[np.ndarray] = []
+        self.wavelengths: list[np.ndarray] = []
+        self._last_sent = 0.0
+
+    def add(self, batch: FrameBatch) -> None:
+        self.time_s.append(batch.fields["time_s"])
+        self.means.append(batch.frames.mean(axis=(1, 2)))
+        self.wavelengths.append(batch.fields["wavelength_nm"])
+        now = time.monotonic()
+        if now - self._last_sent < LIVE_INTERVAL_S:
+            return
+        self._last_sent = now
+        t = np.concatenate(self.time_s)
+        keep = t >= t[-1] - LIVE_WINDOW_S
+        t, means = t[keep], np.concatenate(self.means)[keep]
+        wavelengths = np.concatenate(self.wavelengths)[keep]
+        self.time_s, self.means, self.wavelengths = [t], [means], [wavelengths]
+        traces = {
+            float(w): means[wavelengths == w] for w in np.unique(wavelengths) if w in self.lit_nm
+        }
+        temperature = float(batch.fields["board_temperature_c"][-1])
+        self.emit(
+            LiveData(
+                float(t[-1]),
+                traces,
+                batch.frames[-1].astype(np.float64),
+                {"board_temperature_c": temperature},
+            )
+        )

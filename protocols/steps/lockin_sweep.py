@@ -1,0 +1,74 @@
+"""``lockin_sweep``: lock-in amplitude of the modulated bench LED across reference frequencies.
+
+The bench LED is sine-modulated at the lock-in's reference frequency and seen by the
+photodiode and its transimpedance amplifier; the amplitude at each frequency, relative to the
+lowest one, checks the lock-in chain (reference lock, ranging, filter settling) and the
+detector's roll-off.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from drivers.errors import DeviceError
+from drivers.lockin import LockInAmplifier
+from protocols.protocol_file import LockinSweepStep
+from protocols.steps.context import RunContext, StepFailure, StepOutcome
+
+
+def run(step: LockinSweepStep, context: RunContext) -> StepOutcome:
+    """Amplitude R (V rms) per frequency; figures ``amplitude_v`` (at the first frequency),
+    ``relative_response_min_percent`` and ``valid_fraction``."""
+    bench = context.instrument.bench
+    lockin, led = bench.lockin, bench.ledsource
+    if lockin is None or led is None:
+        raise StepFailure("the lock-in sweep needs a lock-in amplifier and an LED source")
+    low, high = lockin.MODEL.frequency_range_hz
+    frequencies = [f for f in step.frequencies_hz if low <= f <= high]
+    if not frequencies:
+        raise StepFailure(f"no sweep frequency within the {lockin.name} range {low:g}–{high:g} Hz")
+    led.wavelength_nm = step.wavelength_nm
+    led.current_a = step.led_current_a
+    lockin.time_constant_s = step.time_constant_s
+    led.output_enabled = True
+    amplitudes, valid = [], []
+    try:
+        for index, frequency in enumerate(frequencies):
+            context.checkpoint()
+            lockin.frequency_hz = frequency
+            readings = _amplitudes(lockin, step.readings)
+            amplitudes.append(float(np.mean([r for r, _ in readings])))
+            valid.append(all(ok for _, ok in readings))
+            context.progress((index + 1) / len(frequencies), f"{frequency:g} Hz")
+    finally:
+        led.output_enabled = False
+    amplitude = np.array(amplitudes)
+    relative = 100.0 * amplitude / amplitude[0]
+    results = {
+        "amplitude_v": float(amplitude[0]),
+        "relative_response_min_percent": round(float(relative.min()), 3),
+        "valid_fraction": float(np.mean(valid)),
+        "frequencies_hz": frequencies,
+    }
+    arrays = {"frequency_hz": np.array(frequencies), "amplitude_v": amplitude}
+    return StepOutcome("passed", results, arrays)
+
+
+def _amplitudes(lockin: LockInAmplifier, count: int) -> list[tuple[float, bool]]:
+    """``count`` readings (R in V rms, valid) on the most sensitive range that holds R."""
+    lockin.sensitivity_v = lockin.allowed_sensitivities_v()[-1]
+    lockin.wait_settled()
+    coarse = lockin.measure(auto_range=False).r_v
+    lockin.sensitivity_v = lockin.smallest_sensitivity_at_least(1.5 * coarse)
+    settle = lockin.settle_time_s()
+    readings = []
+    for _ in range(count):
+        time.sleep(settle)
+        try:
+            reading = lockin.measure()
+        except DeviceError as exc:
+            raise StepFailure(f"{lockin.name}: {exc}") from exc
+        readings.append((reading.r_v, reading.valid))
+    return readings

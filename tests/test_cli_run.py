@@ -1,0 +1,196 @@
+"""``nirpoct run`` and ``nirpoct protocols`` as a user runs them: a real process on the
+simulator, its outputs and exit code."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pypdf import PdfReader
+
+from calibration.registry import Registry
+from drivers.sim.scene import Scene
+from instrument.run_record import read_run_record
+from protocols.cli import main
+from tests.calibration_fixtures import PASSWORDS, make_content, make_registry
+
+pytestmark = pytest.mark.timeout(180)
+
+SUBJECT = "QL-2026-0042"
+EMPIRICAL_660_940 = np.array([110.0, -25.0])  # SpO2 = 110 − 25 R, %
+
+
+def nirpoct(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "protocols.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=150,
+    )
+
+
+def approve(registry: Registry, content) -> str:
+    entry = registry.create(content, PASSWORDS["tech"])
+    registry.sign(entry.reference, "reviewed", "rev", PASSWORDS["rev"])
+    registry.sign(entry.reference, "approved", "boss", PASSWORDS["boss"])
+    return entry.reference
+
+
+def clinical_registry(root: Path, *, spo2_curve_days_old: int = 0) -> Registry:
+    """Approved detector and SpO2-curve calibrations (the curve ``days_old`` days old)."""
+    registry = make_registry(root)
+    approve(registry, make_content())
+    day = (dt.date.today() - dt.timedelta(days=spo2_curve_days_old)).isoformat()
+    curve = dataclasses.replace(
+        make_content(calibration_date=day),
+        kind="spo2-curve",
+        title="SpO2 calibration curve",
+        arrays={"coefficients/spo2_curve": EMPIRICAL_660_940},
+    )
+    approve(registry, curve)
+    return registry
+
+
+def test_protocols_lists_the_shipped_ones(capsys):
+    assert main(["protocols", "--json"]) == 0
+    rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
+    assert set(rows) == {
+        "daily-qc",
+        "detector-characterisation",
+        "dot-lesion-scan",
+        "spo2-screening",
+        "tissue-oxygenation-map",
+    }
+    assert rows["spo2-screening"]["intended_use"] == "clinical"
+    assert rows["daily-qc"]["intended_use"] == "qc"
+
+
+def test_daily_qc_on_the_simulator(tmp_path):
+    result = nirpoct(
+        "run",
+        "daily-qc",
+        "--sim",
+        "--duration-scale",
+        "0.1",
+        "--out",
+        "out",
+        "--json",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["status"] == "completed" and summary["qc_passed"] is True
+    assert len(summary["qc_gates"]) == 6 and all(g["passed"] for g in summary["qc_gates"])
+    for key in ("record", "report_pdf", "summary_json"):
+        assert Path(tmp_path, summary[key]).is_file()
+    assert "[8/14] dark-level (qc_gate)" in result.stderr
+    assert "QC PASS: dark-stats.mean_dn" in result.stderr
+
+    figures = {step["name"]: step["results"] for step in summary["steps"]}
+    sensor = Scene(0).truth(0.0)["sensor"]
+    assert abs(figures["dark-stats"]["mean_dn"] - sensor["black_level_dn"]) < 2.0
+    # Read noise and quantisation noise, DN.
+    expected_noise_dn = np.hypot(sensor["read_noise_e"] * sensor["gain_dn_per_e"], 12**-0.5)
+    assert figures["dark-stats"]["temporal_noise_dn"] == pytest.approx(expected_noise_dn, rel=0.15)
+    assert figures["led"]["min_signal_dn"] > 100
+    assert figures["lockin"]["valid_fraction"] == 1.0
+
+    record = read_run_record(Path(tmp_path, summary["record"]))
+    assert record.metadata["status"] == "completed"
+    assert record.protocol["name"] == "daily-qc"
+    assert record.protocol["sha256"] == summary["protocol"]["sha256"]
+    assert record.metadata["duration_scale"] == 0.1
+
+
+def test_spo2_screening_with_approved_calibrations(tmp_path):
+    clinical_registry(tmp_path / "registry")
+    result = nirpoct(
+        "run",
+        "spo2-screening",
+        "--sim",
+        "--operator",
+        "X",
+        "--subject",
+        SUBJECT,
+        "--registry",
+        "registry",
+        "--duration-scale",
+        "0.1",
+        "--out",
+        "out",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "spo2-screening completed: QC passed (5/5 gates)" in result.stdout
+    summary_path = next(Path(tmp_path, "out").glob("*.json"))
+    summary = json.loads(summary_path.read_text())
+    oximetry = next(s for s in summary["steps"] if s["name"] == "oximetry")["results"]
+    truth = Scene(0).truth(3.0)["tissue"]
+    assert abs(oximetry["spo2_percent"] - truth["spo2_percent"]) < 3.0
+    assert abs(oximetry["pulse_rate_bpm"] - truth["mean_pulse_rate_bpm"]) < 3.0
+    assert oximetry["curve"].startswith("calibration CAL-")
+    assert [c["state"] for c in summary["calibrations"]] == ["approved", "approved"]
+
+    # The subject id appears only as its pseudonym, except on the printed report.
+    assert SUBJECT not in summary_path.read_text()
+    record = read_run_record(Path(tmp_path, summary["record"]))
+    assert record.metadata["subject_pseudonym"] == summary["subject_pseudonym"] != ""
+    assert SUBJECT not in json.dumps(record.metadata)
+    assert record.results["oximetry"]["ppg_signals"].shape[1] == 2
+    report = "".join(
+        p.extract_text() for p in PdfReader(Path(tmp_path, summary["report_pdf"])).pages
+    )
+    assert SUBJECT in report and "SpO2 trend" in report
+
+
+def test_expired_calibration_blocks_the_clinical_protocol(tmp_path):
+    clinical_registry(tmp_path / "registry", spo2_curve_days_old=400)
+    result = nirpoct(
+        "run",
+        "spo2-screening",
+        "--sim",
+        "--operator",
+        "X",
+        "--subject",
+        SUBJECT,
+        "--registry",
+        "registry",
+        "--out",
+        "out",
+        "--json",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 1
+    assert "clinical run refused: calibration CAL-" in result.stderr
+    assert "is expired" in result.stderr
+    assert "Traceback" not in result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["status"] == "failed" and summary["qc_passed"] is False
+    assert [s["status"] for s in summary["steps"]][:2] == ["failed", "not run"]
+    record = read_run_record(Path(tmp_path, summary["record"]))
+    assert len(record.frames) == 0
+    assert sorted(c["state"] for c in record.calibrations.values()) == ["approved", "expired"]
+
+
+def test_invalid_protocol_file_is_one_line_naming_file_line_and_field(tmp_path, capsys):
+    protocol = tmp_path / "mine.yaml"
+    protocol.write_text(
+        "name: mine\nversion: '1'\nintended_use: qc\nsteps:\n  - kind: acquire\n    duration_s: 0\n"
+    )
+    assert main(["run", str(protocol), "--sim", "--out", str(tmp_path / "runs")]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"nirpoct: error: {protocol}:6: steps[0].duration_s: Input should be greater than 0"
+    ]
+    assert not (tmp_path / "runs").exists()
+
+
+def test_bad_duration_scale_is_refused(capsys):
+    assert main(["run", "daily-qc", "--sim", "--duration-scale", "3"]) == 2
+    assert "--duration-scale must be in (0, 1], got 3" in capsys.readouterr().err

@@ -1,0 +1,240 @@
+"""The desktop app offscreen: instrument panel and live view on the simulated instrument,
+calibration browser on a real registry, language switching."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import datetime as dt
+import json
+import subprocess
+import sys
+from pathlib import Path
+from xml.etree import ElementTree
+
+import numpy as np
+import pytest
+from pypdf import PdfReader
+from PySide6.QtCore import QTimer, QTranslator
+from PySide6.QtWidgets import QApplication
+
+import gui
+from gui.app import make_context
+from gui.i18n import TRANSLATIONS_DIR, Languages
+from gui.main_window import MainWindow
+from instrument.run_record import read_run_record
+from tests.calibration_fixtures import PASSWORDS, approved_record, make_content, make_registry
+
+OPEN_TIMEOUT_MS = 60_000
+
+
+@pytest.fixture
+def registry(tmp_path):
+    return make_registry(tmp_path / "registry")
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, registry):
+    context = make_context(None, True, registry.root, tmp_path / "runs")
+    languages = Languages(QApplication.instance())
+    main = MainWindow(context, languages)
+    qtbot.addWidget(main)
+    main.show()
+    yield main
+    main.close()
+    languages.set("en")
+
+
+def test_instrument_panel_and_live_view_on_the_simulator(qtbot, window):
+    session = window.session
+    with qtbot.waitSignal(session.opened, timeout=OPEN_TIMEOUT_MS):
+        window.instrument_panel.connect_button.click()
+    panel = window.instrument_panel
+    shown = {
+        panel.devices.item(row, 0).text(): panel.devices.item(row, 4).text()
+        for row in range(panel.devices.rowCount())
+    }
+    assert shown == {name: ident["firmware"] for name, ident in session.identities.items()}
+    assert shown["detector"] == "1.3.0-sim"
+    qtbot.waitUntil(lambda: panel.temperature_c is not None, timeout=10_000)
+    assert panel.temperature.text() == f"{panel.temperature_c:.2f} °C"
+    qtbot.waitUntil(lambda: not session.busy, timeout=10_000)
+
+    # While 200 fps stream in, a 20 ms timer on the GUI thread keeps firing.
+    ticks = []
+    heartbeat = QTimer()
+    heartbeat.setInterval(20)
+    heartbeat.timeout.connect(lambda: ticks.append(1))
+    live = window.live_view
+    window.tabs.setCurrentWidget(live)
+    live.duration.setValue(2.0)
+    heartbeat.start()
+    with qtbot.waitSignal(session.acquired, timeout=30_000) as finished:
+        live.start_button.click()
+    heartbeat.stop()
+    result = finished.args[0]
+    assert result.stats.frames + result.stats.dropped_frames == 400
+    # The acquisition lasted ≥ 2 s: ≥ 100 timer periods. A GUI thread doing the device work
+    # would have served one or two; this one served at least a quarter of them even on a
+    # loaded machine. Redraws are throttled (10 Hz: one per 20 frames at 200 fps), however
+    # many frame batches arrive.
+    assert len(ticks) >= 25
+    assert 5 <= live.redraws <= result.stats.frames // 15
+    live.redraw()
+    record = read_run_record(result.record_path)
+    np.testing.assert_array_equal(live.snapshot.image, record.frames[-1])
+    assert sorted(live.snapshot.traces) == [660.0, 760.0, 850.0, 940.0]
+    last_660 = record.frames[record.wavelength_nm == 660][-1].mean()
+    assert live.snapshot.traces[660.0][-1] == pytest.approx(last_660)
+    assert live.message.text() == f"{result.stats.frames} frames in {result.record_path}"
+
+    with qtbot.waitSignal(session.closed, timeout=OPEN_TIMEOUT_MS):
+        panel.disconnect_button.click()
+    assert panel.devices.rowCount() == 0
+
+
+def states_shown(browser) -> dict[str, str]:
+    return {
+        browser.records.item(row, 0).text(): browser.records.item(row, 5).text()
+        for row in range(browser.records.rowCount())
+    }
+
+
+def test_expired_calibration_is_red_and_bannered(qtbot, registry, tmp_path):
+    current = approved_record(registry)
+    expired = approved_record(registry, calibration_date="2024-01-02", interval_days=365)
+    context = make_context(None, True, registry.root, tmp_path / "runs")
+    main = MainWindow(context, Languages(QApplication.instance()))
+    qtbot.addWidget(main)
+    main.show()
+    assert main.banner.isVisible()
+    assert expired in main.banner.text() and "expired" in main.banner.text()
+    assert current not in main.banner.text()
+    browser = main.calibration_browser
+    assert states_shown(browser) == {current: "approved", expired: "expired"}
+    row = [browser.records.item(r, 0).text() for r in range(2)].index(expired)
+    assert browser.records.item(row, 5).background().color().name() == "#d32f2f"
+    main.close()
+
+
+def test_no_banner_when_every_calibration_is_usable(qtbot, registry, tmp_path):
+    approved_record(registry)
+    context = make_context(None, True, registry.root, tmp_path / "runs")
+    main = MainWindow(context, Languages(QApplication.instance()))
+    qtbot.addWidget(main)
+    main.show()
+    assert not main.banner.isVisible()
+    main.close()
+
+
+def test_sign_verify_certificate_and_audit_trail(qtbot, window, registry, tmp_path):
+    draft = registry.create(make_content(), PASSWORDS["tech"]).reference
+    browser = window.calibration_browser
+    browser.refresh()
+    browser.select(draft)
+    assert browser.signatures.rowCount() == 1  # performed, by the technician
+    assert browser.signatures.item(0, 2).text() == "tech"
+
+    dialog = browser.open_sign_dialog()
+    dialog.meaning.setCurrentIndex(dialog.meaning.findData("reviewed"))
+    dialog.user.setText("rev")
+    dialog.password.setText("not-the-password")
+    dialog.buttons.accepted.emit()
+    assert "wrong password" in dialog.error.text()
+    assert dialog.isVisible()
+    assert registry.entry(draft).lifecycle == "draft"
+
+    dialog.password.setText(PASSWORDS["rev"])
+    dialog.buttons.accepted.emit()
+    assert not dialog.isVisible()
+    assert registry.entry(draft).lifecycle == "reviewed"
+    assert states_shown(browser)[draft] == "reviewed"
+    assert browser.message.text() == f"{draft} is now reviewed"
+
+    # The approver approves; the reviewer cannot approve their own review's record as approver.
+    dialog = browser.open_sign_dialog()
+    dialog.meaning.setCurrentIndex(dialog.meaning.findData("approved"))
+    dialog.user.setText("rev")
+    dialog.password.setText(PASSWORDS["rev"])
+    dialog.buttons.accepted.emit()
+    assert "approver role" in dialog.error.text()
+    dialog.user.setText("boss")
+    dialog.password.setText(PASSWORDS["boss"])
+    dialog.buttons.accepted.emit()
+    assert registry.entry(draft).state_on(dt.date.today()) == "approved"
+    assert [browser.signatures.item(r, 2).text() for r in range(3)] == ["tech", "rev", "boss"]
+
+    entries = registry.audit.entries()
+    assert browser.audit.rowCount() == len(entries)
+    assert browser.audit.item(len(entries) - 1, 2).text() == "boss"
+
+    assert browser.verify() == []
+    assert "intact" in browser.message.text()
+
+    certificate = browser.export_certificate(tmp_path / "cert.pdf")
+    text = "".join(page.extract_text() for page in PdfReader(certificate).pages)
+    assert draft.split("@")[0] in text
+
+    # Tampering with the audit trail is reported.
+    lines = registry.audit.path.read_text().splitlines()
+    first = json.loads(lines[0])
+    first["reason"] = "edited afterwards"
+    lines[0] = json.dumps(first)
+    registry.audit.path.write_text("\n".join(lines) + "\n")
+    problems = browser.verify()
+    assert problems
+    assert browser.message.text().startswith("INTEGRITY FAILURE")
+
+
+def test_switching_to_chinese_changes_the_visible_texts(qtbot, window):
+    english = [window.tabs.tabText(i) for i in range(window.tabs.count())]
+    assert english == ["Instrument", "Live view", "Protocol", "Results", "Calibration"]
+    connect = window.instrument_panel.connect_button.text()
+    window.set_language("zh_CN")
+    # Qt delivers the language change through the event loop.
+    qtbot.waitUntil(lambda: window.tabs.tabText(0) != "Instrument", timeout=5000)
+    chinese = [window.tabs.tabText(i) for i in range(window.tabs.count())]
+    assert chinese == ["仪器", "实时视图", "检测方案", "结果", "校准"]
+    assert window.instrument_panel.connect_button.text() == "连接"
+    assert window.calibration_browser.sign_button.text() == "签署…"
+    assert window.language_menu.title() == "语言"
+    window.set_language("en")
+    qtbot.waitUntil(lambda: window.tabs.tabText(0) == "Instrument", timeout=5000)
+    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == english
+    assert window.instrument_panel.connect_button.text() == connect
+
+
+def test_unknown_language_is_refused(qtbot):
+    with pytest.raises(ValueError, match="not available"):
+        Languages(QApplication.instance()).set("fr")
+
+
+def ts_messages(path) -> dict[tuple[str, str], str]:
+    """(context, source) → translation of a Qt Linguist file."""
+    root = ElementTree.parse(path).getroot()
+    return {
+        (context.findtext("name"), message.findtext("source")): message.findtext("translation")
+        for context in root.iter("context")
+        for message in context.iter("message")
+    }
+
+
+def test_every_interface_text_has_a_shipped_chinese_translation(tmp_path):
+    gui_dir = Path(gui.__file__).parent
+    fresh = tmp_path / "fresh.ts"
+    lupdate = Path(sys.executable).with_name("pyside6-lupdate")
+    sources = sorted(str(p) for p in gui_dir.glob("*.py"))
+    subprocess.run([str(lupdate), *sources, "-ts", str(fresh)], check=True, capture_output=True)
+    in_code = set(ts_messages(fresh))
+    assert len(in_code) > 100
+    shipped = ts_messages(TRANSLATIONS_DIR / "nirpoct_zh_CN.ts")
+    assert in_code <= set(shipped)
+    translator = QTranslator()
+    assert translator.load(str(TRANSLATIONS_DIR / "nirpoct_zh_CN.qm"))
+    for context, source in in_code:
+        chinese = shipped[(context, source)]
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in chinese), (context, source, chinese)
+        assert source.count("%") == chinese.count("%"), (context, source)
+        assert translator.translate(context, source) == chinese, (context, source)
