@@ -9,18 +9,28 @@ range.
 
     python benchmarks/mbll_vs_mne.py            # 24 h
     python benchmarks/mbll_vs_mne.py --hours 1  # quicker
+
+With ``--snirf`` it times SNIRF files instead: ``instrument.snirf.write_snirf`` against the
+same layout written with h5py's high-level API (one ``create_dataset`` per field), and
+``read_snirf`` against ``mne.io.read_raw_snirf`` (preload), for 626 measurements (313
+channels × 2 wavelengths) × 200 samples (``--measurements``, ``--samples``).
 """
 
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
+import warnings
 from collections.abc import Callable
+from pathlib import Path
 
+import h5py
 import mne
 import numpy as np
 
 from imaging.mbll import hemoglobin_changes
+from instrument.snirf import NirsData, read_snirf, write_snirf
 
 WAVELENGTHS_NM = np.array([760.0, 850.0])
 SAMPLE_RATE_HZ = 10.0
@@ -64,12 +74,85 @@ def best_of(repeats: int, work: Callable[[], np.ndarray]) -> tuple[float, np.nda
     return best, result
 
 
+def snirf_data(measurements: int, samples: int) -> NirsData:
+    """CW amplitudes: one source, one detector per measurement, two wavelengths."""
+    detectors = (measurements + 1) // 2
+    rng = np.random.default_rng(1)
+    return NirsData(
+        time_s=np.arange(samples) / SAMPLE_RATE_HZ,
+        values=rng.uniform(500.0, 5000.0, (samples, measurements)),
+        source_index=np.ones(measurements, dtype=np.int64),
+        detector_index=np.arange(measurements) // 2 + 1,
+        wavelength_index=np.arange(measurements) % 2 + 1,
+        wavelengths_nm=WAVELENGTHS_NM,
+        source_positions_mm=np.zeros((1, 3)),
+        detector_positions_mm=np.column_stack(
+            [np.linspace(10.0, 40.0, detectors), np.zeros(detectors), np.zeros(detectors)]
+        ),
+        metadata={"MeasurementDate": "2026-11-26", "MeasurementTime": "10:00:00Z"},
+    )
+
+
+def write_plain_h5py(path: Path, data: NirsData) -> None:
+    """The same SNIRF layout through h5py's high-level API: the reference writer."""
+    text = h5py.string_dtype()
+    with h5py.File(path, "w") as root:
+        root.create_dataset("formatVersion", data="1.1", dtype=text)
+        nirs = root.create_group("nirs")
+        meta = nirs.create_group("metaDataTags")
+        tags = {"SubjectID": "", **data.metadata, "LengthUnit": "mm", "TimeUnit": "s"}
+        for key, value in {**tags, "FrequencyUnit": "Hz"}.items():
+            meta.create_dataset(key, data=value, dtype=text)
+        block = nirs.create_group("data1")
+        block.create_dataset("dataTimeSeries", data=data.values)
+        block.create_dataset("time", data=data.time_s)
+        for k in range(data.measurement_count):
+            entry = block.create_group(f"measurementList{k + 1}")
+            entry.create_dataset("sourceIndex", data=np.int32(data.source_index[k]))
+            entry.create_dataset("detectorIndex", data=np.int32(data.detector_index[k]))
+            entry.create_dataset("wavelengthIndex", data=np.int32(data.wavelength_index[k]))
+            entry.create_dataset("dataType", data=np.int32(1))
+            entry.create_dataset("dataTypeIndex", data=np.int32(1))
+        probe = nirs.create_group("probe")
+        probe.create_dataset("wavelengths", data=data.wavelengths_nm)
+        probe.create_dataset("sourcePos3D", data=data.source_positions_mm)
+        probe.create_dataset("detectorPos3D", data=data.detector_positions_mm)
+
+
+def snirf_benchmark(measurements: int, samples: int, repeats: int) -> None:
+    """Print write and read times of SNIRF files against their references."""
+    data = snirf_data(measurements, samples)
+    with tempfile.TemporaryDirectory() as scratch:
+        ours_path, plain_path = Path(scratch) / "ours.snirf", Path(scratch) / "plain.snirf"
+        write_s, _ = best_of(repeats, lambda: write_snirf(ours_path, data))
+        plain_s, _ = best_of(repeats, lambda: write_plain_h5py(plain_path, data))
+        read_s, back = best_of(repeats, lambda: read_snirf(ours_path))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            mne_s, _ = best_of(
+                repeats,
+                lambda: mne.io.read_raw_snirf(ours_path, preload=True, verbose="error"),
+            )
+    assert np.array_equal(back.values, data.values)
+    print(f"SNIRF, {measurements} measurements × {samples} samples, best of {repeats}")
+    print(f"write  nirpoct {write_s:7.3f} s   h5py high-level {plain_s:7.3f} s   ", end="")
+    print(f"ratio {plain_s / write_s:.2f}")
+    print(f"read   nirpoct {read_s:7.3f} s   MNE read_raw_snirf {mne_s:7.3f} s   ", end="")
+    print(f"ratio {mne_s / read_s:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hours", type=float, default=24.0, help="recording length, h")
     parser.add_argument("--channels", type=int, default=64, help="source–detector channels")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each, best kept")
+    parser.add_argument("--snirf", action="store_true", help="time SNIRF write and read")
+    parser.add_argument("--measurements", type=int, default=626, help="SNIRF measurements (even)")
+    parser.add_argument("--samples", type=int, default=200, help="SNIRF samples")
     args = parser.parse_args()
+    if args.snirf:
+        snirf_benchmark(args.measurements, args.samples, args.repeats)
+        return
     samples = round(args.hours * 3600 * SAMPLE_RATE_HZ)
     data = intensities(args.channels, samples)
     distances = np.linspace(15.0, 40.0, args.channels)

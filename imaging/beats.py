@@ -2,8 +2,9 @@
 
 A beat is the systolic maximum of arterial blood volume, i.e. a minimum of detected light:
 peaks are found on the negated pulse-band signal, normalised by its running RMS so that the
-threshold does not depend on perfusion or gain. The minimum spacing follows the dominant pulse
-frequency of the recording, which keeps the diastolic (dicrotic) wave from counting as a beat.
+threshold does not depend on perfusion or gain. The minimum spacing follows the local pulse
+rate (harmonic spectrum of 8 s windows), which keeps the diastolic (dicrotic) wave from counting
+as a beat while the rate changes within the recording.
 """
 
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import signal
 
-from imaging.ppg_filters import running_rms
+from imaging.ppg_filters import pulse_fundamental_hz, running_rms, windowed_spectra
 
 PULSE_RATE_RANGE_BPM = (30.0, 240.0)
 """Pulse rates the detector looks for, beats/min."""
@@ -21,7 +22,9 @@ RMS_WINDOW_S = 2.0
 MIN_PROMINENCE = 0.8
 """Least peak prominence in units of the running RMS."""
 SPACING_OF_PERIOD = 0.55
-"""Least beat spacing as a fraction of the dominant pulse period."""
+"""Least beat spacing as a fraction of the local pulse period."""
+LOCAL_WINDOW_S = 8.0
+"""Window of the local pulse rate, s."""
 
 
 @dataclass(frozen=True)
@@ -65,8 +68,38 @@ def dominant_rate_bpm(pulse: ArrayLike, sample_rate_hz: float) -> float:
     return float(60.0 * frequency_hz[band][np.argmax(power[band])])
 
 
+def local_rate_bpm(pulse: ArrayLike, sample_rate_hz: float) -> NDArray[np.float64]:
+    """Pulse rate around every sample from the harmonic spectrum of `LOCAL_WINDOW_S` windows
+    one second apart, beats/min (NaN where none is found).
+
+    Parameters
+    ----------
+    pulse : array_like, shape (N,)
+        Pulse-band signal (any unit).
+    sample_rate_hz : float
+        Sample rate, Hz.
+    """
+    values = np.asarray(pulse, dtype=float)
+    duration_s = values.size / sample_rate_hz
+    centre_s = np.arange(0.5, max(duration_s, 1.0), 1.0)
+    frequency, spectra = windowed_spectra(
+        values[:, np.newaxis], sample_rate_hz, centre_s, LOCAL_WINDOW_S
+    )
+    if frequency.size < 2:
+        return np.full(values.size, np.nan)
+    rate_hz = pulse_fundamental_hz(
+        frequency,
+        np.abs(spectra[..., 0]) ** 2,
+        (PULSE_RATE_RANGE_BPM[0] / 60.0, PULSE_RATE_RANGE_BPM[1] / 60.0),
+    )
+    return 60.0 * np.interp(np.arange(values.size) / sample_rate_hz, centre_s, rate_hz)
+
+
 def detect_beats(pulse: ArrayLike, sample_rate_hz: float) -> Beats:
     """Find the beats in a pulse-band light signal.
+
+    Peaks closer than `SPACING_OF_PERIOD` of the local pulse period to a higher peak are
+    dropped, so the spacing follows the rate as it changes within the recording.
 
     Parameters
     ----------
@@ -85,9 +118,19 @@ def detect_beats(pulse: ArrayLike, sample_rate_hz: float) -> Beats:
     normalised = np.divide(volume, envelope, out=np.zeros_like(volume), where=envelope > 0.0)
     rate = dominant_rate_bpm(volume, sample_rate_hz)
     fastest_period_s = 60.0 / PULSE_RATE_RANGE_BPM[1]
-    period_s = 60.0 / rate if np.isfinite(rate) else fastest_period_s
-    spacing = max(1, int(SPACING_OF_PERIOD * max(period_s, fastest_period_s) * sample_rate_hz))
-    index, _ = signal.find_peaks(normalised, distance=spacing, prominence=MIN_PROMINENCE)
+    shortest = max(1, int(SPACING_OF_PERIOD * fastest_period_s * sample_rate_hz))
+    index, _ = signal.find_peaks(normalised, distance=shortest, prominence=MIN_PROMINENCE)
+    if index.size > 1:
+        local = local_rate_bpm(volume, sample_rate_hz)[index]
+        period = np.where(np.isfinite(local), 60.0 / local, fastest_period_s)
+        spacing = SPACING_OF_PERIOD * np.maximum(period, fastest_period_s) * sample_rate_hz
+        height = normalised[index]
+        gap_before = np.diff(index, prepend=-np.inf)
+        gap_after = np.diff(index, append=np.inf)
+        higher_before = np.concatenate([[False], height[:-1] > height[1:]])
+        higher_after = np.concatenate([height[1:] >= height[:-1], [False]])
+        crowded = ((gap_before < spacing) & higher_before) | ((gap_after < spacing) & higher_after)
+        index = index[~crowded]
     return Beats(
         index=index.astype(np.intp),
         time_s=_refined_times(volume, index) / sample_rate_hz,

@@ -7,8 +7,10 @@ array. Frames are first averaged in time over groups of ``q`` frames (down to ab
 pixel regions. Per pixel: DC = time mean; R = least-squares slope of the normalised red
 pulse against the normalised infrared pulse over the beats; perfusion index = mean
 beat-to-beat peak-to-peak infrared pulse over DC; quality = (red/infrared pulse correlation
-score) × (correlation of the pixel's infrared pulse with the array pulse, scored) × (perfusion
-above the floor).
+score) × (correlation of the pixel's infrared pulse with the array pulse, scored) × (noise
+score: power off the array pulse over power on it, which biases R) × (perfusion above the
+floor). Pixels with a non-finite sample or at the ADC limit are left out one by one: they
+get NaN and quality 0, and take no part in the array pulse.
 """
 
 from collections.abc import Sequence
@@ -20,11 +22,31 @@ from numpy.typing import ArrayLike, NDArray
 from imaging.beats import detect_beats, segment_extremes
 from imaging.ppg_filters import pulse_band
 from imaging.pulse_oximetry import MIN_DURATION_S, QUALITY_THRESHOLD
-from imaging.signal_quality import MIN_PERFUSION_PERCENT, correlation_score
+from imaging.signal_quality import (
+    MAX_CLIPPED_FRACTION,
+    MIN_PERFUSION_PERCENT,
+    RED_NOISE_TOLERANCE,
+    correlation_score,
+    ramp,
+)
 from imaging.spo2_curves import SpO2Curve, default_curve
 
 ANALYSIS_RATE_HZ = 25.0
 """Frames are averaged in time down to at least this rate before the analysis, Hz."""
+NOISE_RATIO_RAMP = (0.06, 0.02)
+"""Pixel noise-to-pulse power ratio at which the noise score is 0 and 1."""
+
+
+def _saturated(pair_stack: NDArray, full_scale: float | None) -> NDArray[np.bool_]:
+    """Pixels of a (N, 2, H, W) stack at the ADC limit in either channel, (H, W)."""
+    if full_scale is not None:
+        return np.any(pair_stack.max(axis=0) >= full_scale, axis=0)
+    frames = pair_stack.shape[0]
+    piled = np.zeros(pair_stack.shape[2:], dtype=bool)
+    for extreme in (pair_stack.max(axis=0), pair_stack.min(axis=0)):
+        count = np.count_nonzero(pair_stack == extreme, axis=0)
+        piled |= np.any(count > max(2, MAX_CLIPPED_FRACTION * frames), axis=0)
+    return piled
 
 
 @dataclass(frozen=True)
@@ -78,6 +100,7 @@ def ppg_maps(
     wavelengths_nm: Sequence[float],
     curve: SpO2Curve | None = None,
     block: int = 1,
+    full_scale: float | None = None,
 ) -> PpgMaps:
     """SpO2, perfusion-index and quality maps of a multi-wavelength frame stack.
 
@@ -94,11 +117,16 @@ def ppg_maps(
     block : int
         Side of the square pixel regions averaged before the analysis (1 = per pixel);
         H and Wpx are cropped to multiples of it.
+    full_scale : float, optional
+        ADC full scale (same unit as `frames`); pixels reaching it in any frame are left out.
+        Without it, a pixel whose maximum (or minimum) holds more than
+        `MAX_CLIPPED_FRACTION` of its frames is taken for saturated (or bottomed out).
 
     Returns
     -------
     PpgMaps
-        Maps of shape (H // block, Wpx // block).
+        Maps of shape (H // block, Wpx // block); pixels (blocks) with a non-finite or
+        saturated sample are NaN with quality 0, the others unaffected.
     """
     wavelengths = np.asarray(wavelengths_nm, dtype=float)
     if wavelengths.size < 2 or np.unique(wavelengths).size != wavelengths.size:
@@ -123,14 +151,21 @@ def ppg_maps(
     grouped = pair_stack.reshape(n, q, 2, rows, block, cols, block)
     reduced = grouped.sum(axis=(1, 4, 6), dtype=np.float32).astype(np.float64) / (q * block**2)
     rate = sample_rate_hz / q
-    series = reduced.reshape(n, 2 * rows * cols)
+    pixels = rows * cols
+    series = reduced.reshape(n, 2 * pixels)
+    # Pixels with a non-finite sample or at the ADC limit are left out (per pixel/block).
+    usable = np.all(np.isfinite(series), axis=0)
+    usable = usable[:pixels] & usable[pixels:]
+    saturated = _saturated(pair_stack, full_scale).reshape(rows, block, cols, block)
+    usable &= ~saturated.any(axis=(1, 3)).ravel()
+    series = np.where(np.tile(usable, 2), series, 0.0)
     dc = series.mean(axis=0)
     pulse = pulse_band(series, rate)
-    pixels = rows * cols
     pulse_red, pulse_ir = pulse[:, :pixels], pulse[:, pixels:]
     dc_red, dc_ir = dc[:pixels], dc[pixels:]
 
-    beats = detect_beats(pulse_ir.mean(axis=1), rate)
+    array_pulse = pulse_ir[:, usable].mean(axis=1) if usable.any() else np.zeros(n)
+    beats = detect_beats(array_pulse, rate)
     index = beats.index
     if index.size < 3:
         nan_map = np.full((rows, cols), np.nan)
@@ -142,20 +177,29 @@ def ppg_maps(
     cross = np.einsum("tp,tp->p", red_span, ir_span)
     power_ir = np.einsum("tp,tp->p", ir_span, ir_span)
     power_red = np.einsum("tp,tp->p", red_span, red_span)
-    reference = pulse_ir.mean(axis=1)[span]
+    reference = array_pulse[span]
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = cross / power_ir * dc_ir / dc_red
         agreement = cross / np.sqrt(power_red * power_ir)
         coherence = (reference @ ir_span) / np.sqrt(power_ir * (reference @ reference))
+        coherence_red = (reference @ red_span) / np.sqrt(power_red * (reference @ reference))
         low, high = segment_extremes(pulse_ir, index)
         perfusion = 100.0 * np.mean(high - low, axis=0) / dc_ir
+        # Power off the array pulse over power on it: infrared noise biases R low.
+        noise_ratio = np.maximum(
+            1.0 / coherence**2 - 1.0, (1.0 / coherence_red**2 - 1.0) / RED_NOISE_TOLERANCE
+        )
     quality = (
         correlation_score(agreement)
         * correlation_score(coherence)
+        * ramp(noise_ratio, *NOISE_RATIO_RAMP)
         * (np.nan_to_num(perfusion) >= MIN_PERFUSION_PERCENT)
+        * usable
     )
     spo2 = np.where(quality >= QUALITY_THRESHOLD, curve.spo2_percent(ratio), np.nan)
     intervals = np.diff(beats.time_s)
+    perfusion = np.where(usable, perfusion, np.nan)
+    ratio = np.where(usable, ratio, np.nan)
     return PpgMaps(
         spo2_percent=spo2.reshape(rows, cols),
         perfusion_index_percent=perfusion.reshape(rows, cols),

@@ -40,6 +40,39 @@ AGE_RANGE_YEARS = (0.0, 100.0)
 BLOCK_SAMPLES = 1024  # time samples per block of `hemoglobin_changes` (cache-sized)
 
 
+class IntensityError(ValueError):
+    """An intensity or reference value that is not positive and finite, and where it is.
+
+    Attributes
+    ----------
+    sample : int or None
+        Time index of the value (None for the reference).
+    channel, wavelength : int
+        Channel and wavelength index of the value.
+    value : float
+        The offending value.
+    """
+
+    def __init__(self, sample: int | None, channel: int, wavelength: int, value: float) -> None:
+        self.sample, self.channel, self.wavelength, self.value = (
+            sample,
+            channel,
+            wavelength,
+            value,
+        )
+        where = "reference" if sample is None else f"sample {sample}"
+        super().__init__(
+            f"{where}, channel {channel}, wavelength {wavelength}: intensity {value:g} is not "
+            "positive and finite (optical density needs a positive, finite intensity)"
+        )
+
+
+def _first_bad(values: NDArray[np.float64]) -> tuple[int, ...]:
+    """Index of the first value that is not positive and finite."""
+    bad = ~(np.isfinite(values) & (values > 0.0))
+    return tuple(int(i) for i in np.unravel_index(int(np.argmax(bad)), values.shape))
+
+
 def optical_density(
     intensity: ArrayLike, reference: ArrayLike | None = None
 ) -> NDArray[np.float64]:
@@ -248,8 +281,10 @@ def hemoglobin_changes(
     Raises
     ------
     ValueError
-        As :func:`modified_beer_lambert`, or if an intensity or reference value is not
-        positive and finite.
+        As :func:`modified_beer_lambert`.
+    IntensityError
+        If an intensity or reference value is not positive and finite; it names the sample,
+        channel and wavelength index.
     """
     values = np.asarray(intensity, dtype=float)
     if values.ndim != 3 or len(values) == 0:
@@ -264,9 +299,9 @@ def hemoglobin_changes(
     scale = 1.0 / distance[:, np.newaxis]
     with np.errstate(divide="ignore", invalid="ignore"):
         offset = (np.log(ref) * scale) @ inverse.T  # (C, 2)
-    problem = "intensity and reference must be positive and finite for optical density"
     if not np.isfinite(offset).all():
-        raise ValueError(problem)
+        channel, wavelength = _first_bad(ref)
+        raise IntensityError(None, channel, wavelength, float(ref[channel, wavelength]))
     out = np.empty((samples, channels, 2))
     block = np.empty((min(samples, BLOCK_SAMPLES), channels, count))
     for start in range(0, samples, BLOCK_SAMPLES):
@@ -275,7 +310,9 @@ def hemoglobin_changes(
         with np.errstate(divide="ignore", invalid="ignore"):
             np.log(chunk, out=logs)
         if not np.isfinite(logs).all():
-            raise ValueError(problem)
+            sample, channel, wavelength = _first_bad(chunk)
+            value = float(chunk[sample, channel, wavelength])
+            raise IntensityError(start + sample, channel, wavelength, value)
         logs *= scale
         target = out[start : start + BLOCK_SAMPLES]
         np.matmul(logs.reshape(-1, count), inverse.T, out=target.reshape(-1, 2))

@@ -1,10 +1,12 @@
 """Pulse oximetry from two or more wavelength time series.
 
 Pipeline: pulse band (0.5-5 Hz) of every channel → beats on the infrared channel → per beat
-(from one beat to the next) the DC (mean intensity), the AC (peak-to-peak pulse), the ratio of
+(from one beat to the next) the DC (mean intensity), the AC (peak-to-peak infrared pulse in the
+0.5-15 Hz band, which keeps the harmonics of fast pulses), the ratio of
 ratios R = (AC_red/DC_red) / (AC_ir/DC_ir) as the least-squares slope of the red AC/DC
 waveform against the infrared one (each averaged in phase bins of the cycle), and a signal
-quality (`imaging.signal_quality`) → once per second the median of the accepted beats within
+quality (`imaging.signal_quality`, including recording-independent spectral checks on 8 s
+windows) → once per second the median of the accepted beats within
 ±`WINDOW_HALF_S` of the second's centre, R → SpO2 through an `imaging.spo2_curves.SpO2Curve`.
 
 The red channel is the shortest wavelength and the infrared channel the longest. Signals are
@@ -18,14 +20,16 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from imaging.beats import detect_beats, segment_extremes, segment_sums
-from imaging.ppg_filters import MIN_SAMPLE_RATE_HZ, pulse_band
+from imaging.beats import PULSE_RATE_RANGE_BPM, detect_beats, segment_extremes, segment_sums
+from imaging.ppg_filters import MIN_SAMPLE_RATE_HZ, WAVEFORM_HIGH_HZ, pulse_band
 from imaging.signal_quality import (
+    beat_spectral_score,
     clipped_samples,
     clipping_score,
     correlation_score,
     perfusion_score,
     rhythm_score,
+    spectral_quality,
 )
 from imaging.spo2_curves import SpO2Curve, default_curve
 
@@ -58,9 +62,11 @@ class OximetryResult:
         SpO2, %; NaN where withheld (too few accepted beats or quality below
         `QUALITY_THRESHOLD`) and for one-wavelength signals.
     pulse_rate_bpm : ndarray, shape (S,)
-        Pulse rate, beats/min (60 / median accepted beat interval); NaN without beats.
+        Pulse rate, beats/min (60 / median accepted beat interval); NaN where SpO2 would be
+        withheld for quality.
     perfusion_index_percent : ndarray, shape (S,)
-        Infrared AC (peak-to-peak) over DC, %, median of the accepted beats; NaN without beats.
+        Infrared AC (peak-to-peak) over DC, %, median of the accepted beats; NaN where
+        withheld.
     signal_quality : ndarray, shape (S,)
         Mean quality of the beats in the window, 0..1 (0 without beats).
     ratio_of_ratios : ndarray, shape (S,)
@@ -71,7 +77,8 @@ class OximetryResult:
         60 / mean accepted beat interval over the recording, beats/min (NaN without beats).
     beat_interval_s, beat_ratio_of_ratios, beat_spo2_percent,
     beat_perfusion_index_percent, beat_quality : ndarray, shape (B - 1,)
-        Per beat: interval (s), R, SpO2 (%), infrared perfusion index (%), quality (0..1).
+        Per beat: interval (s), R (as measured, also for beats not accepted), SpO2 (%; NaN
+        for beats not accepted), infrared perfusion index (%), quality (0..1).
     beat_accepted : ndarray of bool, shape (B - 1,)
         Beats whose quality reaches `QUALITY_THRESHOLD`.
     pair_nm : tuple of float
@@ -169,13 +176,27 @@ def pulse_oximetry(
 
     pulse = pulse_band(values, sample_rate_hz)
     beats = detect_beats(pulse[:, infrared], sample_rate_hz)
-    beat = _beat_features(values, pulse, beats.index, np.diff(beats.time_s), red, infrared)
-    spo2 = curve.spo2_percent(beat["ratio"]) if oximetry else np.full_like(beat["ratio"], np.nan)
-    accepted = beat["quality"] >= QUALITY_THRESHOLD
-
     duration_s = values.shape[0] / sample_rate_hz
     time_s = np.arange(int(duration_s + 1e-6)) + 0.5
-    window, inside = _beat_windows(0.5 * (beats.time_s[:-1] + beats.time_s[1:]), time_s)
+    middle_s = 0.5 * (beats.time_s[:-1] + beats.time_s[1:])
+    spectral = spectral_quality(
+        pulse[:, red] / np.median(values[:, red]),
+        pulse[:, infrared] / np.median(values[:, infrared]),
+        sample_rate_hz,
+        time_s,
+        (PULSE_RATE_RANGE_BPM[0] / 60.0, PULSE_RATE_RANGE_BPM[1] / 60.0),
+    )
+    waveform = pulse_band(values[:, infrared], sample_rate_hz, high_hz=WAVEFORM_HIGH_HZ)
+    beat = _beat_features(
+        values, pulse, waveform, beats.index, np.diff(beats.time_s), red, infrared
+    )
+    beat["quality"] = beat["quality"] * beat_spectral_score(
+        spectral, time_s, middle_s, beat["interval_s"]
+    )
+    accepted = beat["quality"] >= QUALITY_THRESHOLD
+    spo2 = curve.spo2_percent(beat["ratio"]) if oximetry else np.full_like(beat["ratio"], np.nan)
+
+    window, inside = _beat_windows(middle_s, time_s)
     good = inside & accepted[window]
     counted = np.count_nonzero(good, axis=1)
     beats_in_window = np.count_nonzero(inside, axis=1)
@@ -185,17 +206,16 @@ def pulse_oximetry(
         out=np.zeros(time_s.size),
         where=beats_in_window > 0,
     )
-    enough = counted >= MIN_BEATS
+    reported = (counted >= MIN_BEATS) & (quality >= QUALITY_THRESHOLD)
     ratio = np.full(time_s.size, np.nan)
-    reported = enough & (quality >= QUALITY_THRESHOLD)
     if oximetry:
         ratio = _window_median(beat["ratio"], window, good, reported)
     accepted_intervals = beat["interval_s"][accepted]
     return OximetryResult(
         time_s=time_s,
         spo2_percent=curve.spo2_percent(ratio) if oximetry else ratio.copy(),
-        pulse_rate_bpm=60.0 / _window_median(beat["interval_s"], window, good, enough),
-        perfusion_index_percent=_window_median(beat["perfusion_percent"], window, good, enough),
+        pulse_rate_bpm=60.0 / _window_median(beat["interval_s"], window, good, reported),
+        perfusion_index_percent=_window_median(beat["perfusion_percent"], window, good, reported),
         signal_quality=quality,
         ratio_of_ratios=ratio,
         beats_s=beats.time_s,
@@ -204,7 +224,7 @@ def pulse_oximetry(
         ),
         beat_interval_s=beat["interval_s"],
         beat_ratio_of_ratios=beat["ratio"] if oximetry else np.full_like(spo2, np.nan),
-        beat_spo2_percent=spo2,
+        beat_spo2_percent=np.where(accepted, spo2, np.nan),
         beat_perfusion_index_percent=beat["perfusion_percent"],
         beat_quality=beat["quality"],
         beat_accepted=accepted,
@@ -266,6 +286,7 @@ def _phase_bins(index: NDArray[np.intp]) -> tuple[NDArray[np.intp], int]:
 def _beat_features(
     values: NDArray[np.float64],
     pulse: NDArray[np.float64],
+    waveform: NDArray[np.float64],
     index: NDArray[np.intp],
     interval_s: NDArray[np.float64],
     red: int,
@@ -274,13 +295,14 @@ def _beat_features(
     """Per beat-to-beat cycle: interval, R, infrared perfusion index and quality.
 
     R and the shape comparison use the cycle's red and infrared AC/DC waveforms averaged in
-    `TEMPLATE_POINTS` phase bins (which also averages noise at high sample rates)."""
+    `TEMPLATE_POINTS` phase bins (which also averages noise at high sample rates); the
+    perfusion index the peak-to-peak of the infrared `waveform` (0.5-15 Hz band)."""
     if index.size < 2:
         empty = np.zeros(0)
         return {"interval_s": empty, "ratio": empty, "perfusion_percent": empty, "quality": empty}
     samples = np.diff(index).astype(float)
     dc = segment_sums(values, index) / samples[:, np.newaxis]
-    low, high = segment_extremes(pulse[:, infrared], index)
+    low, high = segment_extremes(waveform, index)
     with np.errstate(divide="ignore", invalid="ignore"):
         perfusion = 100.0 * (high - low) / dc[:, infrared]
 

@@ -8,8 +8,9 @@ Layout written
 --------------
 ``/formatVersion`` "1.1"
 ``/nirs/metaDataTags``
-    ``SubjectID`` (a pseudonym only), ``MeasurementDate``, ``MeasurementTime``,
-    ``LengthUnit`` "mm", ``TimeUnit`` "s", ``FrequencyUnit`` "Hz", plus any further tags.
+    ``SubjectID`` (a pseudonym only: anything else is replaced by its keyed-hash pseudonym),
+    ``MeasurementDate``, ``MeasurementTime``, ``LengthUnit`` "mm", ``TimeUnit`` "s",
+    ``FrequencyUnit`` "Hz", and of further tags only the non-identifying ``PASSED_TAGS``.
 ``/nirs/data1/dataTimeSeries`` (T, M) float64 and ``/nirs/data1/time`` (T,) s
 ``/nirs/data1/measurementList<k>``
     ``sourceIndex``, ``detectorIndex``, ``wavelengthIndex`` (1-based), ``dataType``
@@ -18,21 +19,31 @@ Layout written
 ``/nirs/probe``
     ``wavelengths`` (W,) nm, ``sourcePos3D`` (S, 3) and ``detectorPos3D`` (D, 3) mm,
     ``sourceLabels``, ``detectorLabels``.
+``/nirs/stim<k>``
+    ``name`` and ``data`` (N, 3): onset s, duration s, amplitude.
+
+Files are written to a temporary file beside the target and renamed into place; a run record
+is never overwritten.
 
 Reading accepts per-measurement ``measurementList<k>`` groups or the v1.2 ``measurementLists``
 arrays, 2D or 3D positions in m, cm or mm, times in s or ms (or the two-element
-start/period form), and converts everything to the units of :class:`NirsData`.
+start/period form), haemoglobin in any listed ``dataUnit`` (mol/L when absent, as MNE
+writes), and converts everything to the units of :class:`NirsData`. Aux channels are not read.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import h5py
 import numpy as np
 from numpy.typing import NDArray
+
+from instrument.pseudonym import load_site_key, pseudonymise
 
 FORMAT_VERSION = "1.1"
 DATA_TYPE_CW_AMPLITUDE = 1
@@ -41,6 +52,31 @@ HEMOGLOBIN_LABELS = ("HbO", "HbR", "HbT")
 HEMOGLOBIN_UNIT = "uM"
 UNIT_TAGS = {"LengthUnit": "mm", "TimeUnit": "s", "FrequencyUnit": "Hz"}
 REQUIRED_TAGS = ("SubjectID", "MeasurementDate", "MeasurementTime")
+# metaDataTags passed on when writing: none of them identifies a person.
+PASSED_TAGS = (
+    *REQUIRED_TAGS,
+    "ManufacturerName",
+    "Model",
+    "RunID",
+    "SessionID",
+    "SoftwareVersion",
+)
+PSEUDONYM_PATTERN = re.compile(r"sub-[0-9a-f]+")
+RUN_RECORD_FORMAT = "nirpoct-run"
+# Haemoglobin units read (factor to µM); processed data without a dataUnit is taken as mol/L,
+# the unit MNE writes and reads.
+_CONCENTRATION_TO_UM = {
+    "M": 1e6,
+    "mol/L": 1e6,
+    "mM": 1e3,
+    "mmol/L": 1e3,
+    "uM": 1.0,
+    "µM": 1.0,
+    "umol/L": 1.0,
+    "nM": 1e-3,
+    "nmol/L": 1e-3,
+}
+_UNITLESS_CONCENTRATION = "M"
 _LENGTH_TO_MM = {"mm": 1.0, "cm": 10.0, "m": 1000.0}
 _TIME_TO_S = {"s": 1.0, "ms": 1e-3}
 _STRING = h5py.string_dtype("utf-8")
@@ -74,6 +110,10 @@ class NirsData:
         Processed data: per measurement "HbO", "HbR" or "HbT"; None for CW amplitude.
     metadata : dict of str to str
         SNIRF metaDataTags other than the units (SubjectID holds a pseudonym only).
+    stims : dict of str to ndarray, shape (N, 3) or (N, 3 + k)
+        Stimulus groups by name: onset s, duration s, amplitude (and any further columns).
+    source_labels, detector_labels : tuple of str
+        Optode labels, one per position; empty for the default "S1…", "D1…".
 
     Raises
     ------
@@ -92,6 +132,9 @@ class NirsData:
     data_type: int = DATA_TYPE_CW_AMPLITUDE
     data_type_labels: tuple[str, ...] | None = None
     metadata: dict[str, str] = field(default_factory=dict)
+    stims: dict[str, NDArray[np.float64]] = field(default_factory=dict)
+    source_labels: tuple[str, ...] = ()
+    detector_labels: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name, dtype in (
@@ -108,6 +151,10 @@ class NirsData:
         if self.data_type_labels is not None:
             object.__setattr__(self, "data_type_labels", tuple(self.data_type_labels))
         object.__setattr__(self, "metadata", {str(k): str(v) for k, v in self.metadata.items()})
+        stims = {str(k): np.atleast_2d(np.asarray(v, dtype=float)) for k, v in self.stims.items()}
+        object.__setattr__(self, "stims", stims)
+        for name in ("source_labels", "detector_labels"):
+            object.__setattr__(self, name, tuple(str(v) for v in getattr(self, name)))
         problem = _problem(self)
         if problem:
             raise SnirfError(problem)
@@ -146,6 +193,15 @@ def _problem(data: NirsData) -> str:
         array = getattr(data, name)
         if array.ndim != 2 or array.shape[1] != 3 or not np.all(np.isfinite(array)):
             return f"{name} must be finite with shape (N, 3), got shape {array.shape}"
+    for name, labels, positions in (
+        ("source_labels", data.source_labels, data.source_positions_mm),
+        ("detector_labels", data.detector_labels, data.detector_positions_mm),
+    ):
+        if labels and len(labels) != len(positions):
+            return f"{name} has {len(labels)} labels for {len(positions)} positions"
+    for name, stim in data.stims.items():
+        if stim.size and (stim.ndim != 2 or stim.shape[1] < 3 or not np.isfinite(stim).all()):
+            return f"stim {name!r} must be finite rows of (onset, duration, amplitude)"
     if data.wavelengths_nm.ndim != 1 or not np.all(data.wavelengths_nm > 0.0):
         return "wavelengths must be a vector of positive nm"
     limits = {
@@ -178,132 +234,265 @@ def _problem(data: NirsData) -> str:
 
 # -- writing --------------------------------------------------------------------------------
 
+_SCALAR = h5py.h5s.create(h5py.h5s.SCALAR)
+_INT32 = h5py.h5t.STD_I32LE
+_VLEN_STRING = h5py.h5t.py_create(_STRING, logical=True)
 
-def _string(group: h5py.Group, name: str, text: str) -> None:
-    group.create_dataset(name, data=text, dtype=_STRING)
+
+def _string(group: h5py.Group | h5py.h5g.GroupID, name: str, text: str) -> None:
+    group_id = group.id if isinstance(group, h5py.Group) else group
+    value = np.empty((), dtype=_STRING)
+    value[()] = text.encode()
+    dataset = h5py.h5d.create(group_id, name.encode(), _VLEN_STRING, _SCALAR)
+    dataset.write(h5py.h5s.ALL, h5py.h5s.ALL, value)
 
 
-def write_snirf(path: str | Path, data: NirsData) -> None:
+def _int(group_id: h5py.h5g.GroupID, name: bytes, value: int) -> None:
+    dataset = h5py.h5d.create(group_id, name, _INT32, _SCALAR)
+    dataset.write(h5py.h5s.ALL, h5py.h5s.ALL, np.array(value, dtype="<i4"))
+
+
+def subject_pseudonym(subject_id: str) -> str:
+    """`subject_id` if a pseudonym (``sub-`` + hex) or empty, else its keyed-hash pseudonym."""
+    subject_id = subject_id.strip()
+    if not subject_id or PSEUDONYM_PATTERN.fullmatch(subject_id):
+        return subject_id
+    return pseudonymise(subject_id, load_site_key())
+
+
+def _write_tags(data: NirsData) -> dict[str, str]:
+    tags = {"SubjectID": "", "MeasurementDate": "unknown", "MeasurementTime": "unknown"}
+    tags.update({k: v for k, v in data.metadata.items() if k in PASSED_TAGS})
+    tags["SubjectID"] = subject_pseudonym(tags["SubjectID"])
+    tags.update(UNIT_TAGS)
+    return tags
+
+
+def refuse_unsafe_output(path: str | Path, *inputs: str | Path, overwrite: bool = False) -> None:
+    """Refuse to write `path` over one of `inputs`, a run record, or (unless `overwrite`) a file.
+
+    Raises
+    ------
+    SnirfError
+        Naming the output and why it is not written.
+    """
+    out = Path(path)
+    for source in inputs:
+        if out.resolve() == Path(source).resolve() or (
+            out.exists() and Path(source).exists() and out.samefile(source)
+        ):
+            raise SnirfError(f"{out}: output is the input file; choose another output")
+    if not out.exists():
+        return
+    if not out.is_file():
+        raise SnirfError(f"{out}: exists and is not a file")
+    if h5py.is_hdf5(out):
+        try:
+            with h5py.File(out, "r", locking=False) as root:
+                is_run_record = root.attrs.get("format") == RUN_RECORD_FORMAT
+        except (OSError, RuntimeError):
+            raise SnirfError(
+                f"{out}: an HDF5 file that cannot be opened; not overwritten (it may be a run "
+                "record being written)"
+            ) from None
+    else:
+        is_run_record = False
+    if is_run_record:
+        raise SnirfError(f"{out}: is a run record; it is never overwritten")
+    if not overwrite:
+        raise SnirfError(f"{out}: exists (use --force to overwrite it)")
+
+
+def write_snirf(path: str | Path, data: NirsData, *, overwrite: bool = True) -> None:
     """Write `data` as a SNIRF v1.1 file.
+
+    The file is written to a temporary file in the same directory and renamed into place, so
+    a failed write leaves any earlier file intact. Only the tags in ``PASSED_TAGS`` are written;
+    a SubjectID that is not a pseudonym (``sub-`` + hex) is replaced by its keyed-hash
+    pseudonym (``instrument.pseudonym``).
 
     Parameters
     ----------
     path : str or Path
-        File to create or overwrite (conventionally ``*.snirf``).
+        File to create (conventionally ``*.snirf``).
     data : NirsData
         The recording; metadata without MeasurementDate/MeasurementTime gets "unknown"
         placeholders, without SubjectID an empty one.
+    overwrite : bool
+        Replace an existing file (never a run record).
+
+    Raises
+    ------
+    SnirfError
+        If `path` is a run record, or exists and `overwrite` is false.
     """
-    tags = {"SubjectID": "", "MeasurementDate": "unknown", "MeasurementTime": "unknown"}
-    tags.update({k: v for k, v in data.metadata.items() if k not in UNIT_TAGS})
-    tags.update(UNIT_TAGS)
-    with h5py.File(Path(path), "w") as root:
-        _string(root, "formatVersion", FORMAT_VERSION)
-        nirs = root.create_group("nirs")
-        meta = nirs.create_group("metaDataTags")
-        for key, value in tags.items():
-            _string(meta, key, value)
-        block = nirs.create_group("data1")
-        block.create_dataset("dataTimeSeries", data=data.values)
-        block.create_dataset("time", data=data.time_s)
-        for k in range(data.measurement_count):
-            entry = block.create_group(f"measurementList{k + 1}")
-            entry.create_dataset("sourceIndex", data=np.int32(data.source_index[k]))
-            entry.create_dataset("detectorIndex", data=np.int32(data.detector_index[k]))
-            entry.create_dataset("wavelengthIndex", data=np.int32(data.wavelength_index[k]))
-            entry.create_dataset("dataType", data=np.int32(data.data_type))
-            entry.create_dataset("dataTypeIndex", data=np.int32(1))
-            if data.data_type_labels is not None:
-                _string(entry, "dataTypeLabel", data.data_type_labels[k])
-                _string(entry, "dataUnit", HEMOGLOBIN_UNIT)
-        probe = nirs.create_group("probe")
-        probe.create_dataset("wavelengths", data=data.wavelengths_nm)
-        probe.create_dataset("sourcePos3D", data=data.source_positions_mm)
-        probe.create_dataset("detectorPos3D", data=data.detector_positions_mm)
-        for name, count, prefix in (
-            ("sourceLabels", len(data.source_positions_mm), "S"),
-            ("detectorLabels", len(data.detector_positions_mm), "D"),
-        ):
-            labels = [f"{prefix}{i + 1}" for i in range(count)]
-            probe.create_dataset(name, data=labels, dtype=_STRING)
+    path = Path(path)
+    refuse_unsafe_output(path, overwrite=overwrite)
+    tags = _write_tags(data)
+    descriptor, scratch = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+    os.close(descriptor)
+    try:
+        with h5py.File(scratch, "w") as root:
+            _write_content(root, data, tags)
+        os.replace(scratch, path)
+    finally:
+        if os.path.exists(scratch):
+            os.unlink(scratch)
+
+
+def _write_content(root: h5py.File, data: NirsData, tags: dict[str, str]) -> None:
+    _string(root, "formatVersion", FORMAT_VERSION)
+    nirs = root.create_group("nirs")
+    meta = nirs.create_group("metaDataTags")
+    for key, value in tags.items():
+        _string(meta, key, value)
+    block = nirs.create_group("data1")
+    block.create_dataset("dataTimeSeries", data=data.values)
+    block.create_dataset("time", data=data.time_s)
+    columns = np.column_stack(
+        [data.source_index, data.detector_index, data.wavelength_index]
+    ).tolist()
+    for k, (source, detector, wavelength) in enumerate(columns):
+        entry = h5py.h5g.create(block.id, f"measurementList{k + 1}".encode())
+        _int(entry, b"sourceIndex", source)
+        _int(entry, b"detectorIndex", detector)
+        _int(entry, b"wavelengthIndex", wavelength)
+        _int(entry, b"dataType", data.data_type)
+        _int(entry, b"dataTypeIndex", 1)
+        if data.data_type_labels is not None:
+            _string(entry, "dataTypeLabel", data.data_type_labels[k])
+            _string(entry, "dataUnit", HEMOGLOBIN_UNIT)
+    for index, (name, stim) in enumerate(data.stims.items(), start=1):
+        group = nirs.create_group(f"stim{index}")
+        _string(group, "name", name)
+        group.create_dataset("data", data=stim if stim.size else np.zeros((0, 3)))
+    probe = nirs.create_group("probe")
+    probe.create_dataset("wavelengths", data=data.wavelengths_nm)
+    probe.create_dataset("sourcePos3D", data=data.source_positions_mm)
+    probe.create_dataset("detectorPos3D", data=data.detector_positions_mm)
+    for name, given, count, prefix in (
+        ("sourceLabels", data.source_labels, len(data.source_positions_mm), "S"),
+        ("detectorLabels", data.detector_labels, len(data.detector_positions_mm), "D"),
+    ):
+        labels = list(given) or [f"{prefix}{i + 1}" for i in range(count)]
+        probe.create_dataset(name, data=labels, dtype=_STRING)
 
 
 # -- reading --------------------------------------------------------------------------------
 
 
-def _text(dataset: h5py.Dataset) -> str:
-    value = dataset[()]
-    if isinstance(value, np.ndarray):
-        value = value.reshape(-1)[0] if value.size else b""
-    return value.decode() if isinstance(value, bytes) else str(value)
+def _raw(group_id: h5py.h5g.GroupID, name: str) -> np.ndarray:
+    """A dataset's content read through the low-level API (one HDF5 round trip)."""
+    dataset = h5py.h5d.open(group_id, name.encode())
+    file_type = dataset.get_type()
+    kind = file_type.get_class()
+    if kind not in (h5py.h5t.STRING, h5py.h5t.INTEGER, h5py.h5t.FLOAT):
+        # Variable-length sequences, compounds, references …: not SNIRF content, and a damaged
+        # variable-length type can crash HDF5's conversion, so it is never read.
+        raise SnirfError(f"{name} holds neither numbers nor text (HDF5 type class {kind})")
+    if kind == h5py.h5t.STRING:
+        if file_type.is_variable_str():
+            out = np.empty(dataset.shape, dtype=_STRING)
+        else:
+            out = np.empty(dataset.shape, dtype=f"S{file_type.get_size()}")
+        dataset.read(h5py.h5s.ALL, h5py.h5s.ALL, out)
+        return out
+    out = np.empty(dataset.shape, dtype=dataset.dtype)
+    dataset.read(h5py.h5s.ALL, h5py.h5s.ALL, out)
+    return out
+
+
+def _decoded(value: object) -> object:
+    return value.decode(errors="replace") if isinstance(value, bytes) else value
+
+
+def _text(group: h5py.Group, name: str) -> str:
+    value = _raw(group.id, name).reshape(-1)
+    return str(_decoded(value[0])) if value.size else ""
 
 
 def _tags(nirs: h5py.Group) -> dict[str, str]:
     meta = nirs.get("metaDataTags")
     if not isinstance(meta, h5py.Group):
         raise SnirfError("missing /nirs/metaDataTags")
-    return {key: _text(item) for key, item in meta.items() if isinstance(item, h5py.Dataset)}
+    return {key: _text(meta, key) for key in meta if meta.get(key, getclass=True) is h5py.Dataset}
 
 
 def _natural(name: str) -> list[object]:
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
-def _scalar(group: h5py.Group, name: str, where: str) -> object:
-    if name not in group:
-        raise SnirfError(f"{where} has no {name}")
-    value = np.asarray(group[name][()])
+def _scalar(group_id: h5py.h5g.GroupID, name: str, where: str) -> object:
+    dataset = h5py.h5d.open(group_id, name.encode())
+    if dataset.get_type().get_class() == h5py.h5t.INTEGER:  # the usual case: one direct read
+        out = np.empty((), dtype=np.int64)
+        try:
+            dataset.read(_SCALAR, h5py.h5s.ALL, out)
+            return int(out)
+        except (TypeError, ValueError, OSError):  # more than one element
+            pass
+    value = _raw(group_id, name)
     if value.size != 1:
         raise SnirfError(f"{where}/{name} must be a scalar, got shape {value.shape}")
-    item = value.reshape(-1)[0]
-    return item.decode() if isinstance(item, bytes) else item
+    return _decoded(value.reshape(-1)[0])
+
+
+_OPTIONAL_FIELDS = {"wavelengthIndex": 0, "dataTypeLabel": "", "dataUnit": ""}
 
 
 def _measurements(block: h5py.Group) -> dict[str, list[object]]:
     """Per-measurement fields from measurementList<k> groups or measurementLists arrays."""
-    fields: dict[str, list[object]] = {
-        "sourceIndex": [],
-        "detectorIndex": [],
-        "wavelengthIndex": [],
-        "dataType": [],
-        "dataTypeLabel": [],
-    }
+    keys = ("sourceIndex", "detectorIndex", "dataType", *_OPTIONAL_FIELDS)
+    fields: dict[str, list[object]] = {key: [] for key in keys}
     names = sorted((n for n in block if re.fullmatch(r"measurementList\d+", n)), key=_natural)
     if names:
         for name in names:
-            entry = block[name]
+            entry = h5py.h5g.open(block.id, name.encode())
+            present = {link.decode(errors="replace") for link in entry}
             where = f"/nirs/data1/{name}"
-            for key in ("sourceIndex", "detectorIndex", "dataType"):
-                fields[key].append(_scalar(entry, key, where))
-            fields["wavelengthIndex"].append(
-                _scalar(entry, "wavelengthIndex", where) if "wavelengthIndex" in entry else 0
-            )
-            fields["dataTypeLabel"].append(
-                _scalar(entry, "dataTypeLabel", where) if "dataTypeLabel" in entry else ""
-            )
+            for key in keys:
+                if key in present:
+                    fields[key].append(_scalar(entry, key, where))
+                elif key in _OPTIONAL_FIELDS:
+                    fields[key].append(_OPTIONAL_FIELDS[key])
+                else:
+                    raise SnirfError(f"{where} has no {key}")
         return fields
     lists = block.get("measurementLists")
     if not isinstance(lists, h5py.Group):
         raise SnirfError("/nirs/data1 has no measurementList")
-    for key in fields:
+    for key in keys:
         if key in lists:
-            values = np.asarray(lists[key][()]).reshape(-1)
-            fields[key] = [v.decode() if isinstance(v, bytes) else v for v in values]
-        elif key in ("wavelengthIndex", "dataTypeLabel"):
-            fields[key] = []
-        else:
+            fields[key] = [_decoded(v) for v in _raw(lists.id, key).reshape(-1)]
+        elif key not in _OPTIONAL_FIELDS:
             raise SnirfError(f"/nirs/data1/measurementLists has no {key}")
     count = len(fields["sourceIndex"])
-    fields["wavelengthIndex"] = fields["wavelengthIndex"] or [0] * count
-    fields["dataTypeLabel"] = fields["dataTypeLabel"] or [""] * count
+    for key, default in _OPTIONAL_FIELDS.items():
+        fields[key] = fields[key] or [default] * count
     return fields
+
+
+def _concentration_scale(units: list[object], labels: tuple[str, ...]) -> NDArray[np.float64]:
+    """Factor from each measurement's dataUnit to µM (haemoglobin measurements only)."""
+    scale = np.ones(len(units))
+    for k, (unit, label) in enumerate(zip(units, labels, strict=True)):
+        if label not in HEMOGLOBIN_LABELS:
+            continue
+        text = str(unit).strip() or _UNITLESS_CONCENTRATION
+        if text not in _CONCENTRATION_TO_UM:
+            raise SnirfError(
+                f"measurementList{k + 1}: unsupported dataUnit {text!r} for {label} "
+                f"(supported: {', '.join(_CONCENTRATION_TO_UM)})"
+            )
+        scale[k] = _CONCENTRATION_TO_UM[text]
+    return scale
 
 
 def _positions(probe: h5py.Group, kind: str, scale: float) -> NDArray[np.float64]:
     if f"{kind}Pos3D" in probe:
-        positions = np.atleast_2d(np.asarray(probe[f"{kind}Pos3D"][()], dtype=float))
+        positions = np.atleast_2d(np.asarray(_raw(probe.id, f"{kind}Pos3D"), dtype=float))
     elif f"{kind}Pos2D" in probe:
-        flat = np.atleast_2d(np.asarray(probe[f"{kind}Pos2D"][()], dtype=float))
+        flat = np.atleast_2d(np.asarray(_raw(probe.id, f"{kind}Pos2D"), dtype=float))
         if flat.shape[1] != 2:
             raise SnirfError(f"/nirs/probe/{kind}Pos2D has shape {flat.shape}, expected (N, 2)")
         positions = np.column_stack([flat, np.zeros(len(flat))])
@@ -312,10 +501,38 @@ def _positions(probe: h5py.Group, kind: str, scale: float) -> NDArray[np.float64
     return positions * scale
 
 
+def _labels(probe: h5py.Group, name: str, count: int) -> tuple[str, ...]:
+    """Optode labels, or () when absent or not one per optode."""
+    if probe.get(name, getclass=True) is not h5py.Dataset:
+        return ()
+    labels = tuple(str(_decoded(v)) for v in _raw(probe.id, name).reshape(-1))
+    return labels if len(labels) == count else ()
+
+
+def _stims(nirs: h5py.Group, scale: float) -> dict[str, NDArray[np.float64]]:
+    """Stimulus groups ``stim<k>`` by name; onset and duration converted to s."""
+    stims: dict[str, NDArray[np.float64]] = {}
+    for group_name in sorted((n for n in nirs if re.fullmatch(r"stim\d+", n)), key=_natural):
+        group = nirs[group_name]
+        if not isinstance(group, h5py.Group) or "name" not in group:
+            raise SnirfError(f"/nirs/{group_name} has no name")
+        name = _text(group, "name")
+        data = np.zeros((0, 3))
+        if "data" in group:
+            data = np.asarray(_raw(group.id, "data"), dtype=float)
+            data = data.reshape(-1, 3) if data.ndim < 2 else data
+            if data.size and data.shape[1] < 3:
+                raise SnirfError(f"/nirs/{group_name}/data has shape {data.shape}, expected (N, 3)")
+            data = data.copy()
+            data[:, :2] *= scale
+        stims[name] = data
+    return stims
+
+
 def _time(block: h5py.Group, count: int, scale: float) -> NDArray[np.float64]:
     if "time" not in block:
         raise SnirfError("missing /nirs/data1/time")
-    time = np.asarray(block["time"][()], dtype=float).reshape(-1) * scale
+    time = np.asarray(_raw(block.id, "time"), dtype=float).reshape(-1) * scale
     if len(time) == 2 and count != 2:  # (start, period) form of the specification
         time = time[0] + time[1] * np.arange(count)
     return time
@@ -338,7 +555,7 @@ def _read(root: h5py.File) -> NirsData:
         raise SnirfError("missing /nirs/data1")
     if "dataTimeSeries" not in block:
         raise SnirfError("missing /nirs/data1/dataTimeSeries")
-    values = np.asarray(block["dataTimeSeries"][()], dtype=float)
+    values = np.asarray(_raw(block.id, "dataTimeSeries"), dtype=float)
     if values.ndim == 1:
         values = values[:, np.newaxis]
     time = _time(block, values.shape[0], _TIME_TO_S[time_unit])
@@ -358,18 +575,25 @@ def _read(root: h5py.File) -> NirsData:
         raise SnirfError("missing /nirs/probe/wavelengths")
     scale = _LENGTH_TO_MM[length_unit]
     labels = tuple(str(label) for label in fields["dataTypeLabel"])
+    if data_type == DATA_TYPE_PROCESSED:
+        values = values * _concentration_scale(fields["dataUnit"], labels)
+    sources = _positions(probe, "source", scale)
+    detectors = _positions(probe, "detector", scale)
     return NirsData(
         time_s=time,
         values=values,
         source_index=np.asarray(fields["sourceIndex"], dtype=np.int64),
         detector_index=np.asarray(fields["detectorIndex"], dtype=np.int64),
         wavelength_index=np.asarray(fields["wavelengthIndex"], dtype=np.int64),
-        wavelengths_nm=np.asarray(probe["wavelengths"][()], dtype=float).reshape(-1),
-        source_positions_mm=_positions(probe, "source", scale),
-        detector_positions_mm=_positions(probe, "detector", scale),
+        wavelengths_nm=np.asarray(_raw(probe.id, "wavelengths"), dtype=float).reshape(-1),
+        source_positions_mm=sources,
+        detector_positions_mm=detectors,
         data_type=data_type,
         data_type_labels=labels if data_type == DATA_TYPE_PROCESSED else None,
         metadata=tags,
+        stims=_stims(nirs, _TIME_TO_S[time_unit]),
+        source_labels=_labels(probe, "sourceLabels", len(sources)),
+        detector_labels=_labels(probe, "detectorLabels", len(detectors)),
     )
 
 
@@ -384,13 +608,16 @@ def read_snirf(path: str | Path) -> NirsData:
     Returns
     -------
     NirsData
-        Times in s, positions in mm, wavelengths in nm; metaDataTags other than the units.
+        Times in s, positions in mm, wavelengths in nm, haemoglobin in µM (converted from the
+        measurement's dataUnit; without one, mol/L as MNE writes); metaDataTags other than the
+        units, stimulus groups and optode labels.
 
     Raises
     ------
     SnirfError
-        Naming the file and what is wrong: missing, not HDF5, missing groups or datasets,
-        shapes that disagree, indices out of range, time not increasing, unsupported units.
+        Naming the file and what is wrong: missing, not HDF5, damaged HDF5 content, missing
+        groups or datasets, shapes that disagree, indices out of range, time not increasing,
+        unsupported units.
     """
     path = Path(path)
     if not path.is_file():
@@ -404,5 +631,7 @@ def read_snirf(path: str | Path) -> NirsData:
             return _read(root)
     except SnirfError as exc:
         raise SnirfError(f"{path}: {exc}") from None
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise SnirfError(f"{path}: malformed SNIRF content ({exc})") from None
+    except (OSError, RuntimeError) as exc:
+        raise SnirfError(f"{path}: damaged SNIRF ({exc})") from None

@@ -2,11 +2,21 @@
 
 Mapping
 -------
+- Dark: every frame has the dark reference subtracted (:func:`dark_frame_dn`): the mean
+  frame of the record's dark steps when the run has one (a protocol step under
+  ``/results/<step>`` that lit no LED, frames ``first_frame`` … ``first_frame + frames``),
+  else the sensor's black level (64 DN unless given).
 - Detectors: the recorded frame (after the board's ROI and binning) is cut into square
   regions of ``region_px`` × ``region_px`` recorded pixels; rows and columns left over at the
-  far edges are dropped. Each region is one SNIRF detector whose value is the mean DN of its
-  pixels, at the mean of its pixels' centres (mm, on the surface, z = 0). Detectors are
-  numbered row-major from the array's first row.
+  far edges are dropped. Each region is one SNIRF detector whose value is the mean
+  dark-corrected DN of its pixels, at the mean of its pixels' centres (mm, on the surface,
+  z = 0). Regions are numbered row-major from the array's first row; the detector label
+  ``D<n>`` keeps that number.
+- Unreliable regions are left out unless asked to keep them: a region is *saturated* when any
+  of its pixels reaches ``max_dn`` (raw DN, where the sensor's response stops being linear) in
+  any frame, and *near dark* when its mean dark-corrected signal at any wavelength is below
+  ``min_signal_dn``. Their optical density would be wrong (a clipped channel shows no change
+  at all; near dark, the residual offset dominates).
 - Source: the LED (all wavelengths share one package), source 1 at ``led_xy_mm``.
 - Measurements: one per detector and wavelength, detector-major with wavelengths ascending
   (the order MNE expects).
@@ -25,6 +35,7 @@ Geometry comes from the record's ``/probe`` attributes (``instrument.config.Prob
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import numpy as np
 import yaml
@@ -35,6 +46,9 @@ from instrument.snirf import DATA_TYPE_CW_AMPLITUDE, NirsData
 
 FRAMES_PER_CHUNK = 2048
 DEFAULT_REGION_PX = 8
+DEFAULT_BLACK_LEVEL_DN = 64.0
+MAX_LINEAR_DN = 3000.0
+MIN_SIGNAL_DN = 20.0
 
 
 def pixel_centres_mm(record: RunRecord) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -82,6 +96,48 @@ def led_position_mm(record: RunRecord) -> tuple[float, float]:
     return led_x, led_y
 
 
+def dark_frame_dn(
+    record: RunRecord, black_level_dn: float = DEFAULT_BLACK_LEVEL_DN
+) -> NDArray[np.float64]:
+    """Dark reference of every recorded pixel, DN.
+
+    Parameters
+    ----------
+    record : RunRecord
+        A run record; a protocol run keeps its steps' frame ranges under ``/results/<step>``.
+    black_level_dn : float
+        Level used when the record holds no dark step, DN.
+
+    Returns
+    -------
+    ndarray, shape (H, W)
+        Mean of the frames of the record's dark steps (steps whose LED pattern lights no LED),
+        or `black_level_dn` everywhere.
+    """
+    dark = []
+    for result in record.results.values():
+        pattern = result.get("led_pattern")
+        if not isinstance(pattern, str) or "first_frame" not in result:
+            continue
+        steps = json.loads(pattern)
+        if steps and all(float(step[1]) == 0.0 for step in steps):
+            first = int(result["first_frame"])
+            dark.append(np.arange(first, first + int(result.get("frames", 0))))
+    index = np.concatenate(dark) if dark else np.zeros(0, dtype=np.int64)
+    index = index[index < len(record.frames)]
+    if index.size == 0:
+        return np.full(record.frames.shape[1:], float(black_level_dn))
+    return np.mean(record.frames[index], axis=0, dtype=np.float64)
+
+
+def brightest_dn(frames: np.ndarray) -> NDArray[np.float64]:
+    """Largest value of every pixel over all frames, DN; frames (N, H, W) → (H, W)."""
+    out = np.zeros(frames.shape[1:])
+    for start in range(0, len(frames), FRAMES_PER_CHUNK):
+        np.maximum(out, frames[start : start + FRAMES_PER_CHUNK].max(axis=0), out=out)
+    return out
+
+
 def region_means(frames: np.ndarray, region_px: int) -> NDArray[np.float64]:
     """Mean DN of each ``region_px`` × ``region_px`` block of every frame.
 
@@ -105,6 +161,13 @@ def region_means(frames: np.ndarray, region_px: int) -> NDArray[np.float64]:
         shaped = block.reshape(len(block), rows, region_px, cols, region_px)
         out[start : start + len(block)] = shaped.mean(axis=(2, 4))
     return out
+
+
+def region_maxima(image: NDArray[np.float64], region_px: int) -> NDArray[np.float64]:
+    """Largest value of each ``region_px`` × ``region_px`` block of an (H, W) image."""
+    rows, cols = image.shape[0] // region_px, image.shape[1] // region_px
+    cut = image[: rows * region_px, : cols * region_px]
+    return cut.reshape(rows, region_px, cols, region_px).max(axis=(1, 3))
 
 
 def interpolate_columns(
@@ -136,8 +199,46 @@ def _measurement_date_time(start_utc: str) -> tuple[str, str]:
     return (date, time) if date and time else ("unknown", "unknown")
 
 
-def run_to_nirs(record: RunRecord, region_px: int = DEFAULT_REGION_PX) -> NirsData:
-    """A run record as a SNIRF CW-amplitude measurement.
+@dataclass(frozen=True)
+class SnirfExport:
+    """A run record's SNIRF measurement and the detector regions left out of it.
+
+    Attributes
+    ----------
+    data : NirsData
+        The measurement (see the module docstring).
+    saturated, near_dark : int
+        Regions left out as saturated or near dark (0 when they were kept).
+    """
+
+    data: NirsData
+    saturated: int
+    near_dark: int
+
+
+def run_to_nirs(
+    record: RunRecord,
+    region_px: int = DEFAULT_REGION_PX,
+    *,
+    black_level_dn: float = DEFAULT_BLACK_LEVEL_DN,
+    keep_unreliable: bool = False,
+) -> NirsData:
+    """A run record as a SNIRF CW-amplitude measurement: :func:`export_run`'s data."""
+    return export_run(
+        record, region_px, black_level_dn=black_level_dn, keep_unreliable=keep_unreliable
+    ).data
+
+
+def export_run(
+    record: RunRecord,
+    region_px: int = DEFAULT_REGION_PX,
+    *,
+    black_level_dn: float = DEFAULT_BLACK_LEVEL_DN,
+    max_dn: float = MAX_LINEAR_DN,
+    min_signal_dn: float = MIN_SIGNAL_DN,
+    keep_unreliable: bool = False,
+) -> SnirfExport:
+    """A run record as a SNIRF CW-amplitude measurement, saying which regions were left out.
 
     Parameters
     ----------
@@ -145,19 +246,27 @@ def run_to_nirs(record: RunRecord, region_px: int = DEFAULT_REGION_PX) -> NirsDa
         A run record holding probe geometry and at least two LED wavelengths.
     region_px : int
         Side of a detector region, recorded pixels.
+    black_level_dn : float
+        Dark level subtracted when the record holds no dark step, DN.
+    max_dn : float
+        Raw level from which a pixel counts as saturated, DN.
+    min_signal_dn : float
+        Smallest mean dark-corrected region signal at every wavelength, DN.
+    keep_unreliable : bool
+        Keep saturated and near-dark regions (they are counted all the same).
 
     Returns
     -------
-    NirsData
-        Mean DN per detector region and wavelength on the common time base (see the module
-        docstring), positions in mm.
+    SnirfExport
+        Mean dark-corrected DN per kept detector region and wavelength on the common time
+        base (see the module docstring), positions in mm, and the counts left out.
 
     Raises
     ------
     ValueError
         If the record lacks probe geometry, has fewer than two wavelengths or two samples of
         one, lights one wavelength at several LED steps, has wavelength series that do not
-        overlap in time, or a region larger than the frame.
+        overlap in time, a region larger than the frame, or no region left to export.
     """
     where = str(record.path)
     x_mm, y_mm = pixel_centres_mm(record)
@@ -181,7 +290,8 @@ def run_to_nirs(record: RunRecord, region_px: int = DEFAULT_REGION_PX) -> NirsDa
     wavelengths = np.unique(record.wavelength_nm)
     if len(wavelengths) < 2:
         raise ValueError(f"{where}: needs at least two LED wavelengths, found {len(wavelengths)}")
-    means = region_means(frames, region_px)
+    dark = region_means(dark_frame_dn(record, black_level_dn)[np.newaxis], region_px)[0]
+    means = region_means(frames, region_px) - dark
     count, rows, cols = means.shape
     flat = means.reshape(count, rows * cols)
     series = []
@@ -201,18 +311,29 @@ def run_to_nirs(record: RunRecord, region_px: int = DEFAULT_REGION_PX) -> NirsDa
     grid = start + period_s * np.arange(int(np.floor((stop - start) / period_s + 1e-9)) + 1)
     # (K, detectors, wavelengths) → columns detector-major, wavelength-minor.
     stacked = np.stack([interpolate_columns(t, v, grid) for t, v in series], axis=-1)
-    values = stacked.reshape(len(grid), -1)
 
+    peak = region_maxima(brightest_dn(frames), region_px).ravel()
+    saturated = peak >= max_dn
+    level = np.stack([values.mean(axis=0) for _, values in series], axis=-1)  # (regions, W)
+    near_dark = ~saturated & np.any(level < min_signal_dn, axis=-1)
+    kept = np.ones(rows * cols, dtype=bool) if keep_unreliable else ~(saturated | near_dark)
+    if not kept.any():
+        raise ValueError(
+            f"{where}: every detector region is saturated ({int(saturated.sum())}) or near "
+            f"dark ({int(near_dark.sum())}); nothing to export"
+        )
+    values = stacked[:, kept].reshape(len(grid), -1)
     centres = region_means(np.stack([x_mm, y_mm]), region_px)  # (2, rows, cols)
     detectors = np.column_stack([centres[0].ravel(), centres[1].ravel(), np.zeros(rows * cols)])
-    n_wavelengths = len(wavelengths)
+    detectors = detectors[kept]
+    n_detectors, n_wavelengths = len(detectors), len(wavelengths)
     date, time = _measurement_date_time(str(record.metadata.get("start_time_utc", "")))
-    return NirsData(
+    data = NirsData(
         time_s=grid,
         values=values,
         source_index=np.ones(values.shape[1], dtype=np.int64),
-        detector_index=np.repeat(np.arange(1, rows * cols + 1), n_wavelengths),
-        wavelength_index=np.tile(np.arange(1, n_wavelengths + 1), rows * cols),
+        detector_index=np.repeat(np.arange(1, n_detectors + 1), n_wavelengths),
+        wavelength_index=np.tile(np.arange(1, n_wavelengths + 1), n_detectors),
         wavelengths_nm=wavelengths.astype(float),
         source_positions_mm=np.array([[led_x, led_y, 0.0]]),
         detector_positions_mm=detectors,
@@ -225,4 +346,7 @@ def run_to_nirs(record: RunRecord, region_px: int = DEFAULT_REGION_PX) -> NirsDa
             "RunID": str(record.metadata.get("run_id", "")),
             "SoftwareVersion": str(record.metadata.get("software_version", "")),
         },
+        source_labels=("LED",),
+        detector_labels=tuple(f"D{n + 1}" for n in np.flatnonzero(kept)),
     )
+    return SnirfExport(data, int(saturated.sum()), int(near_dark.sum()))

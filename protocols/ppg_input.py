@@ -9,11 +9,14 @@ within a user rectangle. The dark level is the mean of the pattern's dark steps 
 current 0) interpolated to each frame when the pattern has them, else a given black level,
 else the level of the darkest 1 % of pixels.
 Interleaved LED steps are exposed at different instants; every wavelength is interpolated
-(linearly in time) onto the exposure times of the first wavelength of the pattern, which also
-bridges dropped frames.
+(linearly in time) onto a uniform grid that starts at the first exposure of the pattern's first
+wavelength and steps by the pattern period (frame period from the frame counter and the device
+clock × pattern length), which also bridges dropped frames.
 
-A CSV file has the header ``time,<nm>,<nm>…`` (time in s, one column per wavelength) and one
-row per sample; rows are resampled onto a uniform grid at the median sample rate (or ``--fs``).
+A CSV file (UTF-8, with or without a byte-order mark) has the header ``time,<nm>,<nm>…`` (time
+in s, one column per wavelength) and one row per sample; rows are resampled onto a uniform grid
+at the median sample rate (or ``--fs``). Time steps outside 0.1-80 ms (e.g. a time column in ms)
+are refused rather than guessed at.
 """
 
 from __future__ import annotations
@@ -36,6 +39,12 @@ DARK_PIXEL_FRACTION = 0.01
 """Share of the darkest pixels whose level estimates the black level when nothing else does."""
 FRAME_CHUNK = 1024
 """Frames read at once (bounds memory on long records)."""
+MIN_TIME_STEP_S = 1e-4
+"""Shortest CSV time step accepted (10 kHz sampling), s."""
+MAX_TIME_STEP_S = 0.08
+"""Longest CSV time step accepted (12.5 Hz sampling, the least the pulse band needs), s."""
+MAX_SAMPLES = 20_000_000
+"""Most samples per wavelength a resampled recording may have."""
 MAX_STEP_JITTER = 0.5
 """Largest deviation of a CSV time step from the median step, as a fraction of that step."""
 
@@ -183,12 +192,21 @@ def ppg_signals_from_run(
 
     time_s = np.asarray(record.time_s, dtype=float)
     dark_trace = roi_means(dark_steps) if dark_steps.size else None
-    grid = time_s[steps[lit_nm[0]]]
     start = max(time_s[index[0]] for index in steps.values())
     stop = min(time_s[index[-1]] for index in steps.values())
-    grid = grid[(grid >= start) & (grid <= stop)]
-    if grid.size < 2:
+    first = time_s[steps[lit_nm[0]]]
+    first = first[(first >= start) & (first <= stop)]
+    if first.size < 2:
         raise ValueError(f"{record.path}: too few frames per wavelength")
+    # A uniform grid at the pattern period (from the frame counter), not the surviving frames'
+    # times: dropped frames leave gaps that the interpolation bridges.
+    cycle = len(_led_pattern(record)) or int(
+        np.median(np.diff(np.asarray(record.frame_counter, dtype=np.int64)[steps[lit_nm[0]]]))
+    )
+    period_s = max(1, cycle) * _frame_period_s(record)
+    grid = first[0] + np.arange(int(np.floor((first[-1] - first[0]) / period_s + 1e-6)) + 1) * (
+        period_s
+    )
     columns = []
     for w in lit_nm:
         values = roi_means(steps[w])
@@ -202,9 +220,23 @@ def ppg_signals_from_run(
         time_s=grid,
         signals=np.stack(columns, axis=1),
         wavelengths_nm=tuple(lit_nm),
-        sample_rate_hz=float(1.0 / np.median(np.diff(grid))),
+        sample_rate_hz=float(1.0 / period_s),
         roi_pixels=pixels,
     )
+
+
+def _frame_period_s(record: RunRecord) -> float:
+    """Time from one frame to the next, s: the median time per frame-counter step, on the
+    device clock when it runs, else on the record's time column."""
+    counter = np.asarray(record.frame_counter, dtype=np.int64)
+    device_s = np.asarray(record.device_time_us, dtype=float) * 1e-6
+    counted = np.diff(counter)
+    for clock in (device_s, np.asarray(record.time_s, dtype=float)):
+        elapsed = np.diff(clock)
+        valid = (counted > 0) & (elapsed > 0.0)
+        if np.any(valid):
+            return float(np.median(elapsed[valid] / counted[valid]))
+    raise ValueError(f"{record.path}: frame counter and time do not advance")
 
 
 def read_ppg_csv(path: str | Path, sample_rate_hz: float | None = None) -> PpgSignals:
@@ -221,14 +253,17 @@ def read_ppg_csv(path: str | Path, sample_rate_hz: float | None = None) -> PpgSi
     Raises
     ------
     ValueError
-        Naming the file and the line/column of what is wrong: header, non-numeric or
-        non-finite cells, ragged rows, unsorted or irregular time, too few rows.
+        Naming the file and the line/column of what is wrong: not text or not CSV, header,
+        non-numeric or non-finite cells, ragged rows, unsorted or irregular time, a time
+        step outside `MIN_TIME_STEP_S`..`MAX_TIME_STEP_S` (e.g. a time in ms), too few rows.
     """
     try:
-        with open(path, newline="") as handle:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
             rows = [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]
     except (OSError, UnicodeDecodeError) as exc:
         raise ValueError(f"cannot read {path}: {exc}") from None
+    except csv.Error as exc:
+        raise ValueError(f"{path}: not a CSV file of numbers ({exc})") from None
     if not rows:
         raise ValueError(f"{path}: empty file; expected the header time,<nm>,<nm>…")
     header = [cell.strip() for cell in rows[0]]
@@ -276,6 +311,12 @@ def read_ppg_csv(path: str | Path, sample_rate_hz: float | None = None) -> PpgSi
             f"{path}: line {line}: time step {steps[line - 3]:g} s differs from the median "
             f"{step:g} s by more than {MAX_STEP_JITTER:.0%} (gap in the recording?)"
         )
+    if not MIN_TIME_STEP_S <= step <= MAX_TIME_STEP_S:
+        raise ValueError(
+            f"{path}: the time column steps by {step:g} per row, i.e. {1.0 / step:g} samples "
+            f"per second; time must be in s with {1.0 / MAX_TIME_STEP_S:g}-"
+            f"{1.0 / MIN_TIME_STEP_S:g} Hz sampling (a time in ms steps 1000 times too far)"
+        )
     signals = PpgSignals(time_s, values[:, 1:], tuple(wavelengths), 1.0 / step)
     return resampled(signals, sample_rate_hz or 1.0 / step)
 
@@ -285,6 +326,12 @@ def resampled(signals: PpgSignals, sample_rate_hz: float) -> PpgSignals:
     if not np.isfinite(sample_rate_hz) or sample_rate_hz <= 0.0:
         raise ValueError(f"sample rate must be a positive number of Hz, got {sample_rate_hz:g}")
     start, stop = signals.time_s[0], signals.time_s[-1]
+    samples = (stop - start) * sample_rate_hz
+    if samples > MAX_SAMPLES:
+        raise ValueError(
+            f"resampling {stop - start:g} s at {sample_rate_hz:g} Hz gives {samples:.3g} "
+            f"samples per wavelength, more than {MAX_SAMPLES:.0e}"
+        )
     grid = (
         start
         + np.arange(int(np.floor((stop - start) * sample_rate_hz + 1e-6)) + 1) / sample_rate_hz

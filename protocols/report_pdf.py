@@ -10,6 +10,7 @@ imaging-PPG maps, mean dark frame).
 from __future__ import annotations
 
 import io
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +52,10 @@ UNIT_SUFFIXES = (
 TRACE_COLOURS = (colors.red, colors.darkred, colors.orange, colors.blue, colors.purple)
 PLOT_SIZE = (170 * mm, 55 * mm)
 MAP_SIDE_MM = 60
+MM_PER_CHAR = 2.0  # average Helvetica character width at the table font size, mm
+CELL_CHARS = 40  # line length in cells of tables without set column widths
+MAX_CELL_CHARS = 300  # longer cell text is cut (a cell must fit on a page)
+MAX_PARAGRAPH_CHARS = 2000
 
 
 def unit_of(figure: str) -> str:
@@ -73,6 +78,25 @@ def _value(value: Any) -> str:
     if isinstance(value, dict):
         return "; ".join(f"{k} {_value(v)}" for k, v in value.items())
     return str(value)
+
+
+def _clipped(text: object, limit: int) -> str:
+    """``text`` on one line, cut to ``limit`` characters (marked "...")."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+def _fitted_table(rows: list[list[Any]], widths: list[float] | None = None) -> Table:
+    """A table whose cells wrap to their column width and are cut when very long."""
+    chars = [max(8, int(w / mm / MM_PER_CHAR)) for w in widths] if widths else None
+    fitted = [
+        [
+            textwrap.fill(_clipped(cell, MAX_CELL_CHARS), chars[column] if chars else CELL_CHARS)
+            for column, cell in enumerate(row)
+        ]
+        for row in rows
+    ]
+    return _table(fitted, widths=widths)
 
 
 def _is_table(value: Any) -> bool:
@@ -245,8 +269,10 @@ def write_report(
     """Render the run's PDF report at ``path``; ``subject_id`` is printed as typed."""
     path = Path(path)
     protocol = summary["protocol"]
-    title = (context.data.get("report_title") if context is not None else "") or (
-        f"{protocol['name']} run report"
+    title = _clipped(
+        (context.data.get("report_title") if context is not None else "")
+        or f"{protocol['name']} run report",
+        200,
     )
     label = f"{protocol['name']} {protocol['version']} — run {summary['run_id'] or 'not started'}"
 
@@ -259,7 +285,7 @@ def write_report(
 
     story: list[Flowable] = [
         _paragraph(title, "Title"),
-        _table(
+        _fitted_table(
             [
                 ["Item", "Value"],
                 [
@@ -284,7 +310,7 @@ def write_report(
             widths=[35 * mm, 135 * mm],
         ),
         _heading("Instrument"),
-        _table(
+        _fitted_table(
             [["Device", "Model", "Serial", "Firmware", "Address"]]
             + [
                 [
@@ -298,7 +324,7 @@ def write_report(
             ]
         ),
         _heading("Calibrations used"),
-        _table(
+        _fitted_table(
             [["Record", "State", "Due", "Override by", "Reason"]]
             + [
                 [c["record"], c["state"], c["due_date"], c["override_by"], c["override_reason"]]
@@ -308,7 +334,7 @@ def write_report(
             else [["Record", "State"], ["none", "—"]]
         ),
         _heading("QC gates"),
-        _table(
+        _fitted_table(
             [["Gate", "Figure", "Value", "Unit", "Low", "High", "Result", "Stops run"]]
             + [
                 [
@@ -332,7 +358,7 @@ def write_report(
         flag = step["status"].upper()
         story.append(_paragraph(f"{step['index'] + 1}. {step['name']} ({step['kind']}): {flag}"))
         if step["message"]:
-            story.append(_paragraph(step["message"], "Italic"))
+            story.append(_paragraph(_clipped(step["message"], MAX_PARAGRAPH_CHARS), "Italic"))
         rows = [
             [name, _value(value), unit_of(name)]
             for name, value in step["results"].items()
@@ -340,13 +366,15 @@ def write_report(
         ]
         if rows:
             story.append(
-                _table([["Figure", "Value", "Unit"], *rows], widths=[70 * mm, 70 * mm, 30 * mm])
+                _fitted_table(
+                    [["Figure", "Value", "Unit"], *rows], widths=[70 * mm, 70 * mm, 30 * mm]
+                )
             )
         lesions = step["results"].get("lesions") or []
         if lesions:
             story.append(_paragraph("Lesions, strongest first"))
             story.append(
-                _table(
+                _fitted_table(
                     [
                         [
                             "#",

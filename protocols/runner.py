@@ -9,6 +9,12 @@ A run is one run record: the frames of every acquiring step stored one after the
 under ``/results/<step>``. When the run ends — completed, stopped by a failing step, aborted
 by the operator or by a device fault — the record is closed and valid, and the JSON summary
 and the PDF report are written beside it.
+
+A clinical protocol runs only on usable calibrations (approved, in date, not revoked or
+superseded; or expired with an approver's override): the runner checks the protocol's
+required calibrations before it opens the hardware, and the detector board's own calibration
+before the first step, whatever steps the protocol lists. A refused run writes the JSON summary
+and the report, and no run record when the hardware was never opened.
 """
 
 from __future__ import annotations
@@ -24,11 +30,12 @@ from typing import Any
 from calibration.registry import Registry
 from drivers.errors import DeviceError
 from drivers.sim.faults import FaultPlan
-from instrument.config import BenchConfig, InstrumentConfig, dump_config
+from drivers.sim.tissue import TissueConfig
+from instrument.config import SIM, BenchConfig, InstrumentConfig, dump_config
 from instrument.instrument import Instrument, software_version
 from instrument.pseudonym import load_site_key, pseudonymise
 from instrument.run_record import RunRecordWriter, write_results
-from protocols.calibration_gate import Override
+from protocols.calibration_gate import CalibrationUse, Override
 from protocols.events import (
     RunEvent,
     RunFailed,
@@ -37,7 +44,7 @@ from protocols.events import (
     StepFinished,
     StepStarted,
 )
-from protocols.protocol_file import Protocol, ProtocolError
+from protocols.protocol_file import Protocol, detector_settings
 from protocols.report_pdf import write_report
 from protocols.run_summary import build_summary, write_summary
 from protocols.steps import STEP_FUNCTIONS
@@ -54,17 +61,20 @@ def protocol_config(config: InstrumentConfig, protocol: Protocol) -> InstrumentC
     configuration's, and the bench instruments only when a step uses them (a clinical run does
     not depend on the lab bench being connected).
 
+    The ROI is checked against the sensor when its size is known before the hardware is
+    opened (the simulated board's); a real board refuses an ROI beyond its sensor when the run
+    starts.
+
     Raises
     ------
     ProtocolError
-        The combined settings are invalid (e.g. the exposure exceeds the frame period).
+        The combined settings are invalid (e.g. the exposure exceeds the frame period), naming
+        the protocol file, line and ``device`` field.
     """
-    changes = protocol.device.model_dump(exclude_none=True)
-    merged = {**config.detector.model_dump(), **changes}
-    try:
-        detector = type(config.detector).model_validate(merged)
-    except ValueError as exc:
-        raise ProtocolError(f"device settings do not fit the instrument: {exc}") from None
+    sensor_shape = (
+        (TissueConfig().rows, TissueConfig().cols) if config.detector.port == SIM else None
+    )
+    detector = detector_settings(protocol, config.detector, sensor_shape)
     uses_bench = any(step.kind in BENCH_KINDS for step in protocol.steps)
     bench = config.bench if uses_bench else BenchConfig(photodiode=config.bench.photodiode)
     return config.model_copy(update={"detector": detector, "bench": bench})
@@ -139,8 +149,12 @@ class ProtocolRunner:
 
     # ------------------------------------------------------------------ control
     def pause(self) -> None:
-        """Hold the run at the next safe point (between steps, or a warm-up poll)."""
-        self._resume.clear()
+        """Hold the run at the next safe point (between steps, or a warm-up poll).
+
+        Does nothing once the run is aborted: an abort always wins.
+        """
+        if not self._abort.is_set():
+            self._resume.clear()
 
     def resume(self) -> None:
         """Continue a paused run."""
@@ -153,6 +167,11 @@ class ProtocolRunner:
         """
         self._abort.set()
         self._resume.set()
+
+    @property
+    def aborted(self) -> bool:
+        """True once :meth:`abort` was called."""
+        return self._abort.is_set()
 
     @property
     def paused(self) -> bool:
@@ -171,11 +190,22 @@ class ProtocolRunner:
         config = protocol_config(self.config, self.protocol)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         started = dt.datetime.now(dt.UTC)
+        uses, problems = run_calibrations(
+            self.registry,
+            self.protocol.required_calibrations,
+            list(self.calibration_ids),
+            clinical=self.protocol.clinical,
+            override=self.override,
+        )
+        if self.protocol.clinical and problems:
+            error = "; ".join(problems)
+            self.on_event(RunFailed(error))
+            return self._finish(None, "failed", error, started)
         context: RunContext | None = None
         status, error = "aborted", ""
         try:
             with Instrument(config, self.config_text, sim_fault=self.sim_fault) as instrument:
-                context = self._context(instrument)
+                context = self._context(instrument, uses, problems)
                 status, error = self._run_steps(context)
         except DeviceError as exc:
             status, error = "aborted", f"device fault: {exc}"
@@ -185,15 +215,24 @@ class ProtocolRunner:
                 self._close_record(context, status, error)
         return self._finish(context, status, error, started)
 
-    def _context(self, instrument: Instrument) -> RunContext:
+    def _context(
+        self, instrument: Instrument, uses: list[CalibrationUse], problems: list[str]
+    ) -> RunContext:
+        """The run's context; ``uses`` and ``problems`` are the calibrations checked before the
+        hardware was opened, completed here with the detector board's own calibration."""
         board_id = instrument.identities["detector"].get("calibration_id", "")
-        uses, problems = run_calibrations(
-            self.registry,
-            self.protocol.required_calibrations,
-            [*self.calibration_ids, *([board_id] if board_id else [])],
-            clinical=self.protocol.clinical,
-            override=self.override,
-        )
+        checked = {part for use in uses for part in (use.record, use.record.split("@")[0])}
+        checked |= set(self.calibration_ids)
+        if board_id and board_id not in checked:
+            board_uses, board_problems = run_calibrations(
+                self.registry,
+                (),
+                [board_id],
+                clinical=self.protocol.clinical,
+                override=self.override,
+            )
+            uses = [*uses, *board_uses]
+            problems = list(dict.fromkeys([*problems, *board_problems]))
         for use in uses:
             if use.state == "due":
                 self.on_event(RunWarning(f"calibration {use.record} is due on {use.due_date}"))
@@ -256,6 +295,10 @@ class ProtocolRunner:
 
     def _run_steps(self, context: RunContext) -> tuple[str, str]:
         """Run the steps in order; the run's status and error."""
+        if self.protocol.clinical and context.calibration_problems:
+            error = "; ".join(context.calibration_problems)
+            self.on_event(RunFailed(error))
+            return "failed", error
         for index, step in enumerate(self.protocol.steps):
             context.step_index, context.step_name = index, step.name
             try:
@@ -358,14 +401,21 @@ class ProtocolRunner:
         )
         json_path = self.out_dir / f"{stem}.json"
         pdf_path: Path | None = self.out_dir / f"{stem}.pdf"
+        summary["report_pdf"] = None
+        summary["summary_json"] = str(json_path)
+        write_summary(json_path, summary)  # first: a failing report must not lose it
         try:
             write_report(pdf_path, summary, context, subject_id=self.subject_id)
-        except (OSError, ValueError) as exc:
-            self.on_event(RunWarning(f"the PDF report could not be written: {exc}"))
+        except Exception as exc:  # any report failure is a warning; the run still finishes
+            self.on_event(
+                RunWarning(f"the PDF report could not be written: {type(exc).__name__}: {exc}")
+            )
+            if pdf_path.exists():
+                pdf_path.unlink()
             pdf_path = None
-        summary["report_pdf"] = str(pdf_path) if pdf_path is not None else None
-        summary["summary_json"] = str(json_path)
-        write_summary(json_path, summary)
+        if pdf_path is not None:
+            summary["report_pdf"] = str(pdf_path)
+            write_summary(json_path, summary)
         finished = RunFinished(status, record_path, pdf_path, json_path, summary["qc_passed"])
         self.on_event(finished)
         return finished

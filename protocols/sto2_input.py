@@ -2,12 +2,14 @@
 
 The detector array sees the LED at many distances at once, so every square region of
 ``region_px`` × ``region_px`` recorded pixels is a small multi-distance probe: its pixels' mean
-signals (dark-corrected, time-averaged per wavelength) against their distances from the LED
-give the slope of ln(R ρ²) that spatially resolved spectroscopy (``imaging.srs``) turns into
-StO2, the tissue oxygenation index and HbT. A region is withheld (NaN) when it lies closer to
-the LED than ``min_distance_mm`` (the diffusion model needs ρ well beyond a transport mean
-free path) or when any of its pixels is outside the linear range at any wavelength
-(nearly dark, or above ``max_dn``, the start of the sensor's compression toward full well).
+signals (dark-corrected with the record's dark step or the black level,
+``instrument.snirf_export.dark_frame_dn``; time-averaged per wavelength) against their
+distances from the LED give the slope of ln(R ρ²) that spatially resolved spectroscopy
+(``imaging.srs``) turns into StO2, the tissue oxygenation index and HbT. A region is withheld
+(NaN) when it lies closer to the LED than ``min_distance_mm`` (the diffusion model needs ρ well
+beyond a transport mean free path) or when any of its pixels is outside the linear range at any
+wavelength (nearly dark, or above ``max_dn``, the start of the sensor's compression toward full
+well).
 """
 
 from __future__ import annotations
@@ -24,13 +26,17 @@ from imaging.srs import (
     spatially_resolved_sto2,
 )
 from instrument.run_record import RunRecord
-from instrument.snirf_export import led_position_mm, pixel_centres_mm
+from instrument.snirf_export import (
+    DEFAULT_BLACK_LEVEL_DN,
+    MIN_SIGNAL_DN,
+    dark_frame_dn,
+    led_position_mm,
+    pixel_centres_mm,
+)
+from instrument.snirf_export import MAX_LINEAR_DN as DEFAULT_MAX_DN
 
 DEFAULT_REGION_PX = 8
 DEFAULT_MIN_DISTANCE_MM = 10.0
-DEFAULT_BLACK_LEVEL_DN = 64.0
-DEFAULT_MAX_DN = 3000.0
-MIN_SIGNAL_DN = 20.0
 
 
 @dataclass(frozen=True)
@@ -106,7 +112,7 @@ def sto2_map_from_run(
     min_distance_mm : float
         Regions with any pixel nearer the LED are withheld, mm.
     black_level_dn : float
-        Dark offset subtracted from every pixel, DN.
+        Dark offset subtracted from every pixel when the record holds no dark step, DN.
     max_dn : float
         Largest mean DN taken as linear; regions with a brighter pixel are withheld.
     scattering_a_per_mm, scattering_power, refractive_index, water_fraction
@@ -136,7 +142,7 @@ def sto2_map_from_run(
     )  # (W, H, W_px), DN
     led_x, led_y = led_position_mm(record)
     rho = np.hypot(x - led_x, y - led_y)
-    signal = means - black_level_dn
+    signal = means - dark_frame_dn(record, black_level_dn)
     linear = np.all((signal > MIN_SIGNAL_DN) & (means < max_dn), axis=0)
     usable = linear & (rho >= min_distance_mm)
     region_signal = np.moveaxis(_blocks(signal, region_px), 0, -2)  # (R, C, W, P)
@@ -150,6 +156,7 @@ def sto2_map_from_run(
         scattering_power=scattering_power,
         refractive_index=refractive_index,
         water_fraction=water_fraction,
+        rho_per_wavelength=False,
     )
 
     def withheld(values: NDArray[np.float64]) -> NDArray[np.float64]:

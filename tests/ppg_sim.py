@@ -44,7 +44,7 @@ def simulated_run(
     steps = [pattern[i % len(pattern)] for i in range(count)]
     frames = np.stack(
         [
-            _frame(scene, t + EXPOSURE_S / 2, wavelength, current)
+            scene.frame(t + EXPOSURE_S / 2, wavelength, current, EXPOSURE_S)
             for t, (wavelength, current) in zip(start_s, steps, strict=True)
         ]
     )
@@ -63,18 +63,6 @@ def simulated_run(
         },
     )
     return record, scene
-
-
-def _frame(scene: Scene, t_s: float, wavelength_nm: float, current_ma: float) -> np.ndarray:
-    """`Scene.frame` at full frame, gain 1 (through `photon_rates`, which also takes motion)."""
-    photons = scene.tissue.photon_rates(np.array([t_s]), wavelength_nm, current_ma)[0]
-    return scene.sensor.expose(
-        photons * EXPOSURE_S,
-        EXPOSURE_S,
-        scene.thermal.temperature_c(t_s),
-        scene._noise,
-        wavelength_nm=wavelength_nm,
-    )
 
 
 def desaturation(start_s: float, stop_s: float, high: float = 100.0, low: float = 70.0):

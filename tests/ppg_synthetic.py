@@ -4,7 +4,9 @@ Each channel is I_w(t) = DC_w · m(t) · b(t) · exp(−k_w v(t)) + noise, where
 arterial volume pulse (0..1) driven by an integrated, slowly varying pulse rate, k_ir is set
 by the infrared perfusion index and k_red = R(t) k_ir with R(t) the ratio of ratios that gives
 the true SpO2(t) through the curve under test, b a breathing wander and m motion bursts
-(multiplicative, mostly common to all channels, as a probe shifting on the skin).
+(multiplicative, mostly common to all channels, as a probe shifting on the skin). The noise is
+white, either a fixed share of each channel's pulse (`noise_percent_of_ac`) or a fixed detector
+noise in signal units (`noise_counts`), which lowers the SNR as the perfusion falls.
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ class SyntheticPpg:
     spo2_knots: tuple[tuple[float, float], ...] = ((0.0, 97.0),)
     pulse_rate_bpm: float = 72.0
     pulse_rate_swing_bpm: float = 3.0
+    pulse_rate_knots: tuple[tuple[float, float], ...] = ()
     perfusion_index_percent: float = 1.5
     noise_percent_of_ac: float = 2.0
+    noise_counts: float | None = None
     breathing_percent: float = 0.5
     motion_bursts_s: tuple[tuple[float, float], ...] = ()
     motion_amplitude: float = 0.3
@@ -75,7 +79,11 @@ def synthesize(config: SyntheticPpg, curve: SpO2Curve) -> SyntheticRecording:
     rng = np.random.default_rng(config.seed)
     fs = config.sample_rate_hz
     t = np.arange(round(config.duration_s * fs)) / fs
-    rate = config.pulse_rate_bpm + config.pulse_rate_swing_bpm * np.sin(
+    base_rate = config.pulse_rate_bpm
+    if config.pulse_rate_knots:  # (time s, rate beats/min) knots, linear between
+        knots_rate = np.array(config.pulse_rate_knots)
+        base_rate = np.interp(t, knots_rate[:, 0], knots_rate[:, 1])
+    rate = base_rate + config.pulse_rate_swing_bpm * np.sin(
         2 * np.pi * t / 23.0 + rng.uniform(0, 2 * np.pi)
     )
     phase = np.cumsum(rate / 60.0) / fs + rng.uniform()
@@ -111,5 +119,8 @@ def synthesize(config: SyntheticPpg, curve: SpO2Curve) -> SyntheticRecording:
     clean = np.asarray(config.dc)[np.newaxis, :] * np.exp(-k * volume[:, np.newaxis])
     signals = clean * breathing[:, np.newaxis] * motion_factor[:, np.newaxis] * channel_motion
     ac = np.asarray(config.dc) * config.perfusion_index_percent / 100.0
-    noise = rng.standard_normal(signals.shape) * ac * config.noise_percent_of_ac / 100.0
+    level = ac * config.noise_percent_of_ac / 100.0
+    if config.noise_counts is not None:  # a fixed detector noise, whatever the perfusion
+        level = np.full_like(ac, config.noise_counts)
+    noise = rng.standard_normal(signals.shape) * level
     return SyntheticRecording(t, signals + noise, spo2, rate, moving)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import warnings
 
 import h5py
@@ -35,13 +36,17 @@ def test_export_of_an_acquired_run_is_valid_snirf(acquired_record, tmp_path, cap
     args = ["export", "snirf", str(acquired_record), str(out), "--region-px", "16", "--json"]
     assert main(args) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary["detectors"] == 16 and summary["wavelengths_nm"] == [660, 760, 850, 940]
+    assert summary["wavelengths_nm"] == [660, 760, 850, 940]
+    # 16 regions of 16×16 pixels; the LED's neighbours clip and the far corner is near dark.
+    left_out = summary["saturated_regions"] + summary["near_dark_regions"]
+    assert summary["saturated_regions"] > 0 and summary["near_dark_regions"] > 0
+    assert summary["detectors"] == 16 - left_out
     assert validate_snirf(out)
     data = read_snirf(out)
     assert data.metadata["SubjectID"] == record.metadata["subject_pseudonym"]
     assert data.metadata["SubjectID"].startswith("sub-")
     raw = read_with_mne(out)
-    assert len(raw.ch_names) == 64
+    assert len(raw.ch_names) == 4 * summary["detectors"]
     assert raw.info["sfreq"] == pytest.approx(50.0, rel=0.01)
 
 
@@ -54,10 +59,12 @@ def test_analyze_nirs_writes_haemoglobin_that_mne_reads(tmp_path, capsys):
     code = main(["analyze", "nirs", str(cw), "--dpf", "6.5", "--out", str(hb_path), "--json"])
     assert code == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary["channels"] == 16 and summary["dpf"] == [6.5] * 4
+    channels = summary["channels"]
+    assert channels == read_snirf(cw).detector_positions_mm.shape[0]
+    assert summary["dpf"] == [6.5] * 4
     assert validate_snirf(hb_path)
     hb = read_with_mne(hb_path)
-    assert hb.get_channel_types() == ["hbo", "hbr"] * 16
+    assert hb.get_channel_types() == ["hbo", "hbr"] * channels
     # The same numbers as MNE's own pipeline on the exported amplitudes (µM vs M).
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -140,3 +147,81 @@ def test_cli_refuses_haemoglobin_input_and_bad_options(tmp_path, capsys):
         main(["analyze", "nirs", str(cw), "--baseline", "6:5"])
     assert exited.value.code == 2
     assert "END must exceed START" in capsys.readouterr().err
+
+
+def _error_line(capsys) -> str:
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in captured.err
+    return lines[0]
+
+
+def test_outputs_never_overwrite_the_input_a_run_record_or_unasked_files(tmp_path, capsys):
+    record = tmp_path / "run.h5"
+    write_sim_record(record, duration_s=0.3)
+    original = record.read_bytes()
+    assert main(["export", "snirf", str(record), str(record)]) == 2
+    assert "output is the input file" in _error_line(capsys)
+    assert main(["export", "snirf", str(record), str(tmp_path / "." / "run.h5")]) == 2
+    assert "output is the input file" in _error_line(capsys)
+    cw = tmp_path / "run.snirf"
+    assert main(["export", "snirf", str(record), str(cw), "--region-px", "16"]) == 0
+    capsys.readouterr()
+    assert main(["export", "snirf", str(record), str(cw), "--region-px", "16"]) == 2
+    assert "exists (use --force" in _error_line(capsys)
+    assert main(["export", "snirf", str(record), str(cw), "--region-px", "16", "--force"]) == 0
+    capsys.readouterr()
+    assert main(["analyze", "nirs", str(cw), "--out", str(cw), "--force"]) == 2
+    assert "output is the input file" in _error_line(capsys)
+    assert main(["analyze", "nirs", str(cw), "--out", str(record), "--force"]) == 2
+    assert "is a run record" in _error_line(capsys)
+    assert record.read_bytes() == original
+    assert read_snirf(cw).data_type == 1
+
+
+def test_export_says_how_many_regions_it_left_out(tmp_path, capsys):
+    write_sim_record(tmp_path / "run.h5", duration_s=0.3)
+    out = tmp_path / "run.snirf"
+    assert main(["export", "snirf", str(tmp_path / "run.h5"), str(out), "--region-px", "8"]) == 0
+    text = capsys.readouterr().out
+    kept = read_snirf(out).detector_positions_mm.shape[0]
+    match = re.search(r"(\d+) saturated and (\d+) near-dark regions left out", text)
+    assert match and kept + int(match[1]) + int(match[2]) == 64 and kept < 64
+    args = ["export", "snirf", str(tmp_path / "run.h5"), str(out), "--force", "--keep-unreliable"]
+    assert main(args) == 0
+    assert "regions kept" in capsys.readouterr().out
+    assert read_snirf(out).detector_positions_mm.shape[0] == 64
+
+
+def test_a_bad_sample_is_named_by_file_channel_wavelength_and_time(tmp_path, capsys):
+    write_sim_record(tmp_path / "run.h5", duration_s=0.5)
+    cw = tmp_path / "run.snirf"
+    main(["export", "snirf", str(tmp_path / "run.h5"), str(cw), "--region-px", "16"])
+    data = read_snirf(cw)
+    with h5py.File(cw, "r+") as root:
+        root["nirs/data1/dataTimeSeries"][7, 5] = 0.0  # second detector, 760 nm
+    capsys.readouterr()
+    assert main(["analyze", "nirs", str(cw)]) == 2
+    line = _error_line(capsys)
+    expected = f"channel S1-D2 at 760 nm has intensity 0 at t = {data.time_s[7]:g} s (sample 8)"
+    assert str(cw) in line and expected in line
+
+
+def test_baseline_with_a_negative_start_and_stimuli_reach_the_output(tmp_path, capsys):
+    write_sim_record(tmp_path / "run.h5", duration_s=1.0)
+    cw = tmp_path / "run.snirf"
+    main(["export", "snirf", str(tmp_path / "run.h5"), str(cw), "--region-px", "16"])
+    with h5py.File(cw, "r+") as root:
+        stim = root["nirs"].create_group("stim1")
+        stim.create_dataset("name", data="squeeze", dtype=h5py.string_dtype())
+        stim.create_dataset("data", data=[[0.2, 0.3, 1.0], [0.6, 0.3, 1.0]])
+    hb = tmp_path / "hb.snirf"
+    assert main(["analyze", "nirs", str(cw), "--baseline=-5:0.5", "--out", str(hb)]) == 0
+    assert "baseline -5:0.5 s" in capsys.readouterr().out
+    given, written = read_with_mne(cw).annotations, read_with_mne(hb).annotations
+    assert list(written.description) == list(given.description) == ["squeeze", "squeeze"]
+    np.testing.assert_allclose(written.onset, given.onset)
+    np.testing.assert_allclose(written.duration, [0.3, 0.3])
+    with pytest.raises(SystemExit):
+        main(["analyze", "nirs", str(cw), "--baseline", "5"])
+    assert "--baseline=-5:-1" in capsys.readouterr().err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -119,6 +120,15 @@ def test_one_column_csv_gives_pulse_rate_only(tmp_path, capsys):
         ("time,660,940", "short", (), "at least 5 s"),
         ("time,660,940", None, ("--pair", "660,850"), "no 850 nm signal"),
         ("time,660,940", "ragged", (), "line 4 has 2 cells, expected 3"),
+        ("time,660,940", "nan", (), "line 6, column 940: not finite"),
+        ("time,660,940", "duplicate", (), "line 9: time does not increase"),
+        ("time,660,940", "empty", (), "empty file"),
+        ("time,660,940", "binary", (), "cannot read"),
+        ("time,660,940", "nul", (), "is not a number"),
+        ("time,660,940", "huge_field", (), "not a CSV file"),
+        ("time,660,940", "ms", (), "time in ms steps 1000 times too far"),
+        ("time,660,940", "ms", ("--fs", "100"), "time in ms steps 1000 times too far"),
+        ("time,660,940", None, ("--fs", "1e9"), "more than 2e+07"),
     ],
 )
 def test_bad_csv_files_give_one_clear_line(tmp_path, capsys, header, mutate, options, message):
@@ -134,11 +144,56 @@ def test_bad_csv_files_give_one_clear_line(tmp_path, capsys, header, mutate, opt
         lines = lines[:200]
     elif mutate == "ragged":
         lines[3] = ",".join(lines[3].split(",")[:2])
+    elif mutate == "nan":
+        lines[5] = ",".join([*lines[5].split(",")[:2], "nan"])
+    elif mutate == "duplicate":
+        lines[8] = lines[7]
+    elif mutate == "empty":
+        lines = []
+    elif mutate == "huge_field":  # a cell past the csv module's 128 KiB field limit
+        lines[3] = lines[3] + ',"' + "9" * 200_000 + '"'
+    elif mutate == "ms":
+        lines = [header] + [
+            ",".join([f"{1000 * row[0]:.3f}"] + [f"{v:.6f}" for v in row[1:]]) for row in rows
+        ]
     path = tmp_path / "bad.csv"
-    path.write_text("\n".join(lines) + "\n")
+    path.write_text("\n".join(lines) + "\n" if lines else "")
+    if mutate == "binary":
+        path.write_bytes(bytes(range(256)) * 40)
+    elif mutate == "nul":
+        path.write_bytes(("\n".join(lines) + "\n").replace("0.", "\0.", 3).encode())
     assert main(["analyze", "ppg", str(path), *options]) == 2
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1 and message in error, error
+
+
+def test_csv_with_a_byte_order_mark(tmp_path, capsys):
+    recording = synthesize(SyntheticPpg(duration_s=10.0), empirical_line())
+    path = _write_csv(
+        tmp_path / "bom.csv", "time,660,940", np.column_stack([recording.time_s, recording.signals])
+    )
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())  # as spreadsheets save UTF-8
+    assert main(["analyze", "ppg", str(path), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["wavelengths_nm"] == [660.0, 940.0]
+    assert abs(report["mean_pulse_rate_bpm"] - 72.0) < 2.0
+
+
+def test_noise_csv_reports_nothing(tmp_path, capsys):
+    # White noise common to both channels at 25 Hz: no SpO2, no pulse rate, per second or beat.
+    rng = np.random.default_rng(0)
+    noise = rng.standard_normal(1500)
+    time_s = np.arange(noise.size) / 25.0
+    path = _write_csv(
+        tmp_path / "noise.csv",
+        "time,660,940",
+        np.column_stack([time_s, 1000.0 + noise, 2000.0 + 1.5 * noise]),
+    )
+    assert main(["analyze", "ppg", str(path), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    for key in ("spo2_percent", "pulse_rate_bpm", "perfusion_index_percent", "beat_spo2_percent"):
+        assert all(v is None for v in report[key]), key
+    assert report["mean_pulse_rate_bpm"] is None
 
 
 def test_missing_file_and_non_record_hdf5(tmp_path, capsys):
@@ -179,6 +234,38 @@ def test_dark_steps_and_black_level():
     black_level = scene.sensor.config.black_level_dn
     offset = unsubtracted.signals.mean(axis=0) - estimated.signals.mean(axis=0)
     np.testing.assert_allclose(offset, black_level, atol=3.0)
+
+
+def test_dropped_frames_keep_the_time_base():
+    # Bursts of 8 frames lost every 80 (10 %, e.g. buffer overruns): the frame counter and
+    # device clock keep the grid uniform; the lost samples are interpolated across.
+    record, scene = simulated_run(31, 20.0)
+    keep = np.ones(record.time_s.size, dtype=bool)
+    for start in range(100, keep.size, 80):
+        keep[start : start + 8] = False
+    dropped = dataclasses.replace(
+        record,
+        **{
+            name: np.asarray(getattr(record, name))[keep]
+            for name in (
+                "frames",
+                "time_s",
+                "wavelength_nm",
+                "board_temperature_c",
+                "frame_counter",
+                "device_time_us",
+            )
+        },
+    )
+    intact, lossy = ppg_signals_from_run(record), ppg_signals_from_run(dropped)
+    assert lossy.sample_rate_hz == pytest.approx(intact.sample_rate_hz)
+    np.testing.assert_allclose(np.diff(lossy.time_s), 1.0 / intact.sample_rate_hz)
+    assert lossy.time_s[-1] - lossy.time_s[0] == pytest.approx(
+        intact.time_s[-1] - intact.time_s[0], abs=0.1
+    )
+    result = pulse_oximetry(lossy.signals, lossy.sample_rate_hz, lossy.wavelengths_nm)
+    truth = float(np.mean(scene.tissue.pulse_rate_bpm(result.time_s + lossy.time_s[0])))
+    assert abs(result.mean_pulse_rate_bpm - truth) < 1.5
 
 
 def test_roi_and_pattern_checks():

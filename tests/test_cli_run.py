@@ -6,8 +6,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -173,10 +175,45 @@ def test_expired_calibration_blocks_the_clinical_protocol(tmp_path):
     assert "Traceback" not in result.stderr
     summary = json.loads(result.stdout)
     assert summary["status"] == "failed" and summary["qc_passed"] is False
-    assert [s["status"] for s in summary["steps"]][:2] == ["failed", "not run"]
-    record = read_run_record(Path(tmp_path, summary["record"]))
-    assert len(record.frames) == 0
-    assert sorted(c["state"] for c in record.calibrations.values()) == ["approved", "expired"]
+    assert {s["status"] for s in summary["steps"]} == {"not run"}
+    # Refused before the hardware was opened: no run record, but the summary and the report.
+    assert summary["record"] is None and not list(Path(tmp_path, "out").glob("*.h5"))
+    assert Path(tmp_path, summary["report_pdf"]).read_bytes().startswith(b"%PDF")
+
+
+@pytest.mark.parametrize("check", ["none", "not stopping"])
+def test_the_runner_refuses_an_expired_calibration_whatever_steps_the_protocol_lists(
+    tmp_path, capsys, check
+):
+    clinical_registry(tmp_path / "registry", spo2_curve_days_old=400)
+    text = (Path(__file__).parents[1] / "protocols/shipped/spo2-screening.yaml").read_text()
+    step = "  - kind: check_calibrations\n"
+    assert step in text
+    text = text.replace(step, "" if check == "none" else step + "    stops_run: false\n", 1)
+    if check == "none":
+        text = text.replace(
+            "    description: every calibration approved and in date, else the run stops\n", "", 1
+        )
+    protocol = tmp_path / "no-check.yaml"
+    protocol.write_text(text)
+    code = main(
+        [
+            "run",
+            str(protocol),
+            "--sim",
+            "--registry",
+            str(tmp_path / "registry"),
+            "--out",
+            str(tmp_path / "out"),
+            "--json",
+        ]
+    )
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "clinical run refused: calibration CAL-" in captured.err
+    summary = json.loads(captured.out)
+    assert summary["status"] == "failed" and summary["record"] is None
+    assert {s["status"] for s in summary["steps"]} == {"not run"}
 
 
 def test_invalid_protocol_file_is_one_line_naming_file_line_and_field(tmp_path, capsys):
@@ -194,3 +231,45 @@ def test_invalid_protocol_file_is_one_line_naming_file_line_and_field(tmp_path, 
 def test_bad_duration_scale_is_refused(capsys):
     assert main(["run", "daily-qc", "--sim", "--duration-scale", "3"]) == 2
     assert "--duration-scale must be in (0, 1], got 3" in capsys.readouterr().err
+
+
+LONG_ACQUISITION = """\
+name: long
+version: "1"
+intended_use: research
+steps:
+  - kind: dark_reference
+    duration_s: 0.2
+  - kind: acquire
+    name: signal
+    duration_s: 60
+"""
+
+
+def test_every_ctrl_c_aborts_and_the_command_waits_until_the_record_is_closed(tmp_path):
+    (tmp_path / "long.yaml").write_text(LONG_ACQUISITION)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "protocols.cli", "run", "long.yaml", "--sim", "--json"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    for line in process.stderr:
+        if line.startswith("[2/2] signal"):
+            break
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+
+    assert process.returncode == 130, stderr
+    assert "interrupted again; still closing the run record" in stderr
+    summary = json.loads(stdout)
+    assert summary["status"] == "aborted"
+    record = read_run_record(Path(tmp_path, summary["record"]))
+    assert record.metadata["status"] == "aborted"
+    assert Path(tmp_path, summary["report_pdf"]).is_file()

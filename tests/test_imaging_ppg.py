@@ -63,3 +63,44 @@ def test_per_wavelength_stacks_and_blocks():
 def test_bad_stacks_are_named(frames, wavelengths, message):
     with pytest.raises(ValueError, match=message):
         ppg_maps(frames, FPS, wavelengths)
+
+
+def test_a_nan_pixel_blanks_only_itself():
+    frames, spo2, perfusion = _stack()
+    frames[100, 1, 10, 15] = np.nan  # one lost sample of one pixel
+    maps = ppg_maps(frames, FPS, (660.0, 940.0))
+    assert np.isnan(maps.spo2_percent[10, 15]) and maps.signal_quality[10, 15] == 0.0
+    others = perfusion > 0
+    others[10, 15] = False
+    error = maps.spo2_percent[others] - spo2[others]
+    assert np.all(np.isfinite(error)) and np.sqrt(np.mean(error**2)) < 1.5
+
+
+@pytest.mark.parametrize("full_scale", [None, 3000.0])
+def test_saturated_pixels_are_withheld(full_scale):
+    frames, spo2, perfusion = _stack()
+    ceiling = 3000.0
+    hot = np.zeros(spo2.shape, dtype=bool)
+    hot[8:12, 2:8] = True  # a bright patch whose infrared light reaches the ADC ceiling
+    frames[:, 1, 8:12, 2:8] *= ceiling / frames[:, 1, 8:12, 2:8].mean(axis=0)
+    frames[:, 1] = np.where(hot, np.minimum(frames[:, 1], ceiling), frames[:, 1])
+    maps = ppg_maps(frames, FPS, (660.0, 940.0), full_scale=full_scale)
+    assert np.all(np.isnan(maps.spo2_percent[hot]))
+    assert np.all(maps.signal_quality[hot] == 0.0)
+    rest = (perfusion > 0) & ~hot
+    error = maps.spo2_percent[rest] - spo2[rest]
+    assert np.all(np.isfinite(error)) and np.sqrt(np.mean(error**2)) < 1.5
+
+
+def test_noisy_pixels_are_withheld_not_biased():
+    frames, spo2, perfusion = _stack()
+    rng = np.random.default_rng(5)
+    noisy = np.zeros(spo2.shape, dtype=bool)
+    noisy[4:16, 12:14] = True  # a column of pixels with a bad readout: 10 DN of noise
+    frames += np.where(noisy, 10.0, 0.0) * rng.standard_normal(frames.shape)
+    maps = ppg_maps(frames, FPS, (660.0, 940.0))
+    reported = np.isfinite(maps.spo2_percent)
+    error = maps.spo2_percent[reported] - spo2[reported]
+    assert np.all(np.abs(error) < 3.0)
+    assert reported[noisy].mean() < 0.5
+    assert reported[(perfusion > 0) & ~noisy].mean() > 0.9

@@ -10,6 +10,7 @@ import pytest
 
 from imaging.chromophores import hemoglobin_extinction
 from imaging.mbll import (
+    IntensityError,
     baseline_reference,
     dpf_from_age,
     extinction_per_mm_per_um,
@@ -132,3 +133,13 @@ def test_bad_inputs_are_named():
         hemoglobin_changes(np.ones((5, 1, 2)), [760.0, 850.0], [30.0], 6.0, [[1.0, -1.0]])
     with pytest.raises(ValueError, match="distances must be positive"):
         modified_beer_lambert(np.zeros((5, 1, 2)), [760.0, 850.0], [0.0], 6.0)
+
+
+def test_a_bad_intensity_is_located_by_sample_channel_and_wavelength():
+    intensity = np.full((3000, 4, 2), 1000.0)
+    intensity[2500, 3, 1] = -5.0  # in the third block of samples
+    with pytest.raises(IntensityError, match="sample 2500, channel 3, wavelength 1") as caught:
+        hemoglobin_changes(intensity, [760.0, 850.0], [30.0] * 4, 6.0)
+    assert (caught.value.sample, caught.value.channel, caught.value.wavelength) == (2500, 3, 1)
+    with pytest.raises(IntensityError, match="reference, channel 0, wavelength 1"):
+        hemoglobin_changes(intensity[:10], [760.0, 850.0], [30.0] * 4, 6.0, [[1.0, 0.0]] * 4)

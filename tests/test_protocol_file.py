@@ -7,9 +7,11 @@ import textwrap
 
 import pytest
 
+from instrument.config import load_config, simulated
 from protocols.protocol_file import (
     STEP_KINDS,
     ProtocolError,
+    detector_settings,
     load_protocol,
     parse_protocol,
     shipped_protocols,
@@ -143,7 +145,7 @@ def test_gate_on_a_step_that_does_not_come_before_it():
 def test_analysis_source_must_be_an_earlier_acquiring_step():
     message = error_of(with_steps_replaced("source: signal", "source: led"))
     assert message.startswith("lab/tiny.yaml:19: steps[2].source: 'led' is not an earlier step")
-    assert "allowed: dark, signal" in message
+    assert "allowed: signal" in message  # led_signal needs lit frames, not the dark step
 
 
 def test_acquired_wavelengths_must_be_in_the_led_pattern():
@@ -183,3 +185,152 @@ def test_warm_up_window_must_fit_its_time_limit():
     )
     message = error_of(text)
     assert message.startswith("lab/tiny.yaml:5: steps[0]: window_s 60 must not exceed")
+
+
+def test_duplicate_keys_name_the_file_line_and_key():
+    clinical_then_research = VALID.replace(
+        "intended_use: research\n", "intended_use: clinical\nintended_use: research\n"
+    )
+    assert error_of(clinical_then_research) == (
+        "lab/tiny.yaml:4: intended_use: duplicate key (each key may appear once in a mapping)"
+    )
+    two_step_lists = VALID + "steps:\n  - kind: report\n"
+    assert error_of(two_step_lists).startswith("lab/tiny.yaml:24: steps: duplicate key")
+    nested = with_steps_replaced("    duration_s: 2\n", "    duration_s: 2\n    duration_s: 3\n")
+    assert error_of(nested).startswith("lab/tiny.yaml:15: duration_s: duplicate key")
+
+
+@pytest.mark.parametrize("name", [".", "..", "a.b", "a/b"])
+def test_step_names_are_letters_digits_dash_and_underscore(name):
+    message = error_of(with_steps_replaced("name: dark\n", f"name: {name!r}\n"))
+    assert message.startswith("lab/tiny.yaml:10: steps[0].name: String should match pattern")
+
+
+def test_a_file_that_is_not_utf8_is_named(tmp_path):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes(VALID.replace("tiny", "tïny").encode("latin-1"))
+    with pytest.raises(ProtocolError) as caught:
+        load_protocol(path)
+    assert str(caught.value) == f"{path}: not a UTF-8 text file"
+
+
+def test_hash_and_text_are_the_files_bytes_with_crlf_line_endings(tmp_path):
+    content = VALID.replace("\n", "\r\n").encode("utf-8")
+    path = tmp_path / "crlf.yaml"
+    path.write_bytes(content)
+    protocol = load_protocol(path)
+    assert protocol.sha256 == hashlib.sha256(content).hexdigest()
+    assert protocol.text.encode("utf-8") == content
+    assert [s.name for s in protocol.steps][:2] == ["dark", "signal"]
+
+
+def test_gate_figure_must_be_one_the_gated_step_produces():
+    message = error_of(with_steps_replaced("figure: led.min_signal_dn", "figure: led.mean_dn"))
+    assert message == (
+        "lab/tiny.yaml:22: steps[3].figure: step 'led' produces no figure 'mean_dn'; "
+        "allowed: min_signal_dn, signal_<nm>_dn"
+    )
+    per_wavelength = with_steps_replaced("figure: led.min_signal_dn", "figure: led.signal_660_dn")
+    assert parse_protocol(per_wavelength, "x").steps[3].figure == "led.signal_660_dn"
+
+
+def test_analysis_options_are_checked_per_analysis():
+    unknown = with_steps_replaced("    dark: dark\n", "    dark: dark\n    options: {bogus: 1}\n")
+    assert error_of(unknown) == (
+        "lab/tiny.yaml:21: steps[2].options.bogus: unknown field (not allowed here) "
+        "(options of led_signal: roi)"
+    )
+    wrong_type = with_steps_replaced(
+        "    dark: dark\n", "    dark: dark\n    options:\n      roi: {height: tall, width: 4}\n"
+    )
+    assert error_of(wrong_type).startswith(
+        "lab/tiny.yaml:22: steps[2].options.roi.height: Input should be a valid integer"
+    )
+    good = with_steps_replaced(
+        "    dark: dark\n", "    dark: dark\n    options:\n      roi: {height: '8', width: 4}\n"
+    )
+    assert parse_protocol(good, "x").steps[2].options == {"roi": {"height": 8, "width": 4}}
+
+
+def test_analysis_source_must_be_of_a_kind_the_analysis_reads():
+    message = error_of(with_steps_replaced("led_signal", "detector_characterisation"))
+    assert message == (
+        "lab/tiny.yaml:19: steps[2].source: 'signal' is not an earlier step with data for "
+        "detector_characterisation; allowed: none so far"
+    )
+
+
+DOT = """\
+name: dot
+version: "1"
+intended_use: research
+steps:
+  - kind: acquire
+    name: reference
+    duration_s: 1
+  - kind: acquire
+    name: lesion
+    duration_s: 1
+  - kind: analyse
+    analysis: dot
+    source: lesion
+    options: {{baseline: {baseline}, thickness_mm: {thickness}}}
+"""
+
+
+def test_dot_baseline_must_be_an_earlier_acquire_step_and_options_are_typed():
+    assert parse_protocol(DOT.format(baseline="reference", thickness=20), "x").steps[2].options == {
+        "baseline": "reference",
+        "thickness_mm": 20.0,
+    }
+    message = error_of(DOT.format(baseline="nowhere", thickness=20))
+    assert message.startswith("lab/tiny.yaml:14: steps[2].options.baseline: 'nowhere' is not an")
+    message = error_of(DOT.format(baseline="reference", thickness=-1))
+    assert message.startswith(
+        "lab/tiny.yaml:14: steps[2].options.thickness_mm: Input should be greater than 0"
+    )
+    missing = DOT.format(baseline="reference", thickness=1).replace(", thickness_mm: 1", "")
+    assert "steps[2].options.thickness_mm: Field required" in error_of(missing)
+
+
+@pytest.mark.parametrize("limit", [".nan", ".inf"])
+def test_non_finite_gate_limits_are_refused(limit):
+    message = error_of(with_steps_replaced("low: 10", f"low: {limit}"))
+    assert message == "lab/tiny.yaml:23: steps[3].low: Input should be a finite number"
+
+
+def test_an_acquisition_longer_than_the_memory_limit_is_refused():
+    message = error_of(with_steps_replaced("duration_s: 2", "duration_s: 601"))
+    assert message.startswith("lab/tiny.yaml:12: steps[1]: duration_s 601 exceeds 600 s")
+    assert "split the measurement into several acquire steps" in message
+
+
+def test_a_clinical_protocol_must_name_its_required_calibrations():
+    message = error_of(VALID.replace("intended_use: research", "intended_use: clinical"))
+    assert message.startswith(
+        "lab/tiny.yaml:3: required_calibrations: a clinical protocol must name"
+    )
+    named = VALID.replace(
+        "intended_use: research", "intended_use: clinical\nrequired_calibrations: [spo2-curve]"
+    )
+    assert parse_protocol(named, "x").required_calibrations == ("spo2-curve",)
+
+
+def test_device_settings_are_checked_with_file_line_and_field_before_any_hardware():
+    config, _ = load_config(None)
+    detector = simulated(config).detector
+    slow_exposure = VALID.replace("device:\n", "device:\n  integration_time_us: 10000\n")
+    with pytest.raises(ProtocolError) as caught:
+        detector_settings(parse_protocol(slow_exposure, "lab/tiny.yaml"), detector, (64, 64))
+    assert str(caught.value).startswith("lab/tiny.yaml:5: device: integration_time_us 10000 ")
+    beyond = VALID.replace(
+        "device:\n", "device:\n  roi: {row: 32, col: 32, height: 64, width: 64}\n"
+    )
+    with pytest.raises(ProtocolError) as caught:
+        detector_settings(parse_protocol(beyond, "lab/tiny.yaml"), detector, (64, 64))
+    assert str(caught.value) == (
+        "lab/tiny.yaml:5: device.roi: rows 32+64, cols 32+64 extend beyond the 64×64 sensor"
+    )
+    bad_gain = VALID.replace("device:\n", "device:\n  gain: 3\n")
+    with pytest.raises(ProtocolError, match=r"^lab/tiny.yaml:5: device.gain: Input should be"):
+        detector_settings(parse_protocol(bad_gain, "lab/tiny.yaml"), detector, None)

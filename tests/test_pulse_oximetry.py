@@ -26,7 +26,7 @@ from tests.ppg_sim import (
     truth_pulse_rate,
     truth_spo2,
 )
-from tests.ppg_synthetic import SyntheticPpg, synthesize
+from tests.ppg_synthetic import SyntheticPpg, ratio_for_spo2, synthesize
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -127,7 +127,8 @@ def test_synthetic_motion_bursts(rate_hz):
     assert np.isnan(result.spo2_percent[moving]).any()
     # The withheld beats are the ones that would have been wrong.
     beat_truth = np.interp(result.beats_s[:-1], recording.time_s, recording.spo2_percent)
-    error = np.abs(result.beat_spo2_percent - beat_truth)
+    error = np.abs(empirical_line().spo2_percent(result.beat_ratio_of_ratios) - beat_truth)
+    assert np.all(np.isnan(result.beat_spo2_percent[~result.beat_accepted]))
     assert np.nanmedian(error[~result.beat_accepted]) > 3.0 * np.nanmedian(
         error[result.beat_accepted]
     )
@@ -144,14 +145,36 @@ def test_synthetic_low_perfusion(perfusion):
     assert np.nanmedian(result.perfusion_index_percent) == pytest.approx(perfusion, rel=0.25)
 
 
-def test_huge_dc_offsets_change_nothing():
+def test_huge_dc_offsets_change_only_the_ratio_they_dilute():
     base = synthesize(
         SyntheticPpg(spo2_knots=DESATURATION, noise_percent_of_ac=0.0), empirical_line()
     )
     small = pulse_oximetry(base.signals, 100.0, (660.0, 940.0))
-    offset = pulse_oximetry(base.signals * 1e4 + 0.0, 100.0, (660.0, 940.0))
-    np.testing.assert_allclose(offset.spo2_percent, small.spo2_percent, atol=1e-6)
-    np.testing.assert_allclose(offset.beats_s, small.beats_s, atol=1e-9)
+    # 10⁴ gain and then a real additive offset of 10⁹ counts under the red and 10⁸ under the IR.
+    offset = np.array([1e9, 1e8])
+    scaled = base.signals * 1e4
+    large = pulse_oximetry(scaled + offset, 100.0, (660.0, 940.0))
+    np.testing.assert_allclose(large.beats_s, small.beats_s, atol=1e-6)
+    np.testing.assert_array_equal(large.beat_accepted, small.beat_accepted)
+    # The offset adds to the DC only: R shrinks by the ratio of the DC dilutions.
+    dc = scaled.mean(axis=0)
+    dilution = (dc[0] / (dc[0] + offset[0])) / (dc[1] / (dc[1] + offset[1]))
+    np.testing.assert_allclose(
+        large.beat_ratio_of_ratios, small.beat_ratio_of_ratios * dilution, rtol=0.02
+    )
+
+
+def test_measured_ratio_of_ratios_matches_the_true_ratio():
+    # The SpO2 checks go through the same curve both ways; this checks R itself.
+    curve = empirical_line()
+    recording = synthesize(SyntheticPpg(spo2_knots=DESATURATION), curve)
+    result = pulse_oximetry(recording.signals, 100.0, (660.0, 940.0))
+    spo2, _, _ = recording.truth_at(result.time_s)
+    true_ratio = ratio_for_spo2(curve, spo2)
+    reported = np.isfinite(result.ratio_of_ratios)
+    assert reported.mean() > 0.9
+    error = result.ratio_of_ratios[reported] - true_ratio[reported]
+    assert np.sqrt(np.mean(error**2)) < 0.02  # 0.5 % SpO2 on the 25 %/R line
 
 
 def test_saturated_adc_is_withheld():
@@ -163,10 +186,21 @@ def test_saturated_adc_is_withheld():
     signals[clipped, 1] *= 1.2  # the infrared light rises into the ADC's ceiling
     ceiling = np.percentile(signals[clipped, 1], 40)
     signals[:, 1] = np.minimum(signals[:, 1], ceiling)
-    result = pulse_oximetry(signals, 100.0, (660.0, 940.0))
-    inside = (result.time_s > 23.0) & (result.time_s < 32.0)
-    assert np.all(np.isnan(result.spo2_percent[inside]))
-    assert np.all(np.isfinite(result.spo2_percent[result.time_s < 15.0]))
+    for adc in (signals, np.round(signals)):  # float or integer (quantised) samples
+        result = pulse_oximetry(adc, 100.0, (660.0, 940.0))
+        inside = (result.time_s > 23.0) & (result.time_s < 32.0)
+        assert np.all(np.isnan(result.spo2_percent[inside]))
+        assert np.all(np.isfinite(result.spo2_percent[result.time_s < 15.0]))
+
+
+@pytest.mark.parametrize("dc", [1000.0, 4000.0])
+def test_quantised_unclipped_integers_are_not_clipping(dc):
+    # Integer samples repeat their extreme values without any ADC limit being reached.
+    config = SyntheticPpg(dc=(2 * dc / 3, dc), noise_percent_of_ac=0.0, spo2_knots=((0.0, 95.0),))
+    recording = synthesize(config, empirical_line())
+    result = pulse_oximetry(np.round(recording.signals), 100.0, (660.0, 940.0))
+    assert np.all(np.isfinite(result.spo2_percent))
+    assert np.all(np.abs(result.spo2_percent - 95.0) < 1.5)
 
 
 def test_one_wavelength_gives_pulse_rate_only():
@@ -177,12 +211,24 @@ def test_one_wavelength_gives_pulse_rate_only():
     assert result.time_s.size == result.pulse_rate_bpm.size == result.signal_quality.size
 
 
-@pytest.mark.parametrize("noise", [1.0, 0.0])
-def test_noise_or_a_flat_line_gives_no_spo2(noise):
-    signals = noise * np.random.default_rng(1).standard_normal((3000, 2)) + 1000.0
-    result = pulse_oximetry(signals, 100.0, (660.0, 940.0))
-    assert np.isnan(result.spo2_percent).mean() > 0.7
-    assert np.mean(result.signal_quality) < 0.3
+@pytest.mark.parametrize("rate_hz", [25.0, 100.0])
+@pytest.mark.parametrize("correlation", [1.0, 0.95, 0.0])
+def test_noise_gives_no_spo2_and_no_pulse_rate(rate_hz, correlation):
+    # White noise, common to both channels (correlation 1: a constant R of 1.33) or not.
+    rng = np.random.default_rng(1)
+    common = rng.standard_normal(round(60 * rate_hz))
+    own = rng.standard_normal(common.size)
+    infrared = correlation * common + np.sqrt(1 - correlation**2) * own
+    signals = np.column_stack([1000.0 + common, 2000.0 + 1.5 * infrared])
+    result = pulse_oximetry(signals, rate_hz, (660.0, 940.0))
+    assert np.all(np.isnan(result.spo2_percent)) and np.all(np.isnan(result.pulse_rate_bpm))
+    assert np.all(np.isnan(result.beat_spo2_percent))
+    assert np.mean(result.signal_quality) < 0.2
+
+
+def test_a_flat_line_gives_nothing():
+    result = pulse_oximetry(np.full((3000, 2), 1000.0), 100.0, (660.0, 940.0))
+    assert np.all(np.isnan(result.spo2_percent)) and np.all(np.isnan(result.pulse_rate_bpm))
 
 
 @pytest.mark.parametrize(
@@ -263,3 +309,102 @@ def test_other_pairs_default_to_the_beer_lambert_curve():
     arms, withheld, rate_rms = _scores(result, spo2, rate)
     assert result.pair_nm == (730.0, 850.0) and "Beer-Lambert" in result.curve_description
     assert arms <= 1.5 and withheld <= 0.3 and rate_rms <= 1.5
+
+
+# -- artefacts that fill the recording: judged in absolute terms ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("amplitude", "seed"), [(0.1, 0), (0.1, 1), (0.3, 0), (0.05, 2), (0.3, 3), (0.6, 3)]
+)
+def test_sustained_motion_is_withheld(amplitude, seed):
+    # Motion throughout: the recording's own medians are the motion.
+    config = SyntheticPpg(
+        spo2_knots=((0.0, 97.0),),
+        motion_bursts_s=((0.0, 60.0),),
+        motion_amplitude=amplitude,
+        seed=seed,
+    )
+    result = pulse_oximetry(synthesize(config, empirical_line()).signals, 100.0, (660.0, 940.0))
+    reported = np.isfinite(result.spo2_percent)
+    assert reported.mean() <= 0.05
+    assert np.all(np.abs(result.spo2_percent[reported] - 97.0) <= 3.0)
+    assert np.all(np.isnan(result.pulse_rate_bpm[~reported]))
+
+
+@pytest.mark.parametrize("motion_hz", [1.0, 1.6, 2.4, 4.0])
+def test_periodic_common_mode_motion_is_withheld(motion_hz):
+    # 2 % modulation common to both channels (walking, tremor) over a 1.5 % pulse.
+    recording = synthesize(SyntheticPpg(spo2_knots=((0.0, 97.0),)), empirical_line())
+    motion = 1.0 + 0.02 * np.sin(2 * np.pi * motion_hz * recording.time_s)
+    result = pulse_oximetry(recording.signals * motion[:, None], 100.0, (660.0, 940.0))
+    assert np.all(np.isnan(result.spo2_percent)) and np.all(np.isnan(result.pulse_rate_bpm))
+
+
+def test_simulated_sustained_motion_is_withheld():
+    tissue = TissueConfig(motion_bursts=(MotionBurst(0.0, 20.0, 0.1),))
+    record, _ = simulated_run(5, 20.0, tissue)
+    signals = ppg_signals_from_run(record)
+    curve, _ = simulator_curve()
+    result = pulse_oximetry(signals.signals, signals.sample_rate_hz, signals.wavelengths_nm, curve)
+    assert np.all(np.isnan(result.spo2_percent)) and np.all(np.isnan(result.pulse_rate_bpm))
+
+
+@pytest.mark.parametrize("rate_hz", [25.0, 100.0])
+@pytest.mark.parametrize("noise_counts", [10.0, 30.0])
+def test_low_snr_from_fixed_detector_noise_is_withheld_not_biased(rate_hz, noise_counts):
+    # The detector noise stays fixed while the pulse shrinks: the SNR falls, R scatters and
+    # biases. What is still reported must be right; the faintest pulses are withheld.
+    errors, reported = [], []
+    for perfusion in (0.5, 0.3, 0.2, 0.1):
+        config = SyntheticPpg(
+            sample_rate_hz=rate_hz,
+            perfusion_index_percent=perfusion,
+            noise_counts=noise_counts,
+            spo2_knots=((0.0, 97.0),),
+            seed=2,
+        )
+        signals = synthesize(config, empirical_line()).signals
+        spo2 = pulse_oximetry(signals, rate_hz, (660.0, 940.0)).spo2_percent
+        errors.append(spo2[np.isfinite(spo2)] - 97.0)
+        reported.append(np.isfinite(spo2).mean())
+    error = np.concatenate(errors)
+    assert np.all(np.abs(error) <= 3.0)
+    assert error.size == 0 or np.sqrt(np.mean(error**2)) <= 1.5
+    assert reported[-1] == 0.0  # 0.1 % perfusion under 10-30 counts of noise
+
+
+def test_fixed_detector_noise_at_good_perfusion_is_reported():
+    config = SyntheticPpg(
+        perfusion_index_percent=1.0, noise_counts=30.0, spo2_knots=DESATURATION, seed=2
+    )
+    recording = synthesize(config, empirical_line())
+    result = pulse_oximetry(recording.signals, 100.0, (660.0, 940.0))
+    spo2, rate, _ = recording.truth_at(result.time_s)
+    arms, withheld, rate_rms = _scores(result, spo2, rate)
+    assert arms <= 1.5 and withheld <= 0.3 and rate_rms <= 1.5
+
+
+def test_pulse_rate_change_within_the_recording():
+    config = SyntheticPpg(
+        pulse_rate_knots=((0.0, 60.0), (25.0, 60.0), (35.0, 150.0), (60.0, 150.0)), seed=4
+    )
+    recording = synthesize(config, empirical_line())
+    result = pulse_oximetry(recording.signals, 100.0, (660.0, 940.0))
+    spo2, rate, _ = recording.truth_at(result.time_s)
+    arms, withheld, rate_rms = _scores(result, spo2, rate)
+    assert arms <= 1.5 and withheld <= 0.1 and rate_rms <= 1.5
+    fast = result.time_s > 38.0
+    assert np.all(np.isfinite(result.pulse_rate_bpm[fast]))
+    # Beats per minute over the recording: the time average of the rate.
+    assert abs(result.mean_pulse_rate_bpm - recording.pulse_rate_bpm.mean()) < 1.5
+
+
+@pytest.mark.parametrize("rate_bpm", [60.0, 200.0, 240.0])
+def test_perfusion_index_holds_at_fast_pulse_rates(rate_bpm):
+    config = SyntheticPpg(
+        pulse_rate_bpm=rate_bpm, pulse_rate_swing_bpm=0.0, perfusion_index_percent=2.0, seed=1
+    )
+    result = pulse_oximetry(synthesize(config, empirical_line()).signals, 100.0, (660.0, 940.0))
+    assert np.nanmedian(result.perfusion_index_percent) == pytest.approx(2.0, rel=0.06)
+    assert np.isfinite(result.spo2_percent).mean() > 0.9

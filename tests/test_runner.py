@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import dataclasses
 import json
 import threading
 import time
 
 import pytest
 from pypdf import PdfReader
+from reportlab.platypus.doctemplate import LayoutError
 
 from drivers.sim.faults import FaultPlan
 from drivers.sim.scene import Scene
 from instrument.config import load_config, simulated
 from instrument.run_record import read_run_record
+from protocols import runner as runner_module
 from protocols.events import (
     LiveData,
     QcResult,
     RunFailed,
     RunFinished,
+    RunWarning,
     StepFinished,
     StepProgress,
     StepStarted,
@@ -241,3 +249,106 @@ def test_missing_analysis_package_fails_with_a_clear_message():
 def test_duration_scale_outside_zero_to_one_is_refused(tmp_path):
     with pytest.raises(ValueError, match="duration scale"):
         make_runner(tiny(), tmp_path, [], duration_scale=2.0)
+
+
+def test_abort_then_pause_ends_the_run_and_pause_after_abort_does_nothing(tmp_path):
+    events: list = []
+    runner = make_runner(tiny(duration=30.0), tmp_path, events)
+    thread, finished = in_thread(runner)
+    wait_for(events, lambda e: isinstance(e, StepProgress) and e.index == 1 and e.fraction > 0.02)
+    runner.abort()
+    runner.pause()
+    assert runner.aborted and not runner.paused
+    thread.join(30)
+
+    assert not thread.is_alive()
+    assert finished[0].status == "aborted"
+    assert read_run_record(finished[0].record_path).metadata["status"] == "aborted"
+
+
+def test_an_abort_ends_a_paused_run(tmp_path):
+    events: list = []
+    runner = make_runner(tiny(duration=0.5), tmp_path, events)
+
+    def pause_after_dark(event) -> None:
+        events.append(event)
+        if isinstance(event, StepFinished) and event.name == "dark":
+            runner.pause()
+
+    runner.on_event = pause_after_dark
+    thread, finished = in_thread(runner)
+    wait_for(events, lambda e: isinstance(e, StepFinished) and e.name == "dark")
+    runner.abort()
+    thread.join(30)
+    assert not thread.is_alive() and finished[0].status == "aborted"
+
+
+def test_a_report_that_cannot_be_written_is_a_warning_and_the_summary_is_kept(
+    tmp_path, monkeypatch
+):
+    def failing_report(*args, **kwargs):
+        raise LayoutError("Flowable too large on page 1")
+
+    monkeypatch.setattr(runner_module, "write_report", failing_report)
+    events: list = []
+    finished = make_runner(tiny(duration=0.5), tmp_path, events).run()
+
+    assert finished.status == "completed" and events[-1] == finished
+    assert finished.report_pdf is None
+    assert any(
+        isinstance(e, RunWarning) and "LayoutError: Flowable too large" in e.message for e in events
+    )
+    summary = json.loads(finished.summary_json.read_text())
+    assert summary["status"] == "completed" and summary["report_pdf"] is None
+    assert not list((tmp_path / "runs").glob("*.pdf"))
+
+
+def test_very_long_text_in_the_report_is_wrapped_and_cut(tmp_path):
+    operator = "\n".join(f"operator line {i} " + "x" * 90 for i in range(120))
+    events: list = []
+    config, config_text = load_config(None)
+    runner = ProtocolRunner(
+        parse_protocol(tiny(duration=0.5), "tiny.yaml"),
+        simulated(config),
+        tmp_path / "runs",
+        operator,
+        "S" * 500,
+        events.append,
+        config_text=config_text,
+    )
+    finished = runner.run()
+
+    assert not [e for e in events if isinstance(e, RunWarning)]
+    text = "".join(page.extract_text() for page in PdfReader(finished.report_pdf).pages)
+    assert "operator line 0" in text and "operator line 119" not in text
+    assert "S" * 40 in text and "S" * 500 not in text.replace("\n", "")
+
+
+def test_the_runner_view_disables_pause_once_abort_is_pressed(qtbot, tmp_path):
+    from PySide6.QtWidgets import QApplication
+
+    from gui.app import make_context
+    from gui.i18n import Languages
+    from gui.main_window import MainWindow
+    from tests.calibration_fixtures import make_registry
+
+    registry = make_registry(tmp_path / "registry")
+    context = dataclasses.replace(
+        make_context(None, True, registry.root, tmp_path / "runs"), duration_scale=0.05
+    )
+    window = MainWindow(context, Languages(QApplication.instance()))
+    qtbot.addWidget(window)
+    window.show()
+    view = window.runner_view
+    view.select_protocol("daily-qc")
+    view.operator.setText("qc-bot")
+    view.start_button.click()
+    qtbot.waitUntil(view.pause_button.isEnabled, timeout=30_000)
+    runner = view.runner
+    with qtbot.waitSignal(view.run_finished, timeout=60_000) as finished:
+        view.abort_button.click()
+        assert not view.pause_button.isEnabled()
+        view.pause_button.click()  # a disabled button does nothing
+        assert runner is not None and runner.aborted and not runner.paused
+    assert finished.args[0].finished.status == "aborted"
+    window.close()

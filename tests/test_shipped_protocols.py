@@ -8,6 +8,7 @@ duration scale.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from pypdf import PdfReader
@@ -16,7 +17,7 @@ from drivers.sim.photon_transfer import simulate_photon_transfer
 from drivers.sim.scene import Scene
 from instrument.config import load_config, simulated
 from instrument.run_record import read_run_record
-from protocols.protocol_file import load_protocol, shipped_protocols
+from protocols.protocol_file import load_protocol, shipped_protocols, step_figures
 from protocols.runner import ProtocolRunner
 
 pytestmark = pytest.mark.timeout(180)
@@ -38,6 +39,16 @@ def run(name: str, tmp_path, scale: float):
     finished = runner.run()
     summary = json.loads(finished.summary_json.read_text())
     figures = {step["name"]: step["results"] for step in summary["steps"]}
+    # Every numeric figure a step produced is one the protocol validator lets a QC gate name.
+    for step in runner.protocol.steps:
+        numeric = [
+            key
+            for key, value in figures[step.name].items()
+            if isinstance(value, int | float) and not isinstance(value, bool)
+        ]
+        if step.kind not in ("qc_gate", "report"):
+            allowed = step_figures(step)
+            assert all(any(re.fullmatch(a, key) for a in allowed) for key in numeric), step.name
     return finished, summary, figures
 
 
@@ -87,7 +98,10 @@ def test_dot_lesion_scan_runs_end_to_end_with_a_lesion_table_inside_the_volume(t
     dot = figures["dot"]
 
     assert finished.status == "completed"
-    assert summary["steps"][4]["status"] == "passed"
+    assert {s["name"]: s["status"] for s in summary["steps"]}["dot"] == "passed"
+    # The intensities are taken above the measured dark level (the sensor's black level).
+    black_level = Scene(0).truth(0.0)["sensor"]["black_level_dn"]
+    assert abs(dot["dark_level_dn"] - black_level) < 2.0
     record = read_run_record(finished.record_path)
     maps = record.results["dot"]
     x, y, z = maps["dot_x_mm"], maps["dot_y_mm"], maps["dot_z_mm"]

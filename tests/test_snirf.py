@@ -17,7 +17,7 @@ from drivers.sim.scene import Scene
 from drivers.sim.tissue import TissueConfig
 from instrument.config import InstrumentConfig, load_config
 from instrument.pseudonym import load_site_key, pseudonymise
-from instrument.run_record import FrameBatch, RunRecordWriter, read_run_record
+from instrument.run_record import FrameBatch, RunRecordWriter, read_run_record, write_results
 from instrument.snirf import (
     DATA_TYPE_PROCESSED,
     NirsData,
@@ -25,7 +25,7 @@ from instrument.snirf import (
     read_snirf,
     write_snirf,
 )
-from instrument.snirf_export import run_to_nirs
+from instrument.snirf_export import export_run, run_to_nirs
 
 DEFAULT_PATTERN = ((660, 0.5), (940, 1.0), (760, 0.4), (850, 0.4))
 
@@ -237,7 +237,7 @@ def test_default_probe_geometry_is_the_simulators():
 def test_run_record_export_maps_regions_source_and_time(tmp_path):
     scene = write_sim_record(tmp_path / "run.h5", duration_s=1.0)
     record = read_run_record(tmp_path / "run.h5")
-    data = run_to_nirs(record, region_px=8)
+    data = run_to_nirs(record, region_px=8, keep_unreliable=True)
     # 64×64 pixels in 8×8 regions: 64 detectors × 4 wavelengths.
     assert data.values.shape[1] == 64 * 4
     np.testing.assert_array_equal(data.wavelengths_nm, [660, 760, 850, 940])
@@ -247,10 +247,11 @@ def test_run_record_export_maps_regions_source_and_time(tmp_path):
     # Region centres: region (row 2, col 5) of 8×8 pixels at 0.4 mm pitch.
     np.testing.assert_allclose(data.detector_positions_mm[2 * 8 + 5], [17.6, 8.0, 0.0])
     np.testing.assert_allclose(data.source_positions_mm, [[12.8, -4.8, 0.0]])
-    # At t = 3/200 s the 850 nm frame was exposed: the value is that frame's region mean.
+    # At t = 3/200 s the 850 nm frame was exposed: the value is that frame's region mean less
+    # the sensor's 64 DN black level (the record has no dark step).
     frame = record.frames[3].astype(float)
     column = (2 * 8 + 5) * 4 + 2
-    assert data.values[0, column] == pytest.approx(frame[16:24, 40:48].mean())
+    assert data.values[0, column] == pytest.approx(frame[16:24, 40:48].mean() - 64.0)
     # Light falls off with distance from the LED (diffusion in the scene).
     distance = np.hypot(*(data.detector_positions_mm[:, :2] - [12.8, -4.8]).T)
     near, far = np.argmin(distance), np.argmax(distance)
@@ -277,3 +278,161 @@ def test_export_refuses_records_it_cannot_map(tmp_path):
         del root["probe"]
     with pytest.raises(ValueError, match="no probe geometry"):
         run_to_nirs(read_run_record(tmp_path / "one.h5"))
+
+
+def test_writing_never_replaces_a_run_record_and_keeps_existing_files_on_request(tmp_path):
+    write_sim_record(tmp_path / "run.h5", duration_s=0.2)
+    before = (tmp_path / "run.h5").read_bytes()
+    with pytest.raises(SnirfError, match="run record"):
+        write_snirf(tmp_path / "run.h5", small_data())
+    assert (tmp_path / "run.h5").read_bytes() == before
+    read_run_record(tmp_path / "run.h5")
+    out = tmp_path / "x.snirf"
+    write_snirf(out, small_data())
+    with pytest.raises(SnirfError, match="exists"):
+        write_snirf(out, small_data(values=np.ones((50, 4))), overwrite=False)
+    assert read_snirf(out).values[0, 0] != 1.0
+    write_snirf(out, small_data(values=np.ones((50, 4))))
+    assert read_snirf(out).values[0, 0] == 1.0
+    # Written through a temporary file in the same directory, nothing left behind.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.h5", "x.snirf"]
+
+
+def test_export_subtracts_the_records_dark_step(tmp_path):
+    write_sim_record(tmp_path / "run.h5", duration_s=1.0)
+    record = read_run_record(tmp_path / "run.h5")
+    plain = run_to_nirs(record, region_px=8, keep_unreliable=True)
+    # A protocol run keeps a dark step's frame range under /results; here frames 0-2 are the
+    # dark reference at 100, 101 and 102 DN.
+    with h5py.File(tmp_path / "run.h5", "r+") as root:
+        for index in range(3):
+            root["raw/frames"][index] = 100 + index
+    write_results(
+        tmp_path / "run.h5",
+        {"dark": ({"first_frame": 0, "frames": 3, "led_pattern": [[660, 0.0]]}, {})},
+    )
+    record = read_run_record(tmp_path / "run.h5")
+    data = run_to_nirs(record, region_px=8, keep_unreliable=True)
+    # Grid sample 2 is frame 11 (850 nm), untouched: less the dark mean, 101 DN, not 64 DN.
+    column = (2 * 8 + 5) * 4 + 2
+    frame = record.frames[11].astype(float)
+    assert data.values[2, column] == pytest.approx(frame[16:24, 40:48].mean() - 101.0)
+    assert data.values[2, column] == pytest.approx(plain.values[2, column] - 37.0)
+
+
+def test_export_leaves_out_saturated_and_near_dark_regions(tmp_path):
+    write_sim_record(tmp_path / "run.h5", duration_s=1.0)
+    record = read_run_record(tmp_path / "run.h5")
+    export = export_run(record, region_px=8)
+    kept = export.data
+    assert export.saturated > 0 and export.near_dark > 0
+    assert kept.detector_positions_mm.shape[0] == 64 - export.saturated - export.near_dark
+    everything = export_run(record, region_px=8, keep_unreliable=True).data
+    assert everything.detector_positions_mm.shape[0] == 64
+    numbers = [int(label[1:]) - 1 for label in kept.detector_labels]
+    frames = record.frames.astype(float)
+    for number in numbers:
+        row, col = divmod(number, 8)
+        block = frames[:, 8 * row : 8 * row + 8, 8 * col : 8 * col + 8]
+        assert block.max() < 3000.0
+        for wavelength in (660, 760, 850, 940):
+            lit = block[record.wavelength_nm == wavelength]
+            assert lit.mean() - 64.0 >= 20.0
+    # The regions left out are the ones that clip or sit near the dark level.
+    for number in sorted(set(range(64)) - set(numbers)):
+        row, col = divmod(number, 8)
+        block = frames[:, 8 * row : 8 * row + 8, 8 * col : 8 * col + 8]
+        signals = [block[record.wavelength_nm == w].mean() - 64.0 for w in (660, 760, 850, 940)]
+        assert block.max() >= 3000.0 or min(signals) < 20.0
+
+
+def test_stimuli_and_labels_survive_a_round_trip_and_reach_mne(tmp_path):
+    stims = {"tap": [[1.0, 0.5, 1.0], [3.0, 0.5, 2.0]], "rest": [[2.0, 1.0, 1.0]]}
+    data = small_data(stims=stims, source_labels=("LED",), detector_labels=("Dnear", "Dfar"))
+    path = tmp_path / "stim.snirf"
+    write_snirf(path, data)
+    assert validate_snirf(path)
+    back = read_snirf(path)
+    assert sorted(back.stims) == ["rest", "tap"]
+    np.testing.assert_allclose(back.stims["tap"], stims["tap"])
+    assert back.source_labels == ("LED",) and back.detector_labels == ("Dnear", "Dfar")
+    annotations = read_with_mne(path).annotations
+    assert sorted(zip(annotations.onset, annotations.description, strict=True)) == [
+        (1.0, "tap"),
+        (2.0, "rest"),
+        (3.0, "tap"),
+    ]
+
+
+def test_haemoglobin_units_are_converted_to_micromolar(tmp_path):
+    hb = small_data(
+        values=np.full((50, 4), 2.5),
+        wavelength_index=[0, 0, 0, 0],
+        data_type=DATA_TYPE_PROCESSED,
+        data_type_labels=("HbO", "HbR", "HbO", "HbR"),
+    )
+    path = tmp_path / "hb.snirf"
+    for unit, stored in (("M", 2.5e-6), ("mol/L", 2.5e-6), ("mM", 2.5e-3), (None, 2.5e-6)):
+        write_snirf(path, hb)
+        with h5py.File(path, "r+") as root:
+            root["nirs/data1/dataTimeSeries"][...] = stored
+            for k in range(1, 5):
+                del root[f"nirs/data1/measurementList{k}/dataUnit"]
+                if unit is not None:  # MNE writes no dataUnit: mol/L
+                    group = root[f"nirs/data1/measurementList{k}"]
+                    group.create_dataset("dataUnit", data=unit, dtype=h5py.string_dtype())
+        np.testing.assert_allclose(read_snirf(path).values, 2.5, rtol=1e-12)
+    write_snirf(path, hb)
+    with h5py.File(path, "r+") as root:
+        del root["nirs/data1/measurementList1/dataUnit"]
+        root["nirs/data1/measurementList1"].create_dataset("dataUnit", data="furlong")
+    with pytest.raises(SnirfError, match="unsupported dataUnit 'furlong'"):
+        read_snirf(path)
+
+
+def test_subject_identifiers_are_pseudonymised_and_other_tags_dropped(tmp_path):
+    name = "John Smith 1970-01-01"
+    data = small_data(
+        metadata={
+            "SubjectID": name,
+            "MeasurementDate": "2026-11-26",
+            "MeasurementTime": "09:30:00Z",
+            "DateOfBirth": "1970-01-01",
+            "RunID": "run-1",
+        }
+    )
+    path = tmp_path / "subject.snirf"
+    write_snirf(path, data)
+    tags = read_snirf(path).metadata
+    assert tags["SubjectID"] == pseudonymise(name, load_site_key())
+    assert "DateOfBirth" not in tags and tags["RunID"] == "run-1"
+    assert b"Smith" not in path.read_bytes() and b"1970" not in path.read_bytes()
+    pseudonym = "sub-0123456789abcdef0123"
+    write_snirf(path, small_data(metadata={"SubjectID": pseudonym}))
+    assert read_snirf(path).metadata["SubjectID"] == pseudonym
+
+
+def test_damaged_hdf5_content_is_named_not_raised_raw(tmp_path):
+    path = tmp_path / "good.snirf"
+    write_snirf(path, small_data())
+    content = bytearray(path.read_bytes())
+    heap = content.find(b"HEAP")  # the root group's local heap: link names
+    assert heap > 0
+    content[heap + 8 : heap + 24] = b"\xff" * 16  # data segment size and free-list offset
+    damaged = tmp_path / "damaged.snirf"
+    damaged.write_bytes(bytes(content))
+    with pytest.raises(SnirfError, match=f"{damaged}: damaged SNIRF"):
+        read_snirf(damaged)
+
+
+def test_tags_that_are_not_text_or_numbers_are_refused_unread(tmp_path):
+    path = tmp_path / "vlen.snirf"
+    write_snirf(path, small_data())
+    with h5py.File(path, "r+") as root:
+        del root["nirs/metaDataTags/SubjectID"]
+        tag = root["nirs/metaDataTags"].create_dataset(
+            "SubjectID", (1,), dtype=h5py.vlen_dtype(np.int32)
+        )
+        tag[0] = np.arange(3, dtype=np.int32)
+    with pytest.raises(SnirfError, match="SubjectID holds neither numbers nor text"):
+        read_snirf(path)

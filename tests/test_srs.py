@@ -25,15 +25,96 @@ def tissue_reflectance(sto2_percent: float, hbt_um: float, rho_mm: np.ndarray) -
     return farrell_reflectance_per_mm2(rho_mm[None, :], mua[:, None], musp[:, None])
 
 
+def kienle_patterson_reflectance(
+    rho_mm: np.ndarray, mua: np.ndarray, musp: np.ndarray, fluence_weight: float, flux_weight: float
+) -> np.ndarray:
+    """Kienle & Patterson (1997) reflectance: weighted fluence and flux at the surface, mm⁻².
+
+    An isotropic point source 1/μt' deep in a half space with the extrapolated boundary
+    z_b = 2 A D, A = (1 + R_eff) / (1 - R_eff) from the effective reflection R_eff = 0.493 of
+    Haskell et al. (1994) for n = 1.4 against air (A = 2.95; the SRS fit uses Groenhuis's
+    polynomial, A = 3.25). Φ = [e^(-μeff r1)/r1 - e^(-μeff r2)/r2] / (4π D);
+    flux = -D ∂Φ/∂z at z = 0. With (fluence_weight, flux_weight) = (0.118, 0.306) this is
+    their partial-current boundary form for n = 1.4; (1/(2A), 0) is a fluence-only readout.
+    """
+    effective_reflection = 0.493  # Haskell et al. (1994), n = 1.4 against air
+    a_coef = (1.0 + effective_reflection) / (1.0 - effective_reflection)
+    diffusion = 1.0 / (3.0 * (mua + musp))
+    depth = 1.0 / (mua + musp)
+    image = -depth - 4.0 * a_coef * diffusion  # image source above the surface
+    mueff = np.sqrt(mua / diffusion)
+    r_source = np.hypot(rho_mm, depth)
+    r_image = np.hypot(rho_mm, image)
+    fluence = (np.exp(-mueff * r_source) / r_source - np.exp(-mueff * r_image) / r_image) / (
+        4.0 * np.pi * diffusion
+    )
+    # -D dΦ/dz at z = 0 for sources at z = +depth and z = image (< 0), by differentiation.
+    flux = (
+        depth * (mueff + 1.0 / r_source) * np.exp(-mueff * r_source) / r_source**2
+        - image * (mueff + 1.0 / r_image) * np.exp(-mueff * r_image) / r_image**2
+    ) / (4.0 * np.pi)
+    return fluence_weight * fluence + flux_weight * flux
+
+
+@pytest.mark.parametrize(
+    ("weights", "bound"),
+    [((0.118, 0.306), 2.8), ((1.0, 0.0), 3.5)],
+    ids=["fluence+flux", "fluence only"],
+)
+def test_sto2_accuracy_on_independently_modelled_reflectance(weights, bound):
+    """Against diffusion data not from the fit's own (Farrell flux) model: within 2.6-3.3 points.
+
+    The forms of diffusion theory differ in how the detected signal is read out at the
+    boundary; over 12-30 mm that shifts the fitted μa slightly differently per wavelength.
+    """
+    rho = np.linspace(12.0, 30.0, 10)
+    musp = reduced_scattering_per_mm(WAVELENGTHS, *SCATTERING)
+    errors, hbt_errors = [], []
+    for sto2 in (35.0, 55.0, 72.3, 85.0, 97.0):
+        for hbt in (30.0, 60.0, 120.0):
+            saturation = sto2 / 100.0
+            mua = absorption_per_mm(WAVELENGTHS, hbt * saturation, hbt * (1 - saturation), 0.7)
+            reflectance = kienle_patterson_reflectance(
+                rho[None, :], mua[:, None], musp[:, None], *weights
+            )
+            result = spatially_resolved_sto2(reflectance, rho, WAVELENGTHS)
+            errors.append(float(result.sto2_percent) - sto2)
+            hbt_errors.append(float(result.hbt_um) / hbt - 1.0)
+    worst = float(np.max(np.abs(errors)))
+    assert 0.2 < worst < bound  # not the fit's own model, so not exact
+    assert float(np.max(np.abs(hbt_errors))) < 0.1
+
+
 @pytest.mark.parametrize("sto2", [35.0, 55.0, 72.3, 85.0, 97.0])
 @pytest.mark.parametrize("hbt", [30.0, 60.0, 120.0])
-def test_sto2_within_one_point_on_farrell_data(sto2, hbt):
+def test_slope_fit_inverts_its_own_farrell_model(sto2, hbt):
+    """Consistency of the Newton slope fit (the simulator shares the Farrell model)."""
     rho = np.linspace(12.0, 30.0, 10)
     result = spatially_resolved_sto2(tissue_reflectance(sto2, hbt, rho), rho, WAVELENGTHS)
-    assert abs(float(result.sto2_percent) - sto2) < 1.0
-    assert float(result.hbt_um) == pytest.approx(hbt, rel=0.01)
+    assert abs(float(result.sto2_percent) - sto2) < 0.01
+    assert float(result.hbt_um) == pytest.approx(hbt, rel=1e-3)
     # Suzuki's far-field TOI is close but biased at these distances.
     assert abs(float(result.toi_percent) - sto2) < 5.0
+
+
+def test_ambiguous_distance_shapes_are_refused():
+    rho = np.array([[12.0, 20.0, 30.0], [13.0, 21.0, 31.0], [14.0, 22.0, 32.0]])  # (W, P)
+    reflectance = np.stack([tissue_reflectance(70.0, 60.0, r)[:3] for r in rho])  # (N=W, W, P)
+    with pytest.raises(ValueError, match="give rho_per_wavelength"):
+        spatially_resolved_sto2(reflectance, rho, WAVELENGTHS[:3], water_fraction=0.7)
+    # Per leading index, row k of rho belongs to reflectance[k]: the fit is then exact.
+    result = spatially_resolved_sto2(
+        reflectance, rho, WAVELENGTHS[:3], water_fraction=0.7, rho_per_wavelength=False
+    )
+    np.testing.assert_allclose(result.sto2_percent, 70.0, atol=0.01)
+    with pytest.raises(ValueError, match=r"expected \(\.\.\., W, P\)"):
+        spatially_resolved_sto2(
+            reflectance[:, :, :2],
+            rho,
+            WAVELENGTHS[:3],
+            water_fraction=0.7,
+            rho_per_wavelength=True,
+        )
 
 
 def test_two_detectors_and_two_wavelengths_with_known_water():

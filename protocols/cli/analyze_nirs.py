@@ -13,12 +13,13 @@ import json
 import numpy as np
 from numpy.typing import NDArray
 
-from imaging.mbll import baseline_reference, dpf_from_age, hemoglobin_changes
+from imaging.mbll import IntensityError, baseline_reference, dpf_from_age, hemoglobin_changes
 from instrument.snirf import (
     DATA_TYPE_CW_AMPLITUDE,
     DATA_TYPE_PROCESSED,
     NirsData,
     read_snirf,
+    refuse_unsafe_output,
     write_snirf,
 )
 
@@ -55,9 +56,11 @@ def register(analyses: argparse._SubParsersAction) -> None:
         "--baseline",
         type=baseline_argument,
         metavar="START:END",
-        help="optical-density reference: mean over this window, s (default: whole recording)",
+        help="optical-density reference: mean over this window, s (default: whole recording); "
+        "a negative start is given as --baseline=-5:-1",
     )
     parser.add_argument("--out", metavar="HB.snirf", help="write HbO/HbR as SNIRF")
+    parser.add_argument("--force", action="store_true", help="overwrite an existing --out file")
     parser.add_argument("--json", action="store_true", help="print a JSON object on stdout")
     parser.set_defaults(run=run)
 
@@ -80,7 +83,9 @@ def baseline_argument(text: str) -> tuple[float, float]:
     try:
         start, end = (float(part) for part in text.split(":"))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected START:END in s, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected START:END in s (a negative start as --baseline=-5:-1), got {text!r}"
+        ) from None
     if not end > start:
         raise argparse.ArgumentTypeError(f"baseline END must exceed START, got {text!r}")
     return start, end
@@ -137,7 +142,14 @@ def hemoglobin_data(
     Returns
     -------
     (NirsData, ndarray)
-        HbO then HbR per channel (µM), and each channel's source–detector distance (mm).
+        HbO then HbR per channel (µM), and each channel's source–detector distance (mm);
+        stimulus groups and optode labels are carried over.
+
+    Raises
+    ------
+    ValueError
+        If the data is not CW amplitude, a channel lacks a wavelength, or an intensity is not
+        positive and finite (naming the channel, wavelength and time).
     """
     if data.data_type != DATA_TYPE_CW_AMPLITUDE:
         raise ValueError("analyze nirs needs CW amplitude data (SNIRF dataType 1)")
@@ -154,7 +166,20 @@ def hemoglobin_data(
     )
     if np.any(distance <= 0.0):
         raise ValueError("a source and a detector share one position (distance 0 mm)")
-    hemoglobin = hemoglobin_changes(intensity, data.wavelengths_nm, distance, dpf, reference)
+    try:
+        hemoglobin = hemoglobin_changes(intensity, data.wavelengths_nm, distance, dpf, reference)
+    except IntensityError as exc:
+        source, detector = pairs[exc.channel]
+        where = (
+            "the baseline reference"
+            if exc.sample is None
+            else f"t = {data.time_s[exc.sample]:g} s (sample {exc.sample + 1})"
+        )
+        raise ValueError(
+            f"channel S{source}-D{detector} at {data.wavelengths_nm[exc.wavelength]:g} nm has "
+            f"intensity {exc.value:g} at {where}; optical density needs positive, finite "
+            "intensities"
+        ) from None
     count = len(pairs)
     result = NirsData(
         time_s=data.time_s,
@@ -168,12 +193,17 @@ def hemoglobin_data(
         data_type=DATA_TYPE_PROCESSED,
         data_type_labels=("HbO", "HbR") * count,
         metadata=data.metadata,
+        stims=data.stims,
+        source_labels=data.source_labels,
+        detector_labels=data.detector_labels,
     )
     return result, distance
 
 
 def run(args: argparse.Namespace) -> int:
     """Analyse one SNIRF file."""
+    if args.out:
+        refuse_unsafe_output(args.out, args.file, overwrite=args.force)
     data = read_snirf(args.file)
     wavelengths = data.wavelengths_nm
     if args.age is not None:
@@ -186,9 +216,12 @@ def run(args: argparse.Namespace) -> int:
                 f"got {len(given)}"
             )
         dpf = np.broadcast_to(given, wavelengths.shape).copy()
-    hb, distance = hemoglobin_data(data, dpf, args.baseline)
+    try:
+        hb, distance = hemoglobin_data(data, dpf, args.baseline)
+    except ValueError as exc:
+        raise ValueError(f"{args.file}: {exc}") from None
     if args.out:
-        write_snirf(args.out, hb)
+        write_snirf(args.out, hb, overwrite=args.force)
     hbo, hbr = hb.values[:, 0::2], hb.values[:, 1::2]
     summary = {
         "file": str(args.file),

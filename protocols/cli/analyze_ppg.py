@@ -30,12 +30,16 @@ def register(analyses: argparse._SubParsersAction) -> None:
         description=(
             "Pulse oximetry of a run record (ROI mean per LED step) or of a CSV file with the "
             "header time,<nm>,<nm>… (time in s). Values are given once per second, for the "
-            "centre of each second; SpO2 is withheld (null) where the signal quality is too low."
+            "centre of each second; SpO2, pulse rate and perfusion index are withheld (null) "
+            "where the signal quality is too low, and per-beat SpO2 for beats not accepted."
         ),
     )
     parser.add_argument("file", metavar="FILE", help="run record (.h5) or CSV file")
     parser.add_argument(
-        "--fs", type=float, metavar="HZ", help="resample the signals to HZ before the analysis"
+        "--fs",
+        type=float,
+        metavar="HZ",
+        help="resample the signals to HZ before the analysis (CSV time must be in s)",
     )
     parser.add_argument(
         "--curve",
@@ -146,21 +150,25 @@ def _median(values: np.ndarray) -> float:
     return float(np.median(finite)) if finite.size else math.nan
 
 
+def _value(value: float, unit: str, digits: int) -> str:
+    return f"{value:.{digits}f} {unit}" if math.isfinite(value) else "withheld"
+
+
 def print_human(result: OximetryResult, signals: PpgSignals, source: str) -> None:
     """The summary for a person."""
     seconds = result.time_s.size
     withheld = int(np.count_nonzero(np.isnan(result.spo2_percent)))
     wavelengths = "/".join(f"{w:g}" for w in signals.wavelengths_nm)
-    spo2 = _median(result.spo2_percent)
+    spo2 = _value(_median(result.spo2_percent), "%", 1)
     lines = [
         f"pulse oximetry of {source}: {wavelengths} nm at {signals.sample_rate_hz:g} Hz, "
         f"{signals.signals.shape[0] / signals.sample_rate_hz:.1f} s",
-        f"  SpO2             {spo2:.1f} % (median; withheld in {withheld} of {seconds} s)"
+        f"  SpO2             {spo2} (median; withheld in {withheld} of {seconds} s)"
         if result.pair_nm[0] != result.pair_nm[1]
         else "  SpO2             needs two wavelengths",
-        f"  pulse rate       {result.mean_pulse_rate_bpm:.1f} bpm "
+        f"  pulse rate       {_value(result.mean_pulse_rate_bpm, 'bpm', 1)} "
         f"({int(result.beat_accepted.sum())} of {result.beat_accepted.size} beats accepted)",
-        f"  perfusion index  {_median(result.perfusion_index_percent):.2f} % (median)",
+        f"  perfusion index  {_value(_median(result.perfusion_index_percent), '%', 2)} (median)",
         f"  signal quality   {float(np.mean(result.signal_quality)) if seconds else 0.0:.2f} "
         "(mean, 0-1)",
     ]

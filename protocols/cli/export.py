@@ -6,8 +6,8 @@ import argparse
 import json
 
 from instrument.run_record import read_run_record
-from instrument.snirf import write_snirf
-from instrument.snirf_export import DEFAULT_REGION_PX, run_to_nirs
+from instrument.snirf import refuse_unsafe_output, write_snirf
+from instrument.snirf_export import DEFAULT_REGION_PX, export_run
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -19,9 +19,11 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="SNIRF v1.1 (MNE, Homer3, cedalion)",
         description=(
             "Write a run record as SNIRF: the detector array's pixels grouped into square "
-            "detector regions (mean DN, positions in mm), the LED as source 1, one measurement "
-            "per detector and wavelength on one time base (each wavelength linearly "
-            "interpolated to the LED-cycle grid)."
+            "detector regions (mean dark-corrected DN, positions in mm), the LED as source 1, "
+            "one measurement per detector and wavelength on one time base (each wavelength "
+            "linearly interpolated to the LED-cycle grid). Saturated and near-dark regions are "
+            "left out (and counted) unless --keep-unreliable. An existing OUT is kept unless "
+            "--force; a run record or the input itself is never overwritten."
         ),
     )
     snirf.add_argument("record", metavar="RUN.h5", help="run record")
@@ -33,15 +35,24 @@ def register(commands: argparse._SubParsersAction) -> None:
         metavar="N",
         help=f"detector region side in recorded pixels (default {DEFAULT_REGION_PX})",
     )
+    snirf.add_argument(
+        "--keep-unreliable",
+        action="store_true",
+        help="keep saturated and near-dark detector regions",
+    )
+    snirf.add_argument("--force", action="store_true", help="overwrite an existing OUT.snirf")
     snirf.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     snirf.set_defaults(run=run_snirf)
 
 
 def run_snirf(args: argparse.Namespace) -> int:
     """Export one run record to SNIRF."""
+    refuse_unsafe_output(args.out, args.record, overwrite=args.force)
     record = read_run_record(args.record)
-    data = run_to_nirs(record, region_px=args.region_px)
-    write_snirf(args.out, data)
+    export = export_run(record, region_px=args.region_px, keep_unreliable=args.keep_unreliable)
+    data = export.data
+    write_snirf(args.out, data, overwrite=args.force)
+    left_out = "kept" if args.keep_unreliable else "left out"
     summary = {
         "snirf": str(args.out),
         "samples": len(data.time_s),
@@ -50,6 +61,9 @@ def run_snirf(args: argparse.Namespace) -> int:
         "detectors": len(data.detector_positions_mm),
         "wavelengths_nm": [float(w) for w in data.wavelengths_nm],
         "measurements": int(data.measurement_count),
+        "saturated_regions": export.saturated,
+        "near_dark_regions": export.near_dark,
+        "unreliable_regions": left_out,
     }
     if args.json:
         print(json.dumps(summary, indent=2))
@@ -57,6 +71,7 @@ def run_snirf(args: argparse.Namespace) -> int:
         print(
             f"wrote {args.out}: {summary['measurements']} measurements "
             f"({summary['detectors']} detectors × {len(data.wavelengths_nm)} wavelengths), "
-            f"{summary['samples']} samples at {data.sample_rate_hz:.3g} Hz"
+            f"{summary['samples']} samples at {data.sample_rate_hz:.3g} Hz; "
+            f"{export.saturated} saturated and {export.near_dark} near-dark regions {left_out}"
         )
     return 0

@@ -100,10 +100,10 @@ def register(commands: argparse._SubParsersAction) -> None:
 class ProgressPrinter:
     """Turns runner events into lines on ``stream`` (and a live bar on a terminal)."""
 
-    def __init__(self, steps: int, stream: TextIO = sys.stderr) -> None:
+    def __init__(self, steps: int, stream: TextIO | None = None) -> None:
         self.steps = steps
-        self.stream = stream
-        self.live = stream.isatty()
+        self.stream = stream if stream is not None else sys.stderr
+        self.live = self.stream.isatty()
         self._bar_shown = False
 
     def _line(self, text: str) -> None:
@@ -193,16 +193,7 @@ def run(args: argparse.Namespace) -> int:
             done.set()
 
     threading.Thread(target=work, name="protocol-runner", daemon=True).start()
-    interrupted = False
-    try:
-        while not done.wait(0.2):
-            pass
-    except KeyboardInterrupt:
-        interrupted = True
-        print("nirpoct: interrupted; aborting the run …", file=sys.stderr)
-        runner.abort()
-        while not done.wait(0.2):
-            pass
+    interrupted = _wait(done, runner)
     result = outcome[0]
     if isinstance(result, BaseException):
         raise result
@@ -214,6 +205,29 @@ def run(args: argparse.Namespace) -> int:
     if interrupted:
         return EXIT_INTERRUPTED
     return 0 if result.qc_passed else 1
+
+
+def _wait(done: threading.Event, runner: ProtocolRunner) -> bool:
+    """Wait until the run has ended; whether it was interrupted.
+
+    Every Ctrl-C aborts the run (again); the command still waits until the runner has closed
+    the record as aborted and written the summary and the report.
+    """
+    interrupted = False
+    while True:
+        try:
+            while not done.wait(0.2):
+                pass
+            return interrupted
+        except KeyboardInterrupt:
+            print(
+                "nirpoct: interrupted; aborting the run …"
+                if not interrupted
+                else "nirpoct: interrupted again; still closing the run record …",
+                file=sys.stderr,
+            )
+            interrupted = True
+            runner.abort()
 
 
 def print_human(summary: dict) -> None:

@@ -76,8 +76,9 @@ def run_calibrations(
 
 
 def run(step: CheckCalibrationsStep, context: RunContext) -> StepOutcome:
-    """A clinical run fails (and stops) unless every calibration may be used; QC and research
-    runs pass and carry the states, with a warning for what is missing."""
+    """The calibration states as figures. A clinical run with an unusable calibration never
+    gets here (the runner refuses it before the first step); should one, the step fails. QC and
+    research runs pass and carry the states, with a warning for what is missing."""
     results = {
         "calibrations": [
             {"record": u.record, "state": u.state, "due_date": u.due_date}

@@ -144,7 +144,9 @@ def imaging_ppg(step: AnalyseStep, context: RunContext) -> StepOutcome:
     results = {
         "spo2_median_percent": _median(spo2_map),
         "perfusion_index_median_percent": _median(maps.perfusion_index_percent),
-        "signal_quality_median": _median(maps.signal_quality),
+        "signal_quality_median": _median(
+            np.where(np.isfinite(spo2_map), maps.signal_quality, np.nan)
+        ),
         "valid_regions_percent": round(float(np.mean(np.isfinite(spo2_map))) * 100, 1),
     }
     arrays = {
@@ -185,6 +187,8 @@ def dot(step: AnalyseStep, context: RunContext) -> StepOutcome:
     step on reference tissue) and the lesion table, strongest first.
 
     The other options are :class:`protocols.dot_scan.DotOptions` fields (``thickness_mm`` …).
+    With ``dark`` the intensities are taken above the dark reference's mean level, else above
+    the export's default black level.
     """
     dot_scan = _module("protocols.dot_scan", "DOT reconstruction")
     export = _module("instrument.snirf_export", "DOT reconstruction")
@@ -194,8 +198,9 @@ def dot(step: AnalyseStep, context: RunContext) -> StepOutcome:
     baseline_name = options.pop("baseline", None)
     if baseline_name is None:
         raise StepFailure("the dot analysis needs options.baseline: an earlier acquire step")
-    measurement = export.run_to_nirs(_record(step, context))
-    baseline = export.run_to_nirs(context.record_view(segment_of(context, baseline_name)))
+    dark = {"black_level_dn": _dark_level(step, context)} if step.dark is not None else {}
+    measurement = export.run_to_nirs(_record(step, context), **dark)
+    baseline = export.run_to_nirs(context.record_view(segment_of(context, baseline_name)), **dark)
     result = dot_scan.reconstruct_snirf(measurement, baseline, dot_scan.DotOptions(**options))
     summary = dot_scan.result_summary(result)
     lesions = summary["inclusions"]
@@ -204,6 +209,7 @@ def dot(step: AnalyseStep, context: RunContext) -> StepOutcome:
         "lesions": lesions,
         "background": summary["background"],
         "method": summary["method"],
+        "dark_level_dn": dark.get("black_level_dn"),
     }
     if lesions:
         strongest = lesions[0]
