@@ -27,7 +27,7 @@ from calibration.record import RecordContent
 from calibration.uncertainty import Result
 from drivers.errors import DeviceError
 from drivers.ledsource import DC2200
-from drivers.lockin import LockInAmplifier, settle_time_s
+from drivers.lockin import LockInAmplifier, LockInReading, settle_time_s
 from drivers.powermeter import PM100
 from drivers.sourcemeter import Keithley2400
 
@@ -360,8 +360,12 @@ def _powers(powermeter: PM100, count: int) -> np.ndarray:
     return np.array([powermeter.read_power_w() for _ in range(count)])
 
 
-def _amplitudes(lockin: LockInAmplifier, count: int) -> np.ndarray:
-    """``count`` lock-in amplitudes, V RMS, on the most sensitive range that holds the signal."""
+def ranged_readings(lockin: LockInAmplifier, count: int) -> list[LockInReading]:
+    """``count`` lock-in readings on the most sensitive range that holds the signal.
+
+    The range is found from one coarse reading on the least sensitive range; each reading
+    waits one settling time of the output filter.
+    """
     lockin.sensitivity_v = lockin.allowed_sensitivities_v()[-1]
     lockin.wait_settled()
     coarse = lockin.measure(auto_range=False).r_v
@@ -370,11 +374,16 @@ def _amplitudes(lockin: LockInAmplifier, count: int) -> np.ndarray:
     readings = []
     for _ in range(count):
         time.sleep(settle)
-        reading = lockin.measure()
-        if not reading.valid:
-            raise DeviceError(f"{lockin.name}: reading overloaded or unlocked")
-        readings.append(reading.r_v)
-    return np.array(readings)
+        readings.append(lockin.measure())
+    return readings
+
+
+def _amplitudes(lockin: LockInAmplifier, count: int) -> np.ndarray:
+    """``count`` lock-in amplitudes, V RMS, on the most sensitive range that holds the signal."""
+    readings = ranged_readings(lockin, count)
+    if not all(reading.valid for reading in readings):
+        raise DeviceError(f"{lockin.name}: reading overloaded or unlocked")
+    return np.array([reading.r_v for reading in readings])
 
 
 def _dark_xy(

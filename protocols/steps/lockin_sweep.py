@@ -8,12 +8,11 @@ detector's roll-off.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from drivers.errors import DeviceError
 from drivers.lockin import LockInAmplifier
+from protocols.photodiode_characterisation import ranged_readings
 from protocols.protocol_file import LockinSweepStep
 from protocols.steps.context import RunContext, StepFailure, StepOutcome
 
@@ -58,17 +57,8 @@ def run(step: LockinSweepStep, context: RunContext) -> StepOutcome:
 
 def _amplitudes(lockin: LockInAmplifier, count: int) -> list[tuple[float, bool]]:
     """``count`` readings (R in V rms, valid) on the most sensitive range that holds R."""
-    lockin.sensitivity_v = lockin.allowed_sensitivities_v()[-1]
-    lockin.wait_settled()
-    coarse = lockin.measure(auto_range=False).r_v
-    lockin.sensitivity_v = lockin.smallest_sensitivity_at_least(1.5 * coarse)
-    settle = lockin.settle_time_s()
-    readings = []
-    for _ in range(count):
-        time.sleep(settle)
-        try:
-            reading = lockin.measure()
-        except DeviceError as exc:
-            raise StepFailure(f"{lockin.name}: {exc}") from exc
-        readings.append((reading.r_v, reading.valid))
-    return readings
+    try:
+        readings = ranged_readings(lockin, count)
+    except DeviceError as exc:
+        raise StepFailure(f"{lockin.name}: {exc}") from exc
+    return [(reading.r_v, reading.valid) for reading in readings]
