@@ -4,7 +4,9 @@ ln I(s, d) = ln K + ln F(s, d; μa, μs') is fitted by nonlinear least squares (
 Marquardt on log-parameters) to the baseline intensities of one wavelength, with F the slab
 model of `imaging.dot_forward` and K an unknown common coupling factor (source power, detector
 gain and units). Continuous-wave data constrain μa much better than μs' (the decay over
-separation mostly fixes μ_eff = √(3 μa μs')), so μs' should be given when it is known.
+separation mostly fixes μ_eff = √(3 μa μs')), so μs' should be given when it is known. When
+μa is given instead, μs' is fitted with μa held at that value (fitting both and keeping only
+μs' would pair a μs' that belongs to a different μa with the given one).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ def fit_background_optics(
     thickness_mm: float,
     musp_per_mm: float | None = None,
     n_tissue: float = 1.4,
+    mua_per_mm: float | None = None,
 ) -> tuple[float, float]:
     """μa and μs' of a homogeneous slab from CW intensities in arbitrary units.
 
@@ -42,9 +45,11 @@ def fit_background_optics(
     thickness_mm : float
         Slab thickness, mm.
     musp_per_mm : float, optional
-        Known μs', mm⁻¹; fitted together with μa when omitted.
+        Known μs', mm⁻¹; fitted when omitted.
     n_tissue : float
         Refractive index of the tissue.
+    mua_per_mm : float, optional
+        Known μa, mm⁻¹; fitted when omitted. μa and μs' cannot both be given.
 
     Returns
     -------
@@ -53,8 +58,11 @@ def fit_background_optics(
     Raises
     ------
     ValueError
-        If the intensities are not positive, the separations do not vary, or the fit fails.
+        If the intensities are not positive, the separations do not vary, both optical
+        properties are given, or the fit fails.
     """
+    if mua_per_mm is not None and musp_per_mm is not None:
+        raise ValueError("μa and μs' are both given: there is nothing to fit")
     measured = np.asarray(intensity, dtype=float)
     if measured.ndim != 1 or not np.all(np.isfinite(measured) & (measured > 0)):
         raise ValueError("baseline intensities must be finite and positive to fit μa and μs'")
@@ -68,8 +76,10 @@ def fit_background_optics(
     log_measured = np.log(measured)
 
     def optics(p: np.ndarray) -> tuple[float, float]:
-        mua = float(np.exp(p[0]))
-        return mua, float(musp_per_mm) if musp_per_mm is not None else float(np.exp(p[1]))
+        free = iter(np.exp(p))
+        mua = float(mua_per_mm) if mua_per_mm is not None else float(next(free))
+        musp = float(musp_per_mm) if musp_per_mm is not None else float(next(free))
+        return mua, musp
 
     def residual(p: np.ndarray) -> np.ndarray:
         mua, musp = optics(p)
@@ -80,7 +90,9 @@ def fit_background_optics(
         offset = np.mean(log_measured - log_model)  # ln K eliminated in closed form
         return log_measured - log_model - offset
 
-    start = [np.log(INITIAL_MUA_PER_MM)]
+    start = []
+    if mua_per_mm is None:
+        start.append(np.log(INITIAL_MUA_PER_MM))
     if musp_per_mm is None:
         start.append(np.log(INITIAL_MUSP_PER_MM))
     fit = least_squares(residual, start, method="lm")

@@ -109,8 +109,12 @@ def _image_terms(
     thickness_mm: float,
     n_tissue: float,
     derivative: bool,
+    min_distance_mm: float = 0.0,
 ) -> NDArray[np.float64]:
-    """Σ over image pairs of Φ (or of D ∂Φ/∂z at the field point): shape (S, P)."""
+    """Σ over image pairs of Φ (or of D ∂Φ/∂z at the field point): shape (S, P).
+
+    Distances below `min_distance_mm` are raised to it (finite value at the source itself).
+    """
     diffusion = 1.0 / (3.0 * musp_per_mm)
     mu_eff = np.sqrt(mua_per_mm / diffusion)
     z_e = 2.0 * boundary_coefficient(n_tissue) * diffusion
@@ -123,7 +127,7 @@ def _image_terms(
         shift = order * period if order else 0.0
         for sign, z_image in ((1.0, shift + z_src), (-1.0, shift - 2.0 * z_e - z_src)):
             dz = z_pts - z_image
-            r = np.sqrt(lateral_sq + dz**2)
+            r = np.maximum(np.sqrt(lateral_sq + dz**2), min_distance_mm)
             green = np.exp(-mu_eff * r) / (4.0 * np.pi * diffusion * r)
             if derivative:
                 total += sign * diffusion * (-dz) * (mu_eff + 1.0 / r) / r * green
@@ -146,6 +150,7 @@ def slab_fluence(
     musp_per_mm: float,
     thickness_mm: float,
     n_tissue: float = 1.4,
+    min_distance_mm: float = 0.0,
 ) -> NDArray[np.float64]:
     """Fluence at field points from unit isotropic point sources inside the slab.
 
@@ -160,6 +165,10 @@ def slab_fluence(
         Slab thickness T, mm.
     n_tissue : float
         Refractive index of the tissue (outside: 1).
+    min_distance_mm : float
+        Source-point distances are taken as at least this, mm: with (2/3) the radius of a
+        sphere of one voxel's volume, the value at r → 0 is the Green's function averaged over
+        that sphere (for μ_eff r ≪ 1) instead of the 1/r singularity.
 
     Returns
     -------
@@ -170,7 +179,9 @@ def slab_fluence(
     _check_optics(mua_per_mm, musp_per_mm, thickness_mm)
     sources = _as_points(sources_mm, "sources_mm")
     points = _as_points(points_mm, "points_mm")
-    return _image_terms(sources, points, mua_per_mm, musp_per_mm, thickness_mm, n_tissue, False)
+    return _image_terms(
+        sources, points, mua_per_mm, musp_per_mm, thickness_mm, n_tissue, False, min_distance_mm
+    )
 
 
 def slab_face_flux(
@@ -180,6 +191,7 @@ def slab_face_flux(
     musp_per_mm: float,
     thickness_mm: float,
     n_tissue: float = 1.4,
+    min_distance_mm: float = 0.0,
 ) -> NDArray[np.float64]:
     """Diffuse flux leaving the slab at detectors on its faces, from internal point sources.
 
@@ -189,7 +201,7 @@ def slab_face_flux(
         (S, 3) unit point sources inside the slab, mm.
     detectors_mm : array_like
         (D, 3) detector positions on the faces (z = 0 or z = T), mm.
-    mua_per_mm, musp_per_mm, thickness_mm, n_tissue
+    mua_per_mm, musp_per_mm, thickness_mm, n_tissue, min_distance_mm
         As in `slab_fluence`.
 
     Returns
@@ -210,7 +222,9 @@ def slab_face_flux(
     on_bottom = np.abs(detectors[:, 2] - thickness_mm) <= FACE_TOLERANCE_MM
     if not np.all(on_top | on_bottom):
         raise ValueError("every detector must lie on a slab face (z = 0 or z = thickness)")
-    flux = _image_terms(sources, detectors, mua_per_mm, musp_per_mm, thickness_mm, n_tissue, True)
+    flux = _image_terms(
+        sources, detectors, mua_per_mm, musp_per_mm, thickness_mm, n_tissue, True, min_distance_mm
+    )
     return np.where(on_top[None, :], flux, -flux)
 
 

@@ -1,5 +1,5 @@
 """Regularised DOT inversion: sensitivity compensation, automatic Tikhonov parameter,
-constrained Gauss–Newton, spectral (chromophore) unknowns.
+iteratively re-weighted constrained Tikhonov, spectral (chromophore) unknowns.
 
 The linearised (Rytov) problem y = J x is underdetermined (M measurements ≪ N unknowns), so
 every solve works in measurement space: with the depth-compensated Jacobian J̃ = J W,
@@ -12,9 +12,16 @@ without it the minimum-norm solution pulls every absorber towards the probes.
 λ = α · max eig(J̃ J̃ᵀ); α is chosen by generalised cross-validation (Golub, Heath & Wahba
 1979) or the L-curve corner (Hansen 1992) unless given.
 
-`gauss_newton_reconstruct` continues with Gauss–Newton steps of a minimum-support functional
+`remove_wavelength_offsets` projects a common factor per wavelength (source power or detector
+gain drift between measurement and baseline, a pure offset of ln(I / I₀)) out of the data and
+the Jacobian before any solve, so such a drift cannot be reconstructed into absorption.
+
+`gauss_newton_reconstruct` continues with steps of a minimum-support functional
 (iteratively reweighted prior) under a non-negative contrast constraint (absorption or total
-haemoglobin may only rise, as for a lesion), which keeps compact inclusions compact.
+haemoglobin may only rise, as for a lesion), which keeps compact inclusions compact. Every step
+uses the same Jacobian, computed once at the homogeneous background (Rytov linearisation): the
+Gauss–Newton name refers to the re-weighted normal equations, the forward model is not
+re-linearised.
 
 With ≥ 2 wavelengths the unknowns are ΔHbO2 and ΔHb directly (spectral constraint,
 Li et al., Opt. Lett. 29, 256 (2004)): J_λ is multiplied by the Prahl extinction of each
@@ -43,11 +50,14 @@ SENSITIVITY_FLOOR = 0.01
 COMPENSATION_POWER = 0.5
 """γ: exponent of the depth compensation."""
 
-ALPHA_GRID = np.logspace(-8, 0, 161)
-"""Candidate relative regularisation parameters α searched by GCV and the L-curve."""
+ALPHA_GRID = np.logspace(-5, 0, 101)
+"""Candidate relative regularisation parameters α searched by GCV and the L-curve. The lower
+bound keeps noise-free or offset-dominated data from driving λ to (numerically) zero, where the
+minimum-norm solution explodes."""
 
-DEFAULT_STEPS = 5
-"""Gauss–Newton steps of the constrained reconstruction."""
+DEFAULT_STEPS = 12
+"""Re-weighted steps of the constrained reconstruction (the slab contrast needs ≈ 12 once
+the per-wavelength gain offset is projected out)."""
 
 SUPPORT_FLOOR = 0.05
 """ε of the minimum-support weights (relative to the peak contrast)."""
@@ -108,6 +118,53 @@ def depth_weights(
     weight = (layer + floor * layer.max()) ** -power
     weight /= weight.max()
     return np.tile(np.broadcast_to(weight, grid_shape).ravel(), blocks)
+
+
+def remove_wavelength_offsets(
+    jacobian: ArrayLike, data: ArrayLike, groups: ArrayLike
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Project a free additive offset per group (wavelength) out of the data and the Jacobian.
+
+    A common factor K_λ on every measurement of one wavelength (source power, detector gain or
+    coupling drift between measurement and baseline) adds ln K_λ to all of its ln(I / I₀).
+    Subtracting each group's mean from its data and from each Jacobian column is the same as
+    solving for an unregularised offset per group: the result no longer depends on K_λ. The
+    price is the group-mean of the absorption signal, which a compact inclusion hardly uses.
+
+    Parameters
+    ----------
+    jacobian : array_like
+        (M, N) Jacobian.
+    data : array_like
+        (M,) data, ln(I / I₀).
+    groups : array_like
+        (M,) integer group (wavelength) of each measurement.
+
+    Returns
+    -------
+    (jacobian, data) : tuple of ndarray
+        Centred copies, each group with zero mean.
+
+    Raises
+    ------
+    ValueError
+        If a group has fewer than two measurements (nothing would be left of it).
+    """
+    j = np.array(jacobian, dtype=float)
+    y = np.array(data, dtype=float)
+    labels, group, counts = np.unique(np.asarray(groups), return_inverse=True, return_counts=True)
+    if j.ndim != 2 or y.shape != (j.shape[0],) or group.shape != y.shape:
+        raise ValueError(f"shapes do not match: Jacobian {j.shape}, data {y.shape}")
+    if np.any(counts < 2):
+        raise ValueError(
+            f"group {labels[np.argmin(counts)]} has a single measurement; a common gain cannot "
+            "be separated from absorption"
+        )
+    y -= (np.bincount(group, weights=y) / counts)[group]
+    for g in range(labels.size):
+        rows = group == g
+        j[rows] -= j[rows].mean(axis=0)
+    return j, y
 
 
 def _largest_eigenvalue(kernel: NDArray[np.float64], iterations: int = 50) -> float:
@@ -209,11 +266,13 @@ def gauss_newton_reconstruct(
     steps: int = DEFAULT_STEPS,
     support_floor: float = SUPPORT_FLOOR,
 ) -> Reconstruction:
-    """Gauss–Newton reconstruction with a minimum-support penalty and non-negative contrast.
+    """Iteratively re-weighted Tikhonov with a minimum-support penalty and non-negative contrast.
+
+    All steps share the background Jacobian (Rytov model, not re-linearised).
 
     Step k minimises ‖y - J x‖² + λ ‖(W F_k)⁻¹ x‖², F_k = diag(√(c⁺_{k-1}/max c + ε)) built
     from the previous contrast c (Portniaguine & Zhdanov, Geophysics 64, 874 (1999)):
-    the iteratively reweighted Gauss–Newton form of the minimum-support functional, which keeps
+    the iteratively reweighted least-squares form of the minimum-support functional, which keeps
     a compact inclusion compact instead of smearing it over the resolution cell. Voxels whose
     contrast comes out negative are fixed at zero for the following steps. The contrast of a
     voxel is the sum of its unknowns over the blocks (δμa, or ΔHbT = ΔHbO2 + ΔHb); each

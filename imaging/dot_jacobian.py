@@ -8,7 +8,10 @@ small absorption change δμa(r) as
 with Φ the slab Green's function from the (effective) source, F the flux leaving at the
 detector from a unit source at the voxel (reciprocity) and I₀ the homogeneous signal
 (`imaging.dot_forward`). All sources and detectors are evaluated once against all voxels, so
-the cost is (S + D) × V Green's function evaluations, not M × V.
+the cost is (S + D) × V Green's function evaluations, not M × V. A voxel centre on an
+(effective) source or detector would make 1/r infinite; distances are floored at 2/3 of the
+radius of a sphere of one voxel's volume, where the point value equals the voxel-averaged
+Green's function (`imaging.dot_forward.slab_fluence`).
 """
 
 from __future__ import annotations
@@ -59,13 +62,14 @@ def rytov_jacobian(
     d_idx = np.asarray(detector_index, dtype=np.int64)
     voxels = np.asarray(voxels_mm, dtype=float)
     sources = effective_sources_mm(sources_mm, musp_per_mm, thickness_mm)
-    optics = (mua_per_mm, musp_per_mm, thickness_mm, n_tissue)
+    floor = 2.0 / 3.0 * (3.0 * voxel_volume_mm3 / (4.0 * np.pi)) ** (1.0 / 3.0)
+    optics = (mua_per_mm, musp_per_mm, thickness_mm, n_tissue, floor)
     used_s, s_pos = np.unique(s_idx, return_inverse=True)
     used_d, d_pos = np.unique(d_idx, return_inverse=True)
     detectors = np.asarray(detectors_mm, dtype=float)[used_d]
     from_source = slab_fluence(sources[used_s], voxels, *optics)  # (S', V)
     to_detector = slab_face_flux(voxels, detectors, *optics).T  # (D', V)
-    direct = slab_face_flux(sources[used_s], detectors, *optics)[s_pos, d_pos]  # (M,)
+    direct = slab_face_flux(sources[used_s], detectors, *optics[:4])[s_pos, d_pos]  # (M,)
     jacobian = from_source[s_pos]
     jacobian *= to_detector[d_pos]
     jacobian *= (-voxel_volume_mm3 / direct)[:, None]

@@ -7,7 +7,10 @@ calibrated that way is refused with an error naming the problem.
 
 Frame: the slab's top face is the plane of the lowest probe z; z increases into the tissue, so
 a reflectance probe has every optode on that plane and a transmission probe has the others on
-the plane one slab thickness below. x and y are the SNIRF probe coordinates.
+the plane one slab thickness below. x and y are the SNIRF probe coordinates. The slab faces
+must be planes of constant SNIRF z (axis-aligned probe) and +z must point into the tissue; a
+reflectance probe (all optodes on one plane) carries no information about its tissue side, so
+that convention cannot be checked.
 """
 
 from __future__ import annotations
@@ -84,15 +87,39 @@ def _check_same_probe(measurement: NirsData, baseline: NirsData) -> None:
                 f"measurement and baseline have different measurement lists ({name} differs); "
                 "they cannot be calibrated against each other"
             )
-    if not np.allclose(measurement.wavelengths_nm, baseline.wavelengths_nm, atol=0.5):
+    ours, theirs = measurement.wavelengths_nm, baseline.wavelengths_nm
+    if ours.shape != theirs.shape or not np.allclose(ours, theirs, atol=0.5):
         raise ValueError(
-            f"measurement wavelengths {measurement.wavelengths_nm.tolist()} nm differ from the "
-            f"baseline's {baseline.wavelengths_nm.tolist()} nm"
+            f"wavelengths differ: measurement {ours.tolist()} nm vs baseline {theirs.tolist()} nm"
         )
     for name in ("source_positions_mm", "detector_positions_mm"):
         a, b = getattr(measurement, name), getattr(baseline, name)
         if a.shape != b.shape or not np.allclose(a, b, atol=POSITION_TOLERANCE_MM):
             raise ValueError(f"measurement and baseline {name.split('_')[0]} positions differ")
+
+
+def _check_wavelengths(wavelengths_nm: NDArray[np.float64]) -> None:
+    if len(wavelengths_nm) == 0:
+        raise ValueError("the measurement has no wavelengths")
+    spacing = np.diff(np.sort(wavelengths_nm))
+    if np.any(spacing < 1.0):
+        raise ValueError(
+            f"duplicate wavelengths {wavelengths_nm.tolist()} nm: each wavelength must appear "
+            "once (repeated ones make the haemoglobin system singular)"
+        )
+
+
+def _check_planes(sources: NDArray[np.float64], detectors: NDArray[np.float64]) -> None:
+    """Optodes must sit on at most two planes of constant z (the slab faces)."""
+    z = np.concatenate([sources[:, 2], detectors[:, 2]])
+    between = (z - z.min() > FACE_TOLERANCE_MM) & (z.max() - z > FACE_TOLERANCE_MM)
+    if np.any(between):
+        raise ValueError(
+            f"optodes lie at more than two depths (z {z.min():.1f} to {z.max():.1f} mm, "
+            f"{int(between.sum())} in between): "
+            "DOT needs every probe on planes of constant z (slab faces axis-aligned in the "
+            "SNIRF frame, +z into the tissue); a tilted or curved probe cannot be reconstructed"
+        )
 
 
 def dot_input(measurement: NirsData, baseline: NirsData | None, thickness_mm: float) -> DotInput:
@@ -116,7 +143,8 @@ def dot_input(measurement: NirsData, baseline: NirsData | None, thickness_mm: fl
     ------
     ValueError
         Missing baseline, processed data, non-positive or non-finite intensities, different
-        measurement lists, wavelengths or positions, optodes off the slab faces.
+        measurement lists, wavelengths or positions, duplicate wavelengths, optodes off two
+        planes of constant z or off the slab faces.
     """
     if baseline is None:
         raise ValueError(
@@ -128,6 +156,8 @@ def dot_input(measurement: NirsData, baseline: NirsData | None, thickness_mm: fl
     _check_cw(measurement, "measurement")
     _check_cw(baseline, "baseline")
     _check_same_probe(measurement, baseline)
+    _check_wavelengths(measurement.wavelengths_nm)
+    _check_planes(measurement.source_positions_mm, measurement.detector_positions_mm)
     sources = measurement.source_positions_mm.copy()
     detectors = measurement.detector_positions_mm.copy()
     top = float(min(sources[:, 2].min(), detectors[:, 2].min()))
@@ -142,8 +172,6 @@ def dot_input(measurement: NirsData, baseline: NirsData | None, thickness_mm: fl
                 f"{thickness_mm:g} mm slab; check --slab-thickness-mm"
             )
         positions[:, 2] = np.where(on_top, 0.0, thickness_mm)
-    if len(measurement.wavelengths_nm) == 0:
-        raise ValueError("the measurement has no wavelengths")
     measured = measurement.values.mean(axis=0)
     reference = baseline.values.mean(axis=0)
     return DotInput(

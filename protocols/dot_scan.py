@@ -9,6 +9,8 @@ result are in the SNIRF probe frame, mm.
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +27,7 @@ from imaging.dot_inverse import (
     chromophore_absorption_per_um_mm,
     depth_weights,
     gauss_newton_reconstruct,
+    remove_wavelength_offsets,
     spectral_jacobian,
     tikhonov_reconstruct,
 )
@@ -32,6 +35,16 @@ from imaging.dot_jacobian import rytov_jacobian
 from imaging.lesions import Background, Inclusion, find_inclusions
 from instrument.snirf import NirsData
 from protocols.dot_input import DotInput, dot_input
+
+MATRIX_COPIES = 5
+"""Dense M × N matrices alive at once at the peak of a reconstruction (per-wavelength and
+spectral Jacobians, the offset-free copy, the weighted copies of the solver)."""
+
+MAX_CONTRAST = 20.0
+"""A reconstructed peak this many times the background is not tissue: the data are refused."""
+
+MAX_VARIATION_PERCENT = 25.0
+"""Background variation beyond this means the data do not fit the background model."""
 
 MAP_UNITS = {
     "mua": "mm^-1",
@@ -59,7 +72,8 @@ class DotOptions:
     voxel_mm : float
         Voxel edge, mm.
     method : {"gauss-newton", "linear"}
-        Constrained iterative or one-step linear Tikhonov reconstruction.
+        Iteratively re-weighted, non-negative Tikhonov on the background (Rytov) Jacobian,
+        which is not re-linearised, or one-step linear Tikhonov.
     alpha : float, optional
         Relative regularisation parameter; chosen automatically by `rule` when omitted.
     rule : {"gcv", "lcurve"}
@@ -68,6 +82,8 @@ class DotOptions:
         Refractive index of the tissue.
     water_fraction : float
         Tissue water volume fraction assumed when converting background μa to haemoglobin.
+    memory_limit_gb : float
+        Reconstructions whose dense matrices would need more than this are refused, GB.
     """
 
     thickness_mm: float
@@ -79,6 +95,7 @@ class DotOptions:
     rule: Literal["gcv", "lcurve"] = "gcv"
     n_tissue: float = 1.4
     water_fraction: float = 0.7
+    memory_limit_gb: float = 4.0
 
 
 @dataclass(frozen=True)
@@ -135,10 +152,62 @@ def _background(data: DotInput, options: DotOptions) -> tuple[NDArray, NDArray]:
                 data.thickness_mm,
                 None if musp is None else float(musp[w]),
                 options.n_tissue,
+                mua_per_mm=None if mua is None else float(mua[w]),
             )
         )
     fitted_arr = np.asarray(fitted)
     return (fitted_arr[:, 0] if mua is None else mua), (fitted_arr[:, 1] if musp is None else musp)
+
+
+def _matrix_bytes(grid: VoxelGrid, measurements: int, blocks: int) -> float:
+    return 8.0 * MATRIX_COPIES * measurements * blocks * float(np.prod(grid.shape))
+
+
+def _checked_grid(data: DotInput, options: DotOptions) -> VoxelGrid:
+    """The voxel grid, refused when its dense matrices would not fit `memory_limit_gb`."""
+    blocks = 2 if len(data.wavelengths_nm) >= 2 else 1
+    measurements = data.log_ratio.size
+    limit = options.memory_limit_gb * 1e9
+
+    def grid_of(voxel_mm: float) -> VoxelGrid:
+        return probe_grid(data.sources_mm, data.detectors_mm, data.thickness_mm, voxel_mm)
+
+    grid = grid_of(options.voxel_mm)
+    needed = _matrix_bytes(grid, measurements, blocks)
+    if needed <= limit:
+        return grid
+    fitting = options.voxel_mm * (needed / limit) ** (1.0 / 3.0)
+    while _matrix_bytes(grid_of(fitting), measurements, blocks) > limit:
+        fitting *= 1.05
+    raise ValueError(
+        f"{int(np.prod(grid.shape))} voxels of {options.voxel_mm:g} mm × {measurements} "
+        f"measurements need about {needed / 1e9:.1f} GB (limit {options.memory_limit_gb:g} GB); "
+        f"use --voxel-mm {np.ceil(fitting * 10) / 10:.1f} or larger"
+    )
+
+
+def _check_plausible(inclusions: list[Inclusion], background: Background, what: str) -> None:
+    """Refuse reconstructions that no tissue can produce (they mean the data are inconsistent)."""
+    advice = (
+        "the measurement and baseline are inconsistent with the background optics (check "
+        "--mua/--musp, probe coupling and that both recordings are of the same probe)"
+    )
+    if not background.mean > 0:
+        raise ValueError(f"reconstructed background {what} is {background.mean:.3g}: {advice}")
+    if abs(background.variation_percent) > MAX_VARIATION_PERCENT:
+        raise ValueError(
+            f"reconstructed background {what} varies by {background.variation_percent:.0f} % "
+            f"(more than {MAX_VARIATION_PERCENT:g} %): {advice}"
+        )
+    saturations = [i.sto2_percent for i in inclusions if i.sto2_percent is not None]
+    if saturations and not all(0.0 <= v <= 100.0 for v in saturations):
+        raise ValueError(f"reconstructed inclusion StO2 outside 0-100 %: {advice}")
+    strongest = max((i.peak_contrast for i in inclusions), default=0.0)
+    if strongest > MAX_CONTRAST:
+        raise ValueError(
+            f"reconstructed inclusion contrast {strongest:.1f} × the background is implausible "
+            f"(more than {MAX_CONTRAST:g}): {advice}"
+        )
 
 
 def reconstruct_snirf(
@@ -160,12 +229,14 @@ def reconstruct_snirf(
     Raises
     ------
     ValueError
-        For data that cannot be calibrated or options that do not fit the data.
+        For data that cannot be calibrated, options that do not fit the data, a grid too large
+        for `DotOptions.memory_limit_gb`, or a physically impossible result (negative or
+        wildly varying background, contrast above `MAX_CONTRAST`).
     """
     start = time.perf_counter()
     data = dot_input(measurement, baseline, options.thickness_mm)
+    grid = _checked_grid(data, options)
     mua0, musp0 = _background(data, options)
-    grid = probe_grid(data.sources_mm, data.detectors_mm, data.thickness_mm, options.voxel_mm)
     voxels = grid.centers_mm
     jacobians, rows_all = [], []
     for w in range(len(data.wavelengths_nm)):
@@ -189,7 +260,10 @@ def reconstruct_snirf(
         )
     multispectral = len(jacobians) >= 2
     jacobian = spectral_jacobian(jacobians, data.wavelengths_nm) if multispectral else jacobians[0]
-    y = data.log_ratio[np.concatenate(rows_all)]
+    order = np.concatenate(rows_all)
+    jacobian, y = remove_wavelength_offsets(
+        jacobian, data.log_ratio[order], data.wavelength_index[order]
+    )
     weights = depth_weights(jacobian, grid.shape)
     blocks = 2 if multispectral else 1
     if options.method == "gauss-newton":
@@ -212,9 +286,11 @@ def reconstruct_snirf(
         for w, nm in enumerate(data.wavelengths_nm):
             maps[f"mua_{nm:g}nm"] = mua0[w] + per_um[w, 0] * x[0] + per_um[w, 1] * x[1]
         inclusions, background = find_inclusions(hbt, grid, sum(chromophores), hbt, sto2)
+        _check_plausible(inclusions, background, "HbT")
     else:
         maps.update(mua=mua0[0] + x[0], delta_mua=x[0])
         inclusions, background = find_inclusions(maps["mua"], grid, float(mua0[0]))
+        _check_plausible(inclusions, background, "μa")
     offset = np.array([0.0, 0.0, data.top_z_mm])
     snirf_grid = VoxelGrid(grid.x_mm, grid.y_mm, grid.z_mm + data.top_z_mm)
     inclusions = [
@@ -300,9 +376,22 @@ def write_dot_maps(path: str | Path, result: DotResult) -> None:
 
     Layout: ``/x_mm``, ``/y_mm``, ``/z_mm`` (voxel centres, SNIRF frame) and one dataset per
     map under ``/maps`` with a ``units`` attribute; the JSON summary in the root attribute
-    ``summary_json``.
+    ``summary_json``. The file is written under a temporary name in the same directory and
+    renamed when complete, so an existing file is replaced whole or not at all.
     """
-    with h5py.File(Path(path), "w") as root:
+    target = Path(path)
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
+    os.close(handle)
+    try:
+        _write_maps(temporary, result)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _write_maps(path: str, result: DotResult) -> None:
+    with h5py.File(path, "w") as root:
         axes = []
         for name, values in (
             ("x_mm", result.grid.x_mm),

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 
+import h5py
 import numpy as np
 import pytest
 
 from imaging.dot_forward import cw_measurements
 from instrument.snirf import NirsData, write_snirf
 from protocols.cli import main
+from tests.dot_cases import case_files
 
 THICKNESS_MM = 40.0
 
@@ -174,3 +176,79 @@ def test_bad_background_list_is_a_usage_error(capsys, files):
         )
     assert exit_info.value.code == 2
     assert "comma-separated numbers" in capsys.readouterr().err
+
+
+def test_out_equal_to_an_input_is_refused(capsys, files):
+    """--out naming the measurement (even by another path) leaves it untouched."""
+    measurement, baseline = files
+    before = measurement.read_bytes()
+    other_name = measurement.parent / "." / measurement.name
+    code, _, err = run(
+        capsys, measurement, "--baseline", baseline, "--slab-thickness-mm", THICKNESS_MM,
+        "--mua", "0.01", "--musp", "1.0", "--out", other_name, "--force",
+    )  # fmt: skip
+    assert_one_line_error(code, err, 2, "--out", "input file")
+    assert measurement.read_bytes() == before
+
+
+def test_existing_out_needs_force(capsys, tmp_path, files):
+    measurement, baseline = files
+    out = tmp_path / "maps.h5"
+    out.write_bytes(b"keep me")
+    argv = [measurement, "--baseline", baseline, "--slab-thickness-mm", THICKNESS_MM]
+    argv += ["--mua", "0.01", "--musp", "1.0", "--out", out]
+    code, _, err = run(capsys, *argv)
+    assert_one_line_error(code, err, 2, "exists", "--force")
+    assert out.read_bytes() == b"keep me"
+    code, _, err = run(capsys, *argv, "--force")
+    assert code == 0, err
+    with h5py.File(out) as root:
+        assert "maps/mua" in root
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["base.snirf", "maps.h5", "meas.snirf"]
+
+
+def test_different_wavelength_count_is_named(capsys, tmp_path, files):
+    baseline = dataclasses.replace(small_recording(), wavelengths_nm=np.array([800.0, 850.0]))
+    path = tmp_path / "two.snirf"
+    write_snirf(path, baseline)
+    code, _, err = run(capsys, files[0], "--baseline", path, "--slab-thickness-mm", THICKNESS_MM)
+    assert_one_line_error(code, err, 2, "wavelengths differ", "[800.0]", "[800.0, 850.0]")
+
+
+def test_tilted_probe_is_refused(capsys, tmp_path):
+    tilted = small_recording()
+    detectors = tilted.detector_positions_mm.copy()
+    detectors[:, 2] += 0.2 * detectors[:, 0]  # 11° tilt of the detector plane
+    tilted = dataclasses.replace(tilted, detector_positions_mm=detectors)
+    path = tmp_path / "tilted.snirf"
+    write_snirf(path, tilted)
+    code, _, err = run(capsys, path, "--baseline", path, "--slab-thickness-mm", THICKNESS_MM)
+    assert_one_line_error(code, err, 2, "planes of constant z", "tilted")
+
+
+def test_duplicate_wavelengths_are_refused(capsys, tmp_path):
+    single = small_recording()
+    doubled = dataclasses.replace(
+        single,
+        values=np.hstack([single.values, single.values]),
+        source_index=np.tile(single.source_index, 2),
+        detector_index=np.tile(single.detector_index, 2),
+        wavelength_index=np.repeat([1, 2], single.measurement_count),
+        wavelengths_nm=np.array([800.0, 800.0]),
+    )
+    path = tmp_path / "doubled.snirf"
+    write_snirf(path, doubled)
+    code, _, err = run(capsys, path, "--baseline", path, "--slab-thickness-mm", THICKNESS_MM)
+    assert_one_line_error(code, err, 2, "duplicate wavelengths")
+
+
+def test_too_many_voxels_are_refused_up_front(capsys):
+    """The pad at 0.5 mm would need tens of GB: refused before any matrix is built."""
+    measurement, baseline = case_files("pad")
+    code, _, err = run(
+        capsys, measurement, "--baseline", baseline, "--slab-thickness-mm", 50,
+        "--voxel-mm", 0.5,
+    )  # fmt: skip
+    assert_one_line_error(code, err, 2, "GB", "--voxel-mm")
+    suggested = float(err.split("--voxel-mm ")[1].split()[0])
+    assert 0.5 < suggested < 4.0

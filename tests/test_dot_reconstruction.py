@@ -248,3 +248,60 @@ def test_noise_alone_gives_no_inclusion(name, slab_recordings, pad_recordings):
     result = reconstruct_snirf(first, second, options)
     assert result.inclusions == []
     assert result.background.variation_percent <= 2.0
+
+
+def scaled(recording, factor: float, rows=None):
+    """The recording with every (or the selected) channel multiplied by a gain factor."""
+    values = recording.values.copy()
+    values[:, slice(None) if rows is None else rows] *= factor
+    return dataclasses.replace(recording, values=values)
+
+
+@pytest.mark.parametrize(("name", "factor"), [("pad", 1.01), ("pad", 1.03), ("slab", 1.03)])
+def test_gain_drift_alone_gives_no_inclusion(name, factor, slab_recordings, pad_recordings):
+    """A 1-3 % source/detector gain change between recordings is not absorption."""
+    baseline = {"slab": slab_recordings, "pad": pad_recordings}[name][1]
+    truth = TRUTH[name]
+    options = DotOptions(
+        thickness_mm=truth["thickness_mm"],
+        mua_per_mm=tuple(truth["mua_per_mm"]),
+        musp_per_mm=tuple(truth["musp_per_mm"]),
+        voxel_mm=5.0,
+    )
+    result = reconstruct_snirf(scaled(baseline, factor), baseline, options)
+    assert result.inclusions == []
+    assert abs(result.background.variation_percent) <= 2.0
+
+
+def test_gain_drift_of_one_wavelength_keeps_the_saturation(pad_recordings, pad_result):
+    """850 nm 3 % darker in the measurement: the lesion's StO2 is unchanged."""
+    measurement, baseline = pad_recordings
+    drifted = scaled(measurement, 0.97, measurement.wavelength_index == 2)
+    result = reconstruct_snirf(drifted, baseline, pad_options())
+    assert len(result.inclusions) == 1
+    sto2 = result.inclusions[0].sto2_percent
+    assert sto2 == pytest.approx(pad_result.inclusions[0].sto2_percent, abs=0.5)
+    assert abs(sto2 - TRUTH["pad"]["sto2_percent"]) <= 10.0
+
+
+def test_implausible_reconstruction_is_refused(pad_recordings):
+    """Noise fitted with almost no regularisation is refused, not reported as lesions."""
+    baseline = pad_recordings[1]
+    first, second = (
+        dataclasses.replace(baseline, values=baseline.values[k : k + 1], time_s=baseline.time_s[:1])
+        for k in (0, 1)
+    )
+    with pytest.raises(ValueError, match="inconsistent with the background optics"):
+        reconstruct_snirf(first, second, pad_options(voxel_mm=5.0, alpha=1e-6))
+
+
+def test_scattering_fitted_with_the_given_absorption(slab_recordings):
+    """--mua alone: μs' is fitted with μa held at the given value (truth 1.0 mm⁻¹)."""
+    truth = TRUTH["slab"]
+    options = DotOptions(
+        thickness_mm=truth["thickness_mm"], mua_per_mm=tuple(truth["mua_per_mm"]), voxel_mm=5.0
+    )
+    result = reconstruct_snirf(*slab_recordings, options)
+    assert result.background_mua_per_mm[0] == truth["mua_per_mm"][0]
+    assert result.background_musp_per_mm[0] == pytest.approx(truth["musp_per_mm"][0], rel=0.05)
+    assert result.inclusions[0].peak_contrast >= 1.25

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from instrument.snirf import read_snirf
 from protocols.dot_scan import DotOptions, reconstruct_snirf, result_summary, write_dot_maps
@@ -54,7 +55,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--method",
         choices=("gauss-newton", "linear"),
         default="gauss-newton",
-        help="constrained iterative (default) or one-step linear reconstruction",
+        help="iteratively re-weighted, non-negative Tikhonov on the background (Rytov) "
+        "linearisation (default; the Jacobian is not recomputed) or one-step linear Tikhonov",
     )
     parser.add_argument(
         "--alpha", type=float, help="relative regularisation parameter (default: automatic)"
@@ -63,8 +65,24 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--rule", choices=("gcv", "lcurve"), default="gcv", help="automatic regularisation rule"
     )
     parser.add_argument("--out", metavar="OUT.h5", help="write the maps with their grid (HDF5)")
+    parser.add_argument("--force", action="store_true", help="overwrite an existing OUT.h5")
     parser.add_argument("--json", action="store_true", help="print a JSON object on stdout")
     parser.set_defaults(run=run)
+
+
+def _check_out(out: str, inputs: tuple[str, ...], force: bool) -> None:
+    """Refuse an output that is one of the inputs, or that exists without --force."""
+    target = Path(out)
+    for name in inputs:
+        source = Path(name)
+        if target.resolve() == source.resolve() or (
+            target.exists() and source.exists() and target.samefile(source)
+        ):
+            raise ValueError(f"--out {out} is the input file {name}; choose another name")
+    if target.is_dir():
+        raise ValueError(f"--out {out} is a directory")
+    if target.exists() and not force:
+        raise ValueError(f"--out {out} exists; give --force to overwrite it")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -73,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(
             "uncalibrated CW intensities cannot be reconstructed: give --baseline BASE.snirf"
         )
+    if args.out:
+        _check_out(args.out, (args.measurement, args.baseline), args.force)
     options = DotOptions(
         thickness_mm=args.slab_thickness_mm,
         mua_per_mm=args.mua,
