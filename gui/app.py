@@ -8,6 +8,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
+from gui.errors import install_excepthook
 from gui.i18n import Languages
 from gui.main_window import AppContext, MainWindow
 from instrument.config import load_config, simulated
@@ -30,5 +31,6 @@ def main(context: AppContext, language: str = "en", argv: Sequence[str] | None =
     languages = Languages(app)
     languages.set(language)
     window = MainWindow(context, languages)
+    install_excepthook(window)
     window.show()
     return app.exec()

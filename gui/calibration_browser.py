@@ -32,8 +32,7 @@ from PySide6.QtWidgets import (
 
 from calibration.certificate import write_certificate
 from calibration.registry import IndexEntry, Registry
-from calibration.signatures import AuthorisationError
-from calibration.storage import RecordIntegrityError
+from gui.tasks import run_task
 
 UNUSABLE_STATES = ("expired", "revoked")
 STATE_COLOURS = {
@@ -43,6 +42,12 @@ STATE_COLOURS = {
     "approved": QColor("#2e7d32"),
 }
 SIGN_MEANINGS = ("reviewed", "approved", "revoked")
+
+
+# What reading or writing the registry raises: damaged or missing files (ValueError, including
+# RecordIntegrityError), file system errors and refused signatures (OSError, including
+# AuthorisationError), unknown records (LookupError).
+REGISTRY_ERRORS = (ValueError, OSError, LookupError)
 
 
 def state_text(state: str) -> str:
@@ -111,6 +116,7 @@ class SignDialog(QDialog):
         super().__init__(parent)
         self.registry = registry
         self.reference = reference
+        self.signing = False
         self.meaning = QComboBox()
         for meaning in SIGN_MEANINGS:
             self.meaning.addItem(state_text(meaning), meaning)
@@ -136,30 +142,47 @@ class SignDialog(QDialog):
         self.form.addRow(self.buttons)
         self.retranslate()
 
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
+
     def retranslate(self) -> None:
         """Set every visible text in the current language."""
+        for index, meaning in enumerate(SIGN_MEANINGS):
+            self.meaning.setItemText(index, state_text(meaning))
         self.setWindowTitle(self.tr("Sign %1").replace("%1", self.reference))
         texts = (self.tr("Meaning"), self.tr("User id"), self.tr("Password"), self.tr("Reason"))
         for label, text in zip(self.form_labels, texts, strict=True):
             label.setText(text)
 
     def sign(self) -> None:
-        """Sign with the entered credentials; stay open and say why when refused."""
-        try:
-            entry = self.registry.sign(
-                self.reference,
-                self.meaning.currentData(),
-                self.user.text().strip(),
-                self.password.text(),
-                self.reason.text().strip(),
-            )
-        except (AuthorisationError, RecordIntegrityError, ValueError, LookupError) as exc:
-            self.error.setText(str(exc))
-            return
-        finally:
-            self.password.clear()
-        self.signed_state = entry.lifecycle
+        """Sign with the entered credentials in the thread pool (the key derivation and the
+        record write take a while); stay open and say why when refused."""
+        registry, reference = self.registry, self.reference
+        meaning, user = self.meaning.currentData(), self.user.text().strip()
+        password, reason = self.password.text(), self.reason.text().strip()
+        self.password.clear()
+        self.buttons.setEnabled(False)
+        self.error.setText(self.tr("Signing…"))
+        self.signing = True
+        run_task(
+            self,
+            lambda: registry.sign(reference, meaning, user, password, reason),
+            self._signed,
+            self._refused,
+        )
+
+    def _signed(self, entry: object) -> None:
+        self.signing = False
+        self.buttons.setEnabled(True)
+        self.signed_state = entry.lifecycle  # type: ignore[attr-defined]
         self.accept()
+
+    def _refused(self, message: str) -> None:
+        self.signing = False
+        self.buttons.setEnabled(True)
+        self.error.setText(self.tr("Not signed: %1").replace("%1", message))
 
 
 class CalibrationBrowser(QWidget):
@@ -172,6 +195,8 @@ class CalibrationBrowser(QWidget):
     """
 
     changed = Signal()
+    verified = Signal(object)
+    certificate_written = Signal(object)
 
     def __init__(self, registry: Registry, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -254,16 +279,22 @@ class CalibrationBrowser(QWidget):
 
     # ------------------------------------------------------------------ content
     def refresh(self) -> None:
-        """Re-read the registry."""
-        self.entries = sorted_entries(self.registry)
+        """Re-read the registry; say what is wrong when it cannot be read."""
         selected = self.selected_reference()
+        try:
+            self.entries = sorted_entries(self.registry)
+            audit_entries = self.registry.audit.entries()
+        except REGISTRY_ERRORS as exc:
+            self.entries, audit_entries = [], []
+            self._say(
+                self.tr("The registry cannot be read: %1").replace("%1", str(exc)), error=True
+            )
         fill_record_table(self.records, self.entries, dt.date.today())
         for row, entry in enumerate(self.entries):
             if entry.reference == selected:
                 self.records.selectRow(row)
-        entries = self.registry.audit.entries()
-        self.audit.setRowCount(len(entries))
-        for row, audit_entry in enumerate(entries):
+        self.audit.setRowCount(len(audit_entries))
+        for row, audit_entry in enumerate(audit_entries):
             cells = (
                 str(audit_entry.sequence),
                 audit_entry.time_utc,
@@ -295,7 +326,14 @@ class CalibrationBrowser(QWidget):
 
     def _show_signatures(self) -> None:
         reference = self.selected_reference()
-        signatures = self.registry.load(reference).signatures if reference else ()
+        try:
+            signatures = self.registry.load(reference).signatures if reference else ()
+        except REGISTRY_ERRORS as exc:
+            signatures = ()
+            self._say(
+                self.tr("%1 cannot be read: %2").replace("%1", reference).replace("%2", str(exc)),
+                error=True,
+            )
         self.signatures.setRowCount(len(signatures))
         for row, signature in enumerate(signatures):
             cells = (
@@ -331,9 +369,13 @@ class CalibrationBrowser(QWidget):
             )
         self.changed.emit()
 
-    def verify(self) -> list[str]:
-        """Check the integrity of every record, signature and the audit trail."""
-        problems = self.registry.verify()
+    def verify(self) -> None:
+        """Check the integrity of every record, signature and the audit trail (in the thread
+        pool; the outcome is shown and emitted as ``verified``)."""
+        self._say(self.tr("Verifying…"))
+        run_task(self, self.registry.verify, self._show_verification, self._failed)
+
+    def _show_verification(self, problems: list[str]) -> None:
         if problems:
             self._say(
                 self.tr("INTEGRITY FAILURE: %1 problem(s)").replace("%1", str(len(problems)))
@@ -347,19 +389,30 @@ class CalibrationBrowser(QWidget):
                     "%1", str(len(self.entries))
                 )
             )
-        return problems
+        self.verified.emit(problems)
 
-    def export_certificate(self, path: str | Path) -> Path:
-        """Write the selected record's PDF certificate to ``path``."""
+    def export_certificate(self, path: str | Path) -> None:
+        """Write the selected record's PDF certificate to ``path`` (in the thread pool; the
+        written path is shown and emitted as ``certificate_written``)."""
         reference = self.selected_reference()
         if not reference:
-            raise LookupError("no calibration record selected")
-        entry = self.registry.entry(reference)
-        written = write_certificate(
-            self.registry.load(reference), entry.state_on(dt.date.today()), path
-        )
+            self._say(self.tr("Select a record first."), error=True)
+            return
+        registry, day = self.registry, dt.date.today()
+
+        def write() -> Path:
+            entry = registry.entry(reference)
+            return write_certificate(registry.load(reference), entry.state_on(day), path)
+
+        self._say(self.tr("Writing the certificate…"))
+        run_task(self, write, self._show_certificate, self._failed)
+
+    def _show_certificate(self, written: Path) -> None:
         self._say(self.tr("Certificate written to %1").replace("%1", str(written)))
-        return written
+        self.certificate_written.emit(written)
+
+    def _failed(self, message: str) -> None:
+        self._say(self.tr("Failed: %1").replace("%1", message), error=True)
 
     def _ask_certificate_path(self) -> None:
         reference = self.selected_reference()
@@ -370,10 +423,7 @@ class CalibrationBrowser(QWidget):
             self, self.tr("Export certificate"), f"{reference}.pdf", self.tr("PDF (*.pdf)")
         )
         if path:
-            try:
-                self.export_certificate(path)
-            except OSError as exc:
-                self._say(str(exc), error=True)
+            self.export_certificate(path)
 
     def _say(self, text: str, *, error: bool = False) -> None:
         self.message.setStyleSheet("color: #d32f2f; font-weight: bold" if error else "")

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from calibration.registry import RecordNotFound, Registry
 from gui.calibration_browser import (
+    REGISTRY_ERRORS,
     fill_record_table,
     record_table_headers,
     sorted_entries,
@@ -26,6 +27,7 @@ from gui.calibration_browser import (
 from gui.instrument_session import InstrumentSession
 
 TEMPERATURE_PERIOD_MS = 2000
+ERROR_STYLE = "color: white; background: #d32f2f; font-weight: bold; padding: 4px"
 DEVICE_FIELDS = ("kind", "model", "serial", "firmware", "address")
 
 
@@ -131,10 +133,13 @@ class InstrumentPanel(QWidget):
         self.status.setText(texts[self._state])
         self.status.setStyleSheet("color: #d32f2f" if self._state == "failed" else "")
 
-    def _update_buttons(self, busy: bool) -> None:
+    def _update_buttons(self, _: bool = False) -> None:
+        """Connect and disconnect follow the connection; both wait while the devices are busy
+        (an operation of the session's or a protocol run)."""
+        busy = self.session.busy
         self.connect_button.setEnabled(not busy and not self.session.is_open)
         self.disconnect_button.setEnabled(not busy and self.session.is_open)
-        if busy and not self.session.is_open:
+        if self.session.worker.busy and not self.session.running and not self.session.is_open:
             self._state = "connecting"
             self._show_status()
 
@@ -152,6 +157,7 @@ class InstrumentPanel(QWidget):
         self._poll_temperature()
 
     def _on_closed(self) -> None:
+        self._update_buttons()
         self._state = "disconnected"
         self.timer.stop()
         self.devices.setRowCount(0)
@@ -178,7 +184,17 @@ class InstrumentPanel(QWidget):
     def refresh_calibrations(self) -> None:
         """Re-read the registry: every record, and the detector board's own calibration."""
         today = dt.date.today()
-        fill_record_table(self.calibrations, sorted_entries(self.registry), today)
+        try:
+            entries = sorted_entries(self.registry)
+        except REGISTRY_ERRORS as exc:
+            entries = []
+            self.detector_calibration.setText(
+                self.tr("The calibration registry cannot be read: %1").replace("%1", str(exc))
+            )
+            self.detector_calibration.setStyleSheet(ERROR_STYLE)
+            fill_record_table(self.calibrations, entries, today)
+            return
+        fill_record_table(self.calibrations, entries, today)
         calibration_id = self.session.identities.get("detector", {}).get("calibration_id", "")
         if not self.session.is_open:
             text, unusable = "", False
@@ -204,6 +220,4 @@ class InstrumentPanel(QWidget):
                     .replace("%3", entry.due_date)
                 )
         self.detector_calibration.setText(text)
-        self.detector_calibration.setStyleSheet(
-            "color: white; background: #d32f2f; font-weight: bold; padding: 4px" if unusable else ""
-        )
+        self.detector_calibration.setStyleSheet(ERROR_STYLE if unusable else "")

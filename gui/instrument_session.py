@@ -8,15 +8,17 @@ signals. The calls are those a script makes on :class:`instrument.instrument.Ins
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
 from gui.live_buffer import LiveBuffer, live_data_from_frames
-from gui.run_worker import Post, Worker
+from gui.run_worker import Job, Post, Worker
 from instrument.config import InstrumentConfig
 from instrument.instrument import AcquisitionResult, Instrument
 from instrument.run_record import FrameBatch
+from protocols.steps.context import lit_steps_of
 
 
 class AcquisitionStopped(Exception):
@@ -36,7 +38,7 @@ class InstrumentSession(QObject):
         Where live frames go while acquiring.
     """
 
-    opened = Signal(dict)
+    opened = Signal(object)
     closed = Signal()
     temperature_read = Signal(float)
     acquired = Signal(object)
@@ -60,6 +62,9 @@ class InstrumentSession(QObject):
         self.worker.finished.connect(self._on_finished)
         self.worker.failed.connect(self._on_failed)
         self._stop = threading.Event()
+        # Held by every device operation, the session's and a protocol run's: one at a time.
+        self.device_lock = threading.Lock()
+        self.running = False
 
     @property
     def is_open(self) -> bool:
@@ -68,12 +73,37 @@ class InstrumentSession(QObject):
 
     @property
     def busy(self) -> bool:
-        """True while a device operation runs."""
-        return self.worker.busy
+        """True while a device operation or a protocol run is under way."""
+        return self.worker.busy or self.running
 
-    def _start(self, job) -> None:
-        self.worker.start(job)
+    def _start(self, job: Job) -> None:
+        def locked(post: Post) -> object:
+            with self.device_lock:
+                return job(post)
+
+        self.worker.start(locked)
         self.busy_changed.emit(True)
+
+    def run_job(self, run: Callable[[], object]) -> Job:
+        """A protocol run's worker job: it waits for any session operation to end, disconnects
+        the session (the run opens the devices itself) and runs, holding the devices throughout.
+
+        Call :meth:`end_run` (GUI thread) when the run has finished or failed.
+        """
+        self.running = True
+        self.busy_changed.emit(True)
+
+        def job(post: Post) -> object:
+            with self.device_lock:
+                self.release()
+                return run()
+
+        return job
+
+    def end_run(self) -> None:
+        """A protocol run ended: the session's controls are free again (GUI thread)."""
+        self.running = False
+        self.busy_changed.emit(self.busy)
 
     def open(self) -> None:
         """Connect every device (and start simulators) in the worker thread."""
@@ -95,12 +125,14 @@ class InstrumentSession(QObject):
         return "closed", None
 
     def close_now(self) -> None:
-        """Stop any acquisition and disconnect, waiting for it (the app is quitting)."""
+        """Stop any acquisition and disconnect, waiting for it (the app is quitting; no protocol
+        run may be under way)."""
         self._stop.set()
         self.worker.wait(10.0)
-        if self.instrument is not None:
-            self.instrument.close()
-            self.instrument = None
+        with self.device_lock:
+            if self.instrument is not None:
+                self.instrument.close()
+                self.instrument = None
 
     def release(self) -> None:
         """Disconnect now from the calling thread (a protocol run is about to open the devices).
@@ -118,7 +150,9 @@ class InstrumentSession(QObject):
         self._start(self._read_temperature)
 
     def _read_temperature(self, post: Post) -> tuple[str, object]:
-        board = self._instrument().board
+        if self.instrument is None:  # a protocol run took the devices meanwhile
+            return "skipped", None
+        board = self.instrument.board
         if board is None:
             raise RuntimeError("the detector board is not connected")
         return "temperature", board.read_temperature_c()
@@ -129,13 +163,19 @@ class InstrumentSession(QObject):
         self.live.clear()
 
         def job(post: Post) -> tuple[str, object]:
+            instrument = self._instrument()
+            board = instrument.board
+            lit_steps = lit_steps_of(board.led_pattern) if board is not None else set()
+
             def on_frames(batch: FrameBatch) -> None:
                 if self._stop.is_set():
                     raise AcquisitionStopped
-                post(live_data_from_frames(batch))
+                data = live_data_from_frames(batch, lit_steps)
+                if data is not None:
+                    post(data)
 
             try:
-                result = self._instrument().acquire(
+                result = instrument.acquire(
                     duration_s, out_dir, operator=operator, on_frames=on_frames
                 )
             except AcquisitionStopped:
@@ -164,7 +204,7 @@ class InstrumentSession(QObject):
             self.closed.emit()
         elif kind == "temperature":
             self.temperature_read.emit(value)
-        else:
+        elif kind == "acquired":
             self.acquired.emit(value if isinstance(value, AcquisitionResult) else None)
 
     def _on_failed(self, message: str) -> None:

@@ -1,7 +1,8 @@
 """A thread-safe hand-over of live data from a worker thread to the views.
 
 The worker thread pushes every :class:`protocols.events.LiveData` (at whatever rate the
-acquisition produces them); the GUI thread takes a snapshot on its own timer (≤ 20 Hz), so a
+acquisition produces them); each carries only samples not sent before, which the buffer appends
+to its rolling window; the GUI thread takes a snapshot on its own timer (≤ 20 Hz), so a
 200 fps acquisition never floods the event loop: between two redraws, any number of pushes
 collapse into one snapshot.
 """
@@ -16,6 +17,7 @@ from numpy.typing import NDArray
 
 from instrument.run_record import FrameBatch
 from protocols.events import LiveData
+from protocols.steps.context import live_data
 
 TRACE_WINDOW_SAMPLES = 600
 
@@ -36,6 +38,8 @@ class LiveSnapshot:
         Newest value of each figure (``spo2_percent``, ``pulse_rate_bpm``, …).
     pushes : int
         Pushes received since the buffer was cleared.
+    generation : int
+        How many times the buffer was cleared (a new run or acquisition started).
     """
 
     time_s: float
@@ -43,6 +47,7 @@ class LiveSnapshot:
     image: NDArray[np.float64] | None
     vitals: dict[str, float]
     pushes: int
+    generation: int = 0
 
 
 class LiveBuffer:
@@ -58,6 +63,7 @@ class LiveBuffer:
         self.window_samples = window_samples
         self._lock = threading.Lock()
         self._taken = 0
+        self._generation = -1
         self.clear()
 
     def clear(self) -> None:
@@ -69,9 +75,10 @@ class LiveBuffer:
             self._time_s = 0.0
             self._pushes = 0
             self._taken = 0
+            self._generation += 1
 
     def push(self, data: LiveData) -> None:
-        """Add one :class:`LiveData` (any thread)."""
+        """Add one :class:`LiveData` (any thread): its traces are new samples, appended."""
         with self._lock:
             for wavelength, samples in data.traces.items():
                 old = self._traces.get(float(wavelength), np.empty(0))
@@ -95,21 +102,14 @@ class LiveBuffer:
                 self._image,
                 dict(self._vitals),
                 self._pushes,
+                self._generation,
             )
 
 
-def live_data_from_frames(batch: FrameBatch) -> LiveData:
-    """Display data of a batch of raw frames: mean level per frame by wavelength (DN).
+def live_data_from_frames(batch: FrameBatch, lit_steps: set[int]) -> LiveData | None:
+    """Display data of one batch of a plain acquisition (see :func:`protocols.steps.context.
+    live_data`): only its new samples of lit LED steps, and its newest lit frame.
 
-    This is only what the live view draws while a plain acquisition runs; analyses read the
-    run record.
+    This is only what the live view draws; analyses read the run record.
     """
-    levels = batch.frames.reshape(len(batch), -1).mean(axis=1)
-    wavelengths = batch.fields["wavelength_nm"]
-    traces = {float(w): levels[wavelengths == w] for w in np.unique(wavelengths)}
-    return LiveData(
-        time_s=float(batch.fields["time_s"][-1]),
-        traces=traces,
-        image=batch.frames[-1].astype(np.float64),
-        vitals={"board_temperature_c": float(batch.fields["board_temperature_c"][-1])},
-    )
+    return live_data([batch], lit_steps)

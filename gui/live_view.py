@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,6 @@ from gui.instrument_session import InstrumentSession
 from gui.live_buffer import LiveBuffer, LiveSnapshot
 
 REDRAW_PERIOD_MS = 100
-LEVEL_CHANGE_FRACTION = 0.05
 WAVELENGTH_COLOURS = ("#e53935", "#8e24aa", "#1e88e5", "#43a047", "#fb8c00", "#6d4c41")
 VITALS = ("spo2_percent", "pulse_rate_bpm", "perfusion_index_percent")
 
@@ -67,6 +67,8 @@ class LiveView(QWidget):
         self.runs_dir = runs_dir or Path(tempfile.gettempdir()) / "nirpoct-runs"
         self.redraws = 0
         self.snapshot: LiveSnapshot | None = None
+        self.levels: tuple[float, float] | None = None
+        self.levels_generation = -1
 
         self.duration = QDoubleSpinBox()
         self.duration.setRange(0.1, 3600.0)
@@ -78,6 +80,7 @@ class LiveView(QWidget):
         self.start_button.clicked.connect(self.start)
         self.stop_button.clicked.connect(session.stop)
         self.message = QLabel()
+        self._message_text: Callable[[], str] = str
         controls = QHBoxLayout()
         controls.addWidget(self.duration_caption)
         controls.addWidget(self.duration)
@@ -145,6 +148,7 @@ class LiveView(QWidget):
     def retranslate(self) -> None:
         """Set every visible text in the current language."""
         self.duration_caption.setText(self.tr("Duration"))
+        self.message.setText(self._message_text())
         self.start_button.setText(self.tr("Start acquisition"))
         self.stop_button.setText(self.tr("Stop"))
         self.vital_captions["spo2_percent"].setText(self.tr("SpO2 (%)"))
@@ -155,29 +159,46 @@ class LiveView(QWidget):
         self.traces.setLabel("bottom", self.tr("Sample"))
         self.traces.setLabel("left", self.tr("Mean level"))
 
-    def _update_buttons(self, busy: bool) -> None:
-        self.start_button.setEnabled(self.session.is_open and not busy)
-        self.stop_button.setEnabled(self.session.is_open and busy)
+    def _update_buttons(self, _: bool = False) -> None:
+        session = self.session
+        self.start_button.setEnabled(session.is_open and not session.busy)
+        self.stop_button.setEnabled(session.is_open and session.worker.busy)
 
     def start(self) -> None:
         """Acquire for the chosen duration into a run record, showing it live."""
-        self.message.setText(self.tr("Acquiring…"))
+        self._say(lambda: self.tr("Acquiring…"))
         self.session.acquire(self.duration.value(), self.runs_dir)
 
     def _on_acquired(self, result: object) -> None:
         if result is None:
-            self.message.setText(self.tr("Stopped."))
+            self._say(lambda: self.tr("Stopped."))
             return
-        self.message.setText(
-            self.tr("%1 frames in %2")
-            .replace("%1", str(result.stats.frames))
-            .replace("%2", str(result.record_path))
+        self._say(
+            lambda: (
+                self.tr("%1 frames in %2")
+                .replace("%1", str(result.stats.frames))
+                .replace("%2", str(result.record_path))
+            )
         )
+
+    def _say(self, text: Callable[[], str]) -> None:
+        """Show a status line; ``text`` is called again when the language changes."""
+        self._message_text = text
+        self.message.setText(text())
 
     def _on_timer(self) -> None:
         # A hidden view leaves its data in the buffer; it draws the newest when shown again.
         if self.isVisible():
             self.redraw()
+
+    def _levels(self, snapshot: LiveSnapshot) -> tuple[float, float]:
+        """Colour levels (DN): the 1st–99th percentile range of the images seen in this run,
+        only ever widened, so the colours do not flicker from frame to frame."""
+        low, high = (float(v) for v in np.nanpercentile(snapshot.image, (1, 99)))
+        if self.levels is not None and self.levels_generation == snapshot.generation:
+            low, high = min(low, self.levels[0]), max(high, self.levels[1])
+        self.levels, self.levels_generation = (low, max(high, low + 1)), snapshot.generation
+        return self.levels
 
     def redraw(self) -> None:
         """Draw the newest live data, if any arrived since the last redraw."""
@@ -188,12 +209,7 @@ class LiveView(QWidget):
         self.redraws += 1
         if snapshot.image is not None:
             self.image.setImage(snapshot.image, autoLevels=False)
-            low, high = (float(v) for v in np.nanpercentile(snapshot.image, (1, 99)))
-            high = max(high, low + 1)
-            old_low, old_high = self.colour_bar.levels()
-            tolerance = LEVEL_CHANGE_FRACTION * (old_high - old_low)
-            if abs(low - old_low) > tolerance or abs(high - old_high) > tolerance:
-                self.colour_bar.setLevels((low, high))
+            self.colour_bar.setLevels(self._levels(snapshot))
         for wavelength in set(self.curves) - set(snapshot.traces):
             self.traces.removeItem(self.curves.pop(wavelength))
         for index, (wavelength, samples) in enumerate(sorted(snapshot.traces.items())):

@@ -3,16 +3,22 @@ results and calibration browser; a language menu."""
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, QThreadPool, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent
-from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from calibration.registry import Registry
-from gui.calibration_browser import UNUSABLE_STATES, CalibrationBrowser, sorted_entries, state_text
+from gui.calibration_browser import CalibrationBrowser, state_text
 from gui.i18n import LANGUAGES, Languages
 from gui.instrument_panel import InstrumentPanel
 from gui.instrument_session import InstrumentSession
@@ -21,10 +27,26 @@ from gui.live_view import LiveView
 from gui.results_view import ResultsView
 from gui.run_worker import Worker
 from gui.runner_view import RunnerView
+from gui.tasks import run_task
 from instrument.config import InstrumentConfig
+from protocols.calibration_status import CalibrationStatus, KindProblem, calibration_status
+from protocols.protocol_file import load_protocol, shipped_protocols
 
 BANNER_CHECK_MS = 60_000
-SHUTDOWN_WAIT_S = 30.0
+TASK_WAIT_MS = 10_000
+
+
+def problem_text(problem: KindProblem) -> str:
+    """One unusable calibration kind, as the banner names it."""
+    if not problem.record:
+        return QCoreApplication.translate("MainWindow", "%1: no record").replace("%1", problem.kind)
+    return (
+        QCoreApplication.translate("MainWindow", "%1: %2 %3 (due %4)")
+        .replace("%1", problem.kind)
+        .replace("%2", problem.record)
+        .replace("%3", state_text(problem.state))
+        .replace("%4", problem.due_date)
+    )
 
 
 @dataclass(frozen=True)
@@ -68,6 +90,12 @@ class MainWindow(QMainWindow):
         self.context = context
         self.languages = languages
         self.registry = Registry(context.registry_root)
+        self.protocols = [load_protocol(name) for name in shipped_protocols()]
+        self.calibration_status: CalibrationStatus | None = None
+        self.registry_error = ""
+        self.calibration_checks = 0
+        self.closing = False
+        self.close_question: QMessageBox | None = None
         self.live = LiveBuffer()
         self.session = InstrumentSession(context.config, context.config_text, self.live, self)
         self.run_worker = Worker(self.live, self)
@@ -125,6 +153,7 @@ class MainWindow(QMainWindow):
         self.banner_timer.start()
         self.resize(1280, 820)
         self.retranslate()
+        self.refresh_calibrations()
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.LanguageChange:
@@ -148,7 +177,7 @@ class MainWindow(QMainWindow):
             )
         ):
             self.tabs.setTabText(index, text)
-        self.refresh_calibrations()
+        self._show_banner()
 
     def set_language(self, code: str) -> None:
         """Switch the interface language (``en`` or ``zh_CN``)."""
@@ -156,39 +185,82 @@ class MainWindow(QMainWindow):
         self.language_actions[code].setChecked(True)
 
     def refresh_calibrations(self) -> None:
-        """Re-read calibration states: banner, instrument panel and browser."""
-        today = dt.date.today()
-        unusable = [
-            e for e in sorted_entries(self.registry) if e.state_on(today) in UNUSABLE_STATES
-        ]
-        # Only the newest version of a record counts: an expired v1 corrected by an approved v2
-        # is history, not a problem.
-        newest = {e.record_id: e for e in sorted_entries(self.registry)}
-        unusable = [e for e in unusable if newest[e.record_id].version == e.version]
-        self.banner.setVisible(bool(unusable))
-        if unusable:
-            records = "; ".join(
-                self.tr("%1 %2 (due %3)")
-                .replace("%1", e.reference)
-                .replace("%2", state_text(e.state_on(today)))
-                .replace("%3", e.due_date)
-                for e in unusable
-            )
-            self.banner.setText(
-                self.tr("CALIBRATION NOT VALID: %1. Clinical protocols are blocked.").replace(
-                    "%1", records
-                )
-            )
+        """Re-read calibration states (instrument panel, browser) and, off the GUI thread, which
+        calibration kinds have no usable record and which protocols that blocks (banner)."""
         self.instrument_panel.refresh_calibrations()
+        self.calibration_browser.refresh()
+        registry, protocols = self.registry, self.protocols
+        run_task(
+            self,
+            lambda: calibration_status(registry, protocols),
+            self._show_calibration_status,
+            self._show_registry_error,
+        )
+
+    def _show_calibration_status(self, status: CalibrationStatus) -> None:
+        self.calibration_status = status
+        self.calibration_checks += 1
+        self._show_banner()
+
+    def _show_registry_error(self, message: str) -> None:
+        self.calibration_status = None
+        self.registry_error = message
+        self.calibration_checks += 1
+        self._show_banner()
+
+    def _show_banner(self) -> None:
+        status = self.calibration_status
+        if self.registry_error and status is None:
+            self.banner.setText(
+                self.tr("CALIBRATION REGISTRY UNREADABLE: %1").replace("%1", self.registry_error)
+            )
+            self.banner.setVisible(True)
+            return
+        self.banner.setVisible(status is not None and bool(status.blocked))
+        if status is None or not status.blocked:
+            return
+        problems = "; ".join(problem_text(problem) for problem in status.problems)
+        self.banner.setText(
+            self.tr("CALIBRATION NOT VALID: %1. These clinical protocols cannot start: %2.")
+            .replace("%1", problems)
+            .replace("%2", ", ".join(status.blocked))
+        )
 
     def _on_run_finished(self, outcome: object) -> None:
         self.results_view.show_outcome(outcome)
         self.refresh_calibrations()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Abort a running protocol and disconnect the devices before closing."""
-        if self.runner_view.runner is not None:
-            self.runner_view.runner.abort()
-        self.run_worker.wait(SHUTDOWN_WAIT_S)
+        """Close; during a protocol run, ask first, abort, and close once the run has ended
+        (its record closed), keeping the window responsive meanwhile."""
+        if self.run_worker.busy:
+            event.ignore()
+            if not self.closing:
+                self._ask_abort_and_close()
+            return
         self.session.close_now()
+        # Registry checks still in the thread pool deliver to this window: let them end first.
+        QThreadPool.globalInstance().waitForDone(TASK_WAIT_MS)
         super().closeEvent(event)
+
+    def _ask_abort_and_close(self) -> None:
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            self.windowTitle(),
+            self.tr("A protocol is running. Abort it and close when it has stopped?"),
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            self,
+        )
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        box.button(QMessageBox.StandardButton.Yes).clicked.connect(self._abort_and_close)
+        self.close_question = box
+        box.open()
+
+    def _abort_and_close(self) -> None:
+        self.closing = True
+        self.run_worker.finished.connect(self.close)
+        self.run_worker.failed.connect(self.close)
+        self.runner_view.abort()
+        self.statusBar().showMessage(
+            self.tr("Aborting the run; the window closes when it has stopped…")
+        )

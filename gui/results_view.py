@@ -131,7 +131,6 @@ class ResultsView(QWidget):
         self.figures.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.trends = pg.PlotWidget()
         self.trends.addLegend(offset=(5, 5))
-        self.trends.setLabel("bottom", "t (s)")
         self.maps = pg.GraphicsLayoutWidget()
         self.slices = pg.GraphicsLayoutWidget()
         self.lesions = QTableWidget(0, 0)
@@ -156,6 +155,7 @@ class ResultsView(QWidget):
     def retranslate(self) -> None:
         """Set every visible text in the current language."""
         self.open_pdf_button.setText(self.tr("Open PDF report"))
+        self.trends.setLabel("bottom", self.tr("t (s)"))
         self.figures.setHorizontalHeaderLabels(
             [self.tr("Step"), self.tr("Figure"), self.tr("Value")]
         )

@@ -36,9 +36,10 @@ from calibration.registry import Registry
 from gui.calibration_browser import state_text
 from gui.instrument_session import InstrumentSession
 from gui.live_view import VITALS
-from gui.run_worker import Post, Worker
+from gui.run_worker import Worker
+from gui.tasks import run_task
 from instrument.config import InstrumentConfig
-from protocols.calibration_gate import Override
+from protocols.calibration_gate import CalibrationUse, Override
 from protocols.events import (
     LiveData,
     QcResult,
@@ -133,6 +134,8 @@ class RunnerView(QWidget):
         self.config_text = config_text
         self.duration_scale = duration_scale
         self.calibrations_usable = True
+        self.calibrations_pending = False
+        self._checked: tuple[str, list[CalibrationUse], list[str]] | None = None
         self.runs_dir = runs_dir
         self.worker = worker
         self.session = session
@@ -229,6 +232,11 @@ class RunnerView(QWidget):
 
     def retranslate(self) -> None:
         """Set every visible text in the current language."""
+        for row in range(self.messages.count()):
+            item = self.messages.item(row)
+            error = item.data(Qt.ItemDataRole.UserRole)
+            framing = self.tr("Error: %1") if error else self.tr("Warning: %1")
+            item.setText(framing.replace("%1", item.data(Qt.ItemDataRole.UserRole + 1)))
         labels = (
             self.tr("Protocol"),
             self.tr("About"),
@@ -248,7 +256,10 @@ class RunnerView(QWidget):
         texts = (self.tr("Approver user id"), self.tr("Password"), self.tr("Reason"))
         for label, text in zip(self.override_labels, texts, strict=True):
             label.setText(text)
-        self.refresh_calibrations()
+        if self._checked is not None:  # the last check, in the new language
+            self._show_calibrations(*self._checked)
+        elif self.protocol_box.count():
+            self.refresh_calibrations()
         self._say(self._status_text, self._status_error)
         self.steps_box.setTitle(self.tr("Steps"))
         self.qc_box.setTitle(self.tr("QC gates and messages"))
@@ -304,16 +315,37 @@ class RunnerView(QWidget):
         if self.protocol_box.count() == 0:
             return
         protocol = self.protocol()
+        self._checked = None
         if not protocol.required_calibrations:
+            self.calibrations_pending = False
             self.calibrations_usable = True
             self.override_box.setVisible(False)
             self.calibrations.setText(self.tr("none required"))
             self.calibrations.setStyleSheet("")
             self._update_buttons()
             return
-        uses, problems = run_calibrations(
-            self.registry, protocol.required_calibrations, [], clinical=protocol.clinical
+        self.calibrations_pending = True
+        self.calibrations.setText(self.tr("checking…"))
+        self.calibrations.setStyleSheet("")
+        self._update_buttons()
+        registry, name = self.registry, protocol.name
+        run_task(
+            self,
+            lambda: run_calibrations(
+                registry, protocol.required_calibrations, [], clinical=protocol.clinical
+            ),
+            lambda checked: self._show_calibrations(name, *checked),
+            lambda message: self._show_calibrations(name, [], [message]),
         )
+
+    def _show_calibrations(
+        self, name: str, uses: list[CalibrationUse], problems: list[str]
+    ) -> None:
+        protocol = self.protocol()
+        if protocol.name != name:  # another protocol was selected meanwhile
+            return
+        self._checked = (name, uses, problems)
+        self.calibrations_pending = False
         due = self.tr("due %1")
         states = "; ".join(
             f"{use.record} {state_text(use.state)} ({due.replace('%1', use.due_date)})"
@@ -348,9 +380,10 @@ class RunnerView(QWidget):
     def _update_buttons(self) -> None:
         running = self.worker.busy
         allowed = self.calibrations_usable or self.override() is not None
-        self.start_button.setEnabled(not running and allowed)
+        self.start_button.setEnabled(not running and allowed and not self.calibrations_pending)
         self.protocol_box.setEnabled(not running)
-        self.pause_button.setEnabled(running)
+        aborting = self.runner is not None and self.runner.aborted
+        self.pause_button.setEnabled(running and not aborting)
         self.abort_button.setEnabled(running)
         self.pause_button.setText(self.tr("Resume") if self.paused else self.tr("Pause"))
 
@@ -398,13 +431,7 @@ class RunnerView(QWidget):
             duration_scale=self.duration_scale,
         )
         self.override_password.clear()
-        runner, session = self.runner, self.session
-
-        def job(post: Post) -> RunFinished:
-            session.release()
-            return runner.run()
-
-        self.worker.start(job)
+        self.worker.start(self.session.run_job(self.runner.run))
         self._say(lambda: self.tr("Running %1…").replace("%1", protocol.name))
         self._update_buttons()
 
@@ -426,6 +453,7 @@ class RunnerView(QWidget):
         if self.runner is not None:
             self.runner.abort()
             self._say(lambda: self.tr("Aborting…"), True)
+            self._update_buttons()
 
     # ------------------------------------------------------------------ events
     def on_event(self, event: object) -> None:
@@ -452,11 +480,15 @@ class RunnerView(QWidget):
             if outcome is not None:
                 outcome.qc.append(event)
         elif isinstance(event, RunWarning | RunFailed):
-            self._add_message(event.message, isinstance(event, RunFailed))
+            failed = isinstance(event, RunFailed)
+            self._add_message(event.message, failed)
             if outcome is not None:
                 outcome.messages.append(event.message)
-            if isinstance(event, RunFailed):
-                self._say(lambda message=event.message: message, True)
+            if failed:
+                self._say(
+                    lambda message=event.message: self.tr("Run failed: %1").replace("%1", message),
+                    True,
+                )
         elif isinstance(event, RunFinished):
             self._finish(event)
 
@@ -492,18 +524,22 @@ class RunnerView(QWidget):
         self.qc.resizeColumnsToContents()
 
     def _add_message(self, text: str, error: bool) -> None:
-        item = QListWidgetItem(text)
+        """List a runner message (English, as recorded) under a translated ``Error``/``Warning``."""
+        framing = self.tr("Error: %1") if error else self.tr("Warning: %1")
+        item = QListWidgetItem(framing.replace("%1", text))
         item.setData(Qt.ItemDataRole.UserRole, error)
+        item.setData(Qt.ItemDataRole.UserRole + 1, text)
         item.setForeground(QBrush(QColor("#d32f2f" if error else "#e65100")))
         self.messages.addItem(item)
 
     def _finish(self, event: RunFinished) -> None:
         self.runner = None
+        self.session.end_run()
         self.paused = False
         if event.status == "completed":
             self.progress.setValue(PROGRESS_STEPS)
         failures = [
-            self.messages.item(row).text()
+            self.messages.item(row).data(Qt.ItemDataRole.UserRole + 1)
             for row in range(self.messages.count())
             if self.messages.item(row).data(Qt.ItemDataRole.UserRole)
         ]
@@ -523,6 +559,7 @@ class RunnerView(QWidget):
 
     def _on_failed(self, message: str) -> None:
         self.runner = None
+        self.session.end_run()
         self.paused = False
         self._add_message(message, True)
         self._say(lambda: self.tr("Run refused or failed: %1").replace("%1", message), True)

@@ -138,6 +138,7 @@ def render(out_dir: Path) -> list[Path]:
     window = MainWindow(context, languages)
     window.resize(*SIZE)
     window.show()
+    wait_until(app, lambda: window.calibration_checks > 0)
     written = []
 
     window.session.open()
@@ -147,6 +148,7 @@ def render(out_dir: Path) -> list[Path]:
 
     runner = window.runner_view
     runner.select_protocol("spo2-screening")
+    wait_until(app, lambda: not runner.calibrations_pending)
     runner.operator.setText("demo operator")
     runner.subject.setText("DEMO-001")
     finished: list[object] = []
@@ -173,6 +175,7 @@ def render(out_dir: Path) -> list[Path]:
 
     window.set_language("zh_CN")
     wait_until(app, lambda: runner.start_button.text() != "Start")
+    wait_until(app, lambda: not runner.calibrations_pending)
     window.tabs.setCurrentWidget(runner)
     written.append(save(window, out_dir / "runner-zh_CN.png"))
     window.close()

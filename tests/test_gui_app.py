@@ -22,10 +22,12 @@ from PySide6.QtWidgets import QApplication
 
 import gui
 from gui.app import make_context
+from gui.errors import install_excepthook
 from gui.i18n import TRANSLATIONS_DIR, Languages
 from gui.main_window import MainWindow
 from instrument.run_record import read_run_record
 from tests.calibration_fixtures import PASSWORDS, approved_record, make_content, make_registry
+from tests.test_gui_runs import approved_spo2_curve
 
 OPEN_TIMEOUT_MS = 60_000
 
@@ -86,8 +88,10 @@ def test_instrument_panel_and_live_view_on_the_simulator(qtbot, window):
     record = read_run_record(result.record_path)
     np.testing.assert_array_equal(live.snapshot.image, record.frames[-1])
     assert sorted(live.snapshot.traces) == [660.0, 760.0, 850.0, 940.0]
-    last_660 = record.frames[record.wavelength_nm == 660][-1].mean()
-    assert live.snapshot.traces[660.0][-1] == pytest.approx(last_660)
+    for wavelength, trace in live.snapshot.traces.items():
+        means = record.frames[record.wavelength_nm == wavelength].mean(axis=(1, 2))
+        assert len(trace) == min(len(means), live.live.window_samples)
+        np.testing.assert_allclose(trace, means[-len(trace) :], rtol=1e-12)
     assert live.message.text() == f"{result.stats.frames} frames in {result.record_path}"
 
     with qtbot.waitSignal(session.closed, timeout=OPEN_TIMEOUT_MS):
@@ -102,31 +106,100 @@ def states_shown(browser) -> dict[str, str]:
     }
 
 
-def test_expired_calibration_is_red_and_bannered(qtbot, registry, tmp_path):
-    current = approved_record(registry)
-    expired = approved_record(registry, calibration_date="2024-01-02", interval_days=365)
+def open_main(qtbot, registry, tmp_path):
     context = make_context(None, True, registry.root, tmp_path / "runs")
     main = MainWindow(context, Languages(QApplication.instance()))
     qtbot.addWidget(main)
     main.show()
-    assert main.banner.isVisible()
-    assert expired in main.banner.text() and "expired" in main.banner.text()
-    assert current not in main.banner.text()
+    # The banner's check reads and verifies the registry in the thread pool.
+    qtbot.waitUntil(lambda: main.calibration_checks > 0, timeout=10_000)
+    return main
+
+
+def test_an_expired_record_superseded_by_a_usable_one_of_its_kind_is_red_but_not_bannered(
+    qtbot, registry, tmp_path
+):
+    current = approved_record(registry)
+    expired = approved_record(registry, calibration_date="2024-01-02", interval_days=365)
+    approved_spo2_curve(registry)
+    main = open_main(qtbot, registry, tmp_path)
+    # The runner takes the newest usable record of each kind: nothing is blocked.
+    assert not main.banner.isVisible()
     browser = main.calibration_browser
-    assert states_shown(browser) == {current: "approved", expired: "expired"}
-    row = [browser.records.item(r, 0).text() for r in range(2)].index(expired)
+    shown = states_shown(browser)
+    assert shown[current] == "approved" and shown[expired] == "expired"
+    row = [browser.records.item(r, 0).text() for r in range(3)].index(expired)
     assert browser.records.item(row, 5).background().color().name() == "#d32f2f"
+    main.close()
+
+
+def test_banner_names_the_unusable_kind_and_the_protocols_it_blocks(qtbot, registry, tmp_path):
+    expired = approved_record(registry, calibration_date="2024-01-02", interval_days=365)
+    approved_spo2_curve(registry)
+    main = open_main(qtbot, registry, tmp_path)
+    assert main.banner.isVisible()
+    text = main.banner.text()
+    assert f"detector-characterisation: {expired} expired" in text
+    # Only the clinical protocol is blocked; research and QC runs proceed carrying the states.
+    assert text.endswith("cannot start: spo2-screening.")
+    main.close()
+
+
+def test_banner_names_a_kind_without_any_record(qtbot, registry, tmp_path):
+    approved_record(registry)
+    main = open_main(qtbot, registry, tmp_path)
+    assert main.banner.isVisible()
+    assert "spo2-curve: no record" in main.banner.text()
+    assert main.banner.text().endswith("cannot start: spo2-screening.")
     main.close()
 
 
 def test_no_banner_when_every_calibration_is_usable(qtbot, registry, tmp_path):
     approved_record(registry)
-    context = make_context(None, True, registry.root, tmp_path / "runs")
-    main = MainWindow(context, Languages(QApplication.instance()))
-    qtbot.addWidget(main)
-    main.show()
+    approved_spo2_curve(registry)
+    main = open_main(qtbot, registry, tmp_path)
     assert not main.banner.isVisible()
     main.close()
+
+
+def test_the_app_starts_on_a_damaged_registry_and_says_what_is_wrong(qtbot, registry, tmp_path):
+    reference = approved_record(registry)
+    with registry.audit.path.open("a") as audit:
+        audit.write("{not json\n")
+    main = open_main(qtbot, registry, tmp_path)
+    assert main.banner.isVisible()
+    assert main.banner.text().startswith("CALIBRATION REGISTRY UNREADABLE: ")
+    assert main.calibration_browser.message.text().startswith("The registry cannot be read: ")
+    main.close()
+
+    # A record file gone missing: selecting it says so instead of losing the error.
+    registry.audit.path.write_text(
+        "".join(line + "\n" for line in registry.audit.path.read_text().splitlines()[:-1])
+    )
+    main = open_main(qtbot, registry, tmp_path)
+    for path in registry.root.rglob("*"):
+        if path.is_file() and reference.split("@")[0] in path.name:
+            path.unlink()
+    main.calibration_browser.select(reference)
+    assert "cannot be read" in main.calibration_browser.message.text()
+    main.close()
+
+
+def test_uncaught_errors_are_shown_in_the_window(qtbot, window):
+    previous = sys.excepthook
+    install_excepthook(window)
+    try:
+        sys.excepthook(RuntimeError, RuntimeError("the board vanished"), None)
+    finally:
+        sys.excepthook = previous
+    assert window.statusBar().currentMessage() == "Unexpected error: the board vanished"
+    assert window.error_box.text() == "Unexpected error: the board vanished"
+
+
+def sign(qtbot, dialog):
+    """Press OK in the signing dialog and wait for the registry's answer (thread pool)."""
+    dialog.buttons.accepted.emit()
+    qtbot.waitUntil(lambda: not dialog.signing, timeout=30_000)
 
 
 def test_sign_verify_certificate_and_audit_trail(qtbot, window, registry, tmp_path):
@@ -141,13 +214,13 @@ def test_sign_verify_certificate_and_audit_trail(qtbot, window, registry, tmp_pa
     dialog.meaning.setCurrentIndex(dialog.meaning.findData("reviewed"))
     dialog.user.setText("rev")
     dialog.password.setText("not-the-password")
-    dialog.buttons.accepted.emit()
+    sign(qtbot, dialog)
     assert "wrong password" in dialog.error.text()
     assert dialog.isVisible()
     assert registry.entry(draft).lifecycle == "draft"
 
     dialog.password.setText(PASSWORDS["rev"])
-    dialog.buttons.accepted.emit()
+    sign(qtbot, dialog)
     assert not dialog.isVisible()
     assert registry.entry(draft).lifecycle == "reviewed"
     assert states_shown(browser)[draft] == "reviewed"
@@ -158,11 +231,11 @@ def test_sign_verify_certificate_and_audit_trail(qtbot, window, registry, tmp_pa
     dialog.meaning.setCurrentIndex(dialog.meaning.findData("approved"))
     dialog.user.setText("rev")
     dialog.password.setText(PASSWORDS["rev"])
-    dialog.buttons.accepted.emit()
+    sign(qtbot, dialog)
     assert "approver role" in dialog.error.text()
     dialog.user.setText("boss")
     dialog.password.setText(PASSWORDS["boss"])
-    dialog.buttons.accepted.emit()
+    sign(qtbot, dialog)
     assert registry.entry(draft).state_on(dt.date.today()) == "approved"
     assert [browser.signatures.item(r, 2).text() for r in range(3)] == ["tech", "rev", "boss"]
 
@@ -170,10 +243,14 @@ def test_sign_verify_certificate_and_audit_trail(qtbot, window, registry, tmp_pa
     assert browser.audit.rowCount() == len(entries)
     assert browser.audit.item(len(entries) - 1, 2).text() == "boss"
 
-    assert browser.verify() == []
+    with qtbot.waitSignal(browser.verified, timeout=10_000) as verified:
+        browser.verify()
+    assert verified.args[0] == []
     assert "intact" in browser.message.text()
 
-    certificate = browser.export_certificate(tmp_path / "cert.pdf")
+    with qtbot.waitSignal(browser.certificate_written, timeout=30_000) as written:
+        browser.export_certificate(tmp_path / "cert.pdf")
+    certificate = written.args[0]
     text = "".join(page.extract_text() for page in PdfReader(certificate).pages)
     assert draft.split("@")[0] in text
 
@@ -183,9 +260,14 @@ def test_sign_verify_certificate_and_audit_trail(qtbot, window, registry, tmp_pa
     first["reason"] = "edited afterwards"
     lines[0] = json.dumps(first)
     registry.audit.path.write_text("\n".join(lines) + "\n")
-    problems = browser.verify()
-    assert problems
+    with qtbot.waitSignal(browser.verified, timeout=10_000) as verified:
+        browser.verify()
+    assert verified.args[0]
     assert browser.message.text().startswith("INTEGRITY FAILURE")
+
+    # A certificate that cannot be written is reported, not lost.
+    browser.export_certificate(tmp_path / "no-such-folder" / "cert.pdf")
+    qtbot.waitUntil(lambda: browser.message.text().startswith("Failed: "), timeout=30_000)
 
 
 def test_switching_to_chinese_changes_the_visible_texts(qtbot, window):

@@ -11,8 +11,9 @@ import dataclasses
 import json
 
 import numpy as np
+import pytest
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from calibration.registry import Registry
 from gui.app import make_context
@@ -20,6 +21,7 @@ from gui.i18n import Languages
 from gui.main_window import MainWindow
 from gui.results_view import value_text
 from instrument.run_record import read_run_record
+from protocols.events import RunFinished, StepStarted
 from tests.calibration_fixtures import PASSWORDS, approved_record, make_content, make_registry
 
 RUN_TIMEOUT_MS = 180_000
@@ -46,13 +48,20 @@ def open_window(qtbot, registry, tmp_path, duration_scale):
     window = MainWindow(context, Languages(QApplication.instance()))
     qtbot.addWidget(window)
     window.show()
+    qtbot.waitUntil(lambda: window.calibration_checks > 0, timeout=10_000)
     return window
+
+
+def select(qtbot, view, name):
+    """Select a protocol in the runner view and wait for its calibration check (thread pool)."""
+    view.select_protocol(name)
+    qtbot.waitUntil(lambda: not view.calibrations_pending, timeout=10_000)
 
 
 def run_protocol(qtbot, window, name, operator, subject=""):
     """Start ``name`` from the runner view; count heartbeat ticks until the run ends."""
     view = window.runner_view
-    view.select_protocol(name)
+    select(qtbot, view, name)
     view.operator.setText(operator)
     view.subject.setText(subject)
     ticks = []
@@ -81,9 +90,37 @@ def test_daily_qc_run_shows_what_the_record_holds(qtbot, tmp_path):
     registry = make_registry(tmp_path / "registry")
     approved_record(registry)
     window = open_window(qtbot, registry, tmp_path, duration_scale=0.05)
+    # Connected from the instrument panel first: the run takes the devices over.
+    panel, live, session = window.instrument_panel, window.live_view, window.session
+    with qtbot.waitSignal(session.opened, timeout=RUN_TIMEOUT_MS):
+        panel.connect_button.click()
+    qtbot.waitUntil(lambda: panel.temperature_c is not None, timeout=10_000)
+
+    def controls() -> tuple[bool, bool, bool]:
+        buttons = (panel.connect_button, panel.disconnect_button, live.start_button)
+        return tuple(button.isEnabled() for button in buttons)
+
+    during_run, session_failures = [], []
+    window.run_worker.event.connect(
+        lambda event: isinstance(event, RunFinished) or during_run.append(controls())
+    )
+    # A temperature poll due just as the run starts waits for the devices instead of racing
+    # the run for them.
+    window.run_worker.event.connect(
+        lambda event: (
+            isinstance(event, StepStarted) and event.index == 0 and session.read_temperature()
+        )
+    )
+    session.failed.connect(session_failures.append)
     outcome, ticks = run_protocol(qtbot, window, "daily-qc", "qc-bot")
     finished = outcome.finished
     assert finished.status == "completed"
+    # No second acquisition on the same devices while the run holds them; afterwards the
+    # session is disconnected and the buttons say so.
+    assert during_run and set(during_run) == {(False, False, False)}
+    qtbot.waitUntil(lambda: controls() == (True, False, False), timeout=10_000)
+    assert not session.is_open and not session.busy
+    assert session_failures == []
     record = read_run_record(finished.record_path)
     assert record.metadata["operator"] == "qc-bot"
     stored = step_results(record)
@@ -113,7 +150,15 @@ def test_daily_qc_run_shows_what_the_record_holds(qtbot, tmp_path):
         if isinstance(value, int | float) and not isinstance(value, bool)
     ]
     assert sorted(table(results.figures)) == sorted(expected)
-    assert ["dark-stats", "mean_dn", f"{stored['dark-stats']['mean_dn']:.4g}"] in expected
+    # Independently of the stored figures: the dark level from the dark step's raw frames.
+    dark = record.results["dark"]
+    first, count = int(dark["first_frame"]), int(dark["frames"])
+    dark_level = record.frames[first : first + count].mean()
+    shown = {(row[0], row[1]): row[2] for row in table(results.figures)}
+    assert float(shown[("dark-stats", "mean_dn")]) == pytest.approx(dark_level, rel=1e-3)
+    assert float(dict((r[0], r[2]) for r in shown_qc)["dark-level"]) == pytest.approx(
+        dark_level, rel=1e-3
+    )
     assert results.open_pdf_button.isEnabled()
     assert finished.report_pdf.read_bytes().startswith(b"%PDF")
     # Arrays come from the record: the dark step's mean frame is a map, the warm-up a trend.
@@ -144,12 +189,31 @@ def test_spo2_screening_run_shows_the_recorded_vitals(qtbot, tmp_path):
     oximetry = step_results(record)["oximetry"]
     assert record.metadata["subject_pseudonym"].startswith("sub-")
     assert "MRN-0042" not in json.dumps(record.metadata, default=str)
+    # Nor in the stored results, the JSON summary or the app's texts (the PDF report prints
+    # the identifier as typed, for the clinician).
+    assert "MRN-0042" not in json.dumps(record.results, default=str)
+    assert "MRN-0042" not in finished.summary_json.read_text()
+    view = window.runner_view
+    shown_texts = [view.messages.item(row).text() for row in range(view.messages.count())]
+    shown_texts += [view.status.text(), view.step_message.text()]
+    shown_texts += [cell for row in table(window.results_view.figures) for cell in row]
+    assert not [text for text in shown_texts if "MRN-0042" in text]
 
     # Live frames were drawn while acquiring, throttled to 10 Hz (one redraw per 20 frames).
     assert 5 <= live.redraws <= record.frames.shape[0] // 15
     # The event loop kept serving a 20 ms timer through a ≥ 6 s acquisition (≥ 300 periods).
     assert ticks >= 50
     live.redraw()
+    # The protocol's 850 nm step is dark (LED at 0 mA): no trace, never the image. The traces
+    # are the lit frames' means in record order, each sample once (no overlapping windows).
+    dark = record.wavelength_nm == 850
+    assert record.frames[dark].mean() < 0.5 * record.frames[~dark].mean()
+    np.testing.assert_array_equal(live.snapshot.image, record.frames[~dark][-1])
+    assert sorted(live.snapshot.traces) == [660.0, 940.0]
+    for wavelength, trace in live.snapshot.traces.items():
+        means = record.frames[record.wavelength_nm == wavelength].mean(axis=(1, 2))
+        assert len(trace) == min(len(means), live.live.window_samples)
+        np.testing.assert_allclose(trace, means[-len(trace) :], rtol=1e-12)
     shown = {name: label.text() for name, label in live.vital_values.items()}
     assert shown == {
         "spo2_percent": f"{oximetry['spo2_percent']:.0f}",
@@ -177,7 +241,7 @@ def test_expired_calibration_blocks_the_clinical_protocol_until_an_approver_over
     expired = approved_spo2_curve(registry, calibration_date="2024-03-01", interval_days=365)
     window = open_window(qtbot, registry, tmp_path, duration_scale=0.1)
     view = window.runner_view
-    view.select_protocol("spo2-screening")
+    select(qtbot, view, "spo2-screening")
     view.operator.setText("nurse-li")
     assert not view.start_button.isEnabled()
     assert "BLOCKED" in view.calibrations.text() and expired in view.calibrations.text()
@@ -185,9 +249,9 @@ def test_expired_calibration_blocks_the_clinical_protocol_until_an_approver_over
     assert not view.override_box.isHidden()
 
     # A QC protocol is not blocked by it.
-    view.select_protocol("daily-qc")
+    select(qtbot, view, "daily-qc")
     assert view.start_button.isEnabled() and view.override_box.isHidden()
-    view.select_protocol("spo2-screening")
+    select(qtbot, view, "spo2-screening")
 
     # An override needs the approver's id, password and a reason.
     view.override_user.setText("boss")
@@ -200,6 +264,14 @@ def test_expired_calibration_blocks_the_clinical_protocol_until_an_approver_over
         view.start_button.click()
     assert "wrong password" in view.status.text()
     assert view.override_password.text() == ""
+    # In Chinese, the app's framing of the runner's (English) refusal is translated.
+    window.set_language("zh_CN")
+    qtbot.waitUntil(lambda: view.start_button.text() == "开始", timeout=5000)
+    assert view.status.text().startswith("运行被拒绝或失败：")
+    assert view.messages.item(0).text().startswith("错误：")
+    assert "wrong password" in view.messages.item(0).text()
+    window.set_language("en")
+    qtbot.waitUntil(lambda: view.start_button.text() == "Start", timeout=5000)
     assert not [e for e in registry.audit.entries() if e.action == "override"]
 
     view.override_password.setText(PASSWORDS["boss"])
@@ -225,6 +297,7 @@ def test_runner_view_speaks_chinese(qtbot, tmp_path):
     qtbot.waitUntil(lambda: view.start_button.text() != "Start", timeout=5000)
     assert view.start_button.text() == "开始"
     assert table(view.steps)[0][2] == "等待中"
+    assert window.results_view.trends.getPlotItem().getAxis("bottom").labelText == "时间（秒）"
     window.set_language("en")
     qtbot.waitUntil(lambda: view.start_button.text() == "Start", timeout=5000)
     window.close()
@@ -234,7 +307,7 @@ def test_pause_resume_and_abort_from_the_runner_view(qtbot, tmp_path):
     registry = make_registry(tmp_path / "registry")
     window = open_window(qtbot, registry, tmp_path, duration_scale=0.05)
     view = window.runner_view
-    view.select_protocol("daily-qc")
+    select(qtbot, view, "daily-qc")
     view.operator.setText("qc-bot")
 
     def status(name):
@@ -261,3 +334,30 @@ def test_pause_resume_and_abort_from_the_runner_view(qtbot, tmp_path):
     # Start comes back once the runner's thread has ended.
     qtbot.waitUntil(view.start_button.isEnabled, timeout=30_000)
     window.close()
+
+
+def test_closing_during_a_run_asks_then_aborts_and_closes_when_the_run_has_ended(qtbot, tmp_path):
+    registry = make_registry(tmp_path / "registry")
+    window = open_window(qtbot, registry, tmp_path, duration_scale=0.05)
+    view = window.runner_view
+    select(qtbot, view, "daily-qc")
+    view.operator.setText("qc-bot")
+    finished = []
+    view.run_finished.connect(finished.append)
+    view.start_button.click()
+    qtbot.waitUntil(lambda: window.run_worker.busy and view.runner is not None, timeout=10_000)
+
+    window.close()  # asks; "No" keeps the run going
+    assert window.isVisible() and window.close_question.isVisible()
+    window.close_question.button(QMessageBox.StandardButton.No).click()
+    assert window.isVisible() and not view.runner.aborted
+
+    window.close()
+    window.close_question.button(QMessageBox.StandardButton.Yes).click()
+    assert window.isVisible()  # until the run has stopped, with the event loop running
+    assert window.statusBar().currentMessage().startswith("Aborting the run")
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=RUN_TIMEOUT_MS)
+    assert not window.run_worker.busy
+    (outcome,) = finished
+    assert outcome.finished.status == "aborted"
+    assert read_run_record(outcome.finished.record_path).metadata["status"] == "aborted"

@@ -1,219 +1,258 @@
-<?xml version='1.0' encoding='utf-8'?>
+<?xml version="1.0" encoding="utf-8"?>
 <!DOCTYPE TS>
 <TS version="2.1" language="zh_CN">
 <context>
     <name>CalibrationBrowser</name>
     <message>
-        <location filename="../calibration_browser.py" line="232" />
+        <location filename="../calibration_browser.py" line="257"/>
         <source>Refresh</source>
         <translation>刷新</translation>
     </message>
     <message>
-        <location filename="../calibration_browser.py" line="233" />
+        <location filename="../calibration_browser.py" line="258"/>
         <source>Sign…</source>
         <translation>签署…</translation>
     </message>
     <message>
-        <location filename="../calibration_browser.py" line="234" />
+        <location filename="../calibration_browser.py" line="259"/>
         <source>Verify</source>
         <translation>验证</translation>
     </message>
     <message>
-        <location filename="../calibration_browser.py" line="235" />
+        <location filename="../calibration_browser.py" line="260"/>
         <source>Export certificate…</source>
         <translation>导出证书…</translation>
     </message>
     <message>
-        <location filename="../calibration_browser.py" line="238" />
+        <location filename="../calibration_browser.py" line="263"/>
         <source>Meaning</source>
         <translation>含义</translation>
     </message>
     <message>
-        <location filename="../calibration_browser.py" line="238" />
+        <location filename="../calibration_browser.py" line="263"/>
         <source>Signer</source>
         <translation>签署人</translation>
     </message>
     <message>
-        <location filename="../calibration_browser.py" line="238" />
+        <location filename="../calibration_browser.py" line="263"/>
         <source>User id</source>
         <translation>用户 ID</translation>
     </message>
     <message>
-        <location filename="../calibration_browser.py" line="238" />
+        <location filename="../calibration_browser.py" line="263"/>
         <source>Signed (UTC)</source>
         <translation>签署时间 (UTC)</translation>
     </message>
     <message>
-        <location filename="../calibration_browser.py" line="242" />
+        <location filename="../calibration_browser.py" line="267"/>
         <source>#</source>
         <translation>序号</translation>
     </message>
     <message>
-        <location filename="../calibration_browser.py" line="243" />
+        <location filename="../calibration_browser.py" line="268"/>
         <source>Time (UTC)</source>
         <translation>时间 (UTC)</translation>
     </message>
     <message>
-        <location filename="../calibration_browser.py" line="244" />
+        <location filename="../calibration_browser.py" line="269"/>
         <source>User</source>
         <translation>用户</translation>
     </message>
     <message>
-        <location filename="../calibration_browser.py" line="245" />
+        <location filename="../calibration_browser.py" line="270"/>
         <source>Action</source>
         <translation>操作</translation>
     </message>
     <message>
-        <location filename="../calibration_browser.py" line="246" />
+        <location filename="../calibration_browser.py" line="271"/>
         <source>Record</source>
         <translation>记录</translation>
     </message>
     <message>
-        <location filename="../calibration_browser.py" line="247" />
+        <location filename="../calibration_browser.py" line="272"/>
         <source>Reason</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location filename="../calibration_browser.py" line="250" />
+        <location filename="../calibration_browser.py" line="275"/>
         <source>Signatures</source>
         <translation>签名</translation>
     </message>
     <message>
-        <location filename="../calibration_browser.py" line="251" />
+        <location filename="../calibration_browser.py" line="276"/>
         <source>Audit trail</source>
         <translation>审计追踪</translation>
     </message>
     <message>
-        <location filename="../calibration_browser.py" line="316" />
+        <location filename="../calibration_browser.py" line="290"/>
+        <source>The registry cannot be read: %1</source>
+        <translation>无法读取校准登记库：%1</translation>
+    </message>
+    <message>
+        <location filename="../calibration_browser.py" line="334"/>
+        <source>%1 cannot be read: %2</source>
+        <translation>无法读取 %1：%2</translation>
+    </message>
+    <message>
+        <location filename="../calibration_browser.py" line="354"/>
         <source>Select a record to sign.</source>
         <translation>请选择要签署的记录。</translation>
     </message>
     <message>
-        <location filename="../calibration_browser.py" line="328" />
+        <location filename="../calibration_browser.py" line="366"/>
         <source>%1 is now %2</source>
         <translation>%1 现为%2</translation>
     </message>
     <message>
-        <location filename="../calibration_browser.py" line="339" />
+        <location filename="../calibration_browser.py" line="375"/>
+        <source>Verifying…</source>
+        <translation>正在验证…</translation>
+    </message>
+    <message>
+        <location filename="../calibration_browser.py" line="381"/>
         <source>INTEGRITY FAILURE: %1 problem(s)</source>
         <translation>完整性校验失败：%1 个问题</translation>
     </message>
     <message>
-        <location filename="../calibration_browser.py" line="346" />
+        <location filename="../calibration_browser.py" line="388"/>
         <source>Verified %1 record version(s), audit trail and users: intact</source>
         <translation>已验证 %1 个记录版本、审计追踪和用户：完好</translation>
     </message>
     <message>
-        <location filename="../calibration_browser.py" line="361" />
+        <location filename="../calibration_browser.py" line="407"/>
+        <source>Writing the certificate…</source>
+        <translation>正在写入证书…</translation>
+    </message>
+    <message>
+        <location filename="../calibration_browser.py" line="411"/>
         <source>Certificate written to %1</source>
         <translation>证书已写入 %1</translation>
     </message>
     <message>
-        <location filename="../calibration_browser.py" line="367" />
+        <location filename="../calibration_browser.py" line="399"/>
+        <location filename="../calibration_browser.py" line="420"/>
         <source>Select a record first.</source>
         <translation>请先选择一条记录。</translation>
     </message>
     <message>
-        <location filename="../calibration_browser.py" line="370" />
+        <location filename="../calibration_browser.py" line="415"/>
+        <source>Failed: %1</source>
+        <translation>失败：%1</translation>
+    </message>
+    <message>
+        <location filename="../calibration_browser.py" line="423"/>
         <source>Export certificate</source>
         <translation>导出证书</translation>
     </message>
     <message>
-        <location filename="../calibration_browser.py" line="370" />
+        <location filename="../calibration_browser.py" line="423"/>
         <source>PDF (*.pdf)</source>
         <translation>PDF 文件 (*.pdf)</translation>
     </message>
 </context>
 <context>
+    <name>Errors</name>
+    <message>
+        <location filename="../errors.py" line="17"/>
+        <source>Unexpected error: %1</source>
+        <translation>意外错误：%1</translation>
+    </message>
+</context>
+<context>
     <name>InstrumentPanel</name>
     <message>
-        <location filename="../instrument_panel.py" line="105" />
+        <location filename="../instrument_panel.py" line="107"/>
         <source>Connect</source>
         <translation>连接</translation>
     </message>
     <message>
-        <location filename="../instrument_panel.py" line="106" />
+        <location filename="../instrument_panel.py" line="108"/>
         <source>Disconnect</source>
         <translation>断开</translation>
     </message>
     <message>
-        <location filename="../instrument_panel.py" line="107" />
+        <location filename="../instrument_panel.py" line="109"/>
         <source>Board temperature</source>
         <translation>电路板温度</translation>
     </message>
     <message>
-        <location filename="../instrument_panel.py" line="108" />
+        <location filename="../instrument_panel.py" line="110"/>
         <source>Devices</source>
         <translation>设备</translation>
     </message>
     <message>
-        <location filename="../instrument_panel.py" line="109" />
+        <location filename="../instrument_panel.py" line="111"/>
         <source>Calibrations</source>
         <translation>校准</translation>
     </message>
     <message>
-        <location filename="../instrument_panel.py" line="112" />
+        <location filename="../instrument_panel.py" line="114"/>
         <source>Device</source>
         <translation>设备</translation>
     </message>
     <message>
-        <location filename="../instrument_panel.py" line="113" />
+        <location filename="../instrument_panel.py" line="115"/>
         <source>Kind</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../instrument_panel.py" line="114" />
+        <location filename="../instrument_panel.py" line="116"/>
         <source>Model</source>
         <translation>型号</translation>
     </message>
     <message>
-        <location filename="../instrument_panel.py" line="115" />
+        <location filename="../instrument_panel.py" line="117"/>
         <source>Serial</source>
         <translation>序列号</translation>
     </message>
     <message>
-        <location filename="../instrument_panel.py" line="116" />
+        <location filename="../instrument_panel.py" line="118"/>
         <source>Firmware</source>
         <translation>固件</translation>
     </message>
     <message>
-        <location filename="../instrument_panel.py" line="117" />
+        <location filename="../instrument_panel.py" line="119"/>
         <source>Address</source>
         <translation>地址</translation>
     </message>
     <message>
-        <location filename="../instrument_panel.py" line="126" />
+        <location filename="../instrument_panel.py" line="128"/>
         <source>Not connected.</source>
         <translation>未连接。</translation>
     </message>
     <message>
-        <location filename="../instrument_panel.py" line="127" />
+        <location filename="../instrument_panel.py" line="129"/>
         <source>Connecting…</source>
         <translation>正在连接…</translation>
     </message>
     <message>
-        <location filename="../instrument_panel.py" line="128" />
+        <location filename="../instrument_panel.py" line="130"/>
         <source>Connected.</source>
         <translation>已连接。</translation>
     </message>
     <message>
-        <location filename="../instrument_panel.py" line="129" />
-        <location filename="../instrument_panel.py" line="167" />
+        <location filename="../instrument_panel.py" line="131"/>
+        <location filename="../instrument_panel.py" line="173"/>
         <source>Device error: %1</source>
         <translation>设备错误：%1</translation>
     </message>
     <message>
-        <location filename="../instrument_panel.py" line="186" />
+        <location filename="../instrument_panel.py" line="192"/>
+        <source>The calibration registry cannot be read: %1</source>
+        <translation>无法读取校准登记库：%1</translation>
+    </message>
+    <message>
+        <location filename="../instrument_panel.py" line="202"/>
         <source>The detector board holds no calibration record.</source>
         <translation>探测器电路板中没有校准记录。</translation>
     </message>
     <message>
-        <location filename="../instrument_panel.py" line="193" />
+        <location filename="../instrument_panel.py" line="209"/>
         <source>Detector calibration %1 is not in the registry.</source>
         <translation>探测器校准 %1 不在校准登记库中。</translation>
     </message>
     <message>
-        <location filename="../instrument_panel.py" line="201" />
+        <location filename="../instrument_panel.py" line="217"/>
         <source>Detector calibration %1: %2, due %3</source>
         <translation>探测器校准 %1：%2，到期日 %3</translation>
     </message>
@@ -221,67 +260,67 @@
 <context>
     <name>LiveView</name>
     <message>
-        <location filename="../live_view.py" line="147" />
+        <location filename="../live_view.py" line="150"/>
         <source>Duration</source>
         <translation>时长</translation>
     </message>
     <message>
-        <location filename="../live_view.py" line="148" />
+        <location filename="../live_view.py" line="152"/>
         <source>Start acquisition</source>
         <translation>开始采集</translation>
     </message>
     <message>
-        <location filename="../live_view.py" line="149" />
+        <location filename="../live_view.py" line="153"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../live_view.py" line="150" />
+        <location filename="../live_view.py" line="154"/>
         <source>SpO2 (%)</source>
         <translation>血氧饱和度 SpO2 (%)</translation>
     </message>
     <message>
-        <location filename="../live_view.py" line="151" />
+        <location filename="../live_view.py" line="155"/>
         <source>Pulse rate (bpm)</source>
         <translation>脉率 (次/分)</translation>
     </message>
     <message>
-        <location filename="../live_view.py" line="152" />
+        <location filename="../live_view.py" line="156"/>
         <source>Perfusion index (%)</source>
         <translation>灌注指数 (%)</translation>
     </message>
     <message>
-        <location filename="../live_view.py" line="153" />
+        <location filename="../live_view.py" line="157"/>
         <source>Detector image (DN)</source>
         <translation>探测器图像 (DN)</translation>
     </message>
     <message>
-        <location filename="../live_view.py" line="154" />
+        <location filename="../live_view.py" line="158"/>
         <source>Signal per wavelength</source>
         <translation>各波长信号</translation>
     </message>
     <message>
-        <location filename="../live_view.py" line="155" />
+        <location filename="../live_view.py" line="159"/>
         <source>Sample</source>
         <translation>样本</translation>
     </message>
     <message>
-        <location filename="../live_view.py" line="156" />
+        <location filename="../live_view.py" line="160"/>
         <source>Mean level</source>
         <translation>平均值</translation>
     </message>
     <message>
-        <location filename="../live_view.py" line="164" />
+        <location filename="../live_view.py" line="169"/>
         <source>Acquiring…</source>
         <translation>正在采集…</translation>
     </message>
     <message>
-        <location filename="../live_view.py" line="169" />
+        <location filename="../live_view.py" line="174"/>
         <source>Stopped.</source>
         <translation>已停止。</translation>
     </message>
     <message>
-        <location filename="../live_view.py" line="172" />
+        <location filename="../live_view.py" line="178"/>
         <source>%1 frames in %2</source>
         <translation>%1 帧，保存在 %2</translation>
     </message>
@@ -289,85 +328,105 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../main_window.py" line="136" />
+        <location filename="../main_window.py" line="42"/>
+        <source>%1: no record</source>
+        <translation>%1：无记录</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="44"/>
+        <source>%1: %2 %3 (due %4)</source>
+        <translation>%1：%2 %3（到期 %4）</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="165"/>
         <source>nirpoct — NIR point-of-care instrument</source>
         <translation>nirpoct — 近红外即时检测仪</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="138" />
+        <location filename="../main_window.py" line="167"/>
         <source>(simulated devices)</source>
         <translation>（模拟设备）</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="140" />
+        <location filename="../main_window.py" line="169"/>
         <source>Language</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="143" />
+        <location filename="../main_window.py" line="172"/>
         <source>Instrument</source>
         <translation>仪器</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="144" />
+        <location filename="../main_window.py" line="173"/>
         <source>Live view</source>
         <translation>实时视图</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="145" />
+        <location filename="../main_window.py" line="174"/>
         <source>Protocol</source>
         <translation>检测方案</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="146" />
+        <location filename="../main_window.py" line="175"/>
         <source>Results</source>
         <translation>结果</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="147" />
+        <location filename="../main_window.py" line="176"/>
         <source>Calibration</source>
         <translation>校准</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="171" />
-        <source>%1 %2 (due %3)</source>
-        <translation>%1 %2（到期日 %3）</translation>
+        <location filename="../main_window.py" line="215"/>
+        <source>CALIBRATION REGISTRY UNREADABLE: %1</source>
+        <translation>校准登记库无法读取：%1</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="178" />
-        <source>CALIBRATION NOT VALID: %1. Clinical protocols are blocked.</source>
-        <translation>校准无效：%1。临床检测方案已被禁止运行。</translation>
+        <location filename="../main_window.py" line="224"/>
+        <source>CALIBRATION NOT VALID: %1. These clinical protocols cannot start: %2.</source>
+        <translation>校准无效：%1。以下临床检测方案无法启动：%2。</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="250"/>
+        <source>A protocol is running. Abort it and close when it has stopped?</source>
+        <translation>检测方案正在运行。是否中止并在其停止后关闭？</translation>
+    </message>
+    <message>
+        <location filename="../main_window.py" line="265"/>
+        <source>Aborting the run; the window closes when it has stopped…</source>
+        <translation>正在中止运行；停止后窗口将关闭…</translation>
     </message>
 </context>
 <context>
     <name>RecordTable</name>
     <message>
-        <location filename="../calibration_browser.py" line="98" />
+        <location filename="../calibration_browser.py" line="103"/>
         <source>Record</source>
         <translation>记录</translation>
     </message>
     <message>
-        <location filename="../calibration_browser.py" line="99" />
+        <location filename="../calibration_browser.py" line="104"/>
         <source>Title</source>
         <translation>标题</translation>
     </message>
     <message>
-        <location filename="../calibration_browser.py" line="100" />
+        <location filename="../calibration_browser.py" line="105"/>
         <source>Item</source>
         <translation>对象</translation>
     </message>
     <message>
-        <location filename="../calibration_browser.py" line="101" />
+        <location filename="../calibration_browser.py" line="106"/>
         <source>Calibrated</source>
         <translation>校准日期</translation>
     </message>
     <message>
-        <location filename="../calibration_browser.py" line="102" />
+        <location filename="../calibration_browser.py" line="107"/>
         <source>Due</source>
         <translation>到期日</translation>
     </message>
     <message>
-        <location filename="../calibration_browser.py" line="103" />
+        <location filename="../calibration_browser.py" line="108"/>
         <source>State</source>
         <translation>状态</translation>
     </message>
@@ -375,69 +434,74 @@
 <context>
     <name>ResultsView</name>
     <message>
-        <location filename="../results_view.py" line="158" />
+        <location filename="../results_view.py" line="157"/>
         <source>Open PDF report</source>
         <translation>打开 PDF 报告</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="160" />
+        <location filename="../results_view.py" line="158"/>
+        <source>t (s)</source>
+        <translation>时间（秒）</translation>
+    </message>
+    <message>
+        <location filename="../results_view.py" line="160"/>
         <source>Step</source>
         <translation>步骤</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="160" />
+        <location filename="../results_view.py" line="160"/>
         <source>Figure</source>
         <translation>指标</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="160" />
+        <location filename="../results_view.py" line="160"/>
         <source>Value</source>
         <translation>数值</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="163" />
+        <location filename="../results_view.py" line="163"/>
         <source>Trends</source>
         <translation>趋势</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="163" />
+        <location filename="../results_view.py" line="163"/>
         <source>Maps</source>
         <translation>分布图</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="163" />
+        <location filename="../results_view.py" line="163"/>
         <source>DOT slices</source>
         <translation>DOT 切片</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="163" />
+        <location filename="../results_view.py" line="163"/>
         <source>Lesions</source>
         <translation>病灶</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="170" />
+        <location filename="../results_view.py" line="170"/>
         <source>No run yet.</source>
         <translation>尚无运行记录。</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="173" />
+        <location filename="../results_view.py" line="173"/>
         <source>all QC gates passed</source>
         <translation>所有质控关卡均通过</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="173" />
+        <location filename="../results_view.py" line="173"/>
         <source>QC not passed</source>
         <translation>质控未通过</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="175" />
+        <location filename="../results_view.py" line="175"/>
         <source>%1 %2: %3, %4
 Run record: %5</source>
         <translation>%1 %2：%3，%4
 运行记录：%5</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="265" />
+        <location filename="../results_view.py" line="265"/>
         <source>Cannot read the run record: %1</source>
         <translation>无法读取运行记录：%1</translation>
     </message>
@@ -445,207 +509,229 @@ Run record: %5</source>
 <context>
     <name>RunnerView</name>
     <message>
-        <location filename="../runner_view.py" line="233" />
+        <location filename="../runner_view.py" line="238"/>
+        <location filename="../runner_view.py" line="528"/>
+        <source>Error: %1</source>
+        <translation>错误：%1</translation>
+    </message>
+    <message>
+        <location filename="../runner_view.py" line="238"/>
+        <location filename="../runner_view.py" line="528"/>
+        <source>Warning: %1</source>
+        <translation>警告：%1</translation>
+    </message>
+    <message>
+        <location filename="../runner_view.py" line="241"/>
         <source>Protocol</source>
         <translation>检测方案</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="234" />
+        <location filename="../runner_view.py" line="242"/>
         <source>About</source>
         <translation>说明</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="235" />
+        <location filename="../runner_view.py" line="243"/>
         <source>Calibrations</source>
         <translation>校准</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="236" />
+        <location filename="../runner_view.py" line="244"/>
         <source>Operator</source>
         <translation>操作员</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="237" />
+        <location filename="../runner_view.py" line="245"/>
         <source>Subject</source>
         <translation>受试者</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="241" />
+        <location filename="../runner_view.py" line="249"/>
         <source>stored only as a pseudonym</source>
         <translation>仅以假名存储</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="242" />
+        <location filename="../runner_view.py" line="250"/>
         <source>Start</source>
         <translation>开始</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="243" />
-        <location filename="../runner_view.py" line="355" />
+        <location filename="../runner_view.py" line="251"/>
+        <location filename="../runner_view.py" line="388"/>
         <source>Resume</source>
         <translation>继续</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="243" />
-        <location filename="../runner_view.py" line="355" />
+        <location filename="../runner_view.py" line="251"/>
+        <location filename="../runner_view.py" line="388"/>
         <source>Pause</source>
         <translation>暂停</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="244" />
+        <location filename="../runner_view.py" line="252"/>
         <source>Abort</source>
         <translation>中止</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="246" />
+        <location filename="../runner_view.py" line="254"/>
         <source>Approver override (an expired calibration only; recorded in the audit trail)</source>
         <translation>批准人越权放行（仅限已过期的校准；记录在审计追踪中）</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="248" />
+        <location filename="../runner_view.py" line="256"/>
         <source>Approver user id</source>
         <translation>批准人用户 ID</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="248" />
+        <location filename="../runner_view.py" line="256"/>
         <source>Password</source>
         <translation>密码</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="248" />
+        <location filename="../runner_view.py" line="256"/>
         <source>Reason</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="253" />
+        <location filename="../runner_view.py" line="264"/>
         <source>Steps</source>
         <translation>步骤</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="254" />
+        <location filename="../runner_view.py" line="265"/>
         <source>QC gates and messages</source>
         <translation>质控关卡与消息</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="255" />
-        <location filename="../runner_view.py" line="258" />
+        <location filename="../runner_view.py" line="266"/>
+        <location filename="../runner_view.py" line="269"/>
         <source>Step</source>
         <translation>步骤</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="255" />
+        <location filename="../runner_view.py" line="266"/>
         <source>Kind</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="255" />
+        <location filename="../runner_view.py" line="266"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="259" />
+        <location filename="../runner_view.py" line="270"/>
         <source>Figure</source>
         <translation>指标</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="260" />
+        <location filename="../runner_view.py" line="271"/>
         <source>Value</source>
         <translation>数值</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="261" />
+        <location filename="../runner_view.py" line="272"/>
         <source>Unit</source>
         <translation>单位</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="262" />
+        <location filename="../runner_view.py" line="273"/>
         <source>Low</source>
         <translation>下限</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="263" />
+        <location filename="../runner_view.py" line="274"/>
         <source>High</source>
         <translation>上限</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="264" />
+        <location filename="../runner_view.py" line="275"/>
         <source>Result</source>
         <translation>结果</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="273" />
-        <location filename="../runner_view.py" line="486" />
+        <location filename="../runner_view.py" line="284"/>
+        <location filename="../runner_view.py" line="518"/>
         <source>PASS</source>
         <translation>通过</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="273" />
-        <location filename="../runner_view.py" line="486" />
+        <location filename="../runner_view.py" line="284"/>
+        <location filename="../runner_view.py" line="518"/>
         <source>FAIL</source>
         <translation>未通过</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="310" />
+        <location filename="../runner_view.py" line="323"/>
         <source>none required</source>
         <translation>无需校准</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="317" />
+        <location filename="../runner_view.py" line="328"/>
+        <source>checking…</source>
+        <translation>正在检查…</translation>
+    </message>
+    <message>
+        <location filename="../runner_view.py" line="349"/>
         <source>due %1</source>
         <translation>到期日 %1</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="330" />
+        <location filename="../runner_view.py" line="362"/>
         <source>BLOCKED: this clinical protocol needs approved, in-date calibrations. %1</source>
         <translation>已禁止：此临床检测方案需要已批准且在有效期内的校准。%1</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="373" />
+        <location filename="../runner_view.py" line="406"/>
         <source>The instrument is busy; stop the live acquisition first.</source>
         <translation>仪器正忙；请先停止实时采集。</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="377" />
+        <location filename="../runner_view.py" line="410"/>
         <source>Enter the operator.</source>
         <translation>请输入操作员。</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="408" />
+        <location filename="../runner_view.py" line="435"/>
         <source>Running %1…</source>
         <translation>正在运行 %1…</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="417" />
+        <location filename="../runner_view.py" line="444"/>
         <source>Resumed.</source>
         <translation>已继续。</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="420" />
+        <location filename="../runner_view.py" line="447"/>
         <source>Paused.</source>
         <translation>已暂停。</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="428" />
+        <location filename="../runner_view.py" line="455"/>
         <source>Aborting…</source>
         <translation>正在中止…</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="513" />
+        <location filename="../runner_view.py" line="489"/>
+        <source>Run failed: %1</source>
+        <translation>运行失败：%1</translation>
+    </message>
+    <message>
+        <location filename="../runner_view.py" line="549"/>
         <source>all QC gates passed</source>
         <translation>所有质控关卡均通过</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="513" />
+        <location filename="../runner_view.py" line="549"/>
         <source>QC not passed</source>
         <translation>质控未通过</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="515" />
+        <location filename="../runner_view.py" line="551"/>
         <source>Run %1: %2</source>
         <translation>运行%1：%2</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="528" />
+        <location filename="../runner_view.py" line="565"/>
         <source>Run refused or failed: %1</source>
         <translation>运行被拒绝或失败：%1</translation>
     </message>
@@ -653,70 +739,80 @@ Run record: %5</source>
 <context>
     <name>SignDialog</name>
     <message>
-        <location filename="../calibration_browser.py" line="141" />
+        <location filename="../calibration_browser.py" line="154"/>
         <source>Sign %1</source>
         <translation>签署 %1</translation>
     </message>
     <message>
-        <location filename="../calibration_browser.py" line="142" />
+        <location filename="../calibration_browser.py" line="155"/>
         <source>Meaning</source>
         <translation>含义</translation>
     </message>
     <message>
-        <location filename="../calibration_browser.py" line="142" />
+        <location filename="../calibration_browser.py" line="155"/>
         <source>User id</source>
         <translation>用户 ID</translation>
     </message>
     <message>
-        <location filename="../calibration_browser.py" line="142" />
+        <location filename="../calibration_browser.py" line="155"/>
         <source>Password</source>
         <translation>密码</translation>
     </message>
     <message>
-        <location filename="../calibration_browser.py" line="142" />
+        <location filename="../calibration_browser.py" line="155"/>
         <source>Reason</source>
         <translation>原因</translation>
+    </message>
+    <message>
+        <location filename="../calibration_browser.py" line="167"/>
+        <source>Signing…</source>
+        <translation>正在签署…</translation>
+    </message>
+    <message>
+        <location filename="../calibration_browser.py" line="185"/>
+        <source>Not signed: %1</source>
+        <translation>未签署：%1</translation>
     </message>
 </context>
 <context>
     <name>State</name>
     <message>
-        <location filename="../calibration_browser.py" line="51" />
+        <location filename="../calibration_browser.py" line="56"/>
         <source>performed</source>
         <translation>已执行</translation>
     </message>
     <message>
-        <location filename="../calibration_browser.py" line="52" />
+        <location filename="../calibration_browser.py" line="57"/>
         <source>draft</source>
         <translation>草稿</translation>
     </message>
     <message>
-        <location filename="../calibration_browser.py" line="53" />
+        <location filename="../calibration_browser.py" line="58"/>
         <source>reviewed</source>
         <translation>已审核</translation>
     </message>
     <message>
-        <location filename="../calibration_browser.py" line="54" />
+        <location filename="../calibration_browser.py" line="59"/>
         <source>approved</source>
         <translation>已批准</translation>
     </message>
     <message>
-        <location filename="../calibration_browser.py" line="55" />
+        <location filename="../calibration_browser.py" line="60"/>
         <source>due</source>
         <translation>即将到期</translation>
     </message>
     <message>
-        <location filename="../calibration_browser.py" line="56" />
+        <location filename="../calibration_browser.py" line="61"/>
         <source>expired</source>
         <translation>已过期</translation>
     </message>
     <message>
-        <location filename="../calibration_browser.py" line="57" />
+        <location filename="../calibration_browser.py" line="62"/>
         <source>revoked</source>
         <translation>已撤销</translation>
     </message>
     <message>
-        <location filename="../calibration_browser.py" line="58" />
+        <location filename="../calibration_browser.py" line="63"/>
         <source>superseded</source>
         <translation>已被取代</translation>
     </message>
@@ -724,37 +820,37 @@ Run record: %5</source>
 <context>
     <name>Status</name>
     <message>
-        <location filename="../runner_view.py" line="80" />
+        <location filename="../runner_view.py" line="81"/>
         <source>pending</source>
         <translation>等待中</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="81" />
+        <location filename="../runner_view.py" line="82"/>
         <source>running</source>
         <translation>运行中</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="82" />
+        <location filename="../runner_view.py" line="83"/>
         <source>passed</source>
         <translation>通过</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="83" />
+        <location filename="../runner_view.py" line="84"/>
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="84" />
+        <location filename="../runner_view.py" line="85"/>
         <source>skipped</source>
         <translation>已跳过</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="85" />
+        <location filename="../runner_view.py" line="86"/>
         <source>aborted</source>
         <translation>已中止</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="86" />
+        <location filename="../runner_view.py" line="87"/>
         <source>completed</source>
         <translation>已完成</translation>
     </message>

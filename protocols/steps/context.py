@@ -27,7 +27,6 @@ from protocols.events import LiveData, RunEvent, StepProgress
 from protocols.protocol_file import Protocol
 
 LIVE_INTERVAL_S = 0.1
-LIVE_WINDOW_S = 10.0
 
 
 class RunAborted(Exception):
@@ -156,8 +155,8 @@ class RunContext:
 
     # ------------------------------------------------------------------ control
     def checkpoint(self) -> None:
-        """Wait while paused; raise :class:`RunAborted` when aborted."""
-        while not self._resume.wait(0.1):
+        """Wait while paused; raise :class:`RunAborted` when aborted (also while paused)."""
+        while not self._resume.wait(0.1) and not self._abort.is_set():
             pass
         if self._abort.is_set():
             raise RunAborted("aborted by the operator")
@@ -212,8 +211,7 @@ class RunContext:
         board.led_pattern = led_pattern
         first = self.writer.frames_written
         batches: list[FrameBatch] = []
-        lit_nm = {float(s.wavelength_nm) for s in led_pattern if s.drive_current_ma > 0}
-        live_state = _LiveTraces(self.emit, lit_nm) if live else None
+        live_state = _LiveTraces(self.emit, lit_steps_of(led_pattern)) if live else None
 
         def on_frames(batch: FrameBatch) -> None:
             batches.append(batch)
@@ -235,6 +233,8 @@ class RunContext:
         )
         try:
             stats = acquisition.run(duration_s, on_progress, on_frames)
+            if live_state is not None:
+                live_state.flush()
         except BaseException:
             self.segments.append(
                 _segment(self.step_name, batches, first, acquisition.stats(), led_pattern)
@@ -275,42 +275,61 @@ def _segment(
     )
 
 
-class _LiveTraces:
-    """Per-wavelength frame-mean traces of the last ``LIVE_WINDOW_S`` s, sent at most 10 Hz.
+def live_data(batches: list[FrameBatch], lit_steps: set[int]) -> LiveData | None:
+    """Display data of consecutive frame batches: the live view's one contract.
 
-    Only wavelengths some LED step lights (``lit_nm``) get a trace; dark steps do not.
+    Each :class:`LiveData` carries only the samples of ``batches`` (the view appends them):
+    per wavelength, the frame mean (DN) of frames from a lit LED step (``led_step`` in
+    ``lit_steps``), and the newest lit frame as the image. Dark steps (LED at 0 mA) give no
+    trace and no image. None when ``batches`` hold no frame.
     """
+    if not batches or not sum(len(b) for b in batches):
+        return None
+    frames = np.concatenate([b.frames for b in batches])
+    fields = {
+        name: np.concatenate([b.fields[name] for b in batches])
+        for name in ("time_s", "wavelength_nm", "led_step", "board_temperature_c")
+    }
+    lit = np.isin(fields["led_step"], sorted(lit_steps))
+    means = frames[lit].mean(axis=(1, 2)) if lit.any() else np.zeros(0)
+    wavelengths = fields["wavelength_nm"][lit]
+    traces = {float(w): means[wavelengths == w] for w in np.unique(wavelengths)}
+    lit_index = np.flatnonzero(lit)
+    image = frames[lit_index[-1]].astype(np.float64) if lit_index.size else None
+    return LiveData(
+        float(fields["time_s"][-1]),
+        traces,
+        image,
+        {"board_temperature_c": float(fields["board_temperature_c"][-1])},
+    )
 
-    def __init__(self, emit: Callable[[RunEvent], None], lit_nm: set[float]) -> None:
+
+def lit_steps_of(pattern: tuple[LedStep, ...]) -> set[int]:
+    """Indices of the LED steps that light an LED (drive current > 0 mA)."""
+    return {index for index, step in enumerate(pattern) if step.drive_current_ma > 0}
+
+
+class _LiveTraces:
+    """Collects frame batches and sends their :func:`live_data` at most every
+    ``LIVE_INTERVAL_S`` s (only the samples since the previous send)."""
+
+    def __init__(self, emit: Callable[[RunEvent], None], lit_steps: set[int]) -> None:
         self.emit = emit
-        self.lit_nm = lit_nm
-        self.time_s: list[np.ndarray] = []
-        self.means: list[np.ndarray] = []
-        self.wavelengths: list[np.ndarray] = []
+        self.lit_steps = lit_steps
+        self.pending: list[FrameBatch] = []
         self._last_sent = 0.0
 
     def add(self, batch: FrameBatch) -> None:
-        self.time_s.append(batch.fields["time_s"])
-        self.means.append(batch.frames.mean(axis=(1, 2)))
-        self.wavelengths.append(batch.fields["wavelength_nm"])
+        self.pending.append(batch)
         now = time.monotonic()
         if now - self._last_sent < LIVE_INTERVAL_S:
             return
         self._last_sent = now
-        t = np.concatenate(self.time_s)
-        keep = t >= t[-1] - LIVE_WINDOW_S
-        t, means = t[keep], np.concatenate(self.means)[keep]
-        wavelengths = np.concatenate(self.wavelengths)[keep]
-        self.time_s, self.means, self.wavelengths = [t], [means], [wavelengths]
-        traces = {
-            float(w): means[wavelengths == w] for w in np.unique(wavelengths) if w in self.lit_nm
-        }
-        temperature = float(batch.fields["board_temperature_c"][-1])
-        self.emit(
-            LiveData(
-                float(t[-1]),
-                traces,
-                batch.frames[-1].astype(np.float64),
-                {"board_temperature_c": temperature},
-            )
-        )
+        self.flush()
+
+    def flush(self) -> None:
+        """Send what was collected since the last send."""
+        data = live_data(self.pending, self.lit_steps)
+        self.pending = []
+        if data is not None:
+            self.emit(data)
