@@ -181,6 +181,16 @@ def test_expired_calibration_blocks_the_clinical_protocol(tmp_path):
     assert Path(tmp_path, summary["report_pdf"]).read_bytes().startswith(b"%PDF")
 
 
+def test_a_refused_clinical_run_says_that_no_record_was_made(tmp_path):
+    result = nirpoct(
+        "run", "spo2-screening", "--sim", "--subject", SUBJECT, "--out", "out", cwd=tmp_path
+    )
+    assert result.returncode == 1
+    assert "no calibration registry" in result.stderr
+    assert "record  (none: no device was opened)" in result.stdout + result.stderr
+    assert "None" not in result.stdout + result.stderr
+
+
 @pytest.mark.parametrize("check", ["none", "not stopping"])
 def test_the_runner_refuses_an_expired_calibration_whatever_steps_the_protocol_lists(
     tmp_path, capsys, check

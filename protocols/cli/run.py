@@ -238,8 +238,8 @@ def print_human(summary: dict) -> None:
         f"{summary['protocol']['name']} {summary['status']}: "
         f"QC {'passed' if summary['qc_passed'] else 'NOT passed'} "
         f"({passed}/{len(gates)} gates)\n"
-        f"  record  {summary['record']}\n"
-        f"  report  {summary['report_pdf']}\n"
+        f"  record  {summary['record'] or '(none: no device was opened)'}\n"
+        f"  report  {summary['report_pdf'] or '(not written: see the warning above)'}\n"
         f"  summary {summary['summary_json']}"
     )
 
