@@ -298,7 +298,9 @@ def read_ppg_csv(path: str | Path, sample_rate_hz: float | None = None) -> PpgSi
             if not np.isfinite(values[line - 2, column]):
                 raise ValueError(f"{path}: line {line}, column {header[column]}: not finite")
     if values.shape[0] < 2:
-        raise ValueError(f"{path}: {values.shape[0]} data rows; need a recording")
+        raise ValueError(
+            f"{path}: {values.shape[0]} data row(s); a recording needs at least two time points"
+        )
     time_s = values[:, 0]
     steps = np.diff(time_s)
     if np.any(steps <= 0.0):
