@@ -13,8 +13,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
-from scipy import stats
-
 Evaluation = Literal["A", "B"]
 Distribution = Literal["normal", "rectangular", "triangular", "u-shaped"]
 
@@ -146,6 +144,8 @@ class Budget:
         dof = self.effective_degrees_of_freedom
         if math.isinf(dof):
             return 2.0
+        from scipy import stats  # imported here: scipy.stats costs every CLI command ~1 s
+
         return float(stats.t.ppf(0.5 + COVERAGE_PROBABILITY / 2, dof))
 
     @property
