@@ -2,7 +2,7 @@
 
 Mapping
 -------
-- Dark: every frame has the dark reference subtracted (:func:`dark_frame_dn`): the mean
+- Dark: every frame has the dark reference subtracted (:func:`recorded_dark_frame_dn`): the mean
   frame of the record's dark steps when the run has one (a protocol step under
   ``/results/<step>`` that lit no LED, frames ``first_frame`` … ``first_frame + frames``),
   else the sensor's black level (64 DN unless given).
@@ -96,7 +96,7 @@ def led_position_mm(record: RunRecord) -> tuple[float, float]:
     return led_x, led_y
 
 
-def dark_frame_dn(
+def recorded_dark_frame_dn(
     record: RunRecord, black_level_dn: float = DEFAULT_BLACK_LEVEL_DN
 ) -> NDArray[np.float64]:
     """Dark reference of every recorded pixel, DN.
@@ -290,7 +290,7 @@ def export_run(
     wavelengths = np.unique(record.wavelength_nm)
     if len(wavelengths) < 2:
         raise ValueError(f"{where}: needs at least two LED wavelengths, found {len(wavelengths)}")
-    dark = region_means(dark_frame_dn(record, black_level_dn)[np.newaxis], region_px)[0]
+    dark = region_means(recorded_dark_frame_dn(record, black_level_dn)[np.newaxis], region_px)[0]
     means = region_means(frames, region_px) - dark
     count, rows, cols = means.shape
     flat = means.reshape(count, rows * cols)

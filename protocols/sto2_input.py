@@ -3,7 +3,7 @@
 The detector array sees the LED at many distances at once, so every square region of
 ``region_px`` × ``region_px`` recorded pixels is a small multi-distance probe: its pixels' mean
 signals (dark-corrected with the record's dark step or the black level,
-``instrument.snirf_export.dark_frame_dn``; time-averaged per wavelength) against their
+``instrument.snirf_export.recorded_dark_frame_dn``; time-averaged per wavelength) against their
 distances from the LED give the slope of ln(R ρ²) that spatially resolved spectroscopy
 (``imaging.srs``) turns into StO2, the tissue oxygenation index and HbT. A region is withheld
 (NaN) when it lies closer to the LED than ``min_distance_mm`` (the diffusion model needs ρ well
@@ -29,9 +29,9 @@ from instrument.run_record import RunRecord
 from instrument.snirf_export import (
     DEFAULT_BLACK_LEVEL_DN,
     MIN_SIGNAL_DN,
-    dark_frame_dn,
     led_position_mm,
     pixel_centres_mm,
+    recorded_dark_frame_dn,
 )
 from instrument.snirf_export import MAX_LINEAR_DN as DEFAULT_MAX_DN
 
@@ -142,7 +142,7 @@ def sto2_map_from_run(
     )  # (W, H, W_px), DN
     led_x, led_y = led_position_mm(record)
     rho = np.hypot(x - led_x, y - led_y)
-    signal = means - dark_frame_dn(record, black_level_dn)
+    signal = means - recorded_dark_frame_dn(record, black_level_dn)
     linear = np.all((signal > MIN_SIGNAL_DN) & (means < max_dn), axis=0)
     usable = linear & (rho >= min_distance_mm)
     region_signal = np.moveaxis(_blocks(signal, region_px), 0, -2)  # (R, C, W, P)
