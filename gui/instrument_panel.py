@@ -139,7 +139,7 @@ class InstrumentPanel(QWidget):
         busy = self.session.busy
         self.connect_button.setEnabled(not busy and not self.session.is_open)
         self.disconnect_button.setEnabled(not busy and self.session.is_open)
-        if self.session.worker.busy and not self.session.running and not self.session.is_open:
+        if self.session.connecting:
             self._state = "connecting"
             self._show_status()
 
@@ -174,7 +174,7 @@ class InstrumentPanel(QWidget):
             self.status.setStyleSheet("color: #d32f2f")
 
     def _poll_temperature(self) -> None:
-        if self.session.is_open and not self.session.busy:
+        if self.session.is_open and not self.session.busy and not self.session.polling:
             self.session.read_temperature()
 
     def _on_temperature(self, celsius: float) -> None:

@@ -8,6 +8,7 @@ signals. The calls are those a script makes on :class:`instrument.instrument.Ins
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
@@ -62,6 +63,9 @@ class InstrumentSession(QObject):
         self.worker.finished.connect(self._on_finished)
         self.worker.failed.connect(self._on_failed)
         self._stop = threading.Event()
+        # What each queued job is ("open", "close", "acquire", "poll"), oldest first: jobs run
+        # and report back in the order they were queued.
+        self._queued: deque[str] = deque()
         # Held by every device operation, the session's and a protocol run's: one at a time.
         self.device_lock = threading.Lock()
         self.running = False
@@ -73,16 +77,37 @@ class InstrumentSession(QObject):
 
     @property
     def busy(self) -> bool:
-        """True while a device operation or a protocol run is under way."""
-        return self.worker.busy or self.running
+        """True while an operator's device operation (connect, disconnect, acquire) or a
+        protocol run is under way.
 
-    def _start(self, job: Job) -> None:
+        Background temperature reads do not count: they take milliseconds and anything started
+        meanwhile simply queues behind them.
+        """
+        return self.running or any(kind != "poll" for kind in self._queued)
+
+    @property
+    def acquiring(self) -> bool:
+        """True while a live acquisition is queued or running."""
+        return "acquire" in self._queued
+
+    @property
+    def connecting(self) -> bool:
+        """True while a connect is queued or running."""
+        return "open" in self._queued
+
+    @property
+    def polling(self) -> bool:
+        """True while a background temperature read is queued or running."""
+        return "poll" in self._queued
+
+    def _start(self, kind: str, job: Job) -> None:
         def locked(post: Post) -> object:
             with self.device_lock:
                 return job(post)
 
+        self._queued.append(kind)
         self.worker.start(locked)
-        self.busy_changed.emit(True)
+        self.busy_changed.emit(self.busy)
 
     def run_job(self, run: Callable[[], object]) -> Job:
         """A protocol run's worker job: it waits for any session operation to end, disconnects
@@ -107,7 +132,7 @@ class InstrumentSession(QObject):
 
     def open(self) -> None:
         """Connect every device (and start simulators) in the worker thread."""
-        self._start(self._open)
+        self._start("open", self._open)
 
     def _open(self, post: Post) -> tuple[str, object]:
         instrument = Instrument(self.config, self.config_text).open()
@@ -116,7 +141,7 @@ class InstrumentSession(QObject):
 
     def close(self) -> None:
         """Disconnect every device in the worker thread."""
-        self._start(self._close)
+        self._start("close", self._close)
 
     def _close(self, post: Post) -> tuple[str, object]:
         if self.instrument is not None:
@@ -147,7 +172,7 @@ class InstrumentSession(QObject):
 
     def read_temperature(self) -> None:
         """Read the board temperature (°C) in the worker thread."""
-        self._start(self._read_temperature)
+        self._start("poll", self._read_temperature)
 
     def _read_temperature(self, post: Post) -> tuple[str, object]:
         if self.instrument is None:  # a protocol run took the devices meanwhile
@@ -182,7 +207,7 @@ class InstrumentSession(QObject):
                 return "acquired", None
             return "acquired", result
 
-        self._start(job)
+        self._start("acquire", job)
 
     def stop(self) -> None:
         """End a running acquisition at its next frame batch."""
@@ -194,6 +219,7 @@ class InstrumentSession(QObject):
         return self.instrument
 
     def _on_finished(self, result: tuple[str, object]) -> None:
+        self._queued.popleft()
         kind, value = result
         self.busy_changed.emit(self.busy)
         if kind == "opened":
@@ -208,5 +234,6 @@ class InstrumentSession(QObject):
             self.acquired.emit(value if isinstance(value, AcquisitionResult) else None)
 
     def _on_failed(self, message: str) -> None:
+        self._queued.popleft()
         self.busy_changed.emit(self.busy)
         self.failed.emit(message)

@@ -162,7 +162,7 @@ class LiveView(QWidget):
     def _update_buttons(self, _: bool = False) -> None:
         session = self.session
         self.start_button.setEnabled(session.is_open and not session.busy)
-        self.stop_button.setEnabled(session.is_open and session.worker.busy)
+        self.stop_button.setEnabled(session.is_open and session.acquiring)
 
     def start(self) -> None:
         """Acquire for the chosen duration into a run record, showing it live."""

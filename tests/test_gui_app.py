@@ -94,9 +94,20 @@ def test_instrument_panel_and_live_view_on_the_simulator(qtbot, window):
         np.testing.assert_allclose(trace, means[-len(trace) :], rtol=1e-12)
     assert live.message.text() == f"{result.stats.frames} frames in {result.record_path}"
 
-    with qtbot.waitSignal(session.closed, timeout=OPEN_TIMEOUT_MS):
+    # A background temperature read in flight (held here on the device lock) locks no control:
+    # Disconnect stays clickable and queues behind it; Stop has no acquisition to stop.
+    with session.device_lock:
+        panel.timer.timeout.emit()
+        assert session.polling and not session.busy
+        assert panel.disconnect_button.isEnabled()
+        assert live.start_button.isEnabled() and not live.stop_button.isEnabled()
         panel.disconnect_button.click()
+        assert session.busy and not panel.disconnect_button.isEnabled()
+    with qtbot.waitSignal(session.closed, timeout=OPEN_TIMEOUT_MS):
+        pass
     assert panel.devices.rowCount() == 0
+    assert not session.busy and not session.polling
+    assert panel.connect_button.isEnabled() and not live.start_button.isEnabled()
 
 
 def states_shown(browser) -> dict[str, str]:
