@@ -2,10 +2,13 @@
 
 Mapping
 -------
+- Frames: a plain acquisition is exported whole; of a protocol run, one step holding frames
+  (``/results/<step>``, frames ``first_frame`` … ``first_frame + frames``; by default the
+  first ``acquire`` step that lit an LED). Only frames of lit LED steps become measurements.
 - Dark: every frame has the dark reference subtracted (:func:`recorded_dark_frame_dn`): the mean
-  frame of the record's dark steps when the run has one (a protocol step under
-  ``/results/<step>`` that lit no LED, frames ``first_frame`` … ``first_frame + frames``),
-  else the sensor's black level (64 DN unless given).
+  frame of the run's dark-reference steps (protocol steps that lit no LED) when it has one,
+  else of the measurement's own dark LED steps (0 mA), else the sensor's black level (64 DN
+  unless given).
 - Detectors: the recorded frame (after the board's ROI and binning) is cut into square
   regions of ``region_px`` × ``region_px`` recorded pixels; rows and columns left over at the
   far edges are dropped. Each region is one SNIRF detector whose value is the mean
@@ -42,6 +45,12 @@ import yaml
 from numpy.typing import NDArray
 
 from instrument.run_record import RunRecord
+from instrument.run_steps import (
+    dark_reference_dn,
+    frames_by_led_step,
+    led_pattern,
+    measurement_view,
+)
 from instrument.snirf import DATA_TYPE_CW_AMPLITUDE, NirsData
 
 FRAMES_PER_CHUNK = 2048
@@ -106,28 +115,22 @@ def recorded_dark_frame_dn(
     record : RunRecord
         A run record; a protocol run keeps its steps' frame ranges under ``/results/<step>``.
     black_level_dn : float
-        Level used when the record holds no dark step, DN.
+        Level used when the record holds no dark frame, DN.
 
     Returns
     -------
     ndarray, shape (H, W)
-        Mean of the frames of the record's dark steps (steps whose LED pattern lights no LED),
-        or `black_level_dn` everywhere.
+        The mean frame of the run's dark-reference steps (protocol steps that lit no LED);
+        else of the measurement's own dark frames (LED steps driven at 0 mA); else
+        `black_level_dn` everywhere.
     """
-    dark = []
-    for result in record.results.values():
-        pattern = result.get("led_pattern")
-        if not isinstance(pattern, str) or "first_frame" not in result:
-            continue
-        steps = json.loads(pattern)
-        if steps and all(float(step[1]) == 0.0 for step in steps):
-            first = int(result["first_frame"])
-            dark.append(np.arange(first, first + int(result.get("frames", 0))))
-    index = np.concatenate(dark) if dark else np.zeros(0, dtype=np.int64)
-    index = index[index < len(record.frames)]
-    if index.size == 0:
-        return np.full(record.frames.shape[1:], float(black_level_dn))
-    return np.mean(record.frames[index], axis=0, dtype=np.float64)
+    reference = dark_reference_dn(record)
+    if reference is not None:
+        return reference
+    _, dark_frames = frames_by_led_step(record)
+    if dark_frames.size:
+        return np.mean(record.frames[dark_frames], axis=0, dtype=np.float64)
+    return np.full(record.frames.shape[1:], float(black_level_dn))
 
 
 def brightest_dn(frames: np.ndarray) -> NDArray[np.float64]:
@@ -237,6 +240,7 @@ def export_run(
     max_dn: float = MAX_LINEAR_DN,
     min_signal_dn: float = MIN_SIGNAL_DN,
     keep_unreliable: bool = False,
+    step: str | None = None,
 ) -> SnirfExport:
     """A run record as a SNIRF CW-amplitude measurement, saying which regions were left out.
 
@@ -254,6 +258,9 @@ def export_run(
         Smallest mean dark-corrected region signal at every wavelength, DN.
     keep_unreliable : bool
         Keep saturated and near-dark regions (they are counted all the same).
+    step : str, optional
+        For a protocol run, the step whose frames are exported (default: its first ``acquire``
+        step that lit an LED; see :func:`instrument.run_steps.measurement_view`).
 
     Returns
     -------
@@ -264,45 +271,50 @@ def export_run(
     Raises
     ------
     ValueError
-        If the record lacks probe geometry, has fewer than two wavelengths or two samples of
-        one, lights one wavelength at several LED steps, has wavelength series that do not
-        overlap in time, a region larger than the frame, or no region left to export.
+        If the record lacks probe geometry, has no such step, has fewer than two lit
+        wavelengths or two samples of one, lights one wavelength at several LED steps, has
+        wavelength series that do not overlap in time, a region larger than the frame, or no
+        region left to export.
     """
     where = str(record.path)
     x_mm, y_mm = pixel_centres_mm(record)
     led_x, led_y = led_position_mm(record)
     if region_px < 1:
         raise ValueError(f"region size must be >= 1 pixel, got {region_px}")
+    reference = dark_reference_dn(record)
+    record = measurement_view(record, step)
     frames = record.frames
     if frames.ndim != 3 or frames.shape[1] < region_px or frames.shape[2] < region_px:
         raise ValueError(
             f"{where}: frames of shape {frames.shape[1:]} are smaller than a "
             f"{region_px}×{region_px} region"
         )
-    pattern = record.acquisition.get("led_pattern")
-    if isinstance(pattern, str):
-        stepped = [int(step[0]) for step in json.loads(pattern)]
-        if len(set(stepped)) != len(stepped):
-            raise ValueError(
-                f"{where}: the LED pattern lights one wavelength at several steps {stepped}; "
-                "SNIRF export needs one step per wavelength"
-            )
-    wavelengths = np.unique(record.wavelength_nm)
+    stepped = [int(wavelength) for wavelength, current in led_pattern(record) if current > 0.0]
+    if len(set(stepped)) != len(stepped):
+        raise ValueError(
+            f"{where}: the LED pattern lights one wavelength at several steps {stepped}; "
+            "SNIRF export needs one step per wavelength"
+        )
+    lit_frames, _ = frames_by_led_step(record)
+    wavelengths = np.array(sorted(lit_frames))
     if len(wavelengths) < 2:
-        raise ValueError(f"{where}: needs at least two LED wavelengths, found {len(wavelengths)}")
-    dark = region_means(recorded_dark_frame_dn(record, black_level_dn)[np.newaxis], region_px)[0]
+        raise ValueError(
+            f"{where}: needs at least two lit LED wavelengths, found {len(wavelengths)}"
+        )
+    dark_dn = reference if reference is not None else recorded_dark_frame_dn(record, black_level_dn)
+    dark = region_means(dark_dn[np.newaxis], region_px)[0]
     means = region_means(frames, region_px) - dark
     count, rows, cols = means.shape
     flat = means.reshape(count, rows * cols)
     series = []
     for wavelength in wavelengths:
-        mask = record.wavelength_nm == wavelength
-        times = np.asarray(record.time_s[mask], dtype=float)
+        index = lit_frames[float(wavelength)]
+        times = np.asarray(record.time_s[index], dtype=float)
         if len(times) < 2 or np.any(np.diff(times) <= 0.0):
             raise ValueError(
                 f"{where}: the {int(wavelength)} nm frames need two or more increasing times"
             )
-        series.append((times, flat[mask]))
+        series.append((times, flat[index]))
     period_s = float(np.median(np.diff(series[0][0])))
     start = max(times[0] for times, _ in series)
     stop = min(times[-1] for times, _ in series)

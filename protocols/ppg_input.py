@@ -22,7 +22,6 @@ are refused rather than guessed at.
 from __future__ import annotations
 
 import csv
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from instrument.run_record import RunRecord
+from instrument.run_steps import frames_by_led_step, led_pattern
 
 LINEAR_FRACTION = 0.75
 """Pixels whose brightest frame exceeds this fraction of full scale are left out."""
@@ -74,50 +74,6 @@ class PpgSignals:
     roi_pixels: int = 0
 
 
-def _led_pattern(record: RunRecord) -> list[tuple[float, float]]:
-    """The record's LED pattern as (wavelength nm, drive current mA) per step."""
-    text = record.acquisition.get("led_pattern", "")
-    try:
-        pattern = json.loads(text) if isinstance(text, str) and text else []
-        return [(float(w), float(c)) for w, c in pattern]
-    except (ValueError, TypeError):
-        raise ValueError(f"{record.path}: unreadable led_pattern {text!r}") from None
-
-
-def _frames_per_wavelength(
-    record: RunRecord,
-) -> tuple[dict[float, NDArray[np.intp]], NDArray[np.intp]]:
-    """Frame indices of each lit wavelength (its first lit step) and of the dark steps.
-
-    A frame's step is its frame counter modulo the pattern length, as the board cycles the
-    pattern; without a pattern, frames are grouped by wavelength and none is dark.
-    """
-    per_frame_nm = np.asarray(record.wavelength_nm, dtype=float)
-    pattern = _led_pattern(record)
-    if not pattern:
-        return {float(w): np.flatnonzero(per_frame_nm == w) for w in np.unique(per_frame_nm)}, (
-            np.zeros(0, dtype=np.intp)
-        )
-    step = np.asarray(record.frame_counter, dtype=np.int64) % len(pattern)
-    expected_nm = np.array([round(w) for w, _ in pattern], dtype=float)[step]
-    if not np.array_equal(expected_nm, np.round(per_frame_nm)):
-        frame = int(np.argmax(expected_nm != np.round(per_frame_nm)))
-        raise ValueError(
-            f"{record.path}: frame {frame} is at {per_frame_nm[frame]:g} nm but the LED pattern "
-            f"puts {expected_nm[frame]:g} nm there"
-        )
-    lit: dict[float, int] = {}
-    for index, (wavelength, current) in enumerate(pattern):
-        if current > 0.0:
-            lit.setdefault(wavelength, index)
-    frames = {w: np.flatnonzero(step == index) for w, index in lit.items()}
-    frames = {w: index for w, index in frames.items() if index.size}
-    if not frames:
-        raise ValueError(f"{record.path}: no frames lit by an LED")
-    dark = [index for index, (_, current) in enumerate(pattern) if current == 0.0]
-    return frames, np.flatnonzero(np.isin(step, dark))
-
-
 def ppg_signals_from_run(
     record: RunRecord,
     roi: tuple[int, int, int, int] | None = None,
@@ -145,7 +101,7 @@ def ppg_signals_from_run(
     frames = record.frames
     if frames.shape[0] == 0:
         raise ValueError(f"{record.path}: the record holds no frames")
-    steps, dark_steps = _frames_per_wavelength(record)
+    steps, dark_steps = frames_by_led_step(record)
     lit_nm = list(steps)
     height, width = frames.shape[1:]
     window = np.zeros((height, width), dtype=bool)
@@ -200,7 +156,7 @@ def ppg_signals_from_run(
         raise ValueError(f"{record.path}: too few frames per wavelength")
     # A uniform grid at the pattern period (from the frame counter), not the surviving frames'
     # times: dropped frames leave gaps that the interpolation bridges.
-    cycle = len(_led_pattern(record)) or int(
+    cycle = len(led_pattern(record)) or int(
         np.median(np.diff(np.asarray(record.frame_counter, dtype=np.int64)[steps[lit_nm[0]]]))
     )
     period_s = max(1, cycle) * _frame_period_s(record)

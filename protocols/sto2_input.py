@@ -2,7 +2,7 @@
 
 The detector array sees the LED at many distances at once, so every square region of
 ``region_px`` × ``region_px`` recorded pixels is a small multi-distance probe: its pixels' mean
-signals (dark-corrected with the record's dark step or the black level,
+signals over its lit LED steps (dark-corrected with the record's dark step or the black level,
 ``instrument.snirf_export.recorded_dark_frame_dn``; time-averaged per wavelength) against their
 distances from the LED give the slope of ln(R ρ²) that spatially resolved spectroscopy
 (``imaging.srs``) turns into StO2, the tissue oxygenation index and HbT. A region is withheld
@@ -26,6 +26,7 @@ from imaging.srs import (
     spatially_resolved_sto2,
 )
 from instrument.run_record import RunRecord
+from instrument.run_steps import frames_by_led_step
 from instrument.snirf_export import (
     DEFAULT_BLACK_LEVEL_DN,
     MIN_SIGNAL_DN,
@@ -131,14 +132,15 @@ def sto2_map_from_run(
     height, width = x.shape
     if not 2 <= region_px <= min(height, width):
         raise ValueError(f"region size must lie in 2..{min(height, width)} pixels")
-    wavelengths = np.unique(record.wavelength_nm)
+    lit_frames, _ = frames_by_led_step(record)
+    wavelengths = np.array(sorted(lit_frames))
     needed = 2 if water_fraction is not None else 3
     if len(wavelengths) < needed:
         raise ValueError(
             f"{record.path}: SRS needs {needed} or more LED wavelengths, found {len(wavelengths)}"
         )
     means = np.stack(
-        [record.frames[record.wavelength_nm == w].mean(axis=0) for w in wavelengths]
+        [record.frames[lit_frames[float(w)]].mean(axis=0) for w in wavelengths]
     )  # (W, H, W_px), DN
     led_x, led_y = led_position_mm(record)
     rho = np.hypot(x - led_x, y - led_y)

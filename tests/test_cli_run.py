@@ -111,7 +111,7 @@ def test_daily_qc_on_the_simulator(tmp_path):
     assert record.metadata["duration_scale"] == 0.1
 
 
-def test_spo2_screening_with_approved_calibrations(tmp_path):
+def test_spo2_screening_with_approved_calibrations(tmp_path, capsys):
     clinical_registry(tmp_path / "registry")
     result = nirpoct(
         "run",
@@ -146,6 +146,19 @@ def test_spo2_screening_with_approved_calibrations(tmp_path):
     assert record.metadata["subject_pseudonym"] == summary["subject_pseudonym"] != ""
     assert SUBJECT not in json.dumps(record.metadata)
     assert record.results["oximetry"]["ppg_signals"].shape[1] == 2
+
+    # Re-analysed from the record alone (no registry), the PPG step gives the report's numbers:
+    # the calibration's curve travels in the record.
+    assert main(["analyze", "ppg", str(record.path), "--json"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["step"] == "ppg"
+    assert again["curve"] == f"{oximetry['curve']} (as recorded)"
+    recorded = record.results["oximetry"]["spo2_percent"]
+    reanalysed = np.array([np.nan if v is None else v for v in again["spo2_percent"]])
+    np.testing.assert_allclose(reanalysed, recorded, atol=0.005)
+    # The 0 mA LED step is dark, not a SNIRF wavelength.
+    assert main(["export", "snirf", str(record.path), str(tmp_path / "ppg.snirf"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["wavelengths_nm"] == [660.0, 940.0]
     report = "".join(
         p.extract_text() for p in PdfReader(Path(tmp_path, summary["report_pdf"])).pages
     )

@@ -18,6 +18,7 @@ from drivers.sim.tissue import TissueConfig
 from instrument.config import InstrumentConfig, load_config
 from instrument.pseudonym import load_site_key, pseudonymise
 from instrument.run_record import FrameBatch, RunRecordWriter, read_run_record, write_results
+from instrument.run_steps import measurement_view
 from instrument.snirf import (
     DATA_TYPE_PROCESSED,
     NirsData,
@@ -272,8 +273,12 @@ def test_export_refuses_records_it_cannot_map(tmp_path):
     with pytest.raises(ValueError, match="several steps"):
         run_to_nirs(read_run_record(tmp_path / "twice.h5"))
     write_sim_record(tmp_path / "one.h5", 0.1, pattern=((850, 0.4),))
-    with pytest.raises(ValueError, match="at least two LED wavelengths"):
+    with pytest.raises(ValueError, match="at least two lit LED wavelengths, found 1"):
         run_to_nirs(read_run_record(tmp_path / "one.h5"))
+    # A step at 0 mA is a dark frame, not a second wavelength.
+    write_sim_record(tmp_path / "dark_step.h5", 0.1, pattern=((850, 0.4), (760, 0.0)))
+    with pytest.raises(ValueError, match="at least two lit LED wavelengths, found 1"):
+        run_to_nirs(read_run_record(tmp_path / "dark_step.h5"))
     with h5py.File(tmp_path / "one.h5", "r+") as root:
         del root["probe"]
     with pytest.raises(ValueError, match="no probe geometry"):
@@ -300,24 +305,25 @@ def test_writing_never_replaces_a_run_record_and_keeps_existing_files_on_request
 
 def test_export_subtracts_the_records_dark_step(tmp_path):
     write_sim_record(tmp_path / "run.h5", duration_s=1.0)
-    record = read_run_record(tmp_path / "run.h5")
-    plain = run_to_nirs(record, region_px=8, keep_unreliable=True)
-    # A protocol run keeps a dark step's frame range under /results; here frames 0-2 are the
-    # dark reference at 100, 101 and 102 DN.
+    # A protocol run keeps its steps' frame ranges under /results: here frames 0-2 are a dark
+    # reference at 100, 101 and 102 DN and the rest an acquire step.
     with h5py.File(tmp_path / "run.h5", "r+") as root:
         for index in range(3):
             root["raw/frames"][index] = 100 + index
-    write_results(
-        tmp_path / "run.h5",
-        {"dark": ({"first_frame": 0, "frames": 3, "led_pattern": [[660, 0.0]]}, {})},
-    )
+        count = root["raw/frames"].shape[0]
+    pattern = json.loads(read_run_record(tmp_path / "run.h5").acquisition["led_pattern"])
+    dark = {"index": 0, "kind": "dark_reference", "first_frame": 0, "frames": 3}
+    dark["led_pattern"] = [[660, 0.0]]
+    signal = {"index": 1, "kind": "acquire", "first_frame": 3, "frames": count - 3}
+    signal["led_pattern"] = pattern
+    write_results(tmp_path / "run.h5", {"dark": (dark, {}), "signal": (signal, {})})
     record = read_run_record(tmp_path / "run.h5")
     data = run_to_nirs(record, region_px=8, keep_unreliable=True)
-    # Grid sample 2 is frame 11 (850 nm), untouched: less the dark mean, 101 DN, not 64 DN.
-    column = (2 * 8 + 5) * 4 + 2
-    frame = record.frames[11].astype(float)
-    assert data.values[2, column] == pytest.approx(frame[16:24, 40:48].mean() - 101.0)
-    assert data.values[2, column] == pytest.approx(plain.values[2, column] - 37.0)
+    # The acquire step alone, less the black level (64 DN) instead of the dark mean (101 DN).
+    plain = run_to_nirs(measurement_view(record), region_px=8, keep_unreliable=True)
+    np.testing.assert_allclose(plain.time_s, data.time_s)
+    np.testing.assert_allclose(data.values, plain.values - 37.0, atol=1e-9)
+    assert plain.time_s[0] >= record.time_s[3]
 
 
 def test_export_leaves_out_saturated_and_near_dark_regions(tmp_path):

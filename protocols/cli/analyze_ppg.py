@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
@@ -12,7 +13,8 @@ import numpy as np
 
 from imaging.pulse_oximetry import OximetryResult, pulse_oximetry
 from imaging.spo2_curves import SpO2Curve, parse_polynomial, polynomial_curve
-from instrument.run_record import read_run_record
+from instrument.run_record import RunRecord, read_run_record
+from instrument.run_steps import dark_reference_dn, measurement_step, step_view
 from protocols.ppg_input import (
     PpgSignals,
     ppg_signals_from_run,
@@ -28,7 +30,8 @@ def register(analyses: argparse._SubParsersAction) -> None:
         "ppg",
         help="pulse oximetry: SpO2, pulse rate, perfusion index, signal quality",
         description=(
-            "Pulse oximetry of a run record (ROI mean per LED step) or of a CSV file with the "
+            "Pulse oximetry of a run record (ROI mean per LED step; of a protocol run, one "
+            "acquire step) or of a CSV file with the "
             "header time,<nm>,<nm>… (time in s). Values are given once per second, for the "
             "centre of each second; SpO2, pulse rate and perfusion index are withheld (null) "
             "where the signal quality is too low, and per-beat SpO2 for beats not accepted."
@@ -61,10 +64,16 @@ def register(analyses: argparse._SubParsersAction) -> None:
         help="run records: restrict the averaged pixels to this rectangle",
     )
     parser.add_argument(
+        "--step",
+        metavar="NAME",
+        help="protocol runs: the acquire step to analyse (default: the first acquire step)",
+    )
+    parser.add_argument(
         "--black-level",
         type=float,
         metavar="DN",
-        help="run records without dark steps: dark level, DN (default: estimated)",
+        help="run records without dark frames: dark level, DN (default: the run's dark "
+        "reference step, else estimated)",
     )
     parser.add_argument("--json", action="store_true", help="print a JSON object on stdout")
     parser.set_defaults(run=run)
@@ -96,34 +105,86 @@ def roi_argument(text: str) -> tuple[int, int, int, int]:
     return row, col, height, width
 
 
-def load_signals(args: argparse.Namespace) -> PpgSignals:
+@dataclass(frozen=True)
+class PpgInput:
+    """What FILE gives the analysis.
+
+    Attributes
+    ----------
+    signals : PpgSignals
+        Resampled and selected as the options ask.
+    step : str or None
+        The protocol step analysed (None: a plain acquisition or a CSV file).
+    recorded_curve : SpO2Curve or None
+        The calibrated curve the protocol's own SpO2 analysis of that step used.
+    """
+
+    signals: PpgSignals
+    step: str | None = None
+    recorded_curve: SpO2Curve | None = None
+
+
+def recorded_curve(record: RunRecord, step_name: str) -> SpO2Curve | None:
+    """The calibrated R → SpO2 curve a protocol's SpO2 analysis of `step_name` used, if any."""
+    for result in record.results.values():
+        if "curve_numerator" not in result or "curve_denominator" not in result:
+            continue
+        try:
+            figures = json.loads(str(result.get("results_json", "{}")))
+        except ValueError:
+            continue
+        if isinstance(figures, dict) and figures.get("source") == step_name:
+            return SpO2Curve(
+                tuple(float(a) for a in np.atleast_1d(result["curve_numerator"])),
+                tuple(float(a) for a in np.atleast_1d(result["curve_denominator"])),
+                None,
+                f"{figures.get('curve', 'calibrated curve')} (as recorded)",
+            )
+    return None
+
+
+def load_input(args: argparse.Namespace) -> PpgInput:
     """The signals FILE holds, resampled and selected as the options ask."""
     path = Path(args.file)
     if not path.is_file():
         raise ValueError(f"{path}: no such file")
+    step_name, curve = None, None
     if h5py.is_hdf5(path):
-        signals = ppg_signals_from_run(
-            read_run_record(path), roi=args.roi, black_level_dn=args.black_level
-        )
+        record = read_run_record(path)
+        step = measurement_step(record, args.step)
+        black_level = args.black_level
+        reference = dark_reference_dn(record)
+        if black_level is None and reference is not None:
+            black_level = float(reference.mean())
+        measurement = record if step is None else step_view(record, step)
+        signals = ppg_signals_from_run(measurement, roi=args.roi, black_level_dn=black_level)
+        if step is not None:
+            step_name, curve = step.name, recorded_curve(record, step.name)
         if args.fs is not None:
             signals = resampled(signals, args.fs)
     else:
+        if args.step is not None:
+            raise ValueError(f"{path}: --step applies to protocol run records, not CSV files")
         signals = read_ppg_csv(path, args.fs)
     if args.pair is not None:
         signals = selected(signals, args.pair)
-    return signals
+    return PpgInput(signals, step_name, curve)
 
 
 def _numbers(values: np.ndarray, digits: int) -> list[float | None]:
     return [None if not math.isfinite(v) else round(float(v), digits) for v in values]
 
 
-def report(result: OximetryResult, signals: PpgSignals, source: str) -> dict:
-    """The JSON object of an analysis (times in the input's time base, s)."""
+def report(
+    result: OximetryResult, signals: PpgSignals, source: str, step: str | None = None
+) -> dict:
+    """The JSON object of an analysis (times in the input's time base, s: of a protocol run,
+    from the start of the step)."""
     offset = float(signals.time_s[0])
     mean_rate = result.mean_pulse_rate_bpm
     return {
         "file": source,
+        "step": step,
         "wavelengths_nm": list(signals.wavelengths_nm),
         "pair_nm": list(result.pair_nm),
         "sample_rate_hz": signals.sample_rate_hz,
@@ -179,12 +240,13 @@ def print_human(result: OximetryResult, signals: PpgSignals, source: str) -> Non
 
 def run(args: argparse.Namespace) -> int:
     """Execute ``nirpoct analyze ppg``."""
-    signals = load_signals(args)
-    result = pulse_oximetry(
-        signals.signals, signals.sample_rate_hz, signals.wavelengths_nm, args.curve
-    )
+    given = load_input(args)
+    signals = given.signals
+    curve = args.curve if args.curve is not None else given.recorded_curve
+    result = pulse_oximetry(signals.signals, signals.sample_rate_hz, signals.wavelengths_nm, curve)
     if args.json:
-        print(json.dumps(report(result, signals, str(args.file))))
+        print(json.dumps(report(result, signals, str(args.file), given.step)))
     else:
-        print_human(result, signals, str(args.file))
+        source = str(args.file) if given.step is None else f"{args.file} (step {given.step})"
+        print_human(result, signals, source)
     return 0

@@ -6,6 +6,7 @@ import argparse
 import json
 
 from instrument.run_record import read_run_record
+from instrument.run_steps import measurement_step
 from instrument.snirf import refuse_unsafe_output, write_snirf
 from instrument.snirf_export import DEFAULT_REGION_PX, export_run
 
@@ -22,7 +23,8 @@ def register(commands: argparse._SubParsersAction) -> None:
             "detector regions (mean dark-corrected DN, positions in mm), the LED as source 1, "
             "one measurement per detector and wavelength on one time base (each wavelength "
             "linearly interpolated to the LED-cycle grid). Saturated and near-dark regions are "
-            "left out (and counted) unless --keep-unreliable. An existing OUT is kept unless "
+            "left out (and counted) unless --keep-unreliable. Of a protocol run, one step is "
+            "exported (--step; default the first acquire step). An existing OUT is kept unless "
             "--force; a run record or the input itself is never overwritten."
         ),
     )
@@ -40,6 +42,11 @@ def register(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="keep saturated and near-dark detector regions",
     )
+    snirf.add_argument(
+        "--step",
+        metavar="NAME",
+        help="protocol runs: the step whose frames to export (default: the first acquire step)",
+    )
     snirf.add_argument("--force", action="store_true", help="overwrite an existing OUT.snirf")
     snirf.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     snirf.set_defaults(run=run_snirf)
@@ -49,12 +56,19 @@ def run_snirf(args: argparse.Namespace) -> int:
     """Export one run record to SNIRF."""
     refuse_unsafe_output(args.out, args.record, overwrite=args.force)
     record = read_run_record(args.record)
-    export = export_run(record, region_px=args.region_px, keep_unreliable=args.keep_unreliable)
+    step = measurement_step(record, args.step)
+    export = export_run(
+        record,
+        region_px=args.region_px,
+        keep_unreliable=args.keep_unreliable,
+        step=args.step,
+    )
     data = export.data
     write_snirf(args.out, data, overwrite=args.force)
     left_out = "kept" if args.keep_unreliable else "left out"
     summary = {
         "snirf": str(args.out),
+        "step": None if step is None else step.name,
         "samples": len(data.time_s),
         "sample_rate_hz": round(data.sample_rate_hz, 6),
         "sources": len(data.source_positions_mm),
@@ -69,7 +83,8 @@ def run_snirf(args: argparse.Namespace) -> int:
         print(json.dumps(summary, indent=2))
     else:
         print(
-            f"wrote {args.out}: {summary['measurements']} measurements "
+            f"wrote {args.out}{'' if step is None else f' (step {step.name})'}: "
+            f"{summary['measurements']} measurements "
             f"({summary['detectors']} detectors × {len(data.wavelengths_nm)} wavelengths), "
             f"{summary['samples']} samples at {data.sample_rate_hz:.3g} Hz; "
             f"{export.saturated} saturated and {export.near_dark} near-dark regions {left_out}"

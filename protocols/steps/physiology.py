@@ -101,8 +101,9 @@ def spo2(step: AnalyseStep, context: RunContext) -> StepOutcome:
     if step.dark is not None:
         options.setdefault("black_level_dn", _dark_level(step, context))
     signals = ppg_input.ppg_signals_from_run(_record(step, context), **options)
+    curve = _calibrated_curve(context)
     result = oximetry.pulse_oximetry(
-        signals.signals, signals.sample_rate_hz, signals.wavelengths_nm, _calibrated_curve(context)
+        signals.signals, signals.sample_rate_hz, signals.wavelengths_nm, curve
     )
     spo2_values = np.asarray(result.spo2_percent, dtype=float)
     withheld = float(np.mean(~np.isfinite(spo2_values))) * 100 if spo2_values.size else 100.0
@@ -115,6 +116,7 @@ def spo2(step: AnalyseStep, context: RunContext) -> StepOutcome:
         "beats": len(result.beats_s),
         "curve": result.curve_description,
         "wavelengths_nm": [float(w) for w in result.pair_nm],
+        "source": step.source,
     }
     arrays = {
         "time_s": np.asarray(result.time_s, dtype=float),
@@ -126,6 +128,9 @@ def spo2(step: AnalyseStep, context: RunContext) -> StepOutcome:
         "ppg_signals": np.asarray(signals.signals, dtype=float),
         "ppg_wavelengths_nm": np.asarray(signals.wavelengths_nm, dtype=float),
     }
+    if curve is not None:  # the calibration's curve, for re-analysis without the registry
+        arrays["curve_numerator"] = np.asarray(curve.numerator, dtype=float)
+        arrays["curve_denominator"] = np.asarray(curve.denominator, dtype=float)
     return StepOutcome("passed", results, arrays)
 
 

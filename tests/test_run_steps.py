@@ -1,0 +1,158 @@
+"""Protocol run records hold several steps' frames, each with its own time base: the analyses
+and the SNIRF export read one step, take the run's dark reference and leave dark LED steps out.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from drivers.sim.scene import Scene
+from instrument.config import load_config, simulated
+from instrument.run_record import read_run_record
+from instrument.run_steps import (
+    dark_reference_dn,
+    frames_by_led_step,
+    measurement_step,
+    measurement_view,
+    recorded_steps,
+)
+from instrument.snirf import read_snirf
+from instrument.snirf_export import recorded_dark_frame_dn
+from protocols.cli import main
+from protocols.protocol_file import parse_protocol
+from protocols.runner import ProtocolRunner
+
+pytestmark = pytest.mark.timeout(180)
+
+TWO_MEASUREMENTS = """\
+name: two-measurements
+version: "1"
+intended_use: research
+device:
+  frame_rate_hz: 200
+  led_pattern:
+    - {wavelength_nm: 660, drive_current_ma: 0.5}
+    - {wavelength_nm: 940, drive_current_ma: 1.0}
+    - {wavelength_nm: 850, drive_current_ma: 0.0}
+steps:
+  - kind: dark_reference
+    name: dark
+    duration_s: 0.5
+  - kind: acquire
+    name: rest
+    duration_s: 8
+  - kind: acquire
+    name: after
+    duration_s: 6
+"""
+
+
+@pytest.fixture(scope="module")
+def protocol_record(tmp_path_factory):
+    """A finished run of dark reference, 8 s and 6 s of PPG on the simulator."""
+    out = tmp_path_factory.mktemp("runs")
+    config, config_text = load_config(None)
+    runner = ProtocolRunner(
+        parse_protocol(TWO_MEASUREMENTS, "two.yaml"),
+        simulated(config),
+        out,
+        "tester",
+        "",
+        lambda event: None,
+        config_text=config_text,
+    )
+    finished = runner.run()
+    assert finished.status == "completed", finished
+    return finished.record_path
+
+
+def test_steps_with_frames_are_found_and_read_on_their_own_time_base(protocol_record):
+    record = read_run_record(protocol_record)
+    steps = recorded_steps(record)
+    assert [(s.name, s.kind, s.lit) for s in steps] == [
+        ("dark", "dark_reference", False),
+        ("rest", "acquire", True),
+        ("after", "acquire", True),
+    ]
+    assert sum(s.frames for s in steps) == len(record.frames)
+    # Every step's clock starts again: the whole record's time is not monotonic.
+    assert np.any(np.diff(record.time_s) < 0)
+    rest = measurement_view(record)
+    assert measurement_step(record).name == "rest"
+    assert len(rest.frames) == steps[1].frames and rest.results == {}
+    first, count = steps[1].first_frame, steps[1].frames
+    np.testing.assert_array_equal(rest.frames, record.frames[first : first + count])
+    assert np.all(np.diff(rest.time_s) > 0)
+    assert json.loads(rest.acquisition["led_pattern"]) == [[660, 0.5], [940, 1.0], [850, 0.0]]
+    lit, dark = frames_by_led_step(rest)
+    assert sorted(lit) == [660.0, 940.0]
+    assert np.all(rest.wavelength_nm[dark] == 850)
+    assert len(measurement_view(record, "after").frames) == steps[2].frames
+
+    # Dark: the run's dark-reference step first, else the measurement's 0 mA frames.
+    first, count = steps[0].first_frame, steps[0].frames
+    reference = record.frames[first : first + count].mean(axis=0)
+    np.testing.assert_allclose(dark_reference_dn(record), reference)
+    np.testing.assert_allclose(recorded_dark_frame_dn(record), reference)
+    np.testing.assert_allclose(recorded_dark_frame_dn(rest), rest.frames[dark].mean(axis=0))
+    assert dark_reference_dn(rest) is None
+
+
+@pytest.mark.parametrize(
+    ("step", "message"),
+    [
+        ("dark", "step 'dark' lit no LED (a dark reference)"),
+        ("warm", "no step 'warm' holding frames"),
+    ],
+)
+def test_a_step_that_cannot_be_analysed_is_named_with_the_steps_there_are(
+    protocol_record, capsys, step, message
+):
+    listing = "steps holding frames: dark (dark_reference), rest (acquire), after (acquire)"
+    out = str(protocol_record.with_suffix(".snirf"))
+    for command in (
+        ["analyze", "ppg", str(protocol_record), "--step", step],
+        ["export", "snirf", str(protocol_record), out, "--step", step],
+    ):
+        assert main(command) == 2
+        error = capsys.readouterr().err
+        assert message in error and listing in error and "Traceback" not in error
+    assert not protocol_record.with_suffix(".snirf").exists()
+
+
+def test_analyze_ppg_reads_one_step_of_a_protocol_run(protocol_record, capsys):
+    assert main(["analyze", "ppg", str(protocol_record), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["step"] == "rest" and report["pair_nm"] == [660.0, 940.0]
+    # 8 s at 200 frames/s over a 3-step pattern, not the 14.5 s of every step run together.
+    assert report["sample_rate_hz"] == pytest.approx(200 / 3)
+    assert 7.9 <= report["duration_s"] <= 8.0
+    truth = Scene(0).truth(4.0)["tissue"]
+    spo2 = np.array([v for v in report["spo2_percent"] if v is not None])
+    assert spo2.size >= 6
+    assert np.sqrt(np.mean((spo2 - truth["spo2_percent"]) ** 2)) <= 1.5
+    assert abs(report["mean_pulse_rate_bpm"] - truth["mean_pulse_rate_bpm"]) < 3.0
+
+    assert main(["analyze", "ppg", str(protocol_record), "--step", "after", "--json"]) == 0
+    after = json.loads(capsys.readouterr().out)
+    assert after["step"] == "after" and 5.9 <= after["duration_s"] <= 6.0
+
+    assert main(["analyze", "ppg", str(protocol_record)]) == 0
+    assert f"{protocol_record} (step rest)" in capsys.readouterr().out
+
+
+def test_export_snirf_writes_one_step_with_the_lit_wavelengths(protocol_record, tmp_path, capsys):
+    out = tmp_path / "rest.snirf"
+    assert main(["export", "snirf", str(protocol_record), str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["step"] == "rest"
+    # The 850 nm LED step is driven at 0 mA: dark frames, not a measurement wavelength.
+    assert summary["wavelengths_nm"] == [660.0, 940.0]
+    data = read_snirf(out)
+    assert np.all(np.diff(data.time_s) > 0)
+    assert data.sample_rate_hz == pytest.approx(200 / 3)
+    assert 7.9 <= data.time_s[-1] - data.time_s[0] <= 8.0
+    assert summary["detectors"] > 0 and summary["measurements"] == 2 * summary["detectors"]
