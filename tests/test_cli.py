@@ -198,3 +198,36 @@ def test_devices_says_when_nothing_answers(monkeypatch, capsys):
     monkeypatch.setattr(devices.list_ports, "comports", lambda: [])
     assert main(["devices"]) == 1
     assert "no detector board found on any serial port" in capsys.readouterr().out
+
+
+IMPORTS_AFTER = """
+import sys
+from protocols.cli import main
+try:
+    main({argv!r})
+except SystemExit:
+    pass
+print(",".join(sorted(m for m in {modules!r} if m in sys.modules)))
+"""
+
+
+@pytest.mark.parametrize(
+    ("argv", "loaded", "not_loaded"),
+    [
+        (["--help"], [], ["scipy", "h5py", "PySide6", "protocols.runner", "protocols.cli.run"]),
+        (["bogus"], [], ["scipy", "h5py", "PySide6", "protocols.cli.acquire"]),
+        (["export", "snirf", "--help"], ["protocols.cli.export"], ["PySide6", "protocols.runner"]),
+        (["protocols", "--help"], ["protocols.cli.run"], ["PySide6", "protocols.cli.reconstruct"]),
+    ],
+)
+def test_a_command_loads_only_its_own_module(argv, loaded, not_loaded):
+    modules = loaded + not_loaded
+    code = IMPORTS_AFTER.format(argv=argv, modules=modules)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert result.stdout.splitlines()[-1] == ",".join(sorted(loaded))
+    # Every command is still listed by `nirpoct --help`.
+    if argv == ["--help"]:
+        for command in ("run", "protocols", "acquire", "analyze", "export", "reconstruct"):
+            assert f"    {command}" in result.stdout

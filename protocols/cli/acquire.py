@@ -15,6 +15,7 @@ from instrument.config import SIM
 from instrument.instrument import AcquisitionError, Instrument
 from protocols.calibration_gate import Override, check_calibrations
 from protocols.cli.calib_records import PASSWORD_ENV, default_registry, password
+from protocols.cli.commands import COMMAND_HELP
 from protocols.cli.common import add_instrument_options, instrument_config
 from protocols.cli.progress import ProgressBar
 
@@ -23,7 +24,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     """Add the command to the top-level parser."""
     parser = commands.add_parser(
         "acquire",
-        help="acquire frames into a run record",
+        help=COMMAND_HELP["acquire"],
         description="Acquire frames from the detector board into one HDF5 run record.",
     )
     add_instrument_options(parser)

@@ -9,11 +9,12 @@ from pathlib import Path
 from calibration.emva1288 import Measurement, characterize
 from calibration.photon_transfer import read_photon_transfer
 from protocols.cli import calib_photodiode, calib_records
+from protocols.cli.commands import COMMAND_HELP
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     """Add the command group to the top-level parser."""
-    parser = commands.add_parser("calib", help="calibration and detector characterisation")
+    parser = commands.add_parser("calib", help=COMMAND_HELP["calib"])
     actions = parser.add_subparsers(dest="calib_command", required=True, metavar="ACTION")
 
     characterize_parser = actions.add_parser(

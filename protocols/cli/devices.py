@@ -10,6 +10,7 @@ from serial.tools import list_ports
 from drivers.detector_board import DetectorBoard
 from drivers.errors import DeviceError
 from instrument.instrument import Instrument
+from protocols.cli.commands import COMMAND_HELP
 from protocols.cli.common import add_instrument_options, instrument_config
 
 PROBE_TIMEOUT_S = 0.5
@@ -19,7 +20,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     """Add the command to the top-level parser."""
     parser = commands.add_parser(
         "devices",
-        help="find and identify devices",
+        help=COMMAND_HELP["devices"],
         description=(
             "Identify the devices of a configuration (--config, or --sim for the simulated "
             "instrument); with neither, probe every serial port for a detector board. VISA "

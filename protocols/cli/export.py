@@ -9,11 +9,12 @@ from instrument.run_record import read_run_record
 from instrument.run_steps import measurement_step
 from instrument.snirf import refuse_unsafe_output, write_snirf
 from instrument.snirf_export import DEFAULT_REGION_PX, export_run
+from protocols.cli.commands import COMMAND_HELP
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     """Add the command and its formats to the top-level parser."""
-    parser = commands.add_parser("export", help="export a run record to an exchange format")
+    parser = commands.add_parser("export", help=COMMAND_HELP["export"])
     formats = parser.add_subparsers(dest="format", required=True, metavar="FORMAT")
     snirf = formats.add_parser(
         "snirf",

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from protocols.cli.calib_records import default_registry
+from protocols.cli.commands import COMMAND_HELP
 from protocols.cli.common import add_instrument_options
 
 LANGUAGE_CODES = ("en", "zh_CN")
@@ -15,7 +16,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     """Add the command to the top-level parser."""
     parser = commands.add_parser(
         "gui",
-        help="open the desktop app",
+        help=COMMAND_HELP["gui"],
         description="Instrument status, live view, protocol runs, results and calibrations.",
     )
     add_instrument_options(parser)

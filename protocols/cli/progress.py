@@ -15,12 +15,14 @@ class ProgressBar:
     ----------
     total_s : float
         Length of the task, s.
-    stream : TextIO
-        Where to draw; nothing is drawn unless it is a terminal.
+    stream : TextIO, optional
+        Where to draw (default: standard error as it is when the bar is made); nothing is
+        drawn unless it is a terminal.
     """
 
-    def __init__(self, total_s: float, stream: TextIO = sys.stderr) -> None:
+    def __init__(self, total_s: float, stream: TextIO | None = None) -> None:
         self.total_s = total_s
+        stream = sys.stderr if stream is None else stream
         self.stream = stream
         self.enabled = stream.isatty()
 

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from instrument.snirf import read_snirf
+from protocols.cli.commands import COMMAND_HELP
 from protocols.dot_scan import DotOptions, reconstruct_snirf, result_summary, write_dot_maps
 
 
@@ -24,7 +25,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     """Add the command to the top-level parser."""
     parser = commands.add_parser(
         "reconstruct",
-        help="reconstruct absorption / haemoglobin maps and find inclusions (DOT)",
+        help=COMMAND_HELP["reconstruct"],
         description="Reconstruct 3-D absorption (one wavelength) or HbO2/Hb, HbT and StO2 maps "
         "(two or more) of a slab from a CW SNIRF measurement calibrated against a baseline "
         "recording, and report the inclusions found.",

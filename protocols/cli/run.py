@@ -15,6 +15,7 @@ from instrument.config import SIM
 from protocols.calibration_gate import Override
 from protocols.cli.acquire import fault_plan
 from protocols.cli.calib_records import PASSWORD_ENV, REGISTRY_ENV, default_registry, password
+from protocols.cli.commands import COMMAND_HELP
 from protocols.cli.common import add_instrument_options, instrument_config
 from protocols.events import (
     QcResult,
@@ -36,7 +37,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     """Add ``run`` and ``protocols`` to the top-level parser."""
     parser = commands.add_parser(
         "run",
-        help="run a protocol (shipped name or YAML file) end to end",
+        help=COMMAND_HELP["run"],
         description=(
             "Run a protocol: validate it, run its steps on the instrument, and write the run "
             "record, a PDF report and a JSON summary. Exit code 0 only when every step and "
@@ -90,7 +91,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     listing = commands.add_parser(
         "protocols",
-        help="list the shipped protocols",
+        help=COMMAND_HELP["protocols"],
         description="List the protocols that ship with nirpoct.",
     )
     listing.add_argument("--json", action="store_true", help="print JSON on stdout")

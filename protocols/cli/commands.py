@@ -1,0 +1,33 @@
+"""The ``nirpoct`` commands: the module that implements each and its one-line help.
+
+The command line imports only the module of the command it runs, so ``nirpoct --help`` and
+light commands start without loading the analysis and GUI packages.
+"""
+
+from __future__ import annotations
+
+COMMAND_MODULES = {
+    "run": "protocols.cli.run",
+    "protocols": "protocols.cli.run",
+    "acquire": "protocols.cli.acquire",
+    "analyze": "protocols.cli.analyze",
+    "export": "protocols.cli.export",
+    "reconstruct": "protocols.cli.reconstruct",
+    "calib": "protocols.cli.calib",
+    "devices": "protocols.cli.devices",
+    "gui": "protocols.cli.gui",
+}
+"""Command name → module whose ``register(commands)`` adds it (with its options)."""
+
+COMMAND_HELP = {
+    "run": "run a protocol (shipped name or YAML file) end to end",
+    "protocols": "list the shipped protocols",
+    "acquire": "acquire frames into a run record",
+    "analyze": "analyse recorded data",
+    "export": "export a run record to an exchange format",
+    "reconstruct": "reconstruct absorption / haemoglobin maps and find inclusions (DOT)",
+    "calib": "calibration and detector characterisation",
+    "devices": "find and identify devices",
+    "gui": "open the desktop app",
+}
+"""Command name → one-line help, shown by ``nirpoct --help``."""
