@@ -217,7 +217,7 @@ print(",".join(sorted(m for m in {modules!r} if m in sys.modules)))
         (["--help"], [], ["scipy", "h5py", "PySide6", "protocols.runner", "protocols.cli.run"]),
         (["bogus"], [], ["scipy", "h5py", "PySide6", "protocols.cli.acquire"]),
         (["export", "snirf", "--help"], ["protocols.cli.export"], ["PySide6", "protocols.runner"]),
-        (["protocols", "--help"], ["protocols.cli.run"], ["PySide6", "protocols.cli.reconstruct"]),
+        (["protocols"], ["protocols.cli.protocol_list"], ["PySide6", "protocols.runner"]),
     ],
 )
 def test_a_command_loads_only_its_own_module(argv, loaded, not_loaded):

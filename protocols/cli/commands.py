@@ -8,7 +8,7 @@ from __future__ import annotations
 
 COMMAND_MODULES = {
     "run": "protocols.cli.run",
-    "protocols": "protocols.cli.run",
+    "protocols": "protocols.cli.protocol_list",
     "acquire": "protocols.cli.acquire",
     "analyze": "protocols.cli.analyze",
     "export": "protocols.cli.export",

@@ -27,7 +27,7 @@ from protocols.events import (
     StepProgress,
     StepStarted,
 )
-from protocols.protocol_file import load_protocol, shipped_protocols
+from protocols.protocol_file import load_protocol
 from protocols.runner import ProtocolRunner
 
 EXIT_INTERRUPTED = 130
@@ -88,14 +88,6 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="inject a link fault on the simulated board: garbage, drop, crc, stall, unplug",
     )
     parser.set_defaults(run=run)
-
-    listing = commands.add_parser(
-        "protocols",
-        help=COMMAND_HELP["protocols"],
-        description="List the protocols that ship with nirpoct.",
-    )
-    listing.add_argument("--json", action="store_true", help="print JSON on stdout")
-    listing.set_defaults(run=list_protocols)
 
 
 class ProgressPrinter:
@@ -243,25 +235,3 @@ def print_human(summary: dict) -> None:
         f"  report  {summary['report_pdf'] or '(not written: see the warning above)'}\n"
         f"  summary {summary['summary_json']}"
     )
-
-
-def list_protocols(args: argparse.Namespace) -> int:
-    """Execute ``nirpoct protocols``."""
-    rows = []
-    for name in shipped_protocols():
-        protocol = load_protocol(name)
-        rows.append(
-            {
-                "name": name,
-                "version": protocol.version,
-                "intended_use": protocol.intended_use,
-                "steps": len(protocol.steps),
-                "description": protocol.description,
-            }
-        )
-    if args.json:
-        print(json.dumps(rows))
-        return 0
-    for row in rows:
-        print(f"{row['name']:28} {row['version']:6} {row['intended_use']:9} {row['description']}")
-    return 0
