@@ -15,12 +15,25 @@ SPO2_CURVE = "spo2-curve"
 LED_POWER = "led-power"
 LOCKIN_VERIFICATION = "lockin-verification"
 FDA_ARMS_LIMIT_PERCENT = 3.0
+SPO2_PAIR_ARRAY = "coefficients/spo2_wavelength_pair_nm"
+"""Array of an SpO2-curve record holding its study's (red, infrared) wavelengths, nm."""
+
+
+def spo2_curve_pair_nm(arrays: dict[str, np.ndarray]) -> tuple[float, float] | None:
+    """The (red, infrared) wavelengths, nm, an SpO2-curve record's curve belongs to; None for
+    a record made before the pair was stored (its curve is applied to any pair)."""
+    pair = arrays.get(SPO2_PAIR_ARRAY)
+    if pair is None:
+        return None
+    red, infrared = (float(w) for w in np.asarray(pair, dtype=float).ravel()[:2])
+    return red, infrared
 
 
 def spo2_curve_content(
     curve: Spo2CurveCalibration,
     context: CalibrationContext,
     *,
+    pair_nm: tuple[float, float],
     ratio: np.ndarray,
     sao2_percent: np.ndarray,
     subject_pseudonyms: np.ndarray,
@@ -31,13 +44,21 @@ def spo2_curve_content(
 ) -> RecordContent:
     """Record of an R → SpO2 curve from a desaturation study (subjects pseudonymised).
 
-    Stores the coefficients and their covariance under ``coefficients/``, the study data
-    under ``raw/``, and judges Arms against ``arms_limit_percent`` (FDA guidance: 3 %).
+    Stores the coefficients, their covariance and the (red, infrared) wavelength pair of the
+    study, nm, under ``coefficients/``, the study data under ``raw/``, and judges Arms against
+    ``arms_limit_percent`` (FDA guidance: 3 %).
     """
+    red, infrared = (float(w) for w in pair_nm)
+    if not 0.0 < red < infrared:
+        raise ValueError(
+            f"the wavelength pair must be red then infrared, nm, red < infrared; got "
+            f"{red:g},{infrared:g}"
+        )
     low, high = curve.sao2_range_percent
     remarks = [
-        f"Study {curve.study_id}: {curve.points} points from {curve.subjects} subjects, "
-        f"SaO2 {low:.1f}–{high:.1f} %; accuracy stated over SaO2 70–100 %."
+        f"Study {curve.study_id} at {red:g}/{infrared:g} nm: {curve.points} points from "
+        f"{curve.subjects} subjects, SaO2 {low:.1f}–{high:.1f} %; accuracy stated over SaO2 "
+        "70–100 %."
     ]
     remarks += list(curve.warnings)
     return context.record_content(
@@ -51,6 +72,7 @@ def spo2_curve_content(
         arrays={
             "coefficients/spo2_curve": np.asarray(curve.coefficients),
             "coefficients/spo2_curve_covariance": np.asarray(curve.covariance),
+            SPO2_PAIR_ARRAY: np.array([red, infrared]),
             "raw/ratio": np.asarray(ratio, dtype=float),
             "raw/sao2_percent": np.asarray(sao2_percent, dtype=float),
             "raw/subject_pseudonym": np.asarray(subject_pseudonyms, dtype="S"),

@@ -50,6 +50,7 @@ from protocols.run_summary import build_summary, write_summary
 from protocols.steps import STEP_FUNCTIONS
 from protocols.steps.check_calibrations import run_calibrations
 from protocols.steps.context import RunAborted, RunContext, StepFailure, StepOutcome
+from protocols.steps.physiology import spo2_pair_problems
 
 EventCallback = Callable[[RunEvent], None]
 BENCH_KINDS = ("lockin_sweep",)
@@ -197,6 +198,7 @@ class ProtocolRunner:
             clinical=self.protocol.clinical,
             override=self.override,
         )
+        problems += spo2_pair_problems(self.protocol, config, self.registry, uses)
         if self.protocol.clinical and problems:
             error = "; ".join(problems)
             self.on_event(RunFailed(error))

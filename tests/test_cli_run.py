@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from pypdf import PdfReader
 
+from calibration.instrument_records import SPO2_PAIR_ARRAY
 from calibration.registry import Registry
 from drivers.sim.scene import Scene
 from instrument.run_record import read_run_record
@@ -45,16 +46,22 @@ def approve(registry: Registry, content) -> str:
     return entry.reference
 
 
-def clinical_registry(root: Path, *, spo2_curve_days_old: int = 0) -> Registry:
-    """Approved detector and SpO2-curve calibrations (the curve ``days_old`` days old)."""
+def clinical_registry(
+    root: Path, *, spo2_curve_days_old: int = 0, pair_nm: tuple[float, float] | None = None
+) -> Registry:
+    """Approved detector and SpO2-curve calibrations (the curve ``days_old`` days old, for
+    the wavelength pair ``pair_nm`` or, as records made before the pair was stored, any)."""
     registry = make_registry(root)
     approve(registry, make_content())
     day = (dt.date.today() - dt.timedelta(days=spo2_curve_days_old)).isoformat()
+    arrays = {"coefficients/spo2_curve": EMPIRICAL_660_940}
+    if pair_nm is not None:
+        arrays[SPO2_PAIR_ARRAY] = np.array(pair_nm)
     curve = dataclasses.replace(
         make_content(calibration_date=day),
         kind="spo2-curve",
         title="SpO2 calibration curve",
-        arrays={"coefficients/spo2_curve": EMPIRICAL_660_940},
+        arrays=arrays,
     )
     approve(registry, curve)
     return registry
@@ -296,3 +303,24 @@ def test_every_ctrl_c_aborts_and_the_command_waits_until_the_record_is_closed(tm
     record = read_run_record(Path(tmp_path, summary["record"]))
     assert record.metadata["status"] == "aborted"
     assert Path(tmp_path, summary["report_pdf"]).is_file()
+
+
+def test_a_curve_calibrated_at_another_wavelength_pair_refuses_the_run_before_measuring(
+    tmp_path, capsys
+):
+    clinical_registry(tmp_path / "registry", pair_nm=(660.0, 940.0))
+    text = (Path(__file__).parents[1] / "protocols/shipped/spo2-screening.yaml").read_text()
+    red = "    - {wavelength_nm: 660, drive_current_ma: 0.5}\n"
+    assert red in text
+    protocol = tmp_path / "760-940.yaml"
+    protocol.write_text(text.replace(red, "    - {wavelength_nm: 760, drive_current_ma: 0.5}\n"))
+    options = ["--sim", "--registry", str(tmp_path / "registry"), "--out", str(tmp_path / "out")]
+    code = main(["run", str(protocol), *options, "--json"])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert (
+        "step 'oximetry': the SpO2 curve (calibration CAL-" in captured.err
+        and "is for 660/940 nm, the signals are 760/940 nm" in captured.err
+    )
+    summary = json.loads(captured.out)
+    assert summary["status"] == "failed" and summary["record"] is None

@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from docs.examples.simulated_spo2_study import study_rows
@@ -109,7 +110,7 @@ def test_clinical_setup_walkthrough(tmp_path):
         nirpoct(
             tmp_path,
             *("calib", "record-spo2-curve", str(EXAMPLES / "spo2-study-sim.csv")),
-            *("--study-id", "SIM-DESAT-1"),
+            *("--study-id", "SIM-DESAT-1", "--pair", "660,940"),
             *("--context", str(EXAMPLES / "spo2-curve-context.yaml"), "--performer", "tech"),
             NIRPOCT_PASSWORD=PASSWORDS["tech"],
         )
@@ -143,3 +144,5 @@ def test_clinical_setup_walkthrough(tmp_path):
     assert used == {detector: "approved", curve: "approved"}
     record = read_run_record(Path(tmp_path, summary["record"]))
     assert {name: attrs["state"] for name, attrs in record.calibrations.items()} == used
+    # The curve's wavelength pair travels with it into the run record.
+    np.testing.assert_array_equal(record.results["oximetry"]["curve_pair_nm"], [660.0, 940.0])

@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 
+from calibration.instrument_records import spo2_curve_pair_nm
 from calibration.registry import Registry
 from tests.test_calibration_cli import lab, record, run  # noqa: F401  (fixture)
 
@@ -43,6 +44,8 @@ def test_spo2_curve_record_with_pseudonymised_subjects(lab, capsys, monkeypatch)
         "study.csv",
         "--study-id",
         "QL-DESAT-01",
+        "--pair",
+        "660,940",
         "--degree",
         "1",
     )
@@ -53,6 +56,7 @@ def test_spo2_curve_record_with_pseudonymised_subjects(lab, capsys, monkeypatch)
     np.testing.assert_allclose(
         stored.content.arrays["coefficients/spo2_curve"], [110, -25], atol=1.5
     )
+    assert spo2_curve_pair_nm(stored.content.arrays) == (660.0, 940.0)
     arms = next(r for r in stored.content.as_left if r.name == "SpO2 accuracy Arms")
     assert arms.value == pytest.approx(25 * 0.02, rel=0.2)
     pseudonyms = stored.content.arrays["raw/subject_pseudonym"]
@@ -148,5 +152,7 @@ def test_bad_measurement_table_names_line_and_column(lab, capsys, monkeypatch): 
         "study.csv",
         "--study-id",
         "S",
+        "--pair",
+        "660,940",
     )
     assert code == 2 and "line 3, column sao2_percent: 'high' is not a number" in err

@@ -134,10 +134,11 @@ def recorded_curve(record: RunRecord, step_name: str) -> SpO2Curve | None:
         except ValueError:
             continue
         if isinstance(figures, dict) and figures.get("source") == step_name:
+            pair = result.get("curve_pair_nm")
             return SpO2Curve(
                 tuple(float(a) for a in np.atleast_1d(result["curve_numerator"])),
                 tuple(float(a) for a in np.atleast_1d(result["curve_denominator"])),
-                None,
+                None if pair is None else (float(pair[0]), float(pair[1])),
                 f"{figures.get('curve', 'calibrated curve')} (as recorded)",
             )
     return None

@@ -120,6 +120,14 @@ def register_actions(actions: argparse._SubParsersAction) -> None:
     )
     spo2.add_argument("study", metavar="STUDY.csv", help="columns ratio,sao2_percent,subject")
     spo2.add_argument("--study-id", required=True)
+    spo2.add_argument(
+        "--pair",
+        required=True,
+        type=wavelength_pair,
+        metavar="RED,IR",
+        help="the study's red and infrared LED wavelengths, nm (e.g. 660,940): the curve is "
+        "used only for signals at that pair",
+    )
     spo2.add_argument("--degree", type=int, choices=(1, 2), default=2)
     spo2.add_argument("--arms-limit", type=float, default=3.0, metavar="PERCENT")
     spo2.set_defaults(run=run_record_spo2_curve)
@@ -266,6 +274,17 @@ def create_record(args: argparse.Namespace, content: RecordContent) -> int:
     return 0
 
 
+def wavelength_pair(text: str) -> tuple[float, float]:
+    """Parse ``--pair RED,IR`` (nm, red shorter than infrared)."""
+    try:
+        red, infrared = (float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected RED,IR in nm, got {text!r}") from None
+    if not 0.0 < red < infrared:
+        raise argparse.ArgumentTypeError(f"expected RED,IR with 0 < RED < IR nm, got {text!r}")
+    return red, infrared
+
+
 def run_record_spo2_curve(args: argparse.Namespace) -> int:
     """Execute ``calib record-spo2-curve``."""
     table = read_columns(args.study, ("ratio", "sao2_percent"), ("subject",))
@@ -283,6 +302,7 @@ def run_record_spo2_curve(args: argparse.Namespace) -> int:
     content = spo2_curve_content(
         curve,
         load_context(args.context),
+        pair_nm=args.pair,
         ratio=table["ratio"],
         sao2_percent=table["sao2_percent"],
         subject_pseudonyms=pseudonyms,

@@ -13,12 +13,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from calibration.instrument_records import SPO2_CURVE
+from calibration.instrument_records import SPO2_CURVE, spo2_curve_pair_nm
 from calibration.registry import USABLE_STATES
 from protocols.steps.context import StepFailure, StepOutcome
 
 if TYPE_CHECKING:
-    from protocols.protocol_file import AnalyseStep
+    from calibration.registry import Registry
+    from instrument.config import InstrumentConfig
+    from protocols.calibration_gate import CalibrationUse
+    from protocols.protocol_file import AnalyseStep, Protocol
     from protocols.steps.context import RunContext
 
 
@@ -39,23 +42,67 @@ def _record(step: AnalyseStep, context: RunContext) -> Any:
     return context.record_view(segment_of(context, step.source))
 
 
-def _calibrated_curve(context: RunContext) -> Any:
-    """The R → SpO2 curve of the run's usable ``spo2-curve`` calibration, else None (the
-    analysis's default curve)."""
-    registry = context.registry
+def calibrated_spo2_curve(
+    registry: Registry | None, uses: list[CalibrationUse]
+) -> tuple[str, np.ndarray, tuple[float, float] | None] | None:
+    """The run's usable ``spo2-curve`` calibration: (record, coefficients a_0 … a_d in %,
+    its study's (red, infrared) wavelengths in nm or None when the record predates storing
+    them); None without one."""
     if registry is None:
         return None
-    curves = _module("imaging.spo2_curves", "SpO2/PR/PI")
-    for use in context.calibration_uses:
+    for use in uses:
         usable = use.state in USABLE_STATES or bool(use.override_by)
         if usable and registry.entry(use.record).kind == SPO2_CURVE:
-            coefficients = registry.load(use.record).content.arrays["coefficients/spo2_curve"]
-            return curves.polynomial_curve(
-                coefficients,
-                None,
-                f"calibration {use.record}: SpO2 = " + curves.polynomial_text(coefficients),
-            )
+            arrays = registry.load(use.record).content.arrays
+            return use.record, arrays["coefficients/spo2_curve"], spo2_curve_pair_nm(arrays)
     return None
+
+
+def spo2_pair_problems(
+    protocol: Protocol,
+    config: InstrumentConfig,
+    registry: Registry | None,
+    uses: list[CalibrationUse],
+) -> list[str]:
+    """Why the run's SpO2 curve cannot serve its SpO2 analyses: each analysis whose
+    (shortest, longest) lit wavelengths are not the pair the curve was calibrated for."""
+    calibrated = calibrated_spo2_curve(registry, uses)
+    if calibrated is None or calibrated[2] is None:
+        return []
+    try:
+        curves = importlib.import_module("imaging.spo2_curves")
+    except ModuleNotFoundError:  # the SpO2 analysis itself says it is not available
+        return []
+    record, coefficients, pair_nm = calibrated
+    curve = curves.polynomial_curve(coefficients, pair_nm, f"calibration {record}")
+    lit = {s.wavelength_nm for s in config.detector.led_pattern if s.drive_current_ma > 0.0}
+    steps = {step.name: step for step in protocol.steps}
+    problems = []
+    for step in protocol.steps:
+        if step.kind != "analyse" or step.analysis != "spo2":
+            continue
+        chosen = getattr(steps.get(step.source), "wavelengths_nm", None) or lit
+        wavelengths = sorted(lit.intersection(chosen))
+        if len(wavelengths) < 2:
+            continue
+        try:
+            curve.check_pair(float(wavelengths[0]), float(wavelengths[-1]))
+        except ValueError as exc:
+            problems.append(f"step {step.name!r}: {exc}")
+    return problems
+
+
+def _calibrated_curve(context: RunContext) -> Any:
+    """The R → SpO2 curve of the run's usable ``spo2-curve`` calibration, for its wavelength
+    pair when the record stores it; else None (the analysis's default curve)."""
+    calibrated = calibrated_spo2_curve(context.registry, context.calibration_uses)
+    if calibrated is None:
+        return None
+    curves = _module("imaging.spo2_curves", "SpO2/PR/PI")
+    record, coefficients, pair = calibrated
+    return curves.polynomial_curve(
+        coefficients, pair, f"calibration {record}: SpO2 = " + curves.polynomial_text(coefficients)
+    )
 
 
 def _roi(step: AnalyseStep, context: RunContext) -> tuple[int, int, int, int] | None:
@@ -131,6 +178,8 @@ def spo2(step: AnalyseStep, context: RunContext) -> StepOutcome:
     if curve is not None:  # the calibration's curve, for re-analysis without the registry
         arrays["curve_numerator"] = np.asarray(curve.numerator, dtype=float)
         arrays["curve_denominator"] = np.asarray(curve.denominator, dtype=float)
+        if curve.pair_nm is not None:
+            arrays["curve_pair_nm"] = np.asarray(curve.pair_nm, dtype=float)
     return StepOutcome("passed", results, arrays)
 
 
