@@ -67,38 +67,41 @@ def led_pattern(record: RunRecord) -> tuple[tuple[float, float], ...]:
 
 
 def recorded_steps(record: RunRecord) -> list[RecordedStep]:
-    """The record's protocol steps that stored frames, in run order (empty for a plain
-    acquisition).
+    """The record's protocol steps that stored frames, in run order (the order of their
+    frames; empty for a plain acquisition).
+
+    A step's frame range is cut to the frames the record holds (a writer stopped early keeps
+    fewer than the step counted).
 
     Raises
     ------
     ValueError
-        If a step's LED pattern is unreadable or its frames lie outside the record.
+        If a step's LED pattern or frame range is unreadable.
     """
     steps = []
     for name, result in record.results.items():
         if "first_frame" not in result:
             continue
         where = f"{record.path}: step {name}"
-        first, count = int(result["first_frame"]), int(result.get("frames", 0))
-        if first < 0 or first + count > len(record.frames):
-            raise ValueError(
-                f"{where}: frames {first}..{first + count} lie outside the record's "
-                f"{len(record.frames)} frames"
-            )
+        try:
+            first, count = int(result["first_frame"]), int(result.get("frames", 0))
+        except (TypeError, ValueError):
+            raise ValueError(f"{where}: unreadable frame range") from None
+        first = min(max(first, 0), len(record.frames))
+        count = max(0, min(count, len(record.frames) - first))
         pattern = _pattern(result.get("led_pattern"), where)
+        kind = str(result.get("kind", ""))
         steps.append(
-            (
-                int(result.get("index", 0)),
-                RecordedStep(name, str(result.get("kind", "")), first, count, pattern),
-            )
+            (first, int(result.get("index", 0)), RecordedStep(name, kind, first, count, pattern))
         )
-    return [step for _, step in sorted(steps, key=lambda item: item[0])]
+    return [step for *_, step in sorted(steps, key=lambda item: item[:2])]
 
 
 def step_view(record: RunRecord, step: RecordedStep) -> RunRecord:
-    """The frames of one step as a run record of its own (its LED pattern, no results)."""
+    """The frames of one step as a run record of its own (its LED pattern, its start time when
+    the record holds it, no results)."""
     window = slice(step.first_frame, step.first_frame + step.frames)
+    started = record.results[step.name].get("start_time_utc")
     acquisition = {
         **record.acquisition,
         **{
@@ -117,12 +120,13 @@ def step_view(record: RunRecord, step: RecordedStep) -> RunRecord:
         frame_counter=record.frame_counter[window],
         device_time_us=record.device_time_us[window],
         acquisition=acquisition,
+        metadata={**record.metadata, **({"start_time_utc": started} if started else {})},
         results={},
     )
 
 
 def _listing(steps: list[RecordedStep]) -> str:
-    return ", ".join(f"{step.name} ({step.kind})" for step in steps) or "none"
+    return ", ".join(f"{step.name} ({step.kind or 'kind unknown'})" for step in steps)
 
 
 def measurement_step(record: RunRecord, step_name: str | None = None) -> RecordedStep | None:
@@ -155,11 +159,12 @@ def measurement_step(record: RunRecord, step_name: str | None = None) -> Recorde
             )
         return None
     if step_name is None:
-        chosen = [s for s in steps if s.kind == MEASUREMENT_KIND and s.lit]
+        # A step of unknown kind (a record from elsewhere) may be a measurement too.
+        chosen = [s for s in steps if s.kind in (MEASUREMENT_KIND, "") and s.lit and s.frames]
         if not chosen:
             raise ValueError(
-                f"{record.path}: no acquire step lit an LED; steps holding frames: "
-                f"{_listing(steps)}"
+                f"{record.path}: no acquire step holds frames lit by an LED; steps holding "
+                f"frames: {_listing(steps)}"
             )
         return chosen[0]
     named = {step.name: step for step in steps}
@@ -172,6 +177,11 @@ def measurement_step(record: RunRecord, step_name: str | None = None) -> Recorde
         raise ValueError(
             f"{record.path}: step {step_name!r} lit no LED (a dark reference); steps holding "
             f"frames: {_listing(steps)}"
+        )
+    if not named[step_name].frames:
+        raise ValueError(
+            f"{record.path}: step {step_name!r} holds no frames (it did not finish); steps "
+            f"holding frames: {_listing(steps)}"
         )
     return named[step_name]
 

@@ -30,7 +30,8 @@ Mapping
   no value is extrapolated. A frame dropped on the link costs nothing but the interpolation
   span across the gap.
 - Metadata: SubjectID is the record's subject pseudonym (never an identifier);
-  MeasurementDate/Time are the run's UTC start; RunID, SoftwareVersion and ManufacturerName.
+  MeasurementDate/Time are the UTC start of the exported acquisition (of the step, when the
+  record holds it; else of the run); RunID, SoftwareVersion and ManufacturerName.
 
 Geometry comes from the record's ``/probe`` attributes (``instrument.config.ProbeConfig``).
 """

@@ -5,7 +5,9 @@ and the SNIRF export read one step, take the run's dark reference and leave dark
 from __future__ import annotations
 
 import json
+import shutil
 
+import h5py
 import numpy as np
 import pytest
 
@@ -156,3 +158,86 @@ def test_export_snirf_writes_one_step_with_the_lit_wavelengths(protocol_record, 
     assert data.sample_rate_hz == pytest.approx(200 / 3)
     assert 7.9 <= data.time_s[-1] - data.time_s[0] <= 8.0
     assert summary["detectors"] > 0 and summary["measurements"] == 2 * summary["detectors"]
+
+
+def edited_copy(record_path, tmp_path, edit) -> object:
+    """A copy of the record with ``edit(root)`` applied to its HDF5 tree."""
+    copy = tmp_path / "edited.h5"
+    shutil.copy(record_path, copy)
+    with h5py.File(copy, "r+") as root:
+        edit(root)
+    return copy
+
+
+def test_a_step_counting_more_frames_than_the_record_holds_is_cut_not_fatal(
+    protocol_record, tmp_path, capsys
+):
+    def overcount(root):
+        root["results/after"].attrs["frames"] = root["results/after"].attrs["frames"] + 50
+
+    copy = edited_copy(protocol_record, tmp_path, overcount)
+    record = read_run_record(copy)
+    after = measurement_step(record, "after")
+    assert after.first_frame + after.frames == len(record.frames)
+    assert main(["analyze", "ppg", str(copy), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["step"] == "rest"
+
+
+def test_records_without_step_index_or_kind_are_read_in_frame_order(protocol_record, tmp_path):
+    def strip(root):
+        for group in root["results"].values():
+            for key in ("index", "kind"):
+                if key in group.attrs:
+                    del group.attrs[key]
+
+    record = read_run_record(edited_copy(protocol_record, tmp_path, strip))
+    # h5py lists groups alphabetically ("after" first); frame order puts "rest" first.
+    assert [s.name for s in recorded_steps(record)] == ["dark", "rest", "after"]
+    assert measurement_step(record).name == "rest"
+
+
+def test_a_step_that_received_no_frames_is_passed_over_and_named_when_asked_for(
+    protocol_record, tmp_path, capsys
+):
+    def empty_rest(root):
+        root["results/rest"].attrs["frames"] = 0
+
+    copy = edited_copy(protocol_record, tmp_path, empty_rest)
+    assert measurement_step(read_run_record(copy)).name == "after"
+    assert main(["analyze", "ppg", str(copy), "--step", "rest"]) == 2
+    assert "step 'rest' holds no frames (it did not finish)" in capsys.readouterr().err
+
+
+def test_a_snirf_export_of_a_step_starts_when_the_step_started(protocol_record, tmp_path):
+    record = read_run_record(protocol_record)
+    started = {name: record.results[name]["start_time_utc"] for name in ("rest", "after")}
+    assert started["rest"] < started["after"]
+    for name, stamp in started.items():
+        out = tmp_path / f"{name}.snirf"
+        assert main(["export", "snirf", str(protocol_record), str(out), "--step", name]) == 0
+        tags = read_snirf(out).metadata
+        assert f"{tags['MeasurementDate']}T{tags['MeasurementTime']}".startswith(stamp[:19])
+
+
+def test_a_recorded_curve_serves_only_the_pair_it_was_applied_to(protocol_record, tmp_path, capsys):
+    def calibrated(pair_nm):
+        def edit(root):
+            # As a run with a calibrated curve (no pair in the calibration) stores its SpO2 step.
+            step = root["results"].create_group("oximetry")
+            step.attrs["kind"] = "analyse"
+            step.attrs["results_json"] = json.dumps(
+                {"source": "rest", "curve": "calibration CAL-X@1", "wavelengths_nm": pair_nm}
+            )
+            step["curve_numerator"] = np.array([1.12, -0.27])
+            step["curve_denominator"] = np.array([1.0])
+
+        return edit
+
+    copy = edited_copy(protocol_record, tmp_path, calibrated([660, 940]))
+    assert main(["analyze", "ppg", str(copy), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["curve"] == "calibration CAL-X@1 (as recorded)"
+    copy = edited_copy(protocol_record, tmp_path, calibrated([760, 940]))
+    assert main(["analyze", "ppg", str(copy)]) == 2
+    assert "is for 760/940 nm, the signals are 660/940 nm" in capsys.readouterr().err
+    # An explicit curve replaces the recorded one.
+    assert main(["analyze", "ppg", str(copy), "--curve", "110-25R"]) == 0

@@ -72,8 +72,3 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILURE
-
-
-def run() -> None:
-    """Console-script entry point."""
-    sys.exit(main())

@@ -1,3 +1,5 @@
-from protocols.cli import run
+import sys
 
-run()
+from protocols.cli import main
+
+sys.exit(main())

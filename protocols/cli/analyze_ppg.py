@@ -125,7 +125,8 @@ class PpgInput:
 
 
 def recorded_curve(record: RunRecord, step_name: str) -> SpO2Curve | None:
-    """The calibrated R → SpO2 curve a protocol's SpO2 analysis of `step_name` used, if any."""
+    """The calibrated R → SpO2 curve a protocol's SpO2 analysis of `step_name` used, if any,
+    for the wavelength pair it served."""
     for result in record.results.values():
         if "curve_numerator" not in result or "curve_denominator" not in result:
             continue
@@ -134,7 +135,10 @@ def recorded_curve(record: RunRecord, step_name: str) -> SpO2Curve | None:
         except ValueError:
             continue
         if isinstance(figures, dict) and figures.get("source") == step_name:
+            # The calibration's own pair, else the pair the run applied the curve to.
             pair = result.get("curve_pair_nm")
+            if pair is None:
+                pair = figures.get("wavelengths_nm")
             return SpO2Curve(
                 tuple(float(a) for a in np.atleast_1d(result["curve_numerator"])),
                 tuple(float(a) for a in np.atleast_1d(result["curve_denominator"])),

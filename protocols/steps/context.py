@@ -21,7 +21,7 @@ from calibration.registry import Registry
 from drivers.detector_messages import LedStep
 from instrument.acquisition import Acquisition, AcquisitionStats
 from instrument.instrument import Instrument
-from instrument.run_record import FrameBatch, RunRecord, RunRecordWriter
+from instrument.run_record import FrameBatch, RunRecord, RunRecordWriter, utc_now_iso
 from protocols.calibration_gate import CalibrationUse
 from protocols.events import LiveData, RunEvent, StepProgress
 from protocols.protocol_file import Protocol
@@ -67,7 +67,8 @@ class Segment:
     """Frames one acquiring step stored in the run record.
 
     ``first_frame`` indexes ``/raw/frames``; ``led_pattern`` is (wavelength nm, drive mA) per
-    LED step (drive 0 for dark frames).
+    LED step (drive 0 for dark frames); ``start_time_utc`` is when the acquisition started (the
+    zero of the step's ``time_s``).
     """
 
     step: str
@@ -80,6 +81,7 @@ class Segment:
     first_frame: int
     stats: AcquisitionStats
     led_pattern: tuple[tuple[int, float], ...]
+    start_time_utc: str
 
     def attributes(self) -> dict[str, Any]:
         """Attributes that place the segment in the record."""
@@ -87,6 +89,7 @@ class Segment:
             "first_frame": self.first_frame,
             "frames": len(self.frames),
             "led_pattern": [list(step) for step in self.led_pattern],
+            "start_time_utc": self.start_time_utc,
             **{f"acquisition_{k}": v for k, v in self.stats.as_dict().items()},
         }
 
@@ -210,6 +213,7 @@ class RunContext:
         original = board.led_pattern
         board.led_pattern = led_pattern
         first = self.writer.frames_written
+        started = utc_now_iso()
         batches: list[FrameBatch] = []
         live_state = _LiveTraces(self.emit, lit_steps_of(led_pattern)) if live else None
 
@@ -237,11 +241,11 @@ class RunContext:
                 live_state.flush()
         except BaseException:
             self.segments.append(
-                _segment(self.step_name, batches, first, acquisition.stats(), led_pattern)
+                _segment(self.step_name, batches, first, acquisition.stats(), led_pattern, started)
             )
             raise
         board.led_pattern = original
-        segment = _segment(self.step_name, batches, first, stats, led_pattern)
+        segment = _segment(self.step_name, batches, first, stats, led_pattern, started)
         self.segments.append(segment)
         return segment
 
@@ -252,6 +256,7 @@ def _segment(
     first: int,
     stats: AcquisitionStats,
     pattern: tuple[LedStep, ...],
+    start_time_utc: str,
 ) -> Segment:
     def joined(name: str, dtype: str) -> np.ndarray:
         return (
@@ -272,6 +277,7 @@ def _segment(
         first_frame=first,
         stats=stats,
         led_pattern=tuple((int(s.wavelength_nm), float(s.drive_current_ma)) for s in pattern),
+        start_time_utc=start_time_utc,
     )
 
 
