@@ -299,6 +299,7 @@ ANALYSIS_FIGURES: dict[str, tuple[str, ...]] = {
         "signal_quality",
         "withheld_percent",
         "beats",
+        "roi_pixels",
     ),
     "imaging_ppg": (
         "spo2_median_percent",

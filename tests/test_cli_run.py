@@ -158,11 +158,17 @@ def test_spo2_screening_with_approved_calibrations(tmp_path, capsys):
     # the calibration's curve travels in the record.
     assert main(["analyze", "ppg", str(record.path), "--json"]) == 0
     again = json.loads(capsys.readouterr().out)
-    assert again["step"] == "ppg"
+    assert again["step"] == "ppg" and again["signals_recorded_by"] == "oximetry"
     assert again["curve"] == f"{oximetry['curve']} (as recorded)"
     recorded = record.results["oximetry"]["spo2_percent"]
     reanalysed = np.array([np.nan if v is None else v for v in again["spo2_percent"]])
     np.testing.assert_allclose(reanalysed, recorded, atol=0.005)
+    # Derived from the frames again (here with the run's own dark frames), nearly the same.
+    assert main(["analyze", "ppg", str(record.path), "--black-level", "64", "--json"]) == 0
+    derived = json.loads(capsys.readouterr().out)
+    assert derived["signals_recorded_by"] is None and derived["curve"] == again["curve"]
+    values = np.array([np.nan if v is None else v for v in derived["spo2_percent"]])
+    assert np.nanmedian(values) == pytest.approx(np.nanmedian(recorded), abs=0.5)
     # The 0 mA LED step is dark, not a SNIRF wavelength.
     assert main(["export", "snirf", str(record.path), str(tmp_path / "ppg.snirf"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["wavelengths_nm"] == [660.0, 940.0]

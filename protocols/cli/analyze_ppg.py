@@ -115,65 +115,122 @@ class PpgInput:
         Resampled and selected as the options ask.
     step : str or None
         The protocol step analysed (None: a plain acquisition or a CSV file).
+    recorded_by : str or None
+        The protocol's SpO2 analysis step whose stored signals these are (None: derived from
+        the frames here).
     recorded_curve : SpO2Curve or None
-        The calibrated curve the protocol's own SpO2 analysis of that step used.
+        The calibrated curve that analysis used.
     """
 
     signals: PpgSignals
     step: str | None = None
+    recorded_by: str | None = None
     recorded_curve: SpO2Curve | None = None
 
 
-def recorded_curve(record: RunRecord, step_name: str) -> SpO2Curve | None:
-    """The calibrated R → SpO2 curve a protocol's SpO2 analysis of `step_name` used, if any,
-    for the wavelength pair it served."""
-    for result in record.results.values():
-        if "curve_numerator" not in result or "curve_denominator" not in result:
+@dataclass(frozen=True)
+class RecordedSpo2:
+    """A protocol's SpO2 analysis of one acquire step, as its run record keeps it.
+
+    Attributes
+    ----------
+    name : str
+        The analysis step.
+    signals : PpgSignals or None
+        The PPG signals it analysed (None in records that do not keep them).
+    curve : SpO2Curve or None
+        The calibrated curve it used, for the wavelength pair it served (None: the default).
+    """
+
+    name: str
+    signals: PpgSignals | None
+    curve: SpO2Curve | None
+
+
+def _figures(result: dict) -> dict:
+    try:
+        figures = json.loads(str(result.get("results_json", "{}")))
+    except ValueError:
+        return {}
+    return figures if isinstance(figures, dict) else {}
+
+
+def recorded_spo2(record: RunRecord, step_name: str) -> RecordedSpo2 | None:
+    """The protocol's SpO2 analysis of `step_name` in `record`, if the run made one."""
+    for name, result in record.results.items():
+        figures = _figures(result)
+        if figures.get("source") != step_name or not {"ppg_signals", "curve_numerator"} & set(
+            result
+        ):
             continue
-        try:
-            figures = json.loads(str(result.get("results_json", "{}")))
-        except ValueError:
-            continue
-        if isinstance(figures, dict) and figures.get("source") == step_name:
+        signals = None
+        if "ppg_time_s" in result and "ppg_wavelengths_nm" in result:
+            time_s = np.asarray(result["ppg_time_s"], dtype=float)
+            values = np.asarray(result["ppg_signals"], dtype=float)
+            if time_s.size >= 2 and values.shape[0] == time_s.size:
+                signals = PpgSignals(
+                    time_s,
+                    values.reshape(time_s.size, -1),
+                    tuple(float(w) for w in np.atleast_1d(result["ppg_wavelengths_nm"])),
+                    float((time_s.size - 1) / (time_s[-1] - time_s[0])),
+                    int(figures.get("roi_pixels", 0)),
+                )
+        curve = None
+        if "curve_numerator" in result and "curve_denominator" in result:
             # The calibration's own pair, else the pair the run applied the curve to.
             pair = result.get("curve_pair_nm")
             if pair is None:
                 pair = figures.get("wavelengths_nm")
-            return SpO2Curve(
+            curve = SpO2Curve(
                 tuple(float(a) for a in np.atleast_1d(result["curve_numerator"])),
                 tuple(float(a) for a in np.atleast_1d(result["curve_denominator"])),
                 None if pair is None else (float(pair[0]), float(pair[1])),
                 f"{figures.get('curve', 'calibrated curve')} (as recorded)",
             )
+        return RecordedSpo2(name, signals, curve)
     return None
 
 
 def load_input(args: argparse.Namespace) -> PpgInput:
-    """The signals FILE holds, resampled and selected as the options ask."""
+    """The signals FILE holds, resampled and selected as the options ask.
+
+    Of a protocol run, the signals the run's own SpO2 analysis of the step derived (its ROI
+    and dark level) when the record keeps them and neither ``--roi`` nor ``--black-level``
+    asks for a new derivation; else they are derived from the step's frames here.
+    """
     path = Path(args.file)
     if not path.is_file():
         raise ValueError(f"{path}: no such file")
-    step_name, curve = None, None
-    if h5py.is_hdf5(path):
-        record = read_run_record(path)
-        step = measurement_step(record, args.step)
+    if not h5py.is_hdf5(path):
+        if args.step is not None:
+            raise ValueError(f"{path}: --step applies to protocol run records, not CSV files")
+        return PpgInput(_selected(read_ppg_csv(path, args.fs), args.pair))
+    record = read_run_record(path)
+    step = measurement_step(record, args.step)
+    recorded = None if step is None else recorded_spo2(record, step.name)
+    rederive = args.roi is not None or args.black_level is not None
+    if recorded is not None and recorded.signals is not None and not rederive:
+        signals, recorded_by = recorded.signals, recorded.name
+    else:
         black_level = args.black_level
         reference = dark_reference_dn(record)
         if black_level is None and reference is not None:
             black_level = float(reference.mean())
         measurement = record if step is None else step_view(record, step)
         signals = ppg_signals_from_run(measurement, roi=args.roi, black_level_dn=black_level)
-        if step is not None:
-            step_name, curve = step.name, recorded_curve(record, step.name)
-        if args.fs is not None:
-            signals = resampled(signals, args.fs)
-    else:
-        if args.step is not None:
-            raise ValueError(f"{path}: --step applies to protocol run records, not CSV files")
-        signals = read_ppg_csv(path, args.fs)
-    if args.pair is not None:
-        signals = selected(signals, args.pair)
-    return PpgInput(signals, step_name, curve)
+        recorded_by = None
+    if args.fs is not None:
+        signals = resampled(signals, args.fs)
+    return PpgInput(
+        _selected(signals, args.pair),
+        None if step is None else step.name,
+        recorded_by,
+        None if recorded is None else recorded.curve,
+    )
+
+
+def _selected(signals: PpgSignals, pair: tuple[float, float] | None) -> PpgSignals:
+    return signals if pair is None else selected(signals, pair)
 
 
 def _numbers(values: np.ndarray, digits: int) -> list[float | None]:
@@ -181,7 +238,11 @@ def _numbers(values: np.ndarray, digits: int) -> list[float | None]:
 
 
 def report(
-    result: OximetryResult, signals: PpgSignals, source: str, step: str | None = None
+    result: OximetryResult,
+    signals: PpgSignals,
+    source: str,
+    step: str | None = None,
+    recorded_by: str | None = None,
 ) -> dict:
     """The JSON object of an analysis (times in the input's time base, s: of a protocol run,
     from the start of the step)."""
@@ -190,6 +251,7 @@ def report(
     return {
         "file": source,
         "step": step,
+        "signals_recorded_by": recorded_by,
         "wavelengths_nm": list(signals.wavelengths_nm),
         "pair_nm": list(result.pair_nm),
         "sample_rate_hz": signals.sample_rate_hz,
@@ -250,8 +312,11 @@ def run(args: argparse.Namespace) -> int:
     curve = args.curve if args.curve is not None else given.recorded_curve
     result = pulse_oximetry(signals.signals, signals.sample_rate_hz, signals.wavelengths_nm, curve)
     if args.json:
-        print(json.dumps(report(result, signals, str(args.file), given.step)))
+        print(json.dumps(report(result, signals, str(args.file), given.step, given.recorded_by)))
     else:
-        source = str(args.file) if given.step is None else f"{args.file} (step {given.step})"
+        source = str(args.file)
+        if given.step is not None:
+            signals_of = "" if given.recorded_by is None else f", signals of {given.recorded_by}"
+            source += f" (step {given.step}{signals_of})"
         print_human(result, signals, source)
     return 0

@@ -161,6 +161,7 @@ def spo2(step: AnalyseStep, context: RunContext) -> StepOutcome:
         "signal_quality": _median(result.signal_quality),
         "withheld_percent": round(withheld, 1),
         "beats": len(result.beats_s),
+        "roi_pixels": signals.roi_pixels,
         "curve": result.curve_description,
         "wavelengths_nm": [float(w) for w in result.pair_nm],
         "source": step.source,
