@@ -42,6 +42,7 @@ from instrument.config import InstrumentConfig
 from protocols.calibration_gate import CalibrationUse, Override
 from protocols.events import (
     LiveData,
+    OperatorPrompt,
     QcResult,
     RunFailed,
     RunFinished,
@@ -189,6 +190,17 @@ class RunnerView(QWidget):
             buttons.addWidget(button)
         buttons.addStretch(1)
 
+        self.prompt_box = QGroupBox()
+        self.prompt_text = QLabel()
+        self.prompt_text.setWordWrap(True)
+        self.prompt_text.setStyleSheet("font-size: 14pt; font-weight: bold")
+        self.continue_button = QPushButton()
+        self.continue_button.clicked.connect(self.confirm)
+        prompt_layout = QHBoxLayout(self.prompt_box)
+        prompt_layout.addWidget(self.prompt_text, 1)
+        prompt_layout.addWidget(self.continue_button)
+        self.prompt_box.setVisible(False)
+
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.progress = QProgressBar()
@@ -212,6 +224,7 @@ class RunnerView(QWidget):
         layout.addLayout(self.form)
         layout.addWidget(self.override_box)
         layout.addLayout(buttons)
+        layout.addWidget(self.prompt_box)
         layout.addWidget(self.status)
         layout.addWidget(self.progress)
         layout.addWidget(self.step_message)
@@ -250,6 +263,8 @@ class RunnerView(QWidget):
         self.start_button.setText(self.tr("Start"))
         self.pause_button.setText(self.tr("Resume") if self.paused else self.tr("Pause"))
         self.abort_button.setText(self.tr("Abort"))
+        self.prompt_box.setTitle(self.tr("The run waits for you"))
+        self.continue_button.setText(self.tr("Done, continue"))
         self.override_box.setTitle(
             self.tr("Approver override (an expired calibration only; recorded in the audit trail)")
         )
@@ -448,6 +463,12 @@ class RunnerView(QWidget):
         self.paused = not self.paused
         self._update_buttons()
 
+    def confirm(self) -> None:
+        """The operator did what the run's prompt asked: the run goes on."""
+        self.prompt_box.setVisible(False)
+        if self.runner is not None:
+            self.runner.confirm()
+
     def abort(self) -> None:
         """End the run at its next safe point (the record is kept, marked aborted)."""
         if self.runner is not None:
@@ -475,6 +496,10 @@ class RunnerView(QWidget):
             if outcome is not None:
                 outcome.step_results[event.name] = dict(event.results)
             self._show_vitals(event.results)
+        elif isinstance(event, OperatorPrompt):
+            self.prompt_text.setText(event.message)
+            self.prompt_box.setVisible(True)
+            self.continue_button.setFocus()
         elif isinstance(event, QcResult):
             self._add_qc(event)
             if outcome is not None:
@@ -490,6 +515,7 @@ class RunnerView(QWidget):
                     True,
                 )
         elif isinstance(event, RunFinished):
+            self.prompt_box.setVisible(False)
             self._finish(event)
 
     def _show_vitals(self, results: dict[str, Any]) -> None:
@@ -558,6 +584,7 @@ class RunnerView(QWidget):
             self.run_finished.emit(self.outcome)
 
     def _on_failed(self, message: str) -> None:
+        self.prompt_box.setVisible(False)
         self.runner = None
         self.session.end_run()
         self.paused = False

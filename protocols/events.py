@@ -80,6 +80,16 @@ class QcResult:
 
 
 @dataclass(frozen=True)
+class OperatorPrompt:
+    """The run waits for the operator: do what ``message`` says, then confirm
+    (:meth:`protocols.runner.ProtocolRunner.confirm`)."""
+
+    index: int
+    name: str
+    message: str
+
+
+@dataclass(frozen=True)
 class RunWarning:
     """Something the operator should know that does not stop the run."""
 
@@ -114,6 +124,7 @@ RunEvent = (
     | StepFinished
     | LiveData
     | QcResult
+    | OperatorPrompt
     | RunWarning
     | RunFailed
     | RunFinished

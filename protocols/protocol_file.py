@@ -191,6 +191,13 @@ class QcGateStep(_Step):
         return self
 
 
+class PromptStep(_Step):
+    """Ask the operator to do something (e.g. move the probe) and wait until they confirm."""
+
+    kind: Literal["prompt"]
+    message: Annotated[str, Field(min_length=1, max_length=500)]
+
+
 class ReportStep(_Step):
     """Write the PDF report and the JSON summary (also written when a run ends early)."""
 
@@ -334,6 +341,7 @@ Step = Annotated[
     | PhotonTransferStep
     | AnalyseStep
     | QcGateStep
+    | PromptStep
     | ReportStep,
     Field(discriminator="kind"),
 ]
@@ -355,6 +363,7 @@ STEP_KINDS = (
     "photon_transfer",
     "analyse",
     "qc_gate",
+    "prompt",
     "report",
 )
 

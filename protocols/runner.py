@@ -112,6 +112,9 @@ class ProtocolRunner:
     duration_scale : float
         Multiplies every acquisition and warm-up time of the protocol (shortened runs for
         tests and demonstrations; 1 for real runs). Recorded in the run record.
+    confirm_prompts : bool
+        Confirm every ``prompt`` step at once instead of waiting for :meth:`confirm`
+        (headless runs, where the instrument is set up beforehand).
     """
 
     def __init__(
@@ -129,6 +132,7 @@ class ProtocolRunner:
         override: Override | None = None,
         sim_fault: FaultPlan | None = None,
         duration_scale: float = 1.0,
+        confirm_prompts: bool = False,
     ) -> None:
         if not 0 < duration_scale <= 1:
             raise ValueError(f"duration scale must be in (0, 1], got {duration_scale:g}")
@@ -147,8 +151,15 @@ class ProtocolRunner:
         self._resume = threading.Event()
         self._resume.set()
         self._abort = threading.Event()
+        self._confirmed = threading.Event()
+        self.confirm_prompts = confirm_prompts
 
     # ------------------------------------------------------------------ control
+    def confirm(self) -> None:
+        """The operator did what the current ``prompt`` step asked
+        (:class:`protocols.events.OperatorPrompt`)."""
+        self._confirmed.set()
+
     def pause(self) -> None:
         """Hold the run at the next safe point (between steps, or a warm-up poll).
 
@@ -281,11 +292,13 @@ class ProtocolRunner:
             self.on_event,
             self._resume,
             self._abort,
+            self._confirmed,
             protocol=self.protocol,
             registry=self.registry,
             calibration_uses=uses,
             calibration_problems=problems,
             duration_scale=self.duration_scale,
+            confirm_prompts=self.confirm_prompts,
             metadata=metadata,
             settings={
                 "frame_rate_hz": board.frame_rate_hz,

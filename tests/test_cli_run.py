@@ -330,3 +330,40 @@ def test_a_curve_calibrated_at_another_wavelength_pair_refuses_the_run_before_me
     )
     summary = json.loads(captured.out)
     assert summary["status"] == "failed" and summary["record"] is None
+
+
+PROMPTED = """\
+name: prompted
+version: "1"
+intended_use: research
+steps:
+  - kind: prompt
+    name: place
+    message: Place the probe on the forearm.
+  - kind: acquire
+    duration_s: 0.5
+"""
+
+
+def test_prompts_need_a_terminal_or_confirm_prompts(tmp_path):
+    (tmp_path / "prompted.yaml").write_text(PROMPTED)
+    command = [sys.executable, "-m", "protocols.cli", "run", "prompted.yaml", "--sim"]
+    refused = subprocess.run(
+        command, capture_output=True, text=True, cwd=tmp_path, timeout=150, stdin=subprocess.DEVNULL
+    )
+    assert refused.returncode == 2
+    assert "prompted asks the operator to act before going on (steps place)" in refused.stderr
+    assert "--confirm-prompts" in refused.stderr and not (tmp_path / "runs").exists()
+    confirmed = subprocess.run(
+        [*command, "--confirm-prompts", "--json"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=150,
+        stdin=subprocess.DEVNULL,
+    )
+    assert confirmed.returncode == 0, confirmed.stderr
+    assert ">>> Place the probe on the forearm." in confirmed.stderr
+    assert "(confirmed by --confirm-prompts)" in confirmed.stderr
+    steps = json.loads(confirmed.stdout)["steps"]
+    assert steps[0]["results"] == {"confirmed_by": "automatic"}

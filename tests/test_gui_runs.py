@@ -361,3 +361,35 @@ def test_closing_during_a_run_asks_then_aborts_and_closes_when_the_run_has_ended
     (outcome,) = finished
     assert outcome.finished.status == "aborted"
     assert read_run_record(outcome.finished.record_path).metadata["status"] == "aborted"
+
+
+def test_the_run_waits_at_each_operator_prompt_until_continue_is_pressed(qtbot, tmp_path):
+    registry = make_registry(tmp_path / "registry")
+    approved_record(registry)
+    window = open_window(qtbot, registry, tmp_path, duration_scale=0.2)
+    view = window.runner_view
+    select(qtbot, view, "dot-lesion-scan")
+    view.operator.setText("tech")
+    statuses = {}
+
+    def shown(expected: str) -> bool:
+        return not view.prompt_box.isHidden() and expected in view.prompt_text.text()
+
+    with qtbot.waitSignal(view.run_finished, timeout=RUN_TIMEOUT_MS) as finished:
+        view.start_button.click()
+        for step, expected in (
+            ("place-reference", "healthy contralateral side"),
+            ("place-scan", "region under examination"),
+        ):
+            qtbot.waitUntil(lambda expected=expected: shown(expected), timeout=RUN_TIMEOUT_MS)
+            qtbot.wait(300)  # the run stays at the prompt
+            statuses = {row[0]: row[2] for row in table(view.steps)}
+            assert statuses[step] == "running" and shown(expected)
+            view.continue_button.click()
+            assert view.prompt_box.isHidden()
+    outcome = finished.args[0]
+    assert outcome.finished.status == "completed"
+    record = read_run_record(outcome.finished.record_path)
+    results = step_results(record)
+    assert results["place-reference"] == results["place-scan"] == {"confirmed_by": "operator"}
+    assert {row[0]: row[2] for row in table(view.steps)}["dot"] == "passed"

@@ -334,3 +334,11 @@ def test_device_settings_are_checked_with_file_line_and_field_before_any_hardwar
     bad_gain = VALID.replace("device:\n", "device:\n  gain: 3\n")
     with pytest.raises(ProtocolError, match=r"^lab/tiny.yaml:5: device.gain: Input should be"):
         detector_settings(parse_protocol(bad_gain, "lab/tiny.yaml"), detector, None)
+
+
+def test_a_prompt_needs_its_message():
+    prompt = "steps:\n  - kind: prompt\n    name: place\n"
+    message = error_of(with_steps_replaced("steps:\n", prompt))
+    assert message.startswith("lab/tiny.yaml:9: steps[0].message: Field required")
+    text = with_steps_replaced("steps:\n", "steps:\n  - kind: prompt\n    message: Place it.\n")
+    assert parse_protocol(text, "lab/tiny.yaml").steps[0].message == "Place it."

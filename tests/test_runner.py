@@ -22,6 +22,7 @@ from instrument.run_record import read_run_record
 from protocols import runner as runner_module
 from protocols.events import (
     LiveData,
+    OperatorPrompt,
     QcResult,
     RunFailed,
     RunFinished,
@@ -352,3 +353,59 @@ def test_the_runner_view_disables_pause_once_abort_is_pressed(qtbot, tmp_path):
         assert runner is not None and runner.aborted and not runner.paused
     assert finished.args[0].finished.status == "aborted"
     window.close()
+
+
+PROMPTED = """\
+name: prompted
+version: "1"
+intended_use: research
+device:
+  led_pattern:
+    - {wavelength_nm: 660, drive_current_ma: 0.5}
+steps:
+  - kind: prompt
+    name: place
+    message: Place the probe on the forearm.
+  - kind: acquire
+    name: signal
+    duration_s: 0.5
+"""
+
+
+def test_a_prompt_holds_the_run_until_the_operator_confirms(tmp_path):
+    events: list = []
+    runner = make_runner(PROMPTED, tmp_path, events)
+    thread, finished = in_thread(runner)
+    wait_for(events, lambda e: isinstance(e, OperatorPrompt))
+    prompt = next(e for e in events if isinstance(e, OperatorPrompt))
+    assert (prompt.index, prompt.name) == (0, "place")
+    assert prompt.message == "Place the probe on the forearm."
+    time.sleep(0.5)
+    assert not any(isinstance(e, StepStarted) and e.name == "signal" for e in events)
+    runner.confirm()
+    thread.join(60)
+    assert finished[0].status == "completed"
+    summary = json.loads(finished[0].summary_json.read_text())
+    assert summary["steps"][0]["results"] == {"confirmed_by": "operator"}
+
+
+def test_an_abort_while_a_prompt_waits_ends_the_run_with_its_record(tmp_path):
+    events: list = []
+    runner = make_runner(PROMPTED, tmp_path, events)
+    thread, finished = in_thread(runner)
+    wait_for(events, lambda e: isinstance(e, OperatorPrompt))
+    runner.abort()
+    thread.join(60)
+    assert finished[0].status == "aborted"
+    assert read_run_record(finished[0].record_path).metadata["status"] == "aborted"
+    summary = json.loads(finished[0].summary_json.read_text())
+    assert [s["status"] for s in summary["steps"]] == ["aborted", "not run"]
+
+
+def test_prompts_confirmed_by_the_run_itself_for_headless_use(tmp_path):
+    events: list = []
+    finished = make_runner(PROMPTED, tmp_path, events, confirm_prompts=True).run()
+    assert finished.status == "completed"
+    assert any(isinstance(e, OperatorPrompt) for e in events)
+    summary = json.loads(finished.summary_json.read_text())
+    assert summary["steps"][0]["results"] == {"confirmed_by": "automatic"}

@@ -35,6 +35,7 @@ def run(name: str, tmp_path, scale: float):
         "tester",
         config_text=text,
         duration_scale=scale,
+        confirm_prompts=True,
     )
     finished = runner.run()
     summary = json.loads(finished.summary_json.read_text())
@@ -99,6 +100,8 @@ def test_dot_lesion_scan_runs_end_to_end_with_a_lesion_table_inside_the_volume(t
 
     assert finished.status == "completed"
     assert {s["name"]: s["status"] for s in summary["steps"]}["dot"] == "passed"
+    # The operator is asked to place the pad before each acquisition (confirmed by the run).
+    assert figures["place-reference"] == figures["place-scan"] == {"confirmed_by": "automatic"}
     # The intensities are taken above the measured dark level (the sensor's black level).
     black_level = Scene(0).truth(0.0)["sensor"]["black_level_dn"]
     assert abs(dot["dark_level_dn"] - black_level) < 2.0

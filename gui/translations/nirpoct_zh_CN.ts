@@ -509,229 +509,239 @@ Run record: %5</source>
 <context>
     <name>RunnerView</name>
     <message>
-        <location filename="../runner_view.py" line="238"/>
-        <location filename="../runner_view.py" line="528"/>
+        <location filename="../runner_view.py" line="251"/>
+        <location filename="../runner_view.py" line="554"/>
         <source>Error: %1</source>
         <translation>错误：%1</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="238"/>
-        <location filename="../runner_view.py" line="528"/>
+        <location filename="../runner_view.py" line="251"/>
+        <location filename="../runner_view.py" line="554"/>
         <source>Warning: %1</source>
         <translation>警告：%1</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="241"/>
+        <location filename="../runner_view.py" line="254"/>
         <source>Protocol</source>
         <translation>检测方案</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="242"/>
+        <location filename="../runner_view.py" line="255"/>
         <source>About</source>
         <translation>说明</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="243"/>
+        <location filename="../runner_view.py" line="256"/>
         <source>Calibrations</source>
         <translation>校准</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="244"/>
+        <location filename="../runner_view.py" line="257"/>
         <source>Operator</source>
         <translation>操作员</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="245"/>
+        <location filename="../runner_view.py" line="258"/>
         <source>Subject</source>
         <translation>受试者</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="249"/>
+        <location filename="../runner_view.py" line="262"/>
         <source>stored only as a pseudonym</source>
         <translation>仅以假名存储</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="250"/>
+        <location filename="../runner_view.py" line="263"/>
         <source>Start</source>
         <translation>开始</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="251"/>
-        <location filename="../runner_view.py" line="388"/>
+        <location filename="../runner_view.py" line="264"/>
+        <location filename="../runner_view.py" line="403"/>
         <source>Resume</source>
         <translation>继续</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="251"/>
-        <location filename="../runner_view.py" line="388"/>
+        <location filename="../runner_view.py" line="264"/>
+        <location filename="../runner_view.py" line="403"/>
         <source>Pause</source>
         <translation>暂停</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="252"/>
+        <location filename="../runner_view.py" line="265"/>
         <source>Abort</source>
         <translation>中止</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="254"/>
+        <location filename="../runner_view.py" line="266"/>
+        <source>The run waits for you</source>
+        <translation>运行正在等待您的操作</translation>
+    </message>
+    <message>
+        <location filename="../runner_view.py" line="267"/>
+        <source>Done, continue</source>
+        <translation>已完成，继续</translation>
+    </message>
+    <message>
+        <location filename="../runner_view.py" line="269"/>
         <source>Approver override (an expired calibration only; recorded in the audit trail)</source>
         <translation>批准人越权放行（仅限已过期的校准；记录在审计追踪中）</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="256"/>
+        <location filename="../runner_view.py" line="271"/>
         <source>Approver user id</source>
         <translation>批准人用户 ID</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="256"/>
+        <location filename="../runner_view.py" line="271"/>
         <source>Password</source>
         <translation>密码</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="256"/>
+        <location filename="../runner_view.py" line="271"/>
         <source>Reason</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="264"/>
+        <location filename="../runner_view.py" line="279"/>
         <source>Steps</source>
         <translation>步骤</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="265"/>
+        <location filename="../runner_view.py" line="280"/>
         <source>QC gates and messages</source>
         <translation>质控关卡与消息</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="266"/>
-        <location filename="../runner_view.py" line="269"/>
+        <location filename="../runner_view.py" line="281"/>
+        <location filename="../runner_view.py" line="284"/>
         <source>Step</source>
         <translation>步骤</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="266"/>
+        <location filename="../runner_view.py" line="281"/>
         <source>Kind</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="266"/>
+        <location filename="../runner_view.py" line="281"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="270"/>
+        <location filename="../runner_view.py" line="285"/>
         <source>Figure</source>
         <translation>指标</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="271"/>
+        <location filename="../runner_view.py" line="286"/>
         <source>Value</source>
         <translation>数值</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="272"/>
+        <location filename="../runner_view.py" line="287"/>
         <source>Unit</source>
         <translation>单位</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="273"/>
+        <location filename="../runner_view.py" line="288"/>
         <source>Low</source>
         <translation>下限</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="274"/>
+        <location filename="../runner_view.py" line="289"/>
         <source>High</source>
         <translation>上限</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="275"/>
+        <location filename="../runner_view.py" line="290"/>
         <source>Result</source>
         <translation>结果</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="284"/>
-        <location filename="../runner_view.py" line="518"/>
+        <location filename="../runner_view.py" line="299"/>
+        <location filename="../runner_view.py" line="544"/>
         <source>PASS</source>
         <translation>通过</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="284"/>
-        <location filename="../runner_view.py" line="518"/>
+        <location filename="../runner_view.py" line="299"/>
+        <location filename="../runner_view.py" line="544"/>
         <source>FAIL</source>
         <translation>未通过</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="323"/>
+        <location filename="../runner_view.py" line="338"/>
         <source>none required</source>
         <translation>无需校准</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="328"/>
+        <location filename="../runner_view.py" line="343"/>
         <source>checking…</source>
         <translation>正在检查…</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="349"/>
+        <location filename="../runner_view.py" line="364"/>
         <source>due %1</source>
         <translation>到期日 %1</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="362"/>
+        <location filename="../runner_view.py" line="377"/>
         <source>BLOCKED: this clinical protocol needs approved, in-date calibrations. %1</source>
         <translation>已禁止：此临床检测方案需要已批准且在有效期内的校准。%1</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="406"/>
+        <location filename="../runner_view.py" line="421"/>
         <source>The instrument is busy; stop the live acquisition first.</source>
         <translation>仪器正忙；请先停止实时采集。</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="410"/>
+        <location filename="../runner_view.py" line="425"/>
         <source>Enter the operator.</source>
         <translation>请输入操作员。</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="435"/>
+        <location filename="../runner_view.py" line="450"/>
         <source>Running %1…</source>
         <translation>正在运行 %1…</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="444"/>
+        <location filename="../runner_view.py" line="459"/>
         <source>Resumed.</source>
         <translation>已继续。</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="447"/>
+        <location filename="../runner_view.py" line="462"/>
         <source>Paused.</source>
         <translation>已暂停。</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="455"/>
+        <location filename="../runner_view.py" line="476"/>
         <source>Aborting…</source>
         <translation>正在中止…</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="489"/>
+        <location filename="../runner_view.py" line="514"/>
         <source>Run failed: %1</source>
         <translation>运行失败：%1</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="549"/>
+        <location filename="../runner_view.py" line="575"/>
         <source>all QC gates passed</source>
         <translation>所有质控关卡均通过</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="549"/>
+        <location filename="../runner_view.py" line="575"/>
         <source>QC not passed</source>
         <translation>质控未通过</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="551"/>
+        <location filename="../runner_view.py" line="577"/>
         <source>Run %1: %2</source>
         <translation>运行%1：%2</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="565"/>
+        <location filename="../runner_view.py" line="592"/>
         <source>Run refused or failed: %1</source>
         <translation>运行被拒绝或失败：%1</translation>
     </message>
@@ -820,37 +830,37 @@ Run record: %5</source>
 <context>
     <name>Status</name>
     <message>
-        <location filename="../runner_view.py" line="81"/>
+        <location filename="../runner_view.py" line="82"/>
         <source>pending</source>
         <translation>等待中</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="82"/>
+        <location filename="../runner_view.py" line="83"/>
         <source>running</source>
         <translation>运行中</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="83"/>
+        <location filename="../runner_view.py" line="84"/>
         <source>passed</source>
         <translation>通过</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="84"/>
+        <location filename="../runner_view.py" line="85"/>
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="85"/>
+        <location filename="../runner_view.py" line="86"/>
         <source>skipped</source>
         <translation>已跳过</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="86"/>
+        <location filename="../runner_view.py" line="87"/>
         <source>aborted</source>
         <translation>已中止</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="87"/>
+        <location filename="../runner_view.py" line="88"/>
         <source>completed</source>
         <translation>已完成</translation>
     </message>

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import select
 import sys
 import threading
 from pathlib import Path
@@ -18,6 +19,7 @@ from protocols.cli.calib_records import PASSWORD_ENV, REGISTRY_ENV, default_regi
 from protocols.cli.commands import COMMAND_HELP
 from protocols.cli.common import add_instrument_options, instrument_config
 from protocols.events import (
+    OperatorPrompt,
     QcResult,
     RunEvent,
     RunFailed,
@@ -82,6 +84,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         "demonstrations — recorded in the run record and printed on the report)",
     )
     parser.add_argument(
+        "--confirm-prompts",
+        action="store_true",
+        help="confirm the protocol's operator prompts (e.g. move the probe) at once, for "
+        "headless runs; without it each prompt waits for Enter on the terminal",
+    )
+    parser.add_argument(
         "--sim-fault",
         type=fault_plan,
         metavar="KIND@SECONDS",
@@ -93,10 +101,14 @@ def register(commands: argparse._SubParsersAction) -> None:
 class ProgressPrinter:
     """Turns runner events into lines on ``stream`` (and a live bar on a terminal)."""
 
-    def __init__(self, steps: int, stream: TextIO | None = None) -> None:
+    def __init__(
+        self, steps: int, stream: TextIO | None = None, *, confirm_prompts: bool = False
+    ) -> None:
         self.steps = steps
         self.stream = stream if stream is not None else sys.stderr
         self.live = self.stream.isatty()
+        self.confirm_prompts = confirm_prompts
+        self.prompt_waiting = threading.Event()
         self._bar_shown = False
 
     def _line(self, text: str) -> None:
@@ -124,6 +136,13 @@ class ProgressPrinter:
                 f"  QC {verdict}: {event.figure} = {event.value:.4g} {event.unit} "
                 f"(limits {low} … {high})"
             )
+        elif isinstance(event, OperatorPrompt):
+            self._line(f"  >>> {event.message}")
+            if self.confirm_prompts:
+                self._line("  (confirmed by --confirm-prompts)")
+            else:
+                self._line("  Press Enter when done (Ctrl-C aborts the run).")
+                self.prompt_waiting.set()
         elif isinstance(event, RunWarning):
             self._line(f"nirpoct: warning: {event.message}")
         elif isinstance(event, RunFailed):
@@ -159,7 +178,14 @@ def run(args: argparse.Namespace) -> int:
     config, text = instrument_config(args)
     if args.sim_fault is not None and config.detector.port != SIM:
         raise ValueError("--sim-fault needs the simulated detector board (add --sim)")
-    printer = ProgressPrinter(len(protocol.steps))
+    prompts = [step.name for step in protocol.steps if step.kind == "prompt"]
+    if prompts and not args.confirm_prompts and not sys.stdin.isatty():
+        raise ValueError(
+            f"{protocol.name} asks the operator to act before going on (steps "
+            f"{', '.join(prompts)}); run it on a terminal, or pass --confirm-prompts when the "
+            "instrument is set up beforehand"
+        )
+    printer = ProgressPrinter(len(protocol.steps), confirm_prompts=args.confirm_prompts)
     runner = ProtocolRunner(
         protocol,
         config,
@@ -173,6 +199,7 @@ def run(args: argparse.Namespace) -> int:
         override=_override(args),
         sim_fault=args.sim_fault,
         duration_scale=args.duration_scale,
+        confirm_prompts=args.confirm_prompts,
     )
     outcome: list[RunFinished | BaseException] = []
     done = threading.Event()
@@ -186,7 +213,7 @@ def run(args: argparse.Namespace) -> int:
             done.set()
 
     threading.Thread(target=work, name="protocol-runner", daemon=True).start()
-    interrupted = _wait(done, runner)
+    interrupted = _wait(done, runner, printer.prompt_waiting)
     result = outcome[0]
     if isinstance(result, BaseException):
         raise result
@@ -200,17 +227,23 @@ def run(args: argparse.Namespace) -> int:
     return 0 if result.qc_passed else 1
 
 
-def _wait(done: threading.Event, runner: ProtocolRunner) -> bool:
-    """Wait until the run has ended; whether it was interrupted.
+def _wait(done: threading.Event, runner: ProtocolRunner, prompt_waiting: threading.Event) -> bool:
+    """Wait until the run has ended, confirming each operator prompt when Enter is pressed;
+    whether it was interrupted.
 
-    Every Ctrl-C aborts the run (again); the command still waits until the runner has closed
-    the record as aborted and written the summary and the report.
+    Every Ctrl-C (or the end of the input at a prompt) aborts the run (again); the command
+    still waits until the runner has closed the record as aborted and written the summary and
+    the report.
     """
     interrupted = False
     while True:
         try:
             while not done.wait(0.2):
-                pass
+                if prompt_waiting.is_set() and not interrupted and _line_typed():
+                    prompt_waiting.clear()
+                    if sys.stdin.readline() == "":
+                        raise KeyboardInterrupt  # no operator left to confirm
+                    runner.confirm()
             return interrupted
         except KeyboardInterrupt:
             print(
@@ -221,6 +254,12 @@ def _wait(done: threading.Event, runner: ProtocolRunner) -> bool:
             )
             interrupted = True
             runner.abort()
+
+
+def _line_typed() -> bool:
+    """True when standard input has something to read (a line, or its end)."""
+    readable, _, _ = select.select([sys.stdin], [], [], 0.0)
+    return bool(readable)
 
 
 def print_human(summary: dict) -> None:

@@ -12,6 +12,7 @@ from protocols.steps import (
     dark_reference,
     lockin_sweep,
     photon_transfer,
+    prompt,
     qc_gate,
     report,
     warm_up,
@@ -29,5 +30,6 @@ STEP_FUNCTIONS: dict[str, StepFunction] = {
     "photon_transfer": photon_transfer.run,
     "analyse": analyse.run,
     "qc_gate": qc_gate.run,
+    "prompt": prompt.run,
     "report": report.run,
 }

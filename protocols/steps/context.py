@@ -23,7 +23,7 @@ from instrument.acquisition import Acquisition, AcquisitionStats
 from instrument.instrument import Instrument
 from instrument.run_record import FrameBatch, RunRecord, RunRecordWriter, utc_now_iso
 from protocols.calibration_gate import CalibrationUse
-from protocols.events import LiveData, RunEvent, StepProgress
+from protocols.events import LiveData, OperatorPrompt, RunEvent, StepProgress
 from protocols.protocol_file import Protocol
 
 LIVE_INTERVAL_S = 0.1
@@ -107,6 +107,8 @@ class RunContext:
         Sends an event to the runner's listener.
     resume, abort : threading.Event
         Set when the run may proceed / must end.
+    confirmed : threading.Event
+        Set when the operator confirmed the current prompt.
     protocol : Protocol
         The protocol being run.
     registry : Registry or None
@@ -117,6 +119,8 @@ class RunContext:
         What is missing, or why a clinical run may not proceed (empty when nothing is).
     duration_scale : float
         Multiplies every acquisition and warm-up time (shortened runs for tests; 1 otherwise).
+    confirm_prompts : bool
+        Confirm every operator prompt at once (headless runs).
     metadata, settings : dict
         The record's root attributes and the detector settings (for :meth:`record_view`).
     """
@@ -128,6 +132,7 @@ class RunContext:
         emit: Callable[[RunEvent], None],
         resume: threading.Event,
         abort: threading.Event,
+        confirmed: threading.Event,
         *,
         protocol: Protocol,
         registry: Registry | None,
@@ -136,6 +141,7 @@ class RunContext:
         duration_scale: float,
         metadata: dict[str, object],
         settings: dict[str, object],
+        confirm_prompts: bool = False,
     ) -> None:
         self.instrument = instrument
         self.writer = writer
@@ -155,6 +161,8 @@ class RunContext:
         self.step_name = ""
         self._resume = resume
         self._abort = abort
+        self._confirmed = confirmed
+        self.confirm_prompts = confirm_prompts
 
     # ------------------------------------------------------------------ control
     def checkpoint(self) -> None:
@@ -163,6 +171,22 @@ class RunContext:
             pass
         if self._abort.is_set():
             raise RunAborted("aborted by the operator")
+
+    def ask_operator(self, message: str) -> str:
+        """Show ``message`` to the operator and wait until they confirm it.
+
+        Returns who confirmed: ``operator``, or ``automatic`` when the run confirms prompts
+        itself. Pause holds the wait; abort ends it (:class:`RunAborted`).
+        """
+        self.checkpoint()
+        self._confirmed.clear()
+        self.emit(OperatorPrompt(self.step_index, self.step_name, message))
+        if self.confirm_prompts:
+            return "automatic"
+        while not self._confirmed.wait(0.1):
+            self.checkpoint()
+        self.checkpoint()
+        return "operator"
 
     def progress(self, fraction: float, message: str) -> None:
         """Report the running step's progress (0..1)."""
