@@ -145,6 +145,7 @@ class MainWindow(QMainWindow):
             self.language_actions[code] = action
 
         self.runner_view.run_finished.connect(self._on_run_finished)
+        self.runner_view.prompt_shown.connect(lambda: self.tabs.setCurrentWidget(self.runner_view))
         self.calibration_browser.changed.connect(self.refresh_calibrations)
         self.calibration_browser.changed.connect(self.runner_view.refresh_calibrations)
         self.banner_timer = QTimer(self)

@@ -117,6 +117,8 @@ class RunnerView(QWidget):
     """
 
     run_finished = Signal(object)
+    prompt_shown = Signal()
+    """A prompt step waits for the operator (the window brings this view to the front)."""
 
     def __init__(
         self,
@@ -499,6 +501,7 @@ class RunnerView(QWidget):
         elif isinstance(event, OperatorPrompt):
             self.prompt_text.setText(event.message)
             self.prompt_box.setVisible(True)
+            self.prompt_shown.emit()
             self.continue_button.setFocus()
         elif isinstance(event, QcResult):
             self._add_qc(event)

@@ -136,6 +136,14 @@ class ProtocolRunner:
     ) -> None:
         if not 0 < duration_scale <= 1:
             raise ValueError(f"duration scale must be in (0, 1], got {duration_scale:g}")
+        if on_event is None and not confirm_prompts:
+            prompts = [step.name for step in protocol.steps if step.kind == "prompt"]
+            if prompts:
+                raise ValueError(
+                    f"{protocol.name} waits for the operator at steps {', '.join(prompts)}: "
+                    "listen for OperatorPrompt events and call confirm(), or pass "
+                    "confirm_prompts=True"
+                )
         self.protocol = protocol
         self.config = config
         self.out_dir = Path(out_dir)

@@ -6,6 +6,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import os
+import pty
+import select
 import signal
 import subprocess
 import sys
@@ -367,3 +370,52 @@ def test_prompts_need_a_terminal_or_confirm_prompts(tmp_path):
     assert "(confirmed by --confirm-prompts)" in confirmed.stderr
     steps = json.loads(confirmed.stdout)["steps"]
     assert steps[0]["results"] == {"confirmed_by": "automatic"}
+
+
+AHEAD = """\
+name: typed-ahead
+version: "1"
+intended_use: research
+steps:
+  - kind: acquire
+    name: first
+    duration_s: 1.5
+  - kind: prompt
+    name: move
+    message: Move the probe.
+  - kind: acquire
+    name: second
+    duration_s: 0.5
+"""
+
+
+def test_on_a_terminal_only_an_enter_pressed_after_the_prompt_confirms_it(tmp_path):
+    (tmp_path / "ahead.yaml").write_text(AHEAD)
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: nirpoct on the pseudo-terminal
+        os.chdir(tmp_path)
+        command = ["-m", "protocols.cli", "run", "ahead.yaml", "--sim"]
+        os.execv(sys.executable, [sys.executable, *command])
+    shown = b""
+
+    def read_until(text: bytes, timeout_s: float = 60.0) -> None:
+        nonlocal shown
+        deadline = time.monotonic() + timeout_s
+        while text not in shown:
+            assert time.monotonic() < deadline, shown.decode(errors="replace")
+            if select.select([terminal], [], [], 0.1)[0]:
+                shown += os.read(terminal, 4096)
+
+    read_until(b"[1/3] first")
+    os.write(terminal, b"\n")  # typed while the first acquisition runs
+    read_until(b"Press Enter when done")
+    deadline = time.monotonic() + 1.5  # what the run prints meanwhile
+    while time.monotonic() < deadline:
+        if select.select([terminal], [], [], 0.1)[0]:
+            shown += os.read(terminal, 4096)
+    assert b"[3/3]" not in shown
+    os.write(terminal, b"\n")
+    read_until(b"typed-ahead completed")
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    os.close(terminal)

@@ -381,7 +381,10 @@ def test_the_run_waits_at_each_operator_prompt_until_continue_is_pressed(qtbot, 
             ("place-reference", "healthy contralateral side"),
             ("place-scan", "region under examination"),
         ):
+            window.tabs.setCurrentWidget(window.live_view)
             qtbot.waitUntil(lambda expected=expected: shown(expected), timeout=RUN_TIMEOUT_MS)
+            # Wherever the operator was looking, the prompt comes to the front.
+            assert window.tabs.currentWidget() is view
             qtbot.wait(300)  # the run stays at the prompt
             statuses = {row[0]: row[2] for row in table(view.steps)}
             assert statuses[step] == "running" and shown(expected)

@@ -24,6 +24,7 @@ from instrument.run_steps import (
 from instrument.snirf import read_snirf
 from instrument.snirf_export import recorded_dark_frame_dn
 from protocols.cli import main
+from protocols.ppg_input import ppg_signals_from_run
 from protocols.protocol_file import parse_protocol
 from protocols.runner import ProtocolRunner
 
@@ -241,3 +242,24 @@ def test_a_recorded_curve_serves_only_the_pair_it_was_applied_to(protocol_record
     assert "is for 760/940 nm, the signals are 660/940 nm" in capsys.readouterr().err
     # An explicit curve replaces the recorded one.
     assert main(["analyze", "ppg", str(copy), "--curve", "110-25R"]) == 0
+
+
+def test_of_two_spo2_analyses_of_a_step_the_first_in_run_order_is_re_analysed(
+    protocol_record, tmp_path, capsys
+):
+    record = read_run_record(protocol_record)
+    signals = ppg_signals_from_run(measurement_view(record))
+
+    def two_analyses(root):
+        for index, name, scale in ((3, "z-first", 1.0), (4, "a-second", 2.0)):
+            step = root["results"].create_group(name)
+            step.attrs["index"], step.attrs["kind"] = index, "analyse"
+            step.attrs["results_json"] = json.dumps({"source": "rest", "roi_pixels": 7})
+            step["ppg_time_s"] = signals.time_s
+            step["ppg_signals"] = signals.signals * scale
+            step["ppg_wavelengths_nm"] = np.asarray(signals.wavelengths_nm)
+
+    copy = edited_copy(protocol_record, tmp_path, two_analyses)
+    assert main(["analyze", "ppg", str(copy), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["signals_recorded_by"] == "z-first" and report["roi_pixels"] == 7

@@ -409,3 +409,9 @@ def test_prompts_confirmed_by_the_run_itself_for_headless_use(tmp_path):
     assert any(isinstance(e, OperatorPrompt) for e in events)
     summary = json.loads(finished.summary_json.read_text())
     assert summary["steps"][0]["results"] == {"confirmed_by": "automatic"}
+
+
+def test_a_script_without_a_listener_cannot_start_a_protocol_that_waits_for_the_operator():
+    config, _ = load_config(None)
+    with pytest.raises(ValueError, match="waits for the operator at steps place"):
+        ProtocolRunner(parse_protocol(PROMPTED, "p.yaml"), simulated(config), "runs")

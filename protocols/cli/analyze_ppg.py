@@ -156,8 +156,10 @@ def _figures(result: dict) -> dict:
 
 
 def recorded_spo2(record: RunRecord, step_name: str) -> RecordedSpo2 | None:
-    """The protocol's SpO2 analysis of `step_name` in `record`, if the run made one."""
-    for name, result in record.results.items():
+    """The protocol's (first, in run order) SpO2 analysis of `step_name` in `record`, if the
+    run made one."""
+    in_run_order = sorted(record.results.items(), key=lambda item: int(item[1].get("index", 0)))
+    for name, result in in_run_order:
         figures = _figures(result)
         if figures.get("source") != step_name or not {"ppg_signals", "curve_numerator"} & set(
             result

@@ -7,6 +7,7 @@ import json
 import math
 import select
 import sys
+import termios
 import threading
 from pathlib import Path
 from typing import TextIO
@@ -137,6 +138,9 @@ class ProgressPrinter:
                 f"(limits {low} … {high})"
             )
         elif isinstance(event, OperatorPrompt):
+            if not self.confirm_prompts and sys.stdin.isatty():
+                # Only a line typed after the prompt is shown confirms it.
+                termios.tcflush(sys.stdin, termios.TCIFLUSH)
             self._line(f"  >>> {event.message}")
             if self.confirm_prompts:
                 self._line("  (confirmed by --confirm-prompts)")
@@ -179,11 +183,11 @@ def run(args: argparse.Namespace) -> int:
     if args.sim_fault is not None and config.detector.port != SIM:
         raise ValueError("--sim-fault needs the simulated detector board (add --sim)")
     prompts = [step.name for step in protocol.steps if step.kind == "prompt"]
-    if prompts and not args.confirm_prompts and not sys.stdin.isatty():
+    if prompts and not args.confirm_prompts and not (sys.stdin.isatty() and sys.stderr.isatty()):
         raise ValueError(
             f"{protocol.name} asks the operator to act before going on (steps "
-            f"{', '.join(prompts)}); run it on a terminal, or pass --confirm-prompts when the "
-            "instrument is set up beforehand"
+            f"{', '.join(prompts)}); run it on a terminal (standard input and error), or pass "
+            "--confirm-prompts when the instrument is set up beforehand"
         )
     printer = ProgressPrinter(len(protocol.steps), confirm_prompts=args.confirm_prompts)
     runner = ProtocolRunner(
