@@ -212,6 +212,14 @@ def test_bad_curve_is_a_usage_error(tmp_path, capsys):
     assert "missing + or -" in capsys.readouterr().err
 
 
+def test_a_pair_with_infrared_first_is_a_usage_error(tmp_path, capsys):
+    # R would be inverted and SpO2 wrong, not refused further down.
+    with pytest.raises(SystemExit) as exit_info:
+        main(["analyze", "ppg", str(tmp_path / "x.csv"), "--pair", "940,660"])
+    assert exit_info.value.code == 2
+    assert "expected RED,IR with 0 < RED < IR nm, got '940,660'" in capsys.readouterr().err
+
+
 # -- run-record input ---------------------------------------------------------------------
 
 

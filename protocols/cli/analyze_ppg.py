@@ -15,6 +15,7 @@ from imaging.pulse_oximetry import OximetryResult, pulse_oximetry
 from imaging.spo2_curves import SpO2Curve, parse_polynomial, polynomial_curve
 from instrument.run_record import RunRecord, read_run_record
 from instrument.run_steps import dark_reference_dn, measurement_step, step_view
+from protocols.cli.common import wavelength_pair
 from protocols.ppg_input import (
     PpgSignals,
     ppg_signals_from_run,
@@ -53,7 +54,7 @@ def register(analyses: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--pair",
-        type=pair_argument,
+        type=wavelength_pair,
         metavar="RED,IR",
         help="wavelengths to use, nm (default: the shortest and the longest)",
     )
@@ -85,15 +86,6 @@ def curve_argument(text: str) -> SpO2Curve:
         return polynomial_curve(parse_polynomial(text))
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def pair_argument(text: str) -> tuple[float, float]:
-    """Parse ``--pair RED,IR``."""
-    try:
-        red, infrared = (float(part) for part in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected RED,IR in nm, got {text!r}") from None
-    return red, infrared
 
 
 def roi_argument(text: str) -> tuple[int, int, int, int]:

@@ -32,6 +32,7 @@ from calibration.registry import Registry
 from calibration.spo2_curve import fit_spo2_curve
 from instrument.instrument import software_version
 from instrument.pseudonym import load_site_key, pseudonymise
+from protocols.cli.common import wavelength_pair
 from protocols.cli.csv_table import read_columns
 
 REGISTRY_ENV = "NIRPOCT_CALIBRATION_DIR"
@@ -272,17 +273,6 @@ def create_record(args: argparse.Namespace, content: RecordContent) -> int:
     for statement in content.conformity():
         print(f"  {statement.stage:8s} {statement.result:40s} {statement.verdict}")
     return 0
-
-
-def wavelength_pair(text: str) -> tuple[float, float]:
-    """Parse ``--pair RED,IR`` (nm, red shorter than infrared)."""
-    try:
-        red, infrared = (float(part) for part in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected RED,IR in nm, got {text!r}") from None
-    if not 0.0 < red < infrared:
-        raise argparse.ArgumentTypeError(f"expected RED,IR with 0 < RED < IR nm, got {text!r}")
-    return red, infrared
 
 
 def run_record_spo2_curve(args: argparse.Namespace) -> int:

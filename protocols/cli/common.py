@@ -23,3 +23,14 @@ def instrument_config(args: argparse.Namespace) -> tuple[InstrumentConfig, str]:
     if args.sim:
         config = simulated(config)
     return config, text
+
+
+def wavelength_pair(text: str) -> tuple[float, float]:
+    """Parse ``--pair RED,IR`` (nm, red shorter than infrared)."""
+    try:
+        red, infrared = (float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected RED,IR in nm, got {text!r}") from None
+    if not 0.0 < red < infrared:
+        raise argparse.ArgumentTypeError(f"expected RED,IR with 0 < RED < IR nm, got {text!r}")
+    return red, infrared
