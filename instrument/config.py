@@ -132,6 +132,47 @@ class AcquisitionConfig(_Strict):
     flush_interval_s: Annotated[float, Field(gt=0, le=1.0)] = 0.5
 
 
+class Hl7DestinationConfig(_Strict):
+    """An HL7 v2 receiver reached over MLLP (a hospital's interface engine)."""
+
+    host: str
+    port: Annotated[int, Field(ge=1, le=65535)]
+    sending_application: str = "NIRPOCT"
+    sending_facility: str = ""
+    receiving_application: str = ""
+    receiving_facility: str = ""
+    timeout_s: Annotated[float, Field(gt=0, le=600)] = 10.0
+
+
+class FhirDestinationConfig(_Strict):
+    """A FHIR R4 server; transaction Bundles are POSTed to ``base_url``."""
+
+    base_url: Annotated[str, Field(pattern=r"^https?://")]
+    patient_identifier_system: str = "urn:nirpoct:mrn"
+    timeout_s: Annotated[float, Field(gt=0, le=600)] = 10.0
+
+
+class DicomDestinationConfig(_Strict):
+    """A DICOM storage SCP (PACS) reached by C-STORE."""
+
+    host: str
+    port: Annotated[int, Field(ge=1, le=65535)]
+    called_ae: Annotated[str, Field(min_length=1, max_length=16)] = "ANY-SCP"
+    calling_ae: Annotated[str, Field(min_length=1, max_length=16)] = "NIRPOCT"
+    timeout_s: Annotated[float, Field(gt=0, le=600)] = 30.0
+
+
+class ExchangeConfig(_Strict):
+    """Where finished runs are sent (any destination may be left out) and the outbox."""
+
+    hl7: Hl7DestinationConfig | None = None
+    fhir: FhirDestinationConfig | None = None
+    dicom: DicomDestinationConfig | None = None
+    outbox_dir: str | None = None
+    retry_initial_s: Annotated[float, Field(gt=0, le=86400)] = 30.0
+    retry_max_s: Annotated[float, Field(gt=0, le=86400)] = 3600.0
+
+
 class InstrumentConfig(_Strict):
     """A whole instrument."""
 
@@ -140,6 +181,7 @@ class InstrumentConfig(_Strict):
     simulator: SimulatorConfig = SimulatorConfig()
     acquisition: AcquisitionConfig = AcquisitionConfig()
     probe: ProbeConfig = ProbeConfig()
+    exchange: ExchangeConfig | None = None
 
     @property
     def uses_simulator(self) -> bool:

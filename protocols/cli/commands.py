@@ -16,6 +16,8 @@ COMMAND_MODULES = {
     "calib": "protocols.cli.calib",
     "devices": "protocols.cli.devices",
     "gui": "protocols.cli.gui",
+    "send": "protocols.cli.send",
+    "outbox": "protocols.cli.outbox",
 }
 """Command name → module whose ``register(commands)`` adds it (with its options)."""
 
@@ -29,5 +31,7 @@ COMMAND_HELP = {
     "calib": "calibration and detector characterisation",
     "devices": "find and identify devices",
     "gui": "open the desktop app",
+    "send": "send a finished run to the hospital (HL7 v2, FHIR R4, DICOM)",
+    "outbox": "messages waiting for a hospital receiver: list, retry, show",
 }
 """Command name → one-line help, shown by ``nirpoct --help``."""
