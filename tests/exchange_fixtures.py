@@ -143,9 +143,9 @@ class FhirReceiver:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
     def handle(self, body: bytes, content_type: str) -> tuple[int, dict[str, Any]]:
-        if self.mode == "slow":
-            time.sleep(self.delay_s)
-        if self.mode == "error":
+        """Answer one POST; ``slow`` takes the Bundle, then answers too late."""
+        mode = self.mode
+        if mode == "error":
             return 500, {"resourceType": "OperationOutcome", "issue": []}
         try:
             data = json.loads(body)
@@ -161,6 +161,8 @@ class FhirReceiver:
             status = "200 OK" if key in self.created else "201 Created"
             self.created.setdefault(key, entry["resource"])
             responses.append({"response": {"status": status}})
+        if mode == "slow":
+            time.sleep(self.delay_s)
         return 200, {"resourceType": "Bundle", "type": "transaction-response", "entry": responses}
 
     def stop(self) -> None:
@@ -195,14 +197,14 @@ class Orthanc:
             urllib.request.urlopen(request, timeout=10).read()
 
 
-def start_orthanc(directory: Path) -> Orthanc:
+def start_orthanc(directory: Path, dicom_port: int | None = None) -> Orthanc:
     """Start Orthanc with a generated configuration (loopback REST, free ports)."""
     binary = shutil.which("Orthanc") or (
         "/usr/sbin/Orthanc" if Path("/usr/sbin/Orthanc").exists() else None
     )
     if binary is None:
         pytest.skip("Orthanc is not installed (apt-get install orthanc; .ci/run does)")
-    http_port, dicom_port = free_port(), free_port()
+    http_port, dicom_port = free_port(), dicom_port or free_port()
     storage = directory / "orthanc-db"
     config = {
         "Name": "nirpoct-test-pacs",
@@ -218,6 +220,7 @@ def start_orthanc(directory: Path) -> Orthanc:
         "LuaScripts": [],
         "SaveJobs": False,
     }
+    directory.mkdir(parents=True, exist_ok=True)
     config_path = directory / "orthanc.json"
     config_path.write_text(json.dumps(config))
     log = (directory / "orthanc.log").open("wb")
