@@ -62,12 +62,14 @@ class _AckHandler(AbstractHandler):
         mode = self.receiver.record(incoming)
         if mode == "silent":
             time.sleep(self.receiver.silence_s)
+        if mode == "hold":
+            self.receiver.release.wait(30)
         ack = Message("ACK", version="2.6")
         ack.msh.msh_3 = "TEST-RECEIVER"
         ack.msh.msh_9 = "ACK^R01^ACK"
         ack.msh.msh_10 = f"ACK{len(self.receiver.received)}"
         ack.msh.msh_11 = "P"
-        ack.msa.msa_1 = "AA" if mode == "silent" else mode
+        ack.msa.msa_1 = "AA" if mode in ("silent", "hold") else mode
         ack.msa.msa_2 = incoming.msh.msh_10.value
         if mode in ("AE", "AR"):
             ack.msa.msa_3 = "test receiver refuses"
@@ -75,12 +77,14 @@ class _AckHandler(AbstractHandler):
 
 
 class Hl7Receiver:
-    """hl7apy's MLLP server on a loopback port; ``mode`` is AA, AE, AR or silent."""
+    """hl7apy's MLLP server on a loopback port; ``mode`` is AA, AE, AR, silent (answers AA
+    after ``silence_s``) or hold (answers AA once ``release`` is set)."""
 
     def __init__(self, port: int | None = None, mode: str = "AA") -> None:
         self.port = port or free_port()
         self.mode = mode
         self.silence_s = 3.0
+        self.release = threading.Event()
         self.received: list[Any] = []
         self.acknowledged: list[str] = []
         self._lock = threading.Lock()
@@ -125,7 +129,7 @@ class FhirReceiver:
         receiver = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 status, answer = receiver.handle(body, self.headers.get("Content-Type", ""))
                 payload = json.dumps(answer).encode()
@@ -261,7 +265,11 @@ def _nirpoct(site: Path, *args: str, **environment: str) -> str:
     }
     result = subprocess.run(
         [sys.executable, "-m", "protocols.cli", *args],
-        capture_output=True, text=True, cwd=site, env=env, timeout=200,
+        capture_output=True,
+        text=True,
+        cwd=site,
+        env=env,
+        timeout=200,
     )
     assert result.returncode == 0, f"nirpoct {' '.join(args)}: {result.stderr}"
     return result.stdout
@@ -269,46 +277,115 @@ def _nirpoct(site: Path, *args: str, **environment: str) -> str:
 
 def make_site_and_runs(site: Path) -> dict[str, FinishedRun]:
     """Set up a site as docs/clinical-setup.md does and run two protocols on the simulator."""
-    passwords = {"admin": "admin-password", "tech": "tech-password",
-                 "rev": "rev-password", "boss": "boss-password"}
-    _nirpoct(site, "calib", "users", "add", "admin", "--name", "Ada Admin", "--role",
-             "administrator", NIRPOCT_NEW_PASSWORD=passwords["admin"])
+    passwords = {
+        "admin": "admin-password",
+        "tech": "tech-password",
+        "rev": "rev-password",
+        "boss": "boss-password",
+    }
+    _nirpoct(
+        site,
+        "calib",
+        "users",
+        "add",
+        "admin",
+        "--name",
+        "Ada Admin",
+        "--role",
+        "administrator",
+        NIRPOCT_NEW_PASSWORD=passwords["admin"],
+    )
     for user, role in (("tech", "performer"), ("rev", "reviewer"), ("boss", "approver")):
-        _nirpoct(site, "calib", "users", "add", user, "--name", user.title(), "--role", role,
-                 "--admin", "admin", NIRPOCT_ADMIN_PASSWORD=passwords["admin"],
-                 NIRPOCT_NEW_PASSWORD=passwords[user])
+        _nirpoct(
+            site,
+            "calib",
+            "users",
+            "add",
+            user,
+            "--name",
+            user.title(),
+            "--role",
+            role,
+            "--admin",
+            "admin",
+            NIRPOCT_ADMIN_PASSWORD=passwords["admin"],
+            NIRPOCT_NEW_PASSWORD=passwords[user],
+        )
     _nirpoct(site, "calib", "simulate-ptc", "ptc.h5")
     created = [
-        _nirpoct(site, "calib", "record-detector", "ptc.h5", "--context",
-                 str(EXAMPLES / "detector-context.yaml"), "--performer", "tech",
-                 NIRPOCT_PASSWORD=passwords["tech"]),
-        _nirpoct(site, "calib", "record-spo2-curve", str(EXAMPLES / "spo2-study-sim.csv"),
-                 "--study-id", "SIM-DESAT-1", "--pair", "660,940", "--context",
-                 str(EXAMPLES / "spo2-curve-context.yaml"), "--performer", "tech",
-                 NIRPOCT_PASSWORD=passwords["tech"]),
+        _nirpoct(
+            site,
+            "calib",
+            "record-detector",
+            "ptc.h5",
+            "--context",
+            str(EXAMPLES / "detector-context.yaml"),
+            "--performer",
+            "tech",
+            NIRPOCT_PASSWORD=passwords["tech"],
+        ),
+        _nirpoct(
+            site,
+            "calib",
+            "record-spo2-curve",
+            str(EXAMPLES / "spo2-study-sim.csv"),
+            "--study-id",
+            "SIM-DESAT-1",
+            "--pair",
+            "660,940",
+            "--context",
+            str(EXAMPLES / "spo2-curve-context.yaml"),
+            "--performer",
+            "tech",
+            NIRPOCT_PASSWORD=passwords["tech"],
+        ),
     ]
     for output in created:
         record = re.search(r"^created (\S+) \(draft\)", output, re.MULTILINE).group(1)
         for meaning, user in (("reviewed", "rev"), ("approved", "boss")):
-            _nirpoct(site, "calib", "sign", record, "--meaning", meaning, "--user", user,
-                     NIRPOCT_PASSWORD=passwords[user])
+            _nirpoct(
+                site,
+                "calib",
+                "sign",
+                record,
+                "--meaning",
+                meaning,
+                "--user",
+                user,
+                NIRPOCT_PASSWORD=passwords[user],
+            )
     runs = {}
     for protocol in ("spo2-screening", "dot-lesion-scan"):
-        output = _nirpoct(site, "run", protocol, "--sim", "--operator", "op", "--subject",
-                          "SUBJECT-7", "--registry", "registry", "--duration-scale", "0.1",
-                          "--confirm-prompts", "--out", "runs", "--json")
+        output = _nirpoct(
+            site,
+            "run",
+            protocol,
+            "--sim",
+            "--operator",
+            "op",
+            "--subject",
+            "SUBJECT-7",
+            "--registry",
+            "registry",
+            "--duration-scale",
+            "0.1",
+            "--confirm-prompts",
+            "--out",
+            "runs",
+            "--json",
+        )
         summary = json.loads(output)
         record = site / summary["record"]
-        runs[protocol] = FinishedRun(record, record.with_suffix(".json"),
-                                     record.with_suffix(".pdf"))
+        runs[protocol] = FinishedRun(
+            record, record.with_suffix(".json"), record.with_suffix(".pdf")
+        )
     return runs
 
 
 _RUNS: dict[str, FinishedRun] = {}
 
 
-@pytest.fixture
-def finished_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, FinishedRun]:
+def session_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, FinishedRun]:
     """The two finished runs, made once per test session (every test module shares them)."""
     if not _RUNS:
         _RUNS.update(make_site_and_runs(tmp_path_factory.mktemp("site")))
@@ -318,8 +395,7 @@ def finished_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Finishe
 _ORTHANC: list[Orthanc] = []
 
 
-@pytest.fixture
-def orthanc(tmp_path_factory: pytest.TempPathFactory) -> Orthanc:
+def session_orthanc(tmp_path_factory: pytest.TempPathFactory) -> Orthanc:
     """One Orthanc per test session, emptied before each test."""
     if not _ORTHANC:
         started = start_orthanc(tmp_path_factory.mktemp("orthanc"))

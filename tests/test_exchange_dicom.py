@@ -12,14 +12,25 @@ from protocols.outputs.exchange.delivery import deliver_run, send_due
 from protocols.outputs.exchange.dicom_client import from_bytes
 from protocols.outputs.exchange.dicom_objects import values_of
 from protocols.outputs.exchange.outbox import Outbox
-from tests.exchange_fixtures import (  # noqa: F401
-    finished_runs,
+from tests.exchange_fixtures import (
     free_port,
-    orthanc,
+    session_orthanc,
+    session_runs,
     start_orthanc,
 )
 
 pytestmark = pytest.mark.timeout(300)
+
+
+@pytest.fixture
+def finished_runs(tmp_path_factory):
+    return session_runs(tmp_path_factory)
+
+
+@pytest.fixture
+def orthanc(tmp_path_factory):
+    return session_orthanc(tmp_path_factory)
+
 
 MRN = "QL-0042137"
 ACCESSION = "ACC-2026-0815"
@@ -30,7 +41,10 @@ SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
 def dicom_config(port: int, called_ae: str = "TESTPACS") -> ExchangeConfig:
     return ExchangeConfig(
         dicom=DicomDestinationConfig(
-            host="127.0.0.1", port=port, called_ae=called_ae, calling_ae="NIRPOCT-T",
+            host="127.0.0.1",
+            port=port,
+            called_ae=called_ae,
+            calling_ae="NIRPOCT-T",
             timeout_s=10,
         )
     )
@@ -46,10 +60,15 @@ def stored_instances(pacs):
     return found
 
 
-def test_orthanc_stores_the_report_and_the_dot_slices(finished_runs, orthanc, tmp_path):  # noqa: F811
+def test_orthanc_stores_the_report_and_the_dot_slices(finished_runs, orthanc, tmp_path):
     run = finished_runs["dot-lesion-scan"]
     report = deliver_run(
-        run.record, run.summary, run.report, MRN, ACCESSION, dicom_config(orthanc.dicom_port),
+        run.record,
+        run.summary,
+        run.report,
+        MRN,
+        ACCESSION,
+        dicom_config(orthanc.dicom_port),
         tmp_path / "outbox",
     )
     assert report.all_delivered
@@ -85,23 +104,33 @@ def test_orthanc_stores_the_report_and_the_dot_slices(finished_runs, orthanc, tm
         assert np.nanmax(np.abs(values - truth)) <= 0.05 + 1e-9  # 0.1-unit pixel steps
 
 
-def test_sending_again_keeps_one_copy(finished_runs, orthanc, tmp_path):  # noqa: F811
+def test_sending_again_keeps_one_copy(finished_runs, orthanc, tmp_path):
     run = finished_runs["dot-lesion-scan"]
     for _ in range(2):
         deliver_run(
-            run.record, run.summary, run.report, MRN, ACCESSION,
-            dicom_config(orthanc.dicom_port), tmp_path / "outbox",
+            run.record,
+            run.summary,
+            run.report,
+            MRN,
+            ACCESSION,
+            dicom_config(orthanc.dicom_port),
+            tmp_path / "outbox",
         )
     assert len(orthanc.get("/instances")) == 1 + 2 * 4
     assert len(orthanc.get("/studies")) == 1
 
 
-def test_a_pacs_that_is_down_gets_the_study_when_it_comes_up(finished_runs, tmp_path):  # noqa: F811
+def test_a_pacs_that_is_down_gets_the_study_when_it_comes_up(finished_runs, tmp_path):
     run = finished_runs["dot-lesion-scan"]
     port = free_port()
     outbox = Outbox(tmp_path / "outbox")
     report = deliver_run(
-        run.record, run.summary, run.report, MRN, ACCESSION, dicom_config(port),
+        run.record,
+        run.summary,
+        run.report,
+        MRN,
+        ACCESSION,
+        dicom_config(port),
         outbox.directory,
     )
     assert not report.all_delivered
@@ -119,11 +148,16 @@ def test_a_pacs_that_is_down_gets_the_study_when_it_comes_up(finished_runs, tmp_
         pacs.process.wait(10)
 
 
-def test_a_wrong_called_ae_title_is_refused_and_queued(finished_runs, orthanc, tmp_path):  # noqa: F811
+def test_a_wrong_called_ae_title_is_refused_and_queued(finished_runs, orthanc, tmp_path):
     run = finished_runs["spo2-screening"]
     outbox = Outbox(tmp_path / "outbox")
     report = deliver_run(
-        run.record, run.summary, run.report, MRN, "", dicom_config(orthanc.dicom_port, "OTHER"),
+        run.record,
+        run.summary,
+        run.report,
+        MRN,
+        "",
+        dicom_config(orthanc.dicom_port, "OTHER"),
         outbox.directory,
     )
     assert not report.all_delivered

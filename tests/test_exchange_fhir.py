@@ -18,9 +18,15 @@ from protocols.outputs.exchange.fhir_bundle import (
 )
 from protocols.outputs.exchange.outbox import Outbox
 from protocols.outputs.exchange.result_model import load_run_results
-from tests.exchange_fixtures import FhirReceiver, finished_runs  # noqa: F401
+from tests.exchange_fixtures import FhirReceiver, session_runs
 
 pytestmark = pytest.mark.timeout(300)
+
+
+@pytest.fixture
+def finished_runs(tmp_path_factory):
+    return session_runs(tmp_path_factory)
+
 
 MRN = "QL-0042137"
 MRN_SYSTEM = "urn:oid:2.16.840.1.113883.19.5"
@@ -43,7 +49,7 @@ def observation(bundle, code):
     )
 
 
-def test_the_endpoint_receives_a_valid_vital_signs_bundle(finished_runs, tmp_path):  # noqa: F811
+def test_the_endpoint_receives_a_valid_vital_signs_bundle(finished_runs, tmp_path):
     run = finished_runs["spo2-screening"]
     oximetry = next(
         s for s in json.loads(run.summary.read_text())["steps"] if s["name"] == "oximetry"
@@ -51,7 +57,12 @@ def test_the_endpoint_receives_a_valid_vital_signs_bundle(finished_runs, tmp_pat
     receiver = FhirReceiver()
     try:
         report = deliver_run(
-            run.record, run.summary, run.report, MRN, "ACC-9", fhir_config(receiver.url),
+            run.record,
+            run.summary,
+            run.report,
+            MRN,
+            "ACC-9",
+            fhir_config(receiver.url),
             tmp_path / "outbox",
         )
     finally:
@@ -64,8 +75,9 @@ def test_the_endpoint_receives_a_valid_vital_signs_bundle(finished_runs, tmp_pat
     assert kinds[:2] == ["Patient", "Device"] and kinds.count("Observation") == 4
     patient = bundle["entry"][0]["resource"]
     assert patient["identifier"][0] == {
-        "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203",
-                             "code": "MR"}]},
+        "type": {
+            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]
+        },
         "system": MRN_SYSTEM,
         "value": MRN,
     }
@@ -101,7 +113,7 @@ def withheld_summary(run, tmp_path):
     return path
 
 
-def test_a_withheld_value_is_sent_without_a_number(finished_runs, tmp_path):  # noqa: F811
+def test_a_withheld_value_is_sent_without_a_number(finished_runs, tmp_path):
     run = finished_runs["spo2-screening"]
     results = load_run_results(withheld_summary(run, tmp_path), run.record, MRN)
     bundle = build_bundle(results, MRN_SYSTEM)
@@ -113,7 +125,7 @@ def test_a_withheld_value_is_sent_without_a_number(finished_runs, tmp_path):  # 
     assert "valueQuantity" in observation(bundle, "8889-8")
 
 
-def test_a_failed_gate_withholds_the_values_of_its_step(finished_runs, tmp_path):  # noqa: F811
+def test_a_failed_gate_withholds_the_values_of_its_step(finished_runs, tmp_path):
     run = finished_runs["spo2-screening"]
     summary = json.loads(run.summary.read_text())
     gate = next(g for g in summary["qc_gates"] if g["step"] == "signal-quality")
@@ -129,7 +141,7 @@ def test_a_failed_gate_withholds_the_values_of_its_step(finished_runs, tmp_path)
     assert by_key["qc"].value_code.code == "QC-FAILED"
 
 
-def test_profile_checks_refuse_a_broken_vital_sign(finished_runs):  # noqa: F811
+def test_profile_checks_refuse_a_broken_vital_sign(finished_runs):
     run = finished_runs["spo2-screening"]
     bundle = build_bundle(load_run_results(run.summary, run.record, MRN), MRN_SYSTEM)
     spo2 = observation(bundle, "59408-5")
@@ -143,13 +155,18 @@ def test_profile_checks_refuse_a_broken_vital_sign(finished_runs):  # noqa: F811
 
 
 @pytest.mark.parametrize("mode", ["error", "slow"])
-def test_a_5xx_or_a_timeout_waits_then_is_retried(finished_runs, tmp_path, mode):  # noqa: F811
+def test_a_5xx_or_a_timeout_waits_then_is_retried(finished_runs, tmp_path, mode):
     run = finished_runs["spo2-screening"]
     receiver = FhirReceiver(mode=mode)
     outbox = Outbox(tmp_path / "outbox")
     try:
         report = deliver_run(
-            run.record, run.summary, run.report, MRN, "", fhir_config(receiver.url, 1.0),
+            run.record,
+            run.summary,
+            run.report,
+            MRN,
+            "",
+            fhir_config(receiver.url, 1.0),
             outbox.directory,
         )
         assert not report.all_delivered

@@ -6,13 +6,28 @@ import json
 import stat
 
 import pytest
+from hl7apy.parser import parse_message
 
-from instrument.config import ExchangeConfig, Hl7DestinationConfig
+from instrument.config import (
+    ConfigError,
+    ExchangeConfig,
+    Hl7DestinationConfig,
+    default_config_text,
+    parse_config,
+)
 from protocols.outputs.exchange.delivery import deliver_run, send_due
+from protocols.outputs.exchange.hl7_message import build_oru_r01, new_control_id
 from protocols.outputs.exchange.outbox import Outbox
-from tests.exchange_fixtures import Hl7Receiver, finished_runs, free_port  # noqa: F401
+from protocols.outputs.exchange.result_model import load_run_results
+from tests.exchange_fixtures import Hl7Receiver, free_port, session_runs
 
 pytestmark = pytest.mark.timeout(300)
+
+
+@pytest.fixture
+def finished_runs(tmp_path_factory):
+    return session_runs(tmp_path_factory)
+
 
 MRN = "QL-0042137"
 
@@ -32,9 +47,7 @@ def hl7_config(port: int, timeout_s: float = 5.0) -> ExchangeConfig:
 
 
 def send(run, config, outbox_dir, accession="ACC-77"):
-    return deliver_run(
-        run.record, run.summary, run.report, MRN, accession, config, outbox_dir
-    )
+    return deliver_run(run.record, run.summary, run.report, MRN, accession, config, outbox_dir)
 
 
 def observations(message):
@@ -42,7 +55,7 @@ def observations(message):
     return [group.obx for group in order.ORU_R01_OBSERVATION]
 
 
-def test_the_receiver_parses_what_was_meant_and_acks(finished_runs, tmp_path):  # noqa: F811
+def test_the_receiver_parses_what_was_meant_and_acks(finished_runs, tmp_path):
     run = finished_runs["spo2-screening"]
     summary = json.loads(run.summary.read_text())
     oximetry = next(s for s in summary["steps"] if s["name"] == "oximetry")["results"]
@@ -71,10 +84,18 @@ def test_the_receiver_parses_what_was_meant_and_acks(finished_runs, tmp_path):  
     assert device.obx_18.to_er7() == "SIM000000^NIRPD-A64"
     expected = {
         "150456": ("59408-5", "spo2_percent", "262688^MDC_DIM_PERCENT^MDC^%^%^UCUM", "1.1.1.1"),
-        "149530": ("8889-8", "pulse_rate_bpm", "264864^MDC_DIM_BEAT_PER_MIN^MDC^/min^/min^UCUM",
-                   "1.1.1.2"),
-        "150488": ("61006-3", "perfusion_index_percent", "262688^MDC_DIM_PERCENT^MDC^%^%^UCUM",
-                   "1.1.1.3"),
+        "149530": (
+            "8889-8",
+            "pulse_rate_bpm",
+            "264864^MDC_DIM_BEAT_PER_MIN^MDC^/min^/min^UCUM",
+            "1.1.1.2",
+        ),
+        "150488": (
+            "61006-3",
+            "perfusion_index_percent",
+            "262688^MDC_DIM_PERCENT^MDC^%^%^UCUM",
+            "1.1.1.3",
+        ),
     }
     for mdc, (loinc, figure, units, hierarchy) in expected.items():
         obx = by_code[mdc]
@@ -96,7 +117,9 @@ def test_the_receiver_parses_what_was_meant_and_acks(finished_runs, tmp_path):  
 
 @pytest.mark.parametrize("mode", ["AE", "AR", "silent"])
 def test_a_refused_or_unanswered_message_waits_then_is_delivered_once(
-    finished_runs, tmp_path, mode  # noqa: F811
+    finished_runs,
+    tmp_path,
+    mode,
 ):
     run = finished_runs["spo2-screening"]
     receiver = Hl7Receiver(mode=mode).start()
@@ -122,7 +145,7 @@ def test_a_refused_or_unanswered_message_waits_then_is_delivered_once(
     assert outbox.messages() == []
 
 
-def test_a_receiver_that_is_down_gets_the_message_when_it_comes_up(finished_runs, tmp_path):  # noqa: F811
+def test_a_receiver_that_is_down_gets_the_message_when_it_comes_up(finished_runs, tmp_path):
     run = finished_runs["spo2-screening"]
     port = free_port()
     outbox = Outbox(tmp_path / "outbox")
@@ -142,3 +165,30 @@ def test_a_receiver_that_is_down_gets_the_message_when_it_comes_up(finished_runs
     assert later.earlier[0].delivered
     assert receiver.acknowledged[0] == waiting.payload["control_id"]
     assert len(receiver.acknowledged) == 2 and outbox.messages() == []
+
+
+def test_a_withheld_value_has_no_number_in_its_obx(finished_runs, tmp_path):
+    run = finished_runs["spo2-screening"]
+    summary = json.loads(run.summary.read_text())
+    for step in summary["steps"]:
+        if step["name"] == "oximetry":
+            step["results"]["spo2_percent"] = None
+    withheld = tmp_path / "withheld.json"
+    withheld.write_text(json.dumps(summary))
+    results = load_run_results(withheld, run.record, MRN)
+    message = parse_message(build_oru_r01(results, new_control_id()), find_groups=True)
+    order = message.ORU_R01_PATIENT_RESULT.ORU_R01_ORDER_OBSERVATION
+    groups = {group.obx.obx_3.cwe_1.value: group for group in order.ORU_R01_OBSERVATION}
+    spo2 = groups["150456"]
+    assert spo2.obx.obx_11.value == "X"
+    assert spo2.obx.obx_5.to_er7() == "" and spo2.obx.obx_2.to_er7() == ""
+    assert spo2.nte.nte_3.to_er7() == "value withheld: no valid value"
+    assert groups["149530"].obx.obx_11.value == "F"
+
+
+def test_the_exchange_section_is_validated_with_the_configuration():
+    text = default_config_text() + "exchange:\n  hl7: {host: his, port: 70000}\n"
+    with pytest.raises(ConfigError, match=r"exchange\.hl7\.port: Input should be less"):
+        parse_config(text, "site.yaml")
+    text = default_config_text() + "exchange:\n  dicom: {host: pacs, port: 104, called_ae: X}\n"
+    assert parse_config(text, "site.yaml").exchange.dicom.calling_ae == "NIRPOCT"

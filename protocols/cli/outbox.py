@@ -81,7 +81,11 @@ def run(args: argparse.Namespace) -> int:
         message = outbox.get(args.id)
         shown = _printable(message)
         if message.channel == "hl7":
-            print(json.dumps(shown | {"payload": {"control_id": message.payload["control_id"]}}, indent=2))
+            print(
+                json.dumps(
+                    shown | {"payload": {"control_id": message.payload["control_id"]}}, indent=2
+                )
+            )
             print(message.payload["er7"].replace("\r", "\n"))
         else:
             print(json.dumps(shown, indent=2))

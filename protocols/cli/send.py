@@ -57,8 +57,10 @@ def destinations(args: argparse.Namespace, configured: ExchangeConfig | None) ->
     base = configured or ExchangeConfig()
     if not (args.hl7 or args.fhir or args.dicom):
         if base.hl7 is None and base.fhir is None and base.dicom is None:
-            raise ValueError("no destination: give --hl7, --fhir or --dicom, or a --config "
-                             "whose exchange: section names one")
+            raise ValueError(
+                "no destination: give --hl7, --fhir or --dicom, or a --config "
+                "whose exchange: section names one"
+            )
         return base
     update: dict[str, object] = {"hl7": None, "fhir": None, "dicom": None}
     if args.hl7:

@@ -15,7 +15,12 @@ LOINC_URI = "http://loinc.org"
 UCUM_URI = "http://unitsofmeasure.org"
 MDC_URI = "urn:iso:std:iso:11073:10101"
 LOCAL_SYSTEM_URI = "urn:nirpoct:result-codes"
-HL7_SYSTEM_NAMES = {LOINC_URI: "LN", MDC_URI: "MDC", LOCAL_SYSTEM_URI: "99NIRPOCT", UCUM_URI: "UCUM"}
+HL7_SYSTEM_NAMES = {
+    LOINC_URI: "LN",
+    MDC_URI: "MDC",
+    LOCAL_SYSTEM_URI: "99NIRPOCT",
+    UCUM_URI: "UCUM",
+}
 """FHIR system URI → HL7 v2 coding system name (table 0396)."""
 
 
@@ -119,9 +124,7 @@ LESION_CONTRAST = ResultCoding(
 LESION_HBT = ResultCoding(_local("DOT-LESION-HBT", "DOT lesion peak HbT"), (), MICROMOLAR)
 LESION_STO2 = ResultCoding(_local("DOT-LESION-STO2", "DOT lesion peak StO2"), (), PERCENT)
 BACKGROUND_HBT = ResultCoding(_local("DOT-BACKGROUND-HBT", "DOT background HbT"), (), MICROMOLAR)
-BACKGROUND_STO2 = ResultCoding(
-    _local("DOT-BACKGROUND-STO2", "DOT background StO2"), (), PERCENT
-)
+BACKGROUND_STO2 = ResultCoding(_local("DOT-BACKGROUND-STO2", "DOT background StO2"), (), PERCENT)
 QC_VERDICT = ResultCoding(_local("QC-VERDICT", "Run quality control verdict"), (), NO_UNIT)
 QC_PASSED = _local("QC-PASSED", "Every QC gate and step passed")
 QC_FAILED = _local("QC-FAILED", "A QC gate or step did not pass: results are not reliable")

@@ -101,13 +101,15 @@ def build_messages(
             receiving_facility=hl7.receiving_facility,
             now=now,
         )
-        payload = {"control_id": control_id, "er7": er7}
-        messages.append(new_message("hl7", hl7.model_dump(), run.run_id, record, payload, now))
+        hl7_payload = {"control_id": control_id, "er7": er7}
+        messages.append(new_message("hl7", hl7.model_dump(), run.run_id, record, hl7_payload, now))
     if config.fhir is not None:
         bundle = build_bundle(run, config.fhir.patient_identifier_system)
         validate_bundle(bundle)
         messages.append(
-            new_message("fhir", config.fhir.model_dump(), run.run_id, record, {"bundle": bundle}, now)
+            new_message(
+                "fhir", config.fhir.model_dump(), run.run_id, record, {"bundle": bundle}, now
+            )
         )
     if config.dicom is not None:
         instances = [
@@ -118,7 +120,7 @@ def build_messages(
             }
             for dataset in run_instances(run, report_pdf, f"{run.protocol_name} report")
         ]
-        payload = {"instances": instances}
+        payload: dict[str, Any] = {"instances": instances}
         messages.append(
             new_message("dicom", config.dicom.model_dump(), run.run_id, record, payload, now)
         )
@@ -143,7 +145,9 @@ def transmit(message: OutboxMessage, outbox: Outbox) -> None:
             destination["timeout_s"],
         )
     elif message.channel == "fhir":
-        fhir_client.post_bundle(destination["base_url"], payload["bundle"], destination["timeout_s"])
+        fhir_client.post_bundle(
+            destination["base_url"], payload["bundle"], destination["timeout_s"]
+        )
     else:
         pending = [item for item in payload["instances"] if not item["stored"]]
 
@@ -186,8 +190,10 @@ def send_due(
     with outbox.sending():
         for message in outbox.messages():
             where = describe_destination(message.channel, message.destination)
-            chosen = message.id == only if only is not None else (
-                everything or where in now_for or message.due(dt.datetime.now(dt.UTC))
+            chosen = (
+                message.id == only
+                if only is not None
+                else (everything or where in now_for or message.due(dt.datetime.now(dt.UTC)))
             )
             if not chosen or where in failed:
                 continue
@@ -281,4 +287,6 @@ def _read_report(report_path: Path | None) -> bytes | None:
     try:
         return Path(report_path).read_bytes()
     except OSError as exc:
-        raise ExchangeInputError(f"{report_path}: cannot read the report ({exc.strerror})") from None
+        raise ExchangeInputError(
+            f"{report_path}: cannot read the report ({exc.strerror})"
+        ) from None

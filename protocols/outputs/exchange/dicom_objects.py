@@ -18,7 +18,7 @@ import logging
 import highdicom
 import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import EncapsulatedPDFStorage, ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import UID, EncapsulatedPDFStorage, ExplicitVRLittleEndian, generate_uid
 
 from protocols.outputs.exchange.result_model import MapImage, RunResults
 
@@ -35,21 +35,9 @@ def uid_for(run: RunResults, name: str) -> str:
     return str(generate_uid(entropy_srcs=[run.run_id, name]))
 
 
-def _study(run: RunResults) -> dict[str, object]:
-    return {
-        "study_instance_uid": uid_for(run, "study"),
-        "patient_id": run.patient_id,
-        "accession_number": run.accession or None,
-        "study_date": run.start_utc.date(),
-        "study_time": run.start_utc.time().replace(tzinfo=None),
-        "study_id": run.run_id[:16],
-    }
-
-
 def map_images(run: RunResults) -> list[Dataset]:
     """One Secondary Capture image per map of the run (series 2)."""
-    study = _study(run)
-    images = []
+    images: list[Dataset] = []
     for number, image in enumerate(run.maps, start=1):
         dataset = highdicom.sc.SCImage(
             pixel_array=_stored_values(image),
@@ -63,9 +51,14 @@ def map_images(run: RunResults) -> list[Dataset]:
             instance_number=number,
             manufacturer=MANUFACTURER,
             pixel_spacing=image.pixel_spacing_mm,
-            **study,
+            study_instance_uid=uid_for(run, "study"),
+            patient_id=run.patient_id,
+            accession_number=run.accession or None,
+            study_date=run.start_utc.date(),
+            study_time=run.start_utc.time().replace(tzinfo=None),
+            study_id=run.run_id[:16],
         )
-        dataset.PatientOrientation = ""  # the pad's orientation on the body is not known
+        dataset["PatientOrientation"].value = ""  # the pad's orientation on the body: unknown
         dataset.ImageComments = f"{image.title}; value = stored × {PIXEL_STEP} {image.unit.ucum}"
         dataset.SeriesDescription = f"{run.protocol_name} maps"
         dataset.DerivationDescription = image.title
@@ -105,7 +98,7 @@ def encapsulated_pdf(run: RunResults, pdf: bytes, title: str) -> Dataset:
     dataset = Dataset()
     dataset.file_meta = FileMetaDataset()
     dataset.file_meta.MediaStorageSOPClassUID = EncapsulatedPDFStorage
-    dataset.file_meta.MediaStorageSOPInstanceUID = uid_for(run, "report")
+    dataset.file_meta.MediaStorageSOPInstanceUID = UID(uid_for(run, "report"))
     dataset.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
     dataset.SpecificCharacterSet = "ISO_IR 192"
     dataset.SOPClassUID = EncapsulatedPDFStorage

@@ -63,8 +63,10 @@ def build_bundle(run: RunResults, patient_identifier_system: str) -> dict[str, A
             {"type": {"text": "software"}, "value": run.device.software_version or "unknown"},
         ],
         "note": [
-            {"text": f"calibration {use.record} ({use.state}, due {use.due_date}) "
-             f"sha256 {use.content_sha256}"}
+            {
+                "text": f"calibration {use.record} ({use.state}, due {use.due_date}) "
+                f"sha256 {use.content_sha256}"
+            }
             for use in run.calibrations
         ]
         or None,

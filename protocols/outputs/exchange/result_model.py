@@ -31,6 +31,10 @@ OXIMETRY_BRANCH, TISSUE_BRANCH, DOT_BRANCH, QC_BRANCH = 1, 2, 3, 4
 """Second level of the OBX-4 device hierarchy (MDS.VMD.channel.metric): one per analysis."""
 
 
+DEFAULT_PITCH_MM = 0.4
+"""Pixel pitch of records made before the probe geometry was stored, mm."""
+
+
 class ExchangeInputError(ValueError):
     """A summary or record cannot be sent; the message names the file and what is wrong."""
 
@@ -247,7 +251,12 @@ def _step_results(summary: dict[str, Any], time_utc: dt.datetime) -> list[Result
 _OXIMETRY = (
     ("spo2", "spo2_percent", codes.SPO2, f"1.{OXIMETRY_BRANCH}.1.1"),
     ("pulse_rate", "pulse_rate_bpm", codes.PULSE_RATE, f"1.{OXIMETRY_BRANCH}.1.2"),
-    ("perfusion_index", "perfusion_index_percent", codes.PERFUSION_INDEX, f"1.{OXIMETRY_BRANCH}.1.3"),
+    (
+        "perfusion_index",
+        "perfusion_index_percent",
+        codes.PERFUSION_INDEX,
+        f"1.{OXIMETRY_BRANCH}.1.3",
+    ),
 )
 _TISSUE = (
     ("sto2", "sto2_percent", codes.TISSUE_STO2, f"1.{TISSUE_BRANCH}.1.1"),
@@ -283,12 +292,20 @@ def _dot_results(figures: dict[str, Any], time_utc: dt.datetime, reason: str) ->
     results = [
         _result("lesion_count", codes.LESION_COUNT, len(lesions), time_utc, "1.3.1.1", reason),
         _result(
-            "background.hbt", codes.BACKGROUND_HBT, background.get("hbt_um"), time_utc,
-            "1.3.1.2", reason,
+            "background.hbt",
+            codes.BACKGROUND_HBT,
+            background.get("hbt_um"),
+            time_utc,
+            "1.3.1.2",
+            reason,
         ),
         _result(
-            "background.sto2", codes.BACKGROUND_STO2, background.get("sto2_percent"),
-            time_utc, "1.3.1.3", reason,
+            "background.sto2",
+            codes.BACKGROUND_STO2,
+            background.get("sto2_percent"),
+            time_utc,
+            "1.3.1.3",
+            reason,
         ),
     ]
     for number, lesion in enumerate(lesions, start=1):
@@ -305,7 +322,11 @@ def _dot_results(figures: dict[str, Any], time_utc: dt.datetime, reason: str) ->
         results += [
             _result(
                 f"lesion-{number}.{coding.primary.code.removeprefix('DOT-LESION-').lower()}",
-                coding, value, time_utc, f"1.{DOT_BRANCH}.{number + 1}.{metric}", reason,
+                coding,
+                value,
+                time_utc,
+                f"1.{DOT_BRANCH}.{number + 1}.{metric}",
+                reason,
             )
             for metric, (coding, value) in enumerate(values, start=1)
         ]
@@ -326,7 +347,8 @@ def _qc_result(summary: dict[str, Any], time_utc: dt.datetime) -> Result:
 
 def _maps(record: RunRecord) -> tuple[MapImage, ...]:
     """StO2 maps and DOT HbT/StO2 slices held in the record's results."""
-    pitch = float(record.probe.get("pixel_pitch_mm", 0.4))
+    stated_pitch = record.probe.get("pixel_pitch_mm")
+    pitch = float(stated_pitch) if isinstance(stated_pitch, int | float) else DEFAULT_PITCH_MM
     maps: list[MapImage] = []
     for step, arrays in record.results.items():
         if isinstance(arrays.get("sto2_map_percent"), np.ndarray):
