@@ -75,6 +75,11 @@ class DetectorConfig(_Strict):
             )
         return self
 
+    @property
+    def simulated(self) -> bool:
+        """True when the detector board is the simulator."""
+        return self.port == SIM
+
 
 class LockinConfig(_Strict):
     """A lock-in amplifier: model and VISA resource (or ``sim``)."""
@@ -82,11 +87,21 @@ class LockinConfig(_Strict):
     model: Literal["SR830", "SR860"] = "SR830"
     resource: str = SIM
 
+    @property
+    def simulated(self) -> bool:
+        """True when the instrument is the simulator."""
+        return self.resource == SIM
+
 
 class BenchInstrumentConfig(_Strict):
     """A SCPI bench instrument: VISA resource (or ``sim``)."""
 
     resource: str = SIM
+
+    @property
+    def simulated(self) -> bool:
+        """True when the instrument is the simulator."""
+        return self.resource == SIM
 
 
 class PhotodiodeSetupConfig(_Strict):
@@ -150,7 +165,7 @@ class InstrumentConfig(_Strict):
             self.bench.powermeter,
             self.bench.ledsource,
         ]
-        return self.detector.port == SIM or any(d and d.resource == SIM for d in bench)
+        return self.detector.simulated or any(d and d.simulated for d in bench)
 
 
 SIMULATED_PHOTODIODE_SETUP = PhotodiodeSetupConfig(

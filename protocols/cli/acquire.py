@@ -8,12 +8,12 @@ import math
 import sys
 from pathlib import Path
 
+from calibration.gate import Override, check_calibrations
 from calibration.registry import Registry
 from drivers.sim.faults import FaultPlan
 from instrument.acquisition import AcquisitionStats
 from instrument.config import SIM
 from instrument.instrument import AcquisitionError, Instrument
-from protocols.calibration_gate import Override, check_calibrations
 from protocols.cli.calib_records import PASSWORD_ENV, default_registry, password
 from protocols.cli.commands import COMMAND_HELP
 from protocols.cli.common import add_instrument_options, instrument_config

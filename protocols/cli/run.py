@@ -12,9 +12,9 @@ import threading
 from pathlib import Path
 from typing import TextIO
 
+from calibration.gate import Override
 from calibration.registry import Registry
 from instrument.config import SIM
-from protocols.calibration_gate import Override
 from protocols.cli.acquire import fault_plan
 from protocols.cli.calib_records import PASSWORD_ENV, REGISTRY_ENV, default_registry, password
 from protocols.cli.commands import COMMAND_HELP

@@ -3,11 +3,50 @@
 from __future__ import annotations
 
 import math
+import re
 from numbers import Real
+from typing import Annotated, Literal
 
+from pydantic import Field, model_validator
+
+from protocols.context import RunContext, StepOutcome
 from protocols.events import QcResult
-from protocols.protocol_file import QcGateStep
-from protocols.steps.context import RunContext, StepOutcome
+from protocols.schema import EarlierSteps, Fail, StepBase, StepKind, earlier_step_problem
+
+
+class QcGateStep(StepBase):
+    """A named figure of an earlier step against limits."""
+
+    kind: Literal["qc_gate"]
+    figure: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_]+$")]
+    low: float | None = None
+    high: float | None = None
+    unit: str = ""
+    stops_run: bool = False
+
+    @model_validator(mode="after")
+    def _limits(self) -> QcGateStep:
+        if self.low is None and self.high is None:
+            raise ValueError("a QC gate needs low, high or both")
+        if self.low is not None and self.high is not None and self.low > self.high:
+            raise ValueError(f"low {self.low:g} is above high {self.high:g}")
+        return self
+
+
+def check(step: QcGateStep, earlier: EarlierSteps, fail: Fail) -> QcGateStep:
+    """The gated figure must be one the named earlier step produces."""
+    target, figure = step.figure.rsplit(".", 1)
+    produced = earlier.figures.get(target, ())
+    if not produced:
+        with_figures = tuple(kind for name, kind in earlier.kinds.items() if earlier.figures[name])
+        fail("figure", earlier_step_problem(target, earlier, with_figures, "figures"))
+    if not any(re.fullmatch(name, figure) for name in produced):
+        fail(
+            "figure",
+            f"step {target!r} produces no figure {figure!r}; allowed: "
+            + ", ".join(name.replace(r"\d+", "<nm>") for name in produced),
+        )
+    return step
 
 
 def run(step: QcGateStep, context: RunContext) -> StepOutcome:
@@ -60,3 +99,6 @@ def run(step: QcGateStep, context: RunContext) -> StepOutcome:
 
 def _limit(value: float | None) -> str:
     return "—" if value is None else f"{value:g}"
+
+
+KIND = StepKind(QcGateStep, run, check=check)

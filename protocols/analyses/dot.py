@@ -1,9 +1,10 @@
 """A DOT scan from SNIRF recordings: calibrate, reconstruct, find inclusions, write the maps.
 
 `reconstruct_snirf` is the single entry point of ``nirpoct reconstruct`` and of the protocol
-runner. One wavelength gives an absorption map (μa, mm⁻¹); two or more give ΔHbO2 and ΔHb
-directly (spectral constraint) and from them HbT (µM) and StO2 (%) maps. Positions in the
-result are in the SNIRF probe frame, mm.
+runner's ``dot`` analysis (:func:`run`, an acquire step against a baseline acquire step). One
+wavelength gives an absorption map (μa, mm⁻¹); two or more give ΔHbO2 and ΔHb directly
+(spectral constraint) and from them HbT (µM) and StO2 (%) maps. Positions in the result are in
+the SNIRF probe frame, mm.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import h5py
 import numpy as np
 from numpy.typing import NDArray
+from pydantic import Field
 
 from imaging.dot_background import fit_background_optics
 from imaging.dot_grid import VoxelGrid, probe_grid
@@ -33,8 +35,12 @@ from imaging.dot_inverse import (
 )
 from imaging.dot_jacobian import rytov_jacobian
 from imaging.lesions import Background, Inclusion, find_inclusions
+from instrument.dot_input import DotInput, dot_input
 from instrument.snirf import NirsData
-from protocols.dot_input import DotInput, dot_input
+from instrument.snirf_export import run_to_nirs
+from protocols.analyses.step_data import dark_level, segment_of, source_record
+from protocols.context import RunContext, StepOutcome
+from protocols.schema import AnalysisKind, Fraction, PositiveFloat, StepName, Strict
 
 MATRIX_COPIES = 5
 """Dense M × N matrices alive at once at the peak of a reconstruction (per-wavelength and
@@ -414,3 +420,72 @@ def _write_maps(path: str, result: DotResult) -> None:
         root.attrs["background_mua_per_mm"] = result.background_mua_per_mm
         root.attrs["background_musp_per_mm"] = result.background_musp_per_mm
         root.attrs["summary_json"] = json.dumps(result_summary(result))
+
+
+class DotStepOptions(Strict):
+    """Options of the ``dot`` analysis: ``baseline`` (an earlier acquire step on reference
+    tissue) and the :class:`DotOptions` fields."""
+
+    baseline: StepName
+    thickness_mm: PositiveFloat
+    mua_per_mm: Annotated[list[PositiveFloat], Field(min_length=1)] | None = None
+    musp_per_mm: Annotated[list[PositiveFloat], Field(min_length=1)] | None = None
+    voxel_mm: PositiveFloat = 4.0
+    method: Literal["gauss-newton", "linear"] = "gauss-newton"
+    alpha: PositiveFloat | None = None
+    rule: Literal["gcv", "lcurve"] = "gcv"
+    n_tissue: Annotated[float, Field(ge=1, le=2)] = 1.4
+    water_fraction: Fraction = 0.7
+
+
+def run(step: Any, context: RunContext) -> StepOutcome:
+    """Reconstruction of the source step against ``options.baseline`` and the lesion table,
+    strongest first.
+
+    With ``dark`` the intensities are taken above the dark reference's mean level, else above
+    the export's default black level.
+    """
+    options = dict(step.options)
+    baseline_name = options.pop("baseline")
+    level = dark_level(step, context)
+    dark = {} if level is None else {"black_level_dn": level}
+    measurement = run_to_nirs(source_record(step, context), **dark)
+    baseline = run_to_nirs(context.record_view(segment_of(context, baseline_name)), **dark)
+    result = reconstruct_snirf(measurement, baseline, DotOptions(**options))
+    summary = result_summary(result)
+    lesions = summary["inclusions"]
+    results: dict[str, Any] = {
+        "lesion_count": len(lesions),
+        "lesions": lesions,
+        "background": summary["background"],
+        "method": summary["method"],
+        "dark_level_dn": level,
+    }
+    if lesions:
+        strongest = lesions[0]
+        results["lesion_peak_contrast"] = strongest["peak_contrast"]
+        results["lesion_depth_mm"] = strongest["centroid_mm"][2]
+        results["lesion_volume_mm3"] = strongest["volume_mm3"]
+    grid = result.grid
+    arrays = {
+        f"dot_{name}_map": np.asarray(values, dtype=float).reshape(grid.shape)
+        for name, values in result.maps.items()
+    }
+    arrays.update({"dot_x_mm": grid.x_mm, "dot_y_mm": grid.y_mm, "dot_z_mm": grid.z_mm})
+    return StepOutcome("passed", results, arrays)
+
+
+ANALYSIS = AnalysisKind(
+    "dot",
+    DotStepOptions,
+    sources=("acquire",),
+    figures=(
+        "lesion_count",
+        "lesion_peak_contrast",
+        "lesion_depth_mm",
+        "lesion_volume_mm3",
+        "dark_level_dn",
+    ),
+    run=run,
+    frame_options=("baseline",),
+)
