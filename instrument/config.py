@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import tomllib
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -180,7 +179,7 @@ def dump_config(config: InstrumentConfig) -> str:
 
 def default_config_text() -> str:
     """Text of the built-in configuration (every device simulated)."""
-    return resources.files("instrument").joinpath("default_config.yaml").read_text()
+    return (Path(__file__).parent / "default_config.yaml").read_text(encoding="utf-8")
 
 
 def parse_config(text: str, source: str, fmt: Literal["yaml", "toml"] = "yaml") -> InstrumentConfig:

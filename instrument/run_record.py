@@ -36,6 +36,9 @@ Layout
 ``/results/<step>`` (runs of a protocol)
     attrs ``index``, ``kind``, ``status``, ``message``, ``results_json`` (the step's figures);
     datasets for the step's arrays (e.g. a mean dark frame, DN).
+``/log`` (N,) UTF-8 strings
+    The warnings and errors logged while the record was open, one per line:
+    ``<UTC time> <LEVEL> <logger>: <message>``.
 """
 
 from __future__ import annotations
@@ -141,6 +144,21 @@ class FrameBatch:
         return len(self.frames)
 
 
+class _WarningCollector(logging.Handler):
+    """Keeps the warnings and errors logged while a record is open, for its ``/log``."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        stamp = dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds")
+        self.lines.append(
+            f"{stamp.replace('+00:00', 'Z')} {record.levelname} {record.name}: "
+            f"{record.getMessage()}"
+        )
+
+
 class RunRecordWriter:
     """Writes one run record while frames arrive.
 
@@ -222,6 +240,8 @@ class RunRecordWriter:
         root.create_group("acquisition")
         self._file.swmr_mode = True
         self._file.flush()
+        self._log = _WarningCollector()
+        logging.getLogger().addHandler(self._log)
 
     def __enter__(self) -> RunRecordWriter:
         return self
@@ -265,9 +285,13 @@ class RunRecordWriter:
             return
         if status != "completed":
             logger.warning("run record %s closed %s: %s", self.path.name, status, error)
+        logging.getLogger().removeHandler(self._log)
         self._file.close()
         self._file = None
         with h5py.File(self.path, "r+", libver="latest") as root:
+            root.create_dataset(
+                "log", data=self._log.lines, dtype=h5py.string_dtype(), shape=len(self._log.lines)
+            )
             root.attrs["status"] = status
             root.attrs["error"] = error
             root.attrs["stop_time_utc"] = utc_now_iso()
@@ -344,6 +368,8 @@ class RunRecord:
         ``/protocol`` attributes (empty for a plain acquisition).
     results : dict of str to dict
         ``/results/<step>`` attributes and arrays per step (empty for a plain acquisition).
+    log : list of str
+        Warnings and errors logged while the record was open (empty in older records).
     complete : bool
         False when the writer never finished (the run was killed); the arrays then hold
         everything up to the writer's last flush.
@@ -363,6 +389,7 @@ class RunRecord:
     probe: dict[str, object] = field(default_factory=dict)
     protocol: dict[str, object] = field(default_factory=dict)
     results: dict[str, dict[str, object]] = field(default_factory=dict)
+    log: list[str] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -436,6 +463,7 @@ def read_run_record(path: str | Path) -> RunRecord:
             }
             for name, group in root.get("results", {}).items()
         }
+        log = [_decode(line) for line in root["log"][()]] if "log" in root else []
     return RunRecord(
         path=path,
         frames=arrays["frames"],
@@ -451,6 +479,7 @@ def read_run_record(path: str | Path) -> RunRecord:
         probe=probe,
         protocol=protocol,
         results=results,
+        log=[str(line) for line in log],
     )
 
 
@@ -514,3 +543,15 @@ def read_run_header(path: str | Path) -> RunHeader:
 
 def _attributes(node: h5py.Group) -> dict[str, object]:
     return {key: _decode(value) for key, value in node.attrs.items()}
+
+
+def run_headers(directory: str | Path) -> list[RunHeader]:
+    """Headers of every readable run record below ``directory`` (recursively), by path;
+    files that are not run records are passed over."""
+    headers = []
+    for path in sorted(Path(directory).glob("**/*.h5")):
+        try:
+            headers.append(read_run_header(path))
+        except RunRecordError:
+            logger.info("%s is not a readable run record; passed over", path)
+    return headers

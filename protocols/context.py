@@ -213,13 +213,13 @@ class RunContext:
             frame_counter=segment.frame_counter,
             device_time_us=segment.device_time_us,
             metadata={**self.metadata, "status": "completed"},
-            devices=self.instrument.identities,
+            devices={name: {**identity} for name, identity in self.instrument.identities.items()},
             acquisition={
                 **segment.stats.as_dict(),
                 **self.settings,
                 "led_pattern": led_pattern_attribute(segment.led_pattern),
             },
-            calibrations={use.record: use.as_attributes() for use in self.calibration_uses},
+            calibrations={use.record: {**use.as_attributes()} for use in self.calibration_uses},
             probe=self.instrument.config.probe.model_dump(),
         )
 

@@ -8,22 +8,22 @@ and what is allowed there. The format is documented in ``docs/protocols.md``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal, NoReturn, Union
 
 import yaml
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, create_model
 
 from instrument.config import DetectorConfig, LedStepConfig, RoiConfig
-from protocols.schema import EarlierSteps, Strict, explain
+from protocols.schema import EarlierSteps, StepBase, StepKind, Strict, explain
 from protocols.steps import STEP_KINDS
 
-SHIPPED_PACKAGE = "protocols.shipped"
-KINDS = tuple(STEP_KINDS)
-"""Every step kind, as protocol files name them."""
+SHIPPED_DIR = Path(__file__).parent / "shipped"
+"""Where the shipped protocol files are."""
 
 
 class ProtocolError(ValueError):
@@ -40,26 +40,30 @@ class DeviceSettings(Strict):
     led_pattern: Annotated[list[LedStepConfig], Field(min_length=1, max_length=8)] | None = None
 
 
-Step = Annotated[
-    Union[tuple(kind.model for kind in STEP_KINDS.values())],  # type: ignore[valid-type]  # noqa: UP007
-    Field(discriminator="kind"),
-]
-
-
 def step_figures(step: Any) -> tuple[str, ...]:
     """Names (or name patterns, e.g. ``signal_\\d+_dn``) of the numeric figures ``step``
     produces."""
     return STEP_KINDS[step.kind].figures_of(step)
 
 
-class _ProtocolSpec(Strict):
+class _ProtocolFields(Strict):
     name: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")]
     version: Annotated[str, Field(min_length=1, max_length=32)]
     intended_use: Literal["clinical", "qc", "research"]
     description: str = ""
     required_calibrations: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
     device: DeviceSettings = DeviceSettings()
-    steps: Annotated[list[Step], Field(min_length=1)]
+
+
+@functools.cache
+def _spec_model(models: tuple[type[StepBase], ...]) -> type[_ProtocolFields]:
+    """The whole file's model for these step models (one union, told apart by ``kind``)."""
+    step = Annotated[Union[models], Field(discriminator="kind")]  # type: ignore[valid-type]  # noqa: UP007
+    return create_model(  # type: ignore[call-overload, no-any-return]
+        "ProtocolSpec",
+        __base__=_ProtocolFields,
+        steps=(Annotated[list[step], Field(min_length=1)], ...),  # type: ignore[valid-type]
+    )
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,7 @@ class Protocol:
 
 def shipped_protocols() -> dict[str, str]:
     """Names of the protocols that ship with nirpoct and their one-line descriptions."""
-    folder = resources.files(SHIPPED_PACKAGE)
+    folder = SHIPPED_DIR
     found = {}
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".yaml"):
@@ -135,7 +139,7 @@ def load_protocol(name_or_path: str | Path) -> Protocol:
             f"no shipped protocol named {text_name!r} and no such file; shipped: "
             + ", ".join(shipped)
         )
-    content = resources.files(SHIPPED_PACKAGE).joinpath(f"{text_name}.yaml").read_bytes()
+    content = (SHIPPED_DIR / f"{text_name}.yaml").read_bytes()
     return parse_protocol(_decoded(content, f"shipped:{text_name}"), f"shipped:{text_name}")
 
 
@@ -147,8 +151,9 @@ def _decoded(content: bytes, source: str) -> str:
         raise ProtocolError(f"{source}: not a UTF-8 text file") from None
 
 
-def parse_protocol(text: str, source: str) -> Protocol:
-    """Validate protocol text; ``source`` names it in errors.
+def parse_protocol(text: str, source: str, kinds: Mapping[str, StepKind] = STEP_KINDS) -> Protocol:
+    """Validate protocol text; ``source`` names it in errors; ``kinds`` are the step kinds it
+    may use (every kind of :mod:`protocols.steps`).
 
     Raises
     ------
@@ -167,14 +172,14 @@ def parse_protocol(text: str, source: str) -> Protocol:
         raise ProtocolError(f"{source}:1: expected a mapping with name, version, steps …")
     _check_unique_keys(node, source)
     try:
-        spec = _ProtocolSpec.model_validate(data)
+        spec: Any = _spec_model(tuple(kind.model for kind in kinds.values())).model_validate(data)
     except ValidationError as exc:
         error = exc.errors()[0]
         loc = tuple(error["loc"])
-        line, field = _locate(node, loc)
-        raise ProtocolError(f"{source}:{line}: {field}: {_explain(error)}") from None
+        line, field = _locate(node, loc, kinds)
+        raise ProtocolError(f"{source}:{line}: {field}: {_explain(error, kinds)}") from None
     steps = _named_steps(spec.steps)
-    steps = _check_references(spec, steps, node, source)
+    steps = _check_references(spec, steps, node, source, kinds)
     if spec.intended_use == "clinical" and not spec.required_calibrations:
         line, _ = _locate(node, ("intended_use",))
         raise ProtocolError(
@@ -208,6 +213,7 @@ def detector_settings(
         ``source:LINE: device.FIELD: problem`` (the line of the field in the protocol file).
     """
     node = yaml.compose(protocol.text, Loader=yaml.SafeLoader)
+    assert node is not None  # the text was validated as a mapping
     merged = {**detector.model_dump(), **protocol.device.model_dump(exclude_none=True)}
     try:
         settings = type(detector).model_validate(merged)
@@ -233,12 +239,12 @@ def detector_settings(
     return settings
 
 
-def _explain(error: Any) -> str:
+def _explain(error: Any, kinds: Mapping[str, StepKind] = STEP_KINDS) -> str:
     kind = error["type"]
     if kind == "union_tag_invalid":
-        return f"unknown step kind {error['input'].get('kind')!r}; allowed: " + ", ".join(KINDS)
+        return f"unknown step kind {error['input'].get('kind')!r}; allowed: " + ", ".join(kinds)
     if kind == "union_tag_not_found":
-        return "a step needs a kind: one of " + ", ".join(KINDS)
+        return "a step needs a kind: one of " + ", ".join(kinds)
     return explain(error)
 
 
@@ -262,7 +268,9 @@ def _check_unique_keys(node: yaml.Node, source: str) -> None:
             pending.extend(current.value)
 
 
-def _locate(node: yaml.Node, loc: tuple[Any, ...]) -> tuple[int, str]:
+def _locate(
+    node: yaml.Node, loc: tuple[Any, ...], kinds: Mapping[str, StepKind] = STEP_KINDS
+) -> tuple[int, str]:
     """Line (1-based) and dotted field name of a pydantic error location in the YAML tree."""
     parts: list[str] = []
     for part in loc:
@@ -275,7 +283,7 @@ def _locate(node: yaml.Node, loc: tuple[Any, ...]) -> tuple[int, str]:
         if isinstance(node, yaml.MappingNode):
             match = next((v for k, v in node.value if k.value == part), None)
             if match is None:
-                if str(part) in STEP_KINDS:
+                if str(part) in kinds:
                     continue  # the discriminator tag pydantic puts into the location
                 parts.append(str(part))
                 return node.start_mark.line + 1, ".".join(parts)
@@ -298,7 +306,11 @@ def _named_steps(steps: list[Any]) -> tuple[Any, ...]:
 
 
 def _check_references(
-    spec: _ProtocolSpec, steps: tuple[Any, ...], node: yaml.Node, source: str
+    spec: Any,
+    steps: tuple[Any, ...],
+    node: yaml.Node,
+    source: str,
+    kinds: Mapping[str, StepKind],
 ) -> tuple[Any, ...]:
     """Cross-step rules: unique names, then each kind's own check (sources of the right kind
     before use, gate figures the gated step produces, analysis options, wavelengths the LEDs
@@ -330,7 +342,7 @@ def _check_references(
 
         if step.name in earlier.kinds:
             fail("name", f"step name {step.name!r} is used twice; names must be unique")
-        kind = STEP_KINDS[step.kind]
+        kind = kinds[step.kind]
         step = kind.check(step, earlier, fail)
         earlier.kinds[step.name] = step.kind
         earlier.steps[step.name] = step

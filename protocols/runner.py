@@ -148,7 +148,7 @@ class ProtocolRunner:
         self.out_dir = Path(out_dir)
         self.operator = operator
         self.subject_id = subject_id
-        self.on_event = on_event or (lambda event: None)
+        self._listener = on_event or (lambda event: None)
         self.config_text = config_text or dump_config(config)
         self.registry = registry
         self.calibration_ids = tuple(calibration_ids)
@@ -160,6 +160,15 @@ class ProtocolRunner:
         self._abort = threading.Event()
         self._confirmed = threading.Event()
         self.confirm_prompts = confirm_prompts
+
+    def on_event(self, event: RunEvent) -> None:
+        """Send ``event`` to the listener; warnings and failures are logged too (and so kept
+        in the run record's log while it is open)."""
+        if isinstance(event, RunWarning):
+            logger.warning("%s: %s", self.protocol.name, event.message)
+        elif isinstance(event, RunFailed):
+            logger.error("%s: %s", self.protocol.name, event.message)
+        self._listener(event)
 
     # ------------------------------------------------------------------ control
     def confirm(self) -> None:
@@ -219,7 +228,6 @@ class ProtocolRunner:
         problems += pair_problems(self.protocol.steps, config, self.registry, uses)
         if self.protocol.clinical and problems:
             error = "; ".join(problems)
-            logger.warning("%s refused: %s", self.protocol.name, error)
             self.on_event(RunFailed(error))
             return self._finish(None, "failed", error, started)
         context: RunContext | None = None
@@ -234,7 +242,6 @@ class ProtocolRunner:
                 status, error = self._run_steps(context)
         except DeviceError as exc:
             status, error = "aborted", f"device fault: {exc}"
-            logger.error("%s: %s", self.protocol.name, error)
             self.on_event(RunFailed(error))
         finally:
             if context is not None:
@@ -413,22 +420,27 @@ class ProtocolRunner:
             operator=self.operator,
         )
         json_path = self.out_dir / f"{stem}.json"
-        pdf_path: Path | None = self.out_dir / f"{stem}.pdf"
         summary["report_pdf"] = None
         summary["summary_json"] = str(json_path)
         write_summary(json_path, summary)  # first: a failing report must not lose it
-        try:
-            write_report(pdf_path, summary, context, subject_id=self.subject_id)
-        except Exception as exc:  # any report failure is a warning; the run still finishes
-            self.on_event(
-                RunWarning(f"the PDF report could not be written: {type(exc).__name__}: {exc}")
-            )
-            if pdf_path.exists():
-                pdf_path.unlink()
-            pdf_path = None
+        pdf_path = self._report(self.out_dir / f"{stem}.pdf", summary, context)
         if pdf_path is not None:
             summary["report_pdf"] = str(pdf_path)
             write_summary(json_path, summary)
         finished = RunFinished(status, record_path, pdf_path, json_path, summary["qc_passed"])
         self.on_event(finished)
         return finished
+
+    def _report(
+        self, path: Path, summary: dict[str, Any], context: RunContext | None
+    ) -> Path | None:
+        """Write the PDF report; None, with a warning, when it could not be written."""
+        try:
+            write_report(path, summary, context, subject_id=self.subject_id)
+        except Exception as exc:  # any report failure is a warning; the run still finishes
+            self.on_event(
+                RunWarning(f"the PDF report could not be written: {type(exc).__name__}: {exc}")
+            )
+            path.unlink(missing_ok=True)
+            return None
+        return path

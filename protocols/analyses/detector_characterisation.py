@@ -49,7 +49,9 @@ def run(step: Any, context: RunContext) -> StepOutcome:
             results[count_name] = len(value)
         else:
             results[name] = value
-    return StepOutcome("passed", results, {"emva1288_json": np.bytes_(json.dumps(figures))})
+    return StepOutcome(
+        "passed", results, {"emva1288_json": np.asarray(np.bytes_(json.dumps(figures)))}
+    )
 
 
 ANALYSIS = AnalysisKind(

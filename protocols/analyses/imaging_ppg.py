@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import numpy as np
 from pydantic import Field
@@ -29,7 +29,7 @@ def run(step: Any, context: RunContext) -> StepOutcome:
     dark = dark_frame(step, context)
     if dark is not None:
         frames -= dark
-    rate_hz = float(record.acquisition["frame_rate_hz"]) / len(stacks)
+    rate_hz = float(cast(float, record.acquisition["frame_rate_hz"])) / len(stacks)
     maps = ppg_maps(frames, rate_hz, list(record.wavelengths_nm), **step.options)
     spo2_map = np.asarray(maps.spo2_percent, dtype=float)
     results = {

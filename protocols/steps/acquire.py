@@ -68,7 +68,7 @@ def run(step: AcquireStep, context: RunContext) -> StepOutcome:
             stops_run=True,
         )
     segment = context.acquire(context.scaled(step.duration_s), pattern, live=step.live)
-    context.data[step.name] = segment
+    context.data[context.step_name] = segment
     stats = segment.stats
     results = {
         "frames": stats.frames,

@@ -35,7 +35,7 @@ def run(step: DarkReferenceStep, context: RunContext) -> StepOutcome:
         return StepOutcome("failed", message="fewer than two dark frames were received")
     frames = segment.frames.astype(np.float64)
     mean_frame = frames.mean(axis=0)
-    context.data[step.name] = segment
+    context.data[context.step_name] = segment
     results = {
         "frames": len(frames),
         "mean_dn": round(float(mean_frame.mean()), 3),

@@ -60,7 +60,7 @@ def run(step: PhotonTransferStep, context: RunContext) -> StepOutcome:
         raise StepFailure(
             "photon transfer on hardware needs the rig's series: set file: in the step"
         )
-    context.data[step.name] = data
+    context.data[context.step_name] = data
     return StepOutcome("passed", _summary(data, origin))
 
 

@@ -53,36 +53,35 @@ def run(step: QcGateStep, context: RunContext) -> StepOutcome:
     """Pass when ``low <= value <= high``; a missing or non-numeric figure fails the gate."""
     source, figure = step.figure.rsplit(".", 1)
     outcome = context.outcomes.get(source)
-    value = None if outcome is None else outcome.results.get(figure)
-    numeric = isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
+    value = _number(None if outcome is None else outcome.results.get(figure))
     passed = (
-        numeric
+        value is not None
         and (step.low is None or value >= step.low)
         and (step.high is None or value <= step.high)
     )
     context.emit(
         QcResult(
-            step.name,
+            context.step_name,
             step.figure,
-            float(value) if numeric else math.nan,
+            math.nan if value is None else value,
             step.unit,
             step.low,
             step.high,
-            bool(passed),
+            passed,
             step.stops_run,
         )
     )
     results = {
         "figure": step.figure,
-        "value": float(value) if numeric else None,
+        "value": value,
         "unit": step.unit,
         "low": step.low,
         "high": step.high,
-        "passed": bool(passed),
+        "passed": passed,
     }
     if passed:
         return StepOutcome("passed", results)
-    if not numeric:
+    if value is None:
         why = (
             f"step {source!r} did not run"
             if outcome is None
@@ -95,6 +94,13 @@ def run(step: QcGateStep, context: RunContext) -> StepOutcome:
         message = f"{step.figure} = {value:.4g} {step.unit} outside [{_limit(step.low)}, "
         message += f"{_limit(step.high)}]"
     return StepOutcome("failed", results, message=message, stops_run=step.stops_run)
+
+
+def _number(value: object) -> float | None:
+    """``value`` as a finite float, or None when it is not a finite number."""
+    if isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
 
 
 def _limit(value: float | None) -> str:
