@@ -21,10 +21,9 @@ import datetime as dt
 import json
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-
-import h5py
 
 from calibration.audit import AuditTrail, verify_chain
 from calibration.record import RecordContent, RecordHeader
@@ -127,6 +126,25 @@ class IndexEntry:
         if (due - day).days <= DUE_WINDOW_DAYS:
             return "due"
         return "approved"
+
+
+@dataclass(frozen=True)
+class RunUse:
+    """A run as the impact assessment sees it.
+
+    Attributes
+    ----------
+    path : str
+        Where its record is.
+    start_time_utc : str
+        When it started (ISO 8601).
+    device_serials : frozenset of str
+        Serial numbers of the devices it used.
+    """
+
+    path: str
+    start_time_utc: str
+    device_serials: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -574,9 +592,12 @@ class Registry:
         return problems
 
     # ------------------------------------------------------------------ consequences
-    def impact(self, reference: str, runs_dir: str | Path, user_id: str = "") -> ImpactReport:
-        """Run records made with the item since its last good calibration, when this version's
-        as-found results were out of tolerance (reverse traceability); recorded in the trail."""
+    def impact(self, reference: str, runs: Iterable[RunUse], user_id: str = "") -> ImpactReport:
+        """The runs made with the item since its last good calibration, when this version's
+        as-found results were out of tolerance (reverse traceability); recorded in the trail.
+
+        ``runs`` are the candidates (e.g. every run record of a folder, as their headers
+        say)."""
         entry = self.entry(reference)
         if not entry.out_of_tolerance_as_found:
             return ImpactReport(entry.reference, False, "", ())
@@ -590,10 +611,10 @@ class Registry:
             and e.lifecycle in ("approved", "superseded")
         ]
         since = max((e.calibration_date for e in earlier_good), default="")
-        runs = tuple(
-            str(path)
-            for path in sorted(Path(runs_dir).glob("**/*.h5"))
-            if _run_used_item(path, entry.item_serial, since)
+        affected = tuple(
+            run.path
+            for run in runs
+            if entry.item_serial in run.device_serials and run.start_time_utc[:10] >= since
         )
         self.audit.append(
             user_id or "system",
@@ -601,9 +622,9 @@ class Registry:
             entry.reference,
             entry.content_sha256,
             "as-found out of tolerance",
-            {"since": since, "runs": list(runs)},
+            {"since": since, "runs": list(affected)},
         )
-        return ImpactReport(entry.reference, True, since, runs)
+        return ImpactReport(entry.reference, True, since, affected)
 
     def record_override(self, reference: str, user_id: str, password: str, reason: str) -> str:
         """Record an approver's signed override of an expired calibration; return its hash.
@@ -672,15 +693,3 @@ def override_problem(reference: str, state: str, user: User | None, performer: s
     if state not in OVERRIDABLE_STATES:
         return f"{reference} is {state}; only an expired calibration can be overridden"
     return None
-
-
-def _run_used_item(path: Path, serial: str, since: str) -> bool:
-    try:
-        with h5py.File(path, "r", swmr=True) as run:
-            start = str(run.attrs.get("start_time_utc", ""))
-            serials = {
-                str(group.attrs.get("serial", "")) for group in run.get("devices", {}).values()
-            }
-    except OSError:
-        return False
-    return serial in serials and start[:10] >= since

@@ -18,8 +18,8 @@ from gui.live_buffer import LiveBuffer, live_data_from_frames
 from gui.run_worker import Job, Post, Worker
 from instrument.config import InstrumentConfig
 from instrument.instrument import AcquisitionResult, Instrument
+from instrument.live_data import lit_steps_of
 from instrument.run_record import FrameBatch
-from protocols.steps.context import lit_steps_of
 
 
 class AcquisitionStopped(Exception):

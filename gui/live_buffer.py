@@ -1,6 +1,6 @@
 """A thread-safe hand-over of live data from a worker thread to the views.
 
-The worker thread pushes every :class:`protocols.events.LiveData` (at whatever rate the
+The worker thread pushes every :class:`instrument.live_data.LiveData` (at whatever rate the
 acquisition produces them); each carries only samples not sent before, which the buffer appends
 to its rolling window; the GUI thread takes a snapshot on its own timer (≤ 20 Hz), so a
 200 fps acquisition never floods the event loop: between two redraws, any number of pushes
@@ -15,9 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from instrument.live_data import LiveData, live_data
 from instrument.run_record import FrameBatch
-from protocols.events import LiveData
-from protocols.steps.context import live_data
 
 TRACE_WINDOW_SAMPLES = 600
 
@@ -107,7 +106,7 @@ class LiveBuffer:
 
 
 def live_data_from_frames(batch: FrameBatch, lit_steps: set[int]) -> LiveData | None:
-    """Display data of one batch of a plain acquisition (see :func:`protocols.steps.context.
+    """Display data of one batch of a plain acquisition (see :func:`protocols.context.
     live_data`): only its new samples of lit LED steps, and its newest lit frame.
 
     This is only what the live view draws; analyses read the run record.

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from calibration.gate import CalibrationNeeds, CalibrationStatus, KindProblem, calibration_status
 from calibration.registry import Registry
 from gui.calibration_browser import CalibrationBrowser, state_text
 from gui.i18n import LANGUAGES, Languages
@@ -29,7 +30,6 @@ from gui.run_worker import Worker
 from gui.runner_view import RunnerView
 from gui.tasks import run_task
 from instrument.config import InstrumentConfig
-from protocols.calibration_status import CalibrationStatus, KindProblem, calibration_status
 from protocols.protocol_file import load_protocol, shipped_protocols
 
 BANNER_CHECK_MS = 60_000
@@ -190,10 +190,13 @@ class MainWindow(QMainWindow):
         calibration kinds have no usable record and which protocols that blocks (banner)."""
         self.instrument_panel.refresh_calibrations()
         self.calibration_browser.refresh()
-        registry, protocols = self.registry, self.protocols
+        registry = self.registry
+        needs = [
+            CalibrationNeeds(p.name, p.clinical, p.required_calibrations) for p in self.protocols
+        ]
         run_task(
             self,
-            lambda: calibration_status(registry, protocols),
+            lambda: calibration_status(registry, needs),
             self._show_calibration_status,
             self._show_registry_error,
         )

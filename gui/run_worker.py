@@ -18,7 +18,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, Signal
 
 from gui.live_buffer import LiveBuffer
-from protocols.events import LiveData
+from instrument.live_data import LiveData
 
 Post = Callable[[object], None]
 Job = Callable[[Post], Any]

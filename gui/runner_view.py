@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from calibration.gate import CalibrationUse, Override, run_calibrations
 from calibration.registry import Registry
 from gui.calibration_browser import state_text
 from gui.instrument_session import InstrumentSession
@@ -39,9 +40,8 @@ from gui.live_view import VITALS
 from gui.run_worker import Worker
 from gui.tasks import run_task
 from instrument.config import InstrumentConfig
-from protocols.calibration_gate import CalibrationUse, Override
+from instrument.live_data import LiveData
 from protocols.events import (
-    LiveData,
     OperatorPrompt,
     QcResult,
     RunFailed,
@@ -53,7 +53,6 @@ from protocols.events import (
 )
 from protocols.protocol_file import Protocol, load_protocol, shipped_protocols
 from protocols.runner import ProtocolRunner
-from protocols.steps.check_calibrations import run_calibrations
 
 STATUS_COLOURS = {
     "running": QColor("#1565c0"),

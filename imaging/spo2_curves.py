@@ -12,6 +12,7 @@ covers the three kinds in use:
 """
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -148,6 +149,26 @@ def default_curve(red_nm: float, infrared_nm: float) -> SpO2Curve:
     return beer_lambert_curve(red_nm, infrared_nm)
 
 
+def calibrated_curve(
+    coefficients: ArrayLike, pair_nm: tuple[float, float] | None, source: str
+) -> SpO2Curve:
+    """The curve of an SpO2-curve calibration: SpO2 = Σ a_i R^i (%).
+
+    Parameters
+    ----------
+    coefficients : array_like
+        a_0 … a_d of the fitted polynomial, % per R^i.
+    pair_nm : tuple of float or None
+        (red, infrared) wavelengths of the study, nm; None when the record predates storing
+        them (the curve then serves any pair).
+    source : str
+        The calibration record or study it comes from, for reports.
+    """
+    values = np.asarray(coefficients, dtype=float)
+    origin = f"calibration {source}".rstrip()
+    return polynomial_curve(values, pair_nm, f"{origin}: SpO2 = {polynomial_text(values)}")
+
+
 def curve_from_calibration(
     calibration: object, pair_nm: tuple[float, float] | None = None
 ) -> SpO2Curve:
@@ -161,11 +182,45 @@ def curve_from_calibration(
         (red, infrared) wavelengths of the study, nm.
     """
     coefficients = np.asarray(calibration.coefficients, dtype=float)  # type: ignore[attr-defined]
-    study = getattr(calibration, "study_id", "")
-    return polynomial_curve(
-        coefficients,
-        pair_nm,
-        f"calibration {study}: SpO2 = {polynomial_text(coefficients)}".replace(" :", ":"),
+    return calibrated_curve(coefficients, pair_nm, str(getattr(calibration, "study_id", "")))
+
+
+def curve_arrays(curve: SpO2Curve) -> dict[str, NDArray[np.float64]]:
+    """The curve as arrays (``curve_numerator``, ``curve_denominator``, ``curve_pair_nm`` when
+    it has a pair), for storing beside the results it produced."""
+    arrays = {
+        "curve_numerator": np.asarray(curve.numerator, dtype=float),
+        "curve_denominator": np.asarray(curve.denominator, dtype=float),
+    }
+    if curve.pair_nm is not None:
+        arrays["curve_pair_nm"] = np.asarray(curve.pair_nm, dtype=float)
+    return arrays
+
+
+def curve_from_arrays(
+    arrays: Mapping[str, ArrayLike],
+    applied_pair_nm: Sequence[float] | None,
+    description: str,
+) -> SpO2Curve:
+    """The curve :func:`curve_arrays` stored.
+
+    Parameters
+    ----------
+    arrays : mapping
+        ``curve_numerator``, ``curve_denominator`` and optionally ``curve_pair_nm``.
+    applied_pair_nm : sequence of float or None
+        The pair the curve was applied to, nm: the curve's pair when it stored none.
+    description : str
+        Where the curve comes from, for reports.
+    """
+    pair = arrays.get("curve_pair_nm", applied_pair_nm)
+    return SpO2Curve(
+        tuple(float(a) for a in np.atleast_1d(np.asarray(arrays["curve_numerator"], dtype=float))),
+        tuple(
+            float(a) for a in np.atleast_1d(np.asarray(arrays["curve_denominator"], dtype=float))
+        ),
+        None if pair is None else (float(np.ravel(pair)[0]), float(np.ravel(pair)[1])),
+        description,
     )
 
 

@@ -12,7 +12,7 @@ from drivers.sourcemeter import Keithley2400
 from drivers.sr830 import SR830
 from drivers.sr860 import SR860
 from drivers.visa_device import Identity, VisaDevice
-from instrument.config import SIM, BenchConfig
+from instrument.config import BenchConfig, BenchInstrumentConfig, LockinConfig
 
 LOCKIN_MODELS: dict[str, type[LockInAmplifier]] = {"SR830": SR830, "SR860": SR860}
 
@@ -58,10 +58,12 @@ class BenchInstruments:
         self._stack = contextlib.ExitStack()
         self._simulator: ScpiSimulator | None = None
 
-    def _resource(self, configured: str, simulated_name: str) -> tuple[str, str]:
+    def _resource(
+        self, configured: LockinConfig | BenchInstrumentConfig, simulated_name: str
+    ) -> tuple[str, str]:
         """VISA resource to open and the address to report."""
-        if configured != SIM:
-            return configured, configured
+        if not configured.simulated:
+            return configured.resource, configured.resource
         if self._simulator is None:
             self._simulator = self._stack.enter_context(ScpiSimulator(seed=self.seed))
         resource = self._simulator.resources[simulated_name]
@@ -75,23 +77,23 @@ class BenchInstruments:
         """Connect every configured instrument and read its identity."""
         try:
             if (lockin := self.config.lockin) is not None:
-                resource, address = self._resource(lockin.resource, lockin.model.lower())
+                resource, address = self._resource(lockin, lockin.model.lower())
                 self.lockin = LOCKIN_MODELS[lockin.model](resource)
                 self.identities["lockin"] = self._open(self.lockin, "lock-in amplifier", address)
             if (sourcemeter := self.config.sourcemeter) is not None:
-                resource, address = self._resource(sourcemeter.resource, "sourcemeter")
+                resource, address = self._resource(sourcemeter, "sourcemeter")
                 self.sourcemeter = Keithley2400(resource)
                 self.identities["sourcemeter"] = self._open(
                     self.sourcemeter, "source-meter", address
                 )
             if (powermeter := self.config.powermeter) is not None:
-                resource, address = self._resource(powermeter.resource, "powermeter")
+                resource, address = self._resource(powermeter, "powermeter")
                 self.powermeter = PM100(resource)
                 self.identities["powermeter"] = self._open(
                     self.powermeter, "optical power meter", address
                 )
             if (ledsource := self.config.ledsource) is not None:
-                resource, address = self._resource(ledsource.resource, "ledsource")
+                resource, address = self._resource(ledsource, "ledsource")
                 self.ledsource = DC2200(resource)
                 self.identities["ledsource"] = self._open(self.ledsource, "LED source", address)
         except BaseException:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import tomllib
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -75,6 +74,11 @@ class DetectorConfig(_Strict):
             )
         return self
 
+    @property
+    def simulated(self) -> bool:
+        """True when the detector board is the simulator."""
+        return self.port == SIM
+
 
 class LockinConfig(_Strict):
     """A lock-in amplifier: model and VISA resource (or ``sim``)."""
@@ -82,11 +86,21 @@ class LockinConfig(_Strict):
     model: Literal["SR830", "SR860"] = "SR830"
     resource: str = SIM
 
+    @property
+    def simulated(self) -> bool:
+        """True when the instrument is the simulator."""
+        return self.resource == SIM
+
 
 class BenchInstrumentConfig(_Strict):
     """A SCPI bench instrument: VISA resource (or ``sim``)."""
 
     resource: str = SIM
+
+    @property
+    def simulated(self) -> bool:
+        """True when the instrument is the simulator."""
+        return self.resource == SIM
 
 
 class PhotodiodeSetupConfig(_Strict):
@@ -192,7 +206,7 @@ class InstrumentConfig(_Strict):
             self.bench.powermeter,
             self.bench.ledsource,
         ]
-        return self.detector.port == SIM or any(d and d.resource == SIM for d in bench)
+        return self.detector.simulated or any(d and d.simulated for d in bench)
 
 
 SIMULATED_PHOTODIODE_SETUP = PhotodiodeSetupConfig(
@@ -207,7 +221,7 @@ def dump_config(config: InstrumentConfig) -> str:
 
 def default_config_text() -> str:
     """Text of the built-in configuration (every device simulated)."""
-    return resources.files("instrument").joinpath("default_config.yaml").read_text()
+    return (Path(__file__).parent / "default_config.yaml").read_text(encoding="utf-8")
 
 
 def parse_config(text: str, source: str, fmt: Literal["yaml", "toml"] = "yaml") -> InstrumentConfig:

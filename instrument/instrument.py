@@ -14,8 +14,7 @@ A QC script drives the simulated instrument exactly as the real one::
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import json
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
@@ -33,9 +32,17 @@ from instrument.acquisition import (
     frames_in,
 )
 from instrument.bench import BenchInstruments
-from instrument.config import SIM, InstrumentConfig, dump_config
+from instrument.config import DetectorConfig, InstrumentConfig, dump_config
 from instrument.pseudonym import load_site_key, pseudonymise
-from instrument.run_record import RunRecordWriter
+from instrument.run_record import (
+    RunRecordWriter,
+    detector_settings_attributes,
+    led_pattern_attribute,
+    new_record_path,
+    record_metadata,
+)
+
+logger = logging.getLogger(__name__)
 
 
 def software_version() -> str:
@@ -96,6 +103,7 @@ class Instrument:
         self.config_text = config_text
         self.sim_fault = sim_fault
         self.board: DetectorBoard | None = None
+        self.sensor_shape: tuple[int, int] | None = None
         self.bench = BenchInstruments(config.bench, seed=config.simulator.seed)
         self.identities: dict[str, dict[str, str]] = {}
         self._board_simulator: DetectorBoardSimulator | None = None
@@ -131,7 +139,7 @@ class Instrument:
     def _open_detector(self) -> None:
         settings = self.config.detector
         port = settings.port
-        if port == SIM:
+        if settings.simulated:
             simulator = DetectorBoardSimulator(self.config.simulator.seed, self.sim_fault)
             self._stack.enter_context(simulator)
             self._board_simulator = simulator
@@ -140,6 +148,35 @@ class Instrument:
         self._stack.enter_context(board)
         identity = board.identify()
         board.reset()
+        self.board = board
+        self.sensor_shape = (identity.sensor_height, identity.sensor_width)
+        self.configure_detector(settings)
+        self.identities["detector"] = {
+            "kind": "detector board",
+            "model": identity.model,
+            "serial": identity.serial,
+            "firmware": identity.firmware,
+            "address": f"sim ({port})" if settings.simulated else settings.port,
+            "calibration_id": board.calibration_id,
+        }
+        logger.info(
+            "detector board %s %s (firmware %s) on %s",
+            identity.model,
+            identity.serial,
+            identity.firmware,
+            self.identities["detector"]["address"],
+        )
+
+    def configure_detector(self, settings: DetectorConfig) -> None:
+        """Apply detector settings to the open board; they become the instrument's
+        configuration (stored in every record made after).
+
+        Raises
+        ------
+        ValueError
+            The board refuses a setting (e.g. an ROI beyond its sensor).
+        """
+        board = self._require_board()
         # The exposure must fit the frame period at every step: shorten it first when the new
         # period is shorter than the current exposure, else lengthen the period first.
         if settings.integration_time_us <= board.integration_time_us:
@@ -152,15 +189,7 @@ class Instrument:
         if settings.roi is not None:
             board.roi = settings.roi.to_roi()
         board.led_pattern = tuple(step.to_led_step() for step in settings.led_pattern)
-        self.board = board
-        self.identities["detector"] = {
-            "kind": "detector board",
-            "model": identity.model,
-            "serial": identity.serial,
-            "firmware": identity.firmware,
-            "address": settings.port if settings.port != SIM else f"sim ({port})",
-            "calibration_id": board.calibration_id,
-        }
+        self.config = self.config.model_copy(update={"detector": settings})
 
     @property
     def board_simulator_pid(self) -> int | None:
@@ -168,6 +197,30 @@ class Instrument:
         return self._board_simulator.pid if self._board_simulator is not None else None
 
     # ------------------------------------------------------------------ acquisition
+    def record_metadata(self, operator: str, subject_id: str, **extra: object) -> dict[str, object]:
+        """Root attributes of a new run record on this instrument: the subject id is
+        pseudonymised before it touches the record."""
+        return record_metadata(
+            software_version=software_version(),
+            operator=operator,
+            subject_pseudonym=pseudonymise(subject_id, load_site_key()) if subject_id else "",
+            config_yaml=dump_config(self.config),
+            config_source=self.config_text,
+            sim_fault=str(self.sim_fault) if self.sim_fault else "",
+            **extra,
+        )
+
+    def detector_settings(self) -> dict[str, object]:
+        """The board's current settings as run-record attributes."""
+        board = self._require_board()
+        roi = board.roi
+        return detector_settings_attributes(
+            board.frame_rate_hz,
+            board.integration_time_us,
+            board.gain,
+            (roi.row, roi.col, roi.height, roi.width, roi.binning),
+        )
+
     def _require_board(self) -> DetectorBoard:
         if self.board is None:
             raise DeviceError("the instrument is not open; use it in a with-block or call open()")
@@ -199,50 +252,39 @@ class Instrument:
         frames_in(duration_s, frame_rate_hz)
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        path = out_dir / f"run-{stamp}.h5"
-        roi = board.roi
+        path = new_record_path(out_dir)
         settings = {
-            "frame_rate_hz": frame_rate_hz,
-            "integration_time_us": board.integration_time_us,
-            "gain": board.gain,
-            "roi": [roi.row, roi.col, roi.height, roi.width, roi.binning],
-            "led_pattern": json.dumps(
-                [[s.wavelength_nm, s.drive_current_ma] for s in board.led_pattern]
+            **self.detector_settings(),
+            "led_pattern": led_pattern_attribute(
+                (s.wavelength_nm, s.drive_current_ma) for s in board.led_pattern
             ),
         }
-        metadata_attrs = {
-            "software_version": software_version(),
-            "operator": operator,
-            "subject_pseudonym": pseudonymise(subject_id, load_site_key()) if subject_id else "",
-            "config_yaml": dump_config(self.config),
-            "config_source": self.config_text,
-            "sim_fault": str(self.sim_fault) if self.sim_fault else "",
-        }
-        writer = RunRecordWriter(
+        with RunRecordWriter(
             path,
-            roi.frame_shape,
-            metadata_attrs,
+            board.roi.frame_shape,
+            self.record_metadata(operator, subject_id),
             self.identities,
             flush_interval_s=self.config.acquisition.flush_interval_s,
             calibrations=calibrations,
             probe=self.config.probe.model_dump(),
-        )
-        acquisition = Acquisition(
-            board,
-            writer,
-            frame_rate_hz=frame_rate_hz,
-            buffer_frames=self.config.acquisition.buffer_frames,
-            stall_timeout_s=self.config.acquisition.stall_timeout_s,
-        )
-        try:
-            stats = acquisition.run(duration_s, on_progress, on_frames)
-        except DeviceError as exc:
-            stats = acquisition.stats()
-            writer.close("aborted", {**settings, **stats.as_dict()}, error=str(exc))
-            raise AcquisitionError(exc, path, stats) from exc
-        except BaseException:
-            writer.close("aborted", {**settings, **acquisition.stats().as_dict()}, "interrupted")
-            raise
-        writer.close("completed", {**settings, **stats.as_dict()})
+        ) as writer:
+            acquisition = Acquisition(
+                board,
+                writer,
+                frame_rate_hz=frame_rate_hz,
+                buffer_frames=self.config.acquisition.buffer_frames,
+                stall_timeout_s=self.config.acquisition.stall_timeout_s,
+            )
+            try:
+                stats = acquisition.run(duration_s, on_progress, on_frames)
+            except DeviceError as exc:
+                stats = acquisition.stats()
+                writer.close("aborted", {**settings, **stats.as_dict()}, error=str(exc))
+                raise AcquisitionError(exc, path, stats) from exc
+            except BaseException:
+                writer.close(
+                    "aborted", {**settings, **acquisition.stats().as_dict()}, "interrupted"
+                )
+                raise
+            writer.close("completed", {**settings, **stats.as_dict()})
         return AcquisitionResult(stats, path)

@@ -36,19 +36,27 @@ Layout
 ``/results/<step>`` (runs of a protocol)
     attrs ``index``, ``kind``, ``status``, ``message``, ``results_json`` (the step's figures);
     datasets for the step's arrays (e.g. a mean dark frame, DN).
+``/log`` (N,) UTF-8 strings
+    The warnings and errors logged while the record was open, one per line:
+    ``<UTC time> <LEVEL> <logger>: <message>``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import TracebackType
 
 import h5py
 import numpy as np
+
+logger = logging.getLogger(__name__)
 
 FORMAT = "nirpoct-run"
 FORMAT_VERSION = 1
@@ -75,6 +83,56 @@ def utc_now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def new_record_path(out_dir: Path, label: str = "") -> Path:
+    """A new run record's path in ``out_dir``: ``run-<UTC time>[-label].h5``."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    return Path(out_dir) / (f"run-{stamp}-{label}.h5" if label else f"run-{stamp}.h5")
+
+
+def led_pattern_attribute(pattern: Iterable[tuple[float, float]]) -> str:
+    """The ``led_pattern`` attribute: JSON list of [wavelength nm, drive mA] per LED step."""
+    return json.dumps([[wavelength, drive] for wavelength, drive in pattern])
+
+
+def detector_settings_attributes(
+    frame_rate_hz: float,
+    integration_time_us: int,
+    gain: int,
+    roi: tuple[int, int, int, int, int],
+) -> dict[str, object]:
+    """The detector settings as ``/acquisition`` attributes (``roi`` is row, col, height,
+    width, binning in sensor pixels)."""
+    return {
+        "frame_rate_hz": frame_rate_hz,
+        "integration_time_us": integration_time_us,
+        "gain": gain,
+        "roi": list(roi),
+    }
+
+
+def record_metadata(
+    *,
+    software_version: str,
+    operator: str,
+    subject_pseudonym: str,
+    config_yaml: str,
+    config_source: str,
+    sim_fault: str = "",
+    **extra: object,
+) -> dict[str, object]:
+    """The root attributes a run record starts with (see the module docstring); ``extra``
+    adds more (e.g. a protocol run's ``duration_scale``)."""
+    return {
+        "software_version": software_version,
+        "operator": operator,
+        "subject_pseudonym": subject_pseudonym,
+        "config_yaml": config_yaml,
+        "config_source": config_source,
+        "sim_fault": sim_fault,
+        **extra,
+    }
+
+
 @dataclass
 class FrameBatch:
     """Consecutive frames and their per-frame fields, ready to append to a record."""
@@ -84,6 +142,21 @@ class FrameBatch:
 
     def __len__(self) -> int:
         return len(self.frames)
+
+
+class _WarningCollector(logging.Handler):
+    """Keeps the warnings and errors logged while a record is open, for its ``/log``."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        stamp = dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds")
+        self.lines.append(
+            f"{stamp.replace('+00:00', 'Z')} {record.levelname} {record.name}: "
+            f"{record.getMessage()}"
+        )
 
 
 class RunRecordWriter:
@@ -113,7 +186,7 @@ class RunRecordWriter:
         self,
         path: Path,
         frame_shape: tuple[int, int],
-        metadata: dict[str, str],
+        metadata: dict[str, object],
         devices: dict[str, dict[str, str]],
         flush_interval_s: float = 0.5,
         calibrations: dict[str, dict[str, str]] | None = None,
@@ -167,6 +240,24 @@ class RunRecordWriter:
         root.create_group("acquisition")
         self._file.swmr_mode = True
         self._file.flush()
+        self._log = _WarningCollector()
+        logging.getLogger().addHandler(self._log)
+
+    def __enter__(self) -> RunRecordWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Close the record on every path: ``aborted`` with the error when one is raised and
+        the record is still open (a caller that finished it has closed it already)."""
+        if self._file is not None:
+            status = "completed" if exc is None else "aborted"
+            error = "" if exc is None else (str(exc) or type(exc).__name__)
+            self.close(status, {}, error)
 
     def append(self, batch: FrameBatch) -> None:
         """Append frames; flush when the flush interval has passed."""
@@ -192,9 +283,15 @@ class RunRecordWriter:
         """Finish the record: store status, stop time and acquisition counts."""
         if self._file is None:
             return
+        if status != "completed":
+            logger.warning("run record %s closed %s: %s", self.path.name, status, error)
+        logging.getLogger().removeHandler(self._log)
         self._file.close()
         self._file = None
         with h5py.File(self.path, "r+", libver="latest") as root:
+            root.create_dataset(
+                "log", data=self._log.lines, dtype=h5py.string_dtype(), shape=len(self._log.lines)
+            )
             root.attrs["status"] = status
             root.attrs["error"] = error
             root.attrs["stop_time_utc"] = utc_now_iso()
@@ -218,6 +315,26 @@ def write_results(
             group.attrs.update({key: _attribute_value(v) for key, v in attributes.items()})
             for key, array in arrays.items():
                 group.create_dataset(key, data=array)
+
+
+def step_result_attributes(
+    index: int,
+    kind: str,
+    status: str,
+    message: str,
+    results: dict[str, object],
+    **placement: object,
+) -> dict[str, object]:
+    """Attributes of a protocol step's ``/results/<step>`` group: its place in the run, status,
+    message and figures (``results_json``); ``placement`` adds where its frames are."""
+    return {
+        "index": index,
+        "kind": kind,
+        "status": status,
+        "message": message,
+        "results_json": json.dumps(results, default=str),
+        **placement,
+    }
 
 
 def _attribute_value(value: object) -> object:
@@ -251,6 +368,8 @@ class RunRecord:
         ``/protocol`` attributes (empty for a plain acquisition).
     results : dict of str to dict
         ``/results/<step>`` attributes and arrays per step (empty for a plain acquisition).
+    log : list of str
+        Warnings and errors logged while the record was open (empty in older records).
     complete : bool
         False when the writer never finished (the run was killed); the arrays then hold
         everything up to the writer's last flush.
@@ -270,6 +389,7 @@ class RunRecord:
     probe: dict[str, object] = field(default_factory=dict)
     protocol: dict[str, object] = field(default_factory=dict)
     results: dict[str, dict[str, object]] = field(default_factory=dict)
+    log: list[str] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -343,6 +463,7 @@ def read_run_record(path: str | Path) -> RunRecord:
             }
             for name, group in root.get("results", {}).items()
         }
+        log = [_decode(line) for line in root["log"][()]] if "log" in root else []
     return RunRecord(
         path=path,
         frames=arrays["frames"],
@@ -358,6 +479,7 @@ def read_run_record(path: str | Path) -> RunRecord:
         probe=probe,
         protocol=protocol,
         results=results,
+        log=[str(line) for line in log],
     )
 
 
@@ -367,3 +489,69 @@ def _decode(value: object) -> object:
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+@dataclass(frozen=True)
+class RunHeader:
+    """What a run record says about itself, without its frames.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+    metadata : dict
+        Root attributes (run id, times, status, operator, subject pseudonym …).
+    devices : dict of str to dict
+        Device identities.
+    protocol : dict
+        ``/protocol`` attributes (empty for a plain acquisition).
+    frames : int
+        Frames the record holds.
+    """
+
+    path: Path
+    metadata: dict[str, object]
+    devices: dict[str, dict[str, object]]
+    protocol: dict[str, object]
+    frames: int
+
+    @property
+    def device_serials(self) -> frozenset[str]:
+        """Serial numbers of the run's devices."""
+        return frozenset(str(d.get("serial", "")) for d in self.devices.values())
+
+
+def read_run_header(path: str | Path) -> RunHeader:
+    """The header of a run record (finished, or left by a killed writer).
+
+    Raises
+    ------
+    RunRecordError
+        If the file is missing, not HDF5 or not a run record.
+    """
+    path = Path(path)
+    with _open_for_reading(path) as root:
+        if root.attrs.get("format") != FORMAT:
+            raise RunRecordError(f"{path}: not a {FORMAT} file")
+        return RunHeader(
+            path=path,
+            metadata=_attributes(root),
+            devices={name: _attributes(group) for name, group in root.get("devices", {}).items()},
+            protocol=_attributes(root["protocol"]) if "protocol" in root else {},
+            frames=int(root["raw/frames"].shape[0]) if "raw/frames" in root else 0,
+        )
+
+
+def _attributes(node: h5py.Group) -> dict[str, object]:
+    return {key: _decode(value) for key, value in node.attrs.items()}
+
+
+def run_headers(directory: str | Path) -> list[RunHeader]:
+    """Headers of every readable run record below ``directory`` (recursively), by path;
+    files that are not run records are passed over."""
+    headers = []
+    for path in sorted(Path(directory).glob("**/*.h5")):
+        try:
+            headers.append(read_run_header(path))
+        except RunRecordError:
+            logger.info("%s is not a readable run record; passed over", path)
+    return headers

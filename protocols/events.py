@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from numpy.typing import NDArray
+from instrument.live_data import LiveData
 
 
 @dataclass(frozen=True)
@@ -44,21 +43,6 @@ class StepFinished:
     name: str
     status: str
     results: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class LiveData:
-    """Data to show while a step runs.
-
-    ``traces`` maps wavelength (nm) to the latest samples (arbitrary units); ``image`` is the
-    latest frame (rows, cols) or ``None``; ``vitals`` maps a figure (``spo2_percent``,
-    ``pulse_rate_bpm``, …) to its latest value.
-    """
-
-    time_s: float
-    traces: dict[float, NDArray[np.float64]]
-    image: NDArray[np.float64] | None
-    vitals: dict[str, float]
 
 
 @dataclass(frozen=True)

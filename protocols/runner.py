@@ -20,22 +20,28 @@ and the report, and no run record when the hardware was never opened.
 from __future__ import annotations
 
 import datetime as dt
-import json
+import logging
 import threading
 import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from calibration.gate import CalibrationUse, Override, run_calibrations
 from calibration.registry import Registry
 from drivers.errors import DeviceError
 from drivers.sim.faults import FaultPlan
-from drivers.sim.tissue import TissueConfig
-from instrument.config import SIM, BenchConfig, InstrumentConfig, dump_config
-from instrument.instrument import Instrument, software_version
-from instrument.pseudonym import load_site_key, pseudonymise
-from instrument.run_record import RunRecordWriter, write_results
-from protocols.calibration_gate import CalibrationUse, Override
+from instrument.config import BenchConfig, InstrumentConfig, dump_config
+from instrument.instrument import Instrument
+from instrument.run_record import (
+    RunRecordWriter,
+    led_pattern_attribute,
+    new_record_path,
+    step_result_attributes,
+    write_results,
+)
+from protocols.analyses.spo2 import pair_problems
+from protocols.context import RunAborted, RunContext, StepFailure, StepOutcome
 from protocols.events import (
     RunEvent,
     RunFailed,
@@ -44,17 +50,14 @@ from protocols.events import (
     StepFinished,
     StepStarted,
 )
+from protocols.outputs.report_pdf import write_report
+from protocols.outputs.summary import build_summary, write_summary
 from protocols.protocol_file import Protocol, detector_settings
-from protocols.report_pdf import write_report
-from protocols.run_summary import build_summary, write_summary
-from protocols.steps import STEP_FUNCTIONS
-from protocols.steps.check_calibrations import run_calibrations
-from protocols.steps.context import RunAborted, RunContext, StepFailure, StepOutcome
-from protocols.steps.physiology import spo2_pair_problems
+from protocols.steps import STEP_KINDS
+
+logger = logging.getLogger(__name__)
 
 EventCallback = Callable[[RunEvent], None]
-BENCH_KINDS = ("lockin_sweep",)
-ACQUIRING_KINDS = ("warm_up", "dark_reference", "acquire", "lockin_sweep", "photon_transfer")
 
 
 def protocol_config(config: InstrumentConfig, protocol: Protocol) -> InstrumentConfig:
@@ -62,9 +65,8 @@ def protocol_config(config: InstrumentConfig, protocol: Protocol) -> InstrumentC
     configuration's, and the bench instruments only when a step uses them (a clinical run does
     not depend on the lab bench being connected).
 
-    The ROI is checked against the sensor when its size is known before the hardware is
-    opened (the simulated board's); a real board refuses an ROI beyond its sensor when the run
-    starts.
+    The ROI is checked against the sensor once the board has said its size
+    (:meth:`ProtocolRunner.run`).
 
     Raises
     ------
@@ -72,11 +74,8 @@ def protocol_config(config: InstrumentConfig, protocol: Protocol) -> InstrumentC
         The combined settings are invalid (e.g. the exposure exceeds the frame period), naming
         the protocol file, line and ``device`` field.
     """
-    sensor_shape = (
-        (TissueConfig().rows, TissueConfig().cols) if config.detector.port == SIM else None
-    )
-    detector = detector_settings(protocol, config.detector, sensor_shape)
-    uses_bench = any(step.kind in BENCH_KINDS for step in protocol.steps)
+    detector = detector_settings(protocol, config.detector, None)
+    uses_bench = any(STEP_KINDS[step.kind].uses_bench for step in protocol.steps)
     bench = config.bench if uses_bench else BenchConfig(photodiode=config.bench.photodiode)
     return config.model_copy(update={"detector": detector, "bench": bench})
 
@@ -149,7 +148,7 @@ class ProtocolRunner:
         self.out_dir = Path(out_dir)
         self.operator = operator
         self.subject_id = subject_id
-        self.on_event = on_event or (lambda event: None)
+        self._listener = on_event or (lambda event: None)
         self.config_text = config_text or dump_config(config)
         self.registry = registry
         self.calibration_ids = tuple(calibration_ids)
@@ -161,6 +160,15 @@ class ProtocolRunner:
         self._abort = threading.Event()
         self._confirmed = threading.Event()
         self.confirm_prompts = confirm_prompts
+
+    def on_event(self, event: RunEvent) -> None:
+        """Send ``event`` to the listener; warnings and failures are logged too (and so kept
+        in the run record's log while it is open)."""
+        if isinstance(event, RunWarning):
+            logger.warning("%s: %s", self.protocol.name, event.message)
+        elif isinstance(event, RunFailed):
+            logger.error("%s: %s", self.protocol.name, event.message)
+        self._listener(event)
 
     # ------------------------------------------------------------------ control
     def confirm(self) -> None:
@@ -217,15 +225,19 @@ class ProtocolRunner:
             clinical=self.protocol.clinical,
             override=self.override,
         )
-        problems += spo2_pair_problems(self.protocol, config, self.registry, uses)
+        problems += pair_problems(self.protocol.steps, config, self.registry, uses)
         if self.protocol.clinical and problems:
             error = "; ".join(problems)
             self.on_event(RunFailed(error))
             return self._finish(None, "failed", error, started)
         context: RunContext | None = None
         status, error = "aborted", ""
+        opening = config.model_copy(update={"detector": self.config.detector})
         try:
-            with Instrument(config, self.config_text, sim_fault=self.sim_fault) as instrument:
+            with Instrument(opening, self.config_text, sim_fault=self.sim_fault) as instrument:
+                instrument.configure_detector(
+                    detector_settings(self.protocol, self.config.detector, instrument.sensor_shape)
+                )
                 context = self._context(instrument, uses, problems)
                 status, error = self._run_steps(context)
         except DeviceError as exc:
@@ -262,19 +274,10 @@ class ProtocolRunner:
         calibrations = {use.record: use.as_attributes() for use in uses}
         board = instrument.board
         assert board is not None
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        path = self.out_dir / f"run-{stamp}-{self.protocol.name}.h5"
-        metadata = {
-            "software_version": software_version(),
-            "operator": self.operator,
-            "subject_pseudonym": (
-                pseudonymise(self.subject_id, load_site_key()) if self.subject_id else ""
-            ),
-            "config_yaml": dump_config(instrument.config),
-            "config_source": self.config_text,
-            "sim_fault": str(self.sim_fault) if self.sim_fault else "",
-            "duration_scale": self.duration_scale,
-        }
+        path = new_record_path(self.out_dir, self.protocol.name)
+        metadata = instrument.record_metadata(
+            self.operator, self.subject_id, duration_scale=self.duration_scale
+        )
         protocol = {
             "name": self.protocol.name,
             "version": self.protocol.version,
@@ -293,7 +296,6 @@ class ProtocolRunner:
             probe=instrument.config.probe.model_dump(),
             protocol=protocol,
         )
-        roi = board.roi
         return RunContext(
             instrument,
             writer,
@@ -301,19 +303,15 @@ class ProtocolRunner:
             self._resume,
             self._abort,
             self._confirmed,
-            protocol=self.protocol,
+            protocol_steps=self.protocol.steps,
+            clinical=self.protocol.clinical,
             registry=self.registry,
             calibration_uses=uses,
             calibration_problems=problems,
             duration_scale=self.duration_scale,
             confirm_prompts=self.confirm_prompts,
             metadata=metadata,
-            settings={
-                "frame_rate_hz": board.frame_rate_hz,
-                "integration_time_us": board.integration_time_us,
-                "gain": board.gain,
-                "roi": [roi.row, roi.col, roi.height, roi.width, roi.binning],
-            },
+            settings=instrument.detector_settings(),
         )
 
     def _run_steps(self, context: RunContext) -> tuple[str, str]:
@@ -347,21 +345,22 @@ class ProtocolRunner:
     def _run_step(self, step: Any, context: RunContext) -> tuple[StepOutcome, str]:
         """A step's outcome, and the device fault that aborted it (else "")."""
         try:
-            return STEP_FUNCTIONS[step.kind](step, context), ""
+            return STEP_KINDS[step.kind].run(step, context), ""
         except RunAborted as exc:
             return StepOutcome("aborted", message=str(exc)), ""
         except DeviceError as exc:
             return StepOutcome("aborted", message=f"device fault: {exc}"), f"device fault: {exc}"
         except StepFailure as exc:
             return StepOutcome(
-                "failed", message=str(exc), stops_run=step.kind in ACQUIRING_KINDS
+                "failed", message=str(exc), stops_run=STEP_KINDS[step.kind].acquires
             ), ""
         except (ValueError, TypeError, ArithmeticError, LookupError) as exc:
             # Analyses reject data (or options) they cannot use with an error naming it.
             return StepOutcome(
-                "failed", message=str(exc), stops_run=step.kind in ACQUIRING_KINDS
+                "failed", message=str(exc), stops_run=STEP_KINDS[step.kind].acquires
             ), ""
         except Exception as exc:  # an internal error ends only this step, never the record
+            logger.exception("step %s (%s) raised an internal error", step.name, step.kind)
             where = traceback.extract_tb(exc.__traceback__)[-1]
             message = (
                 f"internal error {type(exc).__name__}: {exc} "
@@ -379,11 +378,9 @@ class ProtocolRunner:
             "discarded_bytes": max((s.stats.discarded_bytes for s in segments), default=0),
             "duration_s": round(sum(s.stats.duration_s for s in segments), 6),
             "wavelengths_nm": sorted({w for s in segments for w in s.stats.wavelengths_nm}),
-            "led_pattern": json.dumps(
-                [
-                    [s.wavelength_nm, s.drive_current_ma]
-                    for s in context.instrument.config.detector.led_pattern
-                ]
+            "led_pattern": led_pattern_attribute(
+                (s.wavelength_nm, s.drive_current_ma)
+                for s in context.instrument.config.detector.led_pattern
             ),
         }
         record_status = "completed" if status == "completed" else "aborted"
@@ -394,14 +391,14 @@ class ProtocolRunner:
             outcome = context.outcomes.get(step.name)
             if outcome is None:
                 continue
-            attributes = {
-                "index": index,
-                "kind": step.kind,
-                "status": outcome.status,
-                "message": outcome.message,
-                "results_json": json.dumps(outcome.results, default=str),
+            attributes = step_result_attributes(
+                index,
+                step.kind,
+                outcome.status,
+                outcome.message,
+                outcome.results,
                 **by_segment.get(step.name, {}),
-            }
+            )
             steps[step.name] = (attributes, outcome.arrays)
         write_results(context.writer.path, steps)
 
@@ -423,22 +420,27 @@ class ProtocolRunner:
             operator=self.operator,
         )
         json_path = self.out_dir / f"{stem}.json"
-        pdf_path: Path | None = self.out_dir / f"{stem}.pdf"
         summary["report_pdf"] = None
         summary["summary_json"] = str(json_path)
         write_summary(json_path, summary)  # first: a failing report must not lose it
-        try:
-            write_report(pdf_path, summary, context, subject_id=self.subject_id)
-        except Exception as exc:  # any report failure is a warning; the run still finishes
-            self.on_event(
-                RunWarning(f"the PDF report could not be written: {type(exc).__name__}: {exc}")
-            )
-            if pdf_path.exists():
-                pdf_path.unlink()
-            pdf_path = None
+        pdf_path = self._report(self.out_dir / f"{stem}.pdf", summary, context)
         if pdf_path is not None:
             summary["report_pdf"] = str(pdf_path)
             write_summary(json_path, summary)
         finished = RunFinished(status, record_path, pdf_path, json_path, summary["qc_passed"])
         self.on_event(finished)
         return finished
+
+    def _report(
+        self, path: Path, summary: dict[str, Any], context: RunContext | None
+    ) -> Path | None:
+        """Write the PDF report; None, with a warning, when it could not be written."""
+        try:
+            write_report(path, summary, context, subject_id=self.subject_id)
+        except Exception as exc:  # any report failure is a warning; the run still finishes
+            self.on_event(
+                RunWarning(f"the PDF report could not be written: {type(exc).__name__}: {exc}")
+            )
+            path.unlink(missing_ok=True)
+            return None
+        return path

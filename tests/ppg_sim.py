@@ -21,8 +21,8 @@ from drivers.sim.scene import Scene
 from drivers.sim.tissue import TissueConfig
 from imaging.pulse_oximetry import pulse_oximetry
 from imaging.spo2_curves import SpO2Curve, curve_from_calibration, polynomial_curve
+from instrument.ppg_signals import ppg_signals_from_run
 from instrument.run_record import RunRecord
-from protocols.ppg_input import ppg_signals_from_run
 
 DEFAULT_PATTERN = ((660.0, 0.5), (940.0, 1.0), (760.0, 0.4), (850.0, 0.4))
 """LED steps (wavelength nm, drive current mA) of the default instrument configuration."""

@@ -10,10 +10,10 @@ import h5py
 import numpy as np
 import pytest
 
-from calibration.registry import Registry
+from calibration.registry import Registry, RunUse
 from calibration.signatures import AuthorisationError
 from calibration.storage import read_record_file
-from instrument.run_record import RunRecordWriter
+from instrument.run_record import RunRecordWriter, run_headers
 from tests.calibration_fixtures import PASSWORDS, approved_record, make_content, make_registry
 
 TODAY = dt.date.today()
@@ -202,7 +202,11 @@ def test_out_of_tolerance_as_found_lists_runs_since_last_good_calibration(regist
     _run_record(runs, "OTHER-BOARD")
     failing = registry.create(make_content(as_found_gain=0.12), PASSWORDS["tech"])
     assert failing.out_of_tolerance_as_found
-    report = registry.impact(failing.reference, runs, "boss")
+    candidates = [
+        RunUse(str(h.path), str(h.metadata["start_time_utc"]), h.device_serials)
+        for h in run_headers(runs)
+    ]
+    report = registry.impact(failing.reference, candidates, "boss")
     assert report.out_of_tolerance and report.runs == (str(affected),)
     assert report.since == (TODAY - dt.timedelta(100)).isoformat()
     assert registry.audit.entries()[-1].action == "impact-assessed"

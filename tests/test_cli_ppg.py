@@ -15,8 +15,8 @@ import pytest
 from drivers.sim.scene import Scene
 from imaging.pulse_oximetry import pulse_oximetry
 from imaging.spo2_curves import empirical_line
+from instrument.ppg_signals import ppg_signals_from_run
 from protocols.cli import main
-from protocols.ppg_input import ppg_signals_from_run
 from tests.ppg_sim import simulated_run, simulator_curve
 from tests.ppg_synthetic import SyntheticPpg, synthesize
 

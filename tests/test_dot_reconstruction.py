@@ -19,10 +19,10 @@ from imaging.dot_grid import VoxelGrid, probe_grid
 from imaging.dot_inverse import depth_weights, tikhonov_reconstruct
 from imaging.dot_jacobian import rytov_jacobian
 from imaging.lesions import find_inclusions
+from instrument.dot_input import dot_input
 from instrument.snirf import read_snirf
+from protocols.analyses.dot import DotOptions, reconstruct_snirf, result_summary, write_dot_maps
 from protocols.cli import main
-from protocols.dot_input import dot_input
-from protocols.dot_scan import DotOptions, reconstruct_snirf, result_summary, write_dot_maps
 from tests.dot_cases import DATA_DIR, case_files, nirs_data
 
 TRUTH = json.loads((DATA_DIR / "truth.json").read_text())

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import sys
 import textwrap
+import types
+from pathlib import Path
 
 import pytest
 
@@ -342,3 +345,37 @@ def test_a_prompt_needs_its_message():
     assert message.startswith("lab/tiny.yaml:9: steps[0].message: Field required")
     text = with_steps_replaced("steps:\n", "steps:\n  - kind: prompt\n    message: Place it.\n")
     assert parse_protocol(text, "lab/tiny.yaml").steps[0].message == "Place it."
+
+
+def _documented_step_kind():
+    """The worked example of docs/protocols.md ("Adding a step kind"), as a module."""
+    text = (Path(__file__).parents[1] / "docs" / "protocols.md").read_text(encoding="utf-8")
+    section = text[text.index("### Adding a step kind") :]
+    code = section[section.index("```python\n") + len("```python\n") : section.index("```\n\nand")]
+    module = types.ModuleType("board_temperature")
+    sys.modules[module.__name__] = module  # where pydantic resolves the model's annotations
+    try:
+        exec(compile(code, "docs/protocols.md", "exec"), module.__dict__)
+    finally:
+        del sys.modules[module.__name__]
+    return module.KIND
+
+
+def test_the_documented_new_step_kind_joins_the_schema_and_the_gates():
+    kind = _documented_step_kind()
+    assert kind.name == "board_temperature"
+    kinds = {**STEP_KINDS, kind.name: kind}
+    text = with_steps_replaced(
+        "steps:\n",
+        "steps:\n  - kind: board_temperature\n"
+        "  - kind: qc_gate\n    figure: board_temperature.board_temperature_c\n    high: 45\n",
+    )
+    protocol = parse_protocol(text, "lab/tiny.yaml", kinds)
+    assert [step.kind for step in protocol.steps[:2]] == ["board_temperature", "qc_gate"]
+    misspelt = text.replace(
+        "  - kind: board_temperature\n", "  - kind: board_temperature\n    hot: 1\n"
+    )
+    with pytest.raises(ProtocolError, match=r"^lab/tiny.yaml:10: steps\[0\].hot: unknown field"):
+        parse_protocol(misspelt, "lab/tiny.yaml", kinds)
+    with pytest.raises(ProtocolError, match="unknown step kind 'board_temperature'"):
+        parse_protocol(text, "lab/tiny.yaml")

@@ -18,7 +18,7 @@ from imaging.spo2_curves import (
     parse_polynomial,
     polynomial_curve,
 )
-from protocols.ppg_input import ppg_signals_from_run
+from instrument.ppg_signals import ppg_signals_from_run
 from tests.ppg_sim import (
     desaturation,
     simulated_run,

@@ -13,6 +13,7 @@ import pytest
 
 from drivers.sim.scene import Scene
 from instrument.config import load_config, simulated
+from instrument.ppg_signals import ppg_signals_from_run
 from instrument.run_record import read_run_record
 from instrument.run_steps import (
     dark_reference_dn,
@@ -24,7 +25,6 @@ from instrument.run_steps import (
 from instrument.snirf import read_snirf
 from instrument.snirf_export import recorded_dark_frame_dn
 from protocols.cli import main
-from protocols.ppg_input import ppg_signals_from_run
 from protocols.protocol_file import parse_protocol
 from protocols.runner import ProtocolRunner
 

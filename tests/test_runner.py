@@ -33,8 +33,6 @@ from protocols.events import (
 )
 from protocols.protocol_file import ProtocolError, parse_protocol
 from protocols.runner import ProtocolRunner
-from protocols.steps import physiology
-from protocols.steps.context import StepFailure
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -236,15 +234,6 @@ def test_device_settings_that_do_not_fit_are_refused_before_any_hardware(tmp_pat
     with pytest.raises(ProtocolError, match="exceeds the frame period"):
         runner.run()
     assert not (tmp_path / "runs").exists()
-
-
-def test_missing_analysis_package_fails_with_a_clear_message():
-    with pytest.raises(StepFailure) as caught:
-        physiology._module("protocols.no_such_analysis", "imaging PPG")
-    assert str(caught.value) == (
-        "the imaging PPG analysis is not available in this build "
-        "(protocols.no_such_analysis is missing)"
-    )
 
 
 def test_duration_scale_outside_zero_to_one_is_refused(tmp_path):

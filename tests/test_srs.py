@@ -10,7 +10,7 @@ from drivers.sim.tissue import TissueConfig
 from imaging.chromophores import absorption_per_mm, reduced_scattering_per_mm
 from imaging.srs import spatially_resolved_sto2
 from instrument.run_record import read_run_record
-from protocols.sto2_input import sto2_map_from_run
+from protocols.analyses.sto2 import sto2_map_from_run
 from tests.test_snirf import write_sim_record
 
 WAVELENGTHS = np.array([660.0, 760.0, 850.0, 940.0])

@@ -4,7 +4,7 @@ A laboratory fills ``ratio,sao2_percent,subject`` from a controlled-desaturation
 the instrument, SaO2 from co-oximetry of arterial samples). For the simulated instrument the
 co-oximeter is the simulator's truth: each simulated subject desaturates from 100 % to 70 %
 with the LED pattern of the ``spo2-screening`` protocol, the frames go through the product's
-pulse-oximetry chain (``protocols.ppg_input``, ``imaging.pulse_oximetry``) and every second
+pulse-oximetry chain (``instrument.ppg_signals``, ``imaging.pulse_oximetry``) and every second
 with a valid R gives one row with the true SaO2 at that second.
 
 Run from the repository root (writes CSV on stdout)::
@@ -18,7 +18,7 @@ import numpy as np
 
 from drivers.sim.tissue import TissueConfig
 from imaging.pulse_oximetry import pulse_oximetry
-from protocols.ppg_input import ppg_signals_from_run
+from instrument.ppg_signals import ppg_signals_from_run
 from tests.ppg_sim import desaturation, simulated_run, truth_spo2
 
 SEEDS = tuple(range(101, 111))

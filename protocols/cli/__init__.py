@@ -1,20 +1,22 @@
 """The ``nirpoct`` command line: thin argument parsing over the instrument and its packages.
 
 Every command reports failures as one line on stderr and a non-zero exit code; ``--debug``
-shows the traceback instead.
+shows the traceback instead. ``-v`` shows what the packages log (device faults, retries,
+refusals, recoveries) on stderr, ``-vv`` with debug detail; ``--log-file FILE`` appends the
+same to a file.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 from collections.abc import Sequence
 
 from drivers.errors import DeviceError
 from protocols.cli.commands import COMMAND_HELP, COMMAND_MODULES
 
-EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -32,6 +34,14 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
         prog="nirpoct", description="NIR photodetector point-of-care instrument"
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="log what the instrument does on stderr (-vv: with debug detail)",
+    )
+    parser.add_argument("--log-file", metavar="FILE", help="append the log to FILE")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     if command in COMMAND_MODULES:
         importlib.import_module(COMMAND_MODULES[command]).register(commands)
@@ -41,10 +51,38 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
     return parser
 
 
+def configure_logging(verbosity: int, log_file: str | None) -> None:
+    """Send the packages' log to stderr (``verbosity`` 1: info, 2: debug) and/or a file."""
+    level = logging.DEBUG if verbosity >= 2 else logging.INFO
+    root = logging.getLogger()
+    root.addHandler(logging.NullHandler())  # without -v, the one-line errors say it all
+    handlers: list[logging.Handler] = []
+    if verbosity:
+        handlers.append(logging.StreamHandler(sys.stderr))
+    if log_file:
+        handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
+    if not handlers:
+        return
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in handlers:
+        handler.setFormatter(formatter)
+        handler.setLevel(level)
+        root.addHandler(handler)
+    root.setLevel(min(root.level, level))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return its exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser(chosen_command(argv)).parse_args(argv)
+    try:
+        configure_logging(args.verbose, args.log_file)
+    except OSError as exc:
+        print(
+            f"nirpoct: error: cannot write the log file {args.log_file}: {exc.strerror}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     try:
         return args.run(args)
     except BrokenPipeError:

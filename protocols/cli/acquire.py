@@ -8,12 +8,11 @@ import math
 import sys
 from pathlib import Path
 
+from calibration.gate import Override, check_calibrations
 from calibration.registry import Registry
 from drivers.sim.faults import FaultPlan
 from instrument.acquisition import AcquisitionStats
-from instrument.config import SIM
 from instrument.instrument import AcquisitionError, Instrument
-from protocols.calibration_gate import Override, check_calibrations
 from protocols.cli.calib_records import PASSWORD_ENV, default_registry, password
 from protocols.cli.commands import COMMAND_HELP
 from protocols.cli.common import add_instrument_options, instrument_config
@@ -136,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
             f"--duration must be a finite number of seconds > 0, got {args.duration:g}"
         )
     config, text = instrument_config(args)
-    if args.sim_fault is not None and config.detector.port != SIM:
+    if args.sim_fault is not None and not config.detector.simulated:
         raise ValueError("--sim-fault needs the simulated detector board (add --sim)")
     progress = ProgressBar(args.duration)
     with Instrument(config, text, sim_fault=args.sim_fault) as instrument:

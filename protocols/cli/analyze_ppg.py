@@ -12,17 +12,17 @@ import h5py
 import numpy as np
 
 from imaging.pulse_oximetry import OximetryResult, pulse_oximetry
-from imaging.spo2_curves import SpO2Curve, parse_polynomial, polynomial_curve
-from instrument.run_record import RunRecord, read_run_record
-from instrument.run_steps import dark_reference_dn, measurement_step, step_view
-from protocols.cli.common import wavelength_pair
-from protocols.ppg_input import (
+from imaging.spo2_curves import SpO2Curve, curve_from_arrays, parse_polynomial, polynomial_curve
+from instrument.ppg_signals import (
     PpgSignals,
     ppg_signals_from_run,
     read_ppg_csv,
     resampled,
     selected,
 )
+from instrument.run_record import RunRecord, read_run_record
+from instrument.run_steps import dark_reference_dn, measurement_step, step_view
+from protocols.cli.common import wavelength_pair
 
 
 def register(analyses: argparse._SubParsersAction) -> None:
@@ -172,13 +172,9 @@ def recorded_spo2(record: RunRecord, step_name: str) -> RecordedSpo2 | None:
         curve = None
         if "curve_numerator" in result and "curve_denominator" in result:
             # The calibration's own pair, else the pair the run applied the curve to.
-            pair = result.get("curve_pair_nm")
-            if pair is None:
-                pair = figures.get("wavelengths_nm")
-            curve = SpO2Curve(
-                tuple(float(a) for a in np.atleast_1d(result["curve_numerator"])),
-                tuple(float(a) for a in np.atleast_1d(result["curve_denominator"])),
-                None if pair is None else (float(pair[0]), float(pair[1])),
+            curve = curve_from_arrays(
+                result,
+                figures.get("wavelengths_nm"),
                 f"{figures.get('curve', 'calibrated curve')} (as recorded)",
             )
         return RecordedSpo2(name, signals, curve)

@@ -28,10 +28,11 @@ from calibration.led_power import LedSweep, ReferenceDetector, calibrate_led_pow
 from calibration.lockin_verification import LockinCheckPoint, ReferenceSource, verify_lockin
 from calibration.photon_transfer import read_photon_transfer
 from calibration.record import RecordContent
-from calibration.registry import Registry
+from calibration.registry import Registry, RunUse
 from calibration.spo2_curve import fit_spo2_curve
 from instrument.instrument import software_version
 from instrument.pseudonym import load_site_key, pseudonymise
+from instrument.run_record import run_headers
 from protocols.cli.common import wavelength_pair
 from protocols.cli.csv_table import read_columns
 
@@ -477,7 +478,13 @@ def run_certificate(args: argparse.Namespace) -> int:
 
 def run_impact(args: argparse.Namespace) -> int:
     """Execute ``calib impact``."""
-    report = open_registry(args).impact(args.record, args.runs, args.user)
+    runs = [
+        RunUse(
+            str(header.path), str(header.metadata.get("start_time_utc", "")), header.device_serials
+        )
+        for header in run_headers(args.runs)
+    ]
+    report = open_registry(args).impact(args.record, runs, args.user)
     if args.json:
         print(json.dumps(asdict(report)))
     elif not report.out_of_tolerance:

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 from instrument.snirf import read_snirf
+from protocols.analyses.dot import DotOptions, reconstruct_snirf, result_summary, write_dot_maps
 from protocols.cli.commands import COMMAND_HELP
-from protocols.dot_scan import DotOptions, reconstruct_snirf, result_summary, write_dot_maps
 
 
 def _values(text: str) -> tuple[float, ...]:

@@ -12,9 +12,8 @@ import threading
 from pathlib import Path
 from typing import TextIO
 
+from calibration.gate import Override
 from calibration.registry import Registry
-from instrument.config import SIM
-from protocols.calibration_gate import Override
 from protocols.cli.acquire import fault_plan
 from protocols.cli.calib_records import PASSWORD_ENV, REGISTRY_ENV, default_registry, password
 from protocols.cli.commands import COMMAND_HELP
@@ -180,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--duration-scale must be in (0, 1], got {args.duration_scale:g}")
     protocol = load_protocol(args.protocol)
     config, text = instrument_config(args)
-    if args.sim_fault is not None and config.detector.port != SIM:
+    if args.sim_fault is not None and not config.detector.simulated:
         raise ValueError("--sim-fault needs the simulated detector board (add --sim)")
     prompts = [step.name for step in protocol.steps if step.kind == "prompt"]
     if prompts and not args.confirm_prompts and not (sys.stdin.isatty() and sys.stderr.isatty()):

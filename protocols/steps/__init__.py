@@ -1,10 +1,13 @@
-"""Step kinds of a protocol: one module per kind, each with ``run(step, context)``."""
+"""Step kinds of a protocol: one module per kind, each exporting ``KIND``
+(a :class:`protocols.schema.StepKind`: options model, figures, ``run``).
+
+The protocol file's schema, its list of kinds and the runner's dispatch all come from
+:data:`STEP_KINDS`; adding a kind is one module here and its line below.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
+from protocols.schema import StepKind
 from protocols.steps import (
     acquire,
     analyse,
@@ -17,19 +20,20 @@ from protocols.steps import (
     report,
     warm_up,
 )
-from protocols.steps.context import RunContext, StepOutcome
 
-StepFunction = Callable[[Any, RunContext], StepOutcome]
-
-STEP_FUNCTIONS: dict[str, StepFunction] = {
-    "check_calibrations": check_calibrations.run,
-    "warm_up": warm_up.run,
-    "dark_reference": dark_reference.run,
-    "acquire": acquire.run,
-    "lockin_sweep": lockin_sweep.run,
-    "photon_transfer": photon_transfer.run,
-    "analyse": analyse.run,
-    "qc_gate": qc_gate.run,
-    "prompt": prompt.run,
-    "report": report.run,
+STEP_KINDS: dict[str, StepKind] = {
+    module.KIND.name: module.KIND
+    for module in (
+        check_calibrations,
+        warm_up,
+        dark_reference,
+        acquire,
+        lockin_sweep,
+        photon_transfer,
+        analyse,
+        qc_gate,
+        prompt,
+        report,
+    )
 }
+"""Kind name → what it is, in the order error messages list them."""

@@ -2,8 +2,54 @@
 
 from __future__ import annotations
 
-from protocols.protocol_file import AcquireStep
-from protocols.steps.context import RunContext, StepOutcome
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from protocols.context import RunContext, StepOutcome
+from protocols.schema import AnalysisRoi, EarlierSteps, Fail, PositiveSeconds, StepBase, StepKind
+
+# Analyses hold an acquiring step's frames in memory (about 3 MB/s at the full frame and the
+# highest frame rate), so one acquiring step records at most this long.
+MAX_ACQUISITION_S = 600.0
+
+
+def check_acquisition_time(duration_s: float) -> None:
+    """Refuse an acquisition longer than :data:`MAX_ACQUISITION_S` (ValueError)."""
+    if duration_s > MAX_ACQUISITION_S:
+        raise ValueError(
+            f"duration_s {duration_s:g} exceeds {MAX_ACQUISITION_S:g} s, the longest one "
+            "acquiring step can record (its frames are held in memory for the analyses); "
+            "split the measurement into several acquire steps"
+        )
+
+
+class AcquireStep(StepBase):
+    """Acquire ``duration_s`` seconds with the LEDs of ``wavelengths_nm`` (all by default)."""
+
+    kind: Literal["acquire"]
+    duration_s: PositiveSeconds
+    wavelengths_nm: Annotated[list[int], Field(min_length=1, max_length=8)] | None = None
+    roi: AnalysisRoi | None = None
+    live: bool = True
+
+    @model_validator(mode="after")
+    def _fits_memory(self) -> AcquireStep:
+        check_acquisition_time(self.duration_s)
+        return self
+
+
+def check(step: AcquireStep, earlier: EarlierSteps, fail: Fail) -> AcquireStep:
+    """The chosen wavelengths must be in the protocol's LED pattern, when it has one."""
+    if step.wavelengths_nm and earlier.led_wavelengths_nm is not None:
+        missing = sorted(set(step.wavelengths_nm) - earlier.led_wavelengths_nm)
+        if missing:
+            fail(
+                "wavelengths_nm",
+                f"{missing} nm not in device.led_pattern; allowed: "
+                f"{sorted(earlier.led_wavelengths_nm)}",
+            )
+    return step
 
 
 def run(step: AcquireStep, context: RunContext) -> StepOutcome:
@@ -22,7 +68,7 @@ def run(step: AcquireStep, context: RunContext) -> StepOutcome:
             stops_run=True,
         )
     segment = context.acquire(context.scaled(step.duration_s), pattern, live=step.live)
-    context.data[step.name] = segment
+    context.data[context.step_name] = segment
     stats = segment.stats
     results = {
         "frames": stats.frames,
@@ -31,3 +77,12 @@ def run(step: AcquireStep, context: RunContext) -> StepOutcome:
         "wavelengths_nm": list(stats.wavelengths_nm),
     }
     return StepOutcome("passed", results)
+
+
+KIND = StepKind(
+    AcquireStep,
+    run,
+    figures=("frames", "duration_s", "dropped_frames"),
+    acquires=True,
+    check=check,
+)

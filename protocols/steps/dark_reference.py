@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
+from pydantic import model_validator
 
 from drivers.detector_messages import LedStep
-from protocols.protocol_file import DarkReferenceStep
-from protocols.steps.context import RunContext, StepOutcome
+from protocols.context import RunContext, StepOutcome
+from protocols.schema import PositiveSeconds, StepBase, StepKind
+from protocols.steps.acquire import check_acquisition_time
+
+
+class DarkReferenceStep(StepBase):
+    """Acquire frames with every LED off (mean dark frame for the later steps)."""
+
+    kind: Literal["dark_reference"]
+    duration_s: PositiveSeconds = 2.0
+
+    @model_validator(mode="after")
+    def _fits_memory(self) -> DarkReferenceStep:
+        check_acquisition_time(self.duration_s)
+        return self
 
 
 def run(step: DarkReferenceStep, context: RunContext) -> StepOutcome:
@@ -19,10 +35,15 @@ def run(step: DarkReferenceStep, context: RunContext) -> StepOutcome:
         return StepOutcome("failed", message="fewer than two dark frames were received")
     frames = segment.frames.astype(np.float64)
     mean_frame = frames.mean(axis=0)
-    context.data[step.name] = segment
+    context.data[context.step_name] = segment
     results = {
         "frames": len(frames),
         "mean_dn": round(float(mean_frame.mean()), 3),
         "board_temperature_c": round(float(segment.board_temperature_c.mean()), 3),
     }
     return StepOutcome("passed", results, {"mean_frame_dn": mean_frame})
+
+
+KIND = StepKind(
+    DarkReferenceStep, run, figures=("frames", "mean_dn", "board_temperature_c"), acquires=True
+)

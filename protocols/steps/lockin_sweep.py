@@ -8,13 +8,27 @@ detector's roll-off.
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 import numpy as np
+from pydantic import Field
 
 from drivers.errors import DeviceError
 from drivers.lockin import LockInAmplifier
+from protocols.context import RunContext, StepFailure, StepOutcome
 from protocols.photodiode_characterisation import ranged_readings
-from protocols.protocol_file import LockinSweepStep
-from protocols.steps.context import RunContext, StepFailure, StepOutcome
+from protocols.schema import StepBase, StepKind
+
+
+class LockinSweepStep(StepBase):
+    """Lock-in amplitude of the modulated bench LED at each reference frequency."""
+
+    kind: Literal["lockin_sweep"]
+    frequencies_hz: Annotated[list[Annotated[float, Field(gt=0)]], Field(min_length=1)]
+    wavelength_nm: Annotated[float, Field(ge=300, le=2000)] = 850.0
+    led_current_a: Annotated[float, Field(gt=0, le=2)] = 0.1
+    time_constant_s: Annotated[float, Field(gt=0, le=30)] = 0.03
+    readings: Annotated[int, Field(ge=2, le=100)] = 3
 
 
 def run(step: LockinSweepStep, context: RunContext) -> StepOutcome:
@@ -62,3 +76,12 @@ def _amplitudes(lockin: LockInAmplifier, count: int) -> list[tuple[float, bool]]
     except DeviceError as exc:
         raise StepFailure(f"{lockin.name}: {exc}") from exc
     return [(reading.r_v, reading.valid) for reading in readings]
+
+
+KIND = StepKind(
+    LockinSweepStep,
+    run,
+    figures=("amplitude_v", "relative_response_min_percent", "valid_fraction"),
+    acquires=True,
+    uses_bench=True,
+)

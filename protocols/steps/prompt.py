@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
-from protocols.protocol_file import PromptStep
-from protocols.steps.context import RunContext, StepOutcome
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from protocols.context import RunContext, StepOutcome
+from protocols.schema import StepBase, StepKind
+
+
+class PromptStep(StepBase):
+    """Ask the operator to do something (e.g. move the probe) and wait until they confirm."""
+
+    kind: Literal["prompt"]
+    message: Annotated[str, Field(min_length=1, max_length=500)]
 
 
 def run(step: PromptStep, context: RunContext) -> StepOutcome:
@@ -11,3 +22,6 @@ def run(step: PromptStep, context: RunContext) -> StepOutcome:
     abort ends the run); the result says who confirmed: ``operator`` or ``automatic``."""
     confirmed_by = context.ask_operator(step.message)
     return StepOutcome("passed", {"confirmed_by": confirmed_by})
+
+
+KIND = StepKind(PromptStep, run)

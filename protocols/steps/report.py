@@ -3,11 +3,23 @@ JSON summary when the run ends (also when it ends early), so they hold the final
 
 from __future__ import annotations
 
-from protocols.protocol_file import ReportStep
-from protocols.steps.context import RunContext, StepOutcome
+from typing import Literal
+
+from protocols.context import RunContext, StepOutcome
+from protocols.schema import StepBase, StepKind
+
+
+class ReportStep(StepBase):
+    """Write the PDF report and the JSON summary (also written when a run ends early)."""
+
+    kind: Literal["report"]
+    title: str = ""
 
 
 def run(step: ReportStep, context: RunContext) -> StepOutcome:
     """Note the report title for the runner."""
     context.data["report_title"] = step.title
     return StepOutcome("passed", {"report_title": step.title})
+
+
+KIND = StepKind(ReportStep, run)

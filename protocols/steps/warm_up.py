@@ -3,11 +3,32 @@
 from __future__ import annotations
 
 import time
+from typing import Annotated, Literal
 
 import numpy as np
+from pydantic import Field, model_validator
 
-from protocols.protocol_file import WarmUpStep
-from protocols.steps.context import RunContext, StepOutcome
+from protocols.context import RunContext, StepOutcome
+from protocols.schema import PositiveSeconds, StepBase, StepKind
+
+
+class WarmUpStep(StepBase):
+    """Wait until the board temperature varies less than ``stable_within_c`` over ``window_s``."""
+
+    kind: Literal["warm_up"]
+    stable_within_c: Annotated[float, Field(gt=0, le=10)] = 0.2
+    window_s: PositiveSeconds = 10.0
+    max_duration_s: PositiveSeconds = 300.0
+    poll_interval_s: Annotated[float, Field(gt=0, le=60)] = 0.5
+    on_timeout: Literal["fail", "warn"] = "fail"
+
+    @model_validator(mode="after")
+    def _window_fits(self) -> WarmUpStep:
+        if self.window_s > self.max_duration_s:
+            raise ValueError(
+                f"window_s {self.window_s:g} must not exceed max_duration_s {self.max_duration_s:g}"
+            )
+        return self
 
 
 def run(step: WarmUpStep, context: RunContext) -> StepOutcome:
@@ -51,3 +72,11 @@ def run(step: WarmUpStep, context: RunContext) -> StepOutcome:
             f"{min(elapsed, window_s):.0f} s",
         )
         time.sleep(poll_s)
+
+
+KIND = StepKind(
+    WarmUpStep,
+    run,
+    figures=("board_temperature_c", "temperature_span_c", "warm_up_s"),
+    acquires=True,
+)

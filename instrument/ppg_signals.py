@@ -103,15 +103,57 @@ def ppg_signals_from_run(
         raise ValueError(f"{record.path}: the record holds no frames")
     steps, dark_steps = frames_by_led_step(record)
     lit_nm = list(steps)
+    usable, dark_frame = _usable_pixels(
+        record, steps, dark_steps, roi, black_level_dn, full_scale_dn
+    )
+
+    def roi_means(index: NDArray[np.intp]) -> NDArray[np.float64]:
+        parts = [
+            frames[index[s : s + FRAME_CHUNK]][:, usable].mean(axis=1)
+            for s in range(0, index.size, FRAME_CHUNK)
+        ]
+        return np.concatenate(parts)
+
+    time_s = np.asarray(record.time_s, dtype=float)
+    dark_trace = roi_means(dark_steps) if dark_steps.size else None
+    grid, period_s = _uniform_grid(record, steps)
+    columns = []
+    for w in lit_nm:
+        values = roi_means(steps[w])
+        times = time_s[steps[w]]
+        if dark_trace is not None:
+            values = values - np.interp(times, time_s[dark_steps], dark_trace)
+        else:
+            values = values - float(dark_frame[usable].mean())
+        columns.append(np.interp(grid, times, values))
+    return PpgSignals(
+        time_s=grid,
+        signals=np.stack(columns, axis=1),
+        wavelengths_nm=tuple(lit_nm),
+        sample_rate_hz=float(1.0 / period_s),
+        roi_pixels=int(np.count_nonzero(usable)),
+    )
+
+
+def _usable_pixels(
+    record: RunRecord,
+    steps: dict[float, NDArray[np.intp]],
+    dark_steps: NDArray[np.intp],
+    roi: tuple[int, int, int, int] | None,
+    black_level_dn: float | None,
+    full_scale_dn: float,
+) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
+    """The pixels of the ROI in the linear range at every wavelength, and the dark frame, DN
+    (the dark steps' mean, else the black level, else the dimmest pixels' mean level)."""
+    frames = record.frames
     height, width = frames.shape[1:]
     window = np.zeros((height, width), dtype=bool)
     row, col, rows, cols = roi if roi is not None else (0, 0, height, width)
     if rows < 1 or cols < 1 or row < 0 or col < 0 or row + rows > height or col + cols > width:
         raise ValueError(f"ROI {roi} does not fit in the {height}x{width} frame")
     window[row : row + rows, col : col + cols] = True
-
     brightest = np.zeros((height, width))
-    mean = {w: np.zeros((height, width)) for w in lit_nm}
+    mean = {w: np.zeros((height, width)) for w in steps}
     for w, index in steps.items():
         for start in range(0, index.size, FRAME_CHUNK):
             chunk = frames[index[start : start + FRAME_CHUNK]]
@@ -130,55 +172,36 @@ def ppg_signals_from_run(
             level = float(np.mean(np.partition(dimmest.ravel(), count - 1)[:count]))
         dark_frame = np.full((height, width), float(level))
     usable = window & (brightest < LINEAR_FRACTION * full_scale_dn)
-    for w in lit_nm:
+    for w in steps:
         usable &= mean[w] - dark_frame >= MIN_SIGNAL_DN
-    pixels = int(np.count_nonzero(usable))
-    if pixels == 0:
+    if not usable.any():
         raise ValueError(
             f"{record.path}: no pixel of the ROI stays below {LINEAR_FRACTION:.0%} of full "
             f"scale with at least {MIN_SIGNAL_DN:g} DN above dark at every wavelength"
         )
+    return usable, dark_frame
 
-    def roi_means(index: NDArray[np.intp]) -> NDArray[np.float64]:
-        parts = [
-            frames[index[s : s + FRAME_CHUNK]][:, usable].mean(axis=1)
-            for s in range(0, index.size, FRAME_CHUNK)
-        ]
-        return np.concatenate(parts)
 
+def _uniform_grid(
+    record: RunRecord, steps: dict[float, NDArray[np.intp]]
+) -> tuple[NDArray[np.float64], float]:
+    """Sample times common to every wavelength, s, and the sample period, s: a uniform grid at
+    the pattern period (from the frame counter), not the surviving frames' times, so that
+    dropped frames leave gaps that the interpolation bridges."""
     time_s = np.asarray(record.time_s, dtype=float)
-    dark_trace = roi_means(dark_steps) if dark_steps.size else None
+    first_step = next(iter(steps.values()))
     start = max(time_s[index[0]] for index in steps.values())
     stop = min(time_s[index[-1]] for index in steps.values())
-    first = time_s[steps[lit_nm[0]]]
+    first = time_s[first_step]
     first = first[(first >= start) & (first <= stop)]
     if first.size < 2:
         raise ValueError(f"{record.path}: too few frames per wavelength")
-    # A uniform grid at the pattern period (from the frame counter), not the surviving frames'
-    # times: dropped frames leave gaps that the interpolation bridges.
     cycle = len(led_pattern(record)) or int(
-        np.median(np.diff(np.asarray(record.frame_counter, dtype=np.int64)[steps[lit_nm[0]]]))
+        np.median(np.diff(np.asarray(record.frame_counter, dtype=np.int64)[first_step]))
     )
     period_s = max(1, cycle) * _frame_period_s(record)
-    grid = first[0] + np.arange(int(np.floor((first[-1] - first[0]) / period_s + 1e-6)) + 1) * (
-        period_s
-    )
-    columns = []
-    for w in lit_nm:
-        values = roi_means(steps[w])
-        times = time_s[steps[w]]
-        if dark_trace is not None:
-            values = values - np.interp(times, time_s[dark_steps], dark_trace)
-        else:
-            values = values - float(dark_frame[usable].mean())
-        columns.append(np.interp(grid, times, values))
-    return PpgSignals(
-        time_s=grid,
-        signals=np.stack(columns, axis=1),
-        wavelengths_nm=tuple(lit_nm),
-        sample_rate_hz=float(1.0 / period_s),
-        roi_pixels=pixels,
-    )
+    count = int(np.floor((first[-1] - first[0]) / period_s + 1e-6)) + 1
+    return first[0] + np.arange(count) * period_s, period_s
 
 
 def _frame_period_s(record: RunRecord) -> float:

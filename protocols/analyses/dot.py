@@ -1,9 +1,10 @@
 """A DOT scan from SNIRF recordings: calibrate, reconstruct, find inclusions, write the maps.
 
 `reconstruct_snirf` is the single entry point of ``nirpoct reconstruct`` and of the protocol
-runner. One wavelength gives an absorption map (μa, mm⁻¹); two or more give ΔHbO2 and ΔHb
-directly (spectral constraint) and from them HbT (µM) and StO2 (%) maps. Positions in the
-result are in the SNIRF probe frame, mm.
+runner's ``dot`` analysis (:func:`run`, an acquire step against a baseline acquire step). One
+wavelength gives an absorption map (μa, mm⁻¹); two or more give ΔHbO2 and ΔHb directly
+(spectral constraint) and from them HbT (µM) and StO2 (%) maps. Positions in the result are in
+the SNIRF probe frame, mm.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import h5py
 import numpy as np
 from numpy.typing import NDArray
+from pydantic import Field
 
 from imaging.dot_background import fit_background_optics
 from imaging.dot_grid import VoxelGrid, probe_grid
@@ -33,8 +35,12 @@ from imaging.dot_inverse import (
 )
 from imaging.dot_jacobian import rytov_jacobian
 from imaging.lesions import Background, Inclusion, find_inclusions
+from instrument.dot_input import DotInput, dot_input
 from instrument.snirf import NirsData
-from protocols.dot_input import DotInput, dot_input
+from instrument.snirf_export import DEFAULT_BLACK_LEVEL_DN, run_to_nirs
+from protocols.analyses.step_data import dark_level, segment_of, source_record
+from protocols.context import RunContext, StepOutcome
+from protocols.schema import AnalysisKind, Fraction, PositiveFloat, StepName, Strict
 
 MATRIX_COPIES = 5
 """Dense M × N matrices alive at once at the peak of a reconstruction (per-wavelength and
@@ -237,33 +243,8 @@ def reconstruct_snirf(
     data = dot_input(measurement, baseline, options.thickness_mm)
     grid = _checked_grid(data, options)
     mua0, musp0 = _background(data, options)
-    voxels = grid.centers_mm
-    jacobians, rows_all = [], []
-    for w in range(len(data.wavelengths_nm)):
-        rows = np.flatnonzero(data.wavelength_index == w)
-        if rows.size == 0:
-            raise ValueError(f"no measurements at {data.wavelengths_nm[w]:g} nm")
-        rows_all.append(rows)
-        jacobians.append(
-            rytov_jacobian(
-                data.sources_mm,
-                data.detectors_mm,
-                data.source_index[rows],
-                data.detector_index[rows],
-                voxels,
-                grid.voxel_volume_mm3,
-                float(mua0[w]),
-                float(musp0[w]),
-                data.thickness_mm,
-                options.n_tissue,
-            )
-        )
-    multispectral = len(jacobians) >= 2
-    jacobian = spectral_jacobian(jacobians, data.wavelengths_nm) if multispectral else jacobians[0]
-    order = np.concatenate(rows_all)
-    jacobian, y = remove_wavelength_offsets(
-        jacobian, data.log_ratio[order], data.wavelength_index[order]
-    )
+    jacobian, y = _calibrated_problem(data, grid, mua0, musp0, options)
+    multispectral = len(data.wavelengths_nm) >= 2
     weights = depth_weights(jacobian, grid.shape)
     blocks = 2 if multispectral else 1
     if options.method == "gauss-newton":
@@ -273,44 +254,19 @@ def reconstruct_snirf(
     else:
         raise ValueError(f"unknown method {options.method!r}; use 'gauss-newton' or 'linear'")
     x = rec.x.reshape(blocks, *grid.shape)
-    maps: dict[str, NDArray[np.float64]] = {}
-    chromophores = None
-    if multispectral:
-        chromophores = background_chromophores_um(mua0, data.wavelengths_nm, options.water_fraction)
-        hbo2, hb = chromophores[0] + x[0], chromophores[1] + x[1]
-        hbt = hbo2 + hb
-        with np.errstate(divide="ignore", invalid="ignore"):
-            sto2 = np.where(hbt > 0, 100.0 * hbo2 / hbt, np.nan)
-        maps.update(delta_hbo2=x[0], delta_hb=x[1], hbo2=hbo2, hb=hb, hbt=hbt, sto2=sto2)
-        per_um = chromophore_absorption_per_um_mm(data.wavelengths_nm)
-        for w, nm in enumerate(data.wavelengths_nm):
-            maps[f"mua_{nm:g}nm"] = mua0[w] + per_um[w, 0] * x[0] + per_um[w, 1] * x[1]
-        inclusions, background = find_inclusions(hbt, grid, sum(chromophores), hbt, sto2)
-        _check_plausible(inclusions, background, "HbT")
-    else:
-        maps.update(mua=mua0[0] + x[0], delta_mua=x[0])
-        inclusions, background = find_inclusions(maps["mua"], grid, float(mua0[0]))
-        _check_plausible(inclusions, background, "μa")
-    offset = np.array([0.0, 0.0, data.top_z_mm])
-    snirf_grid = VoxelGrid(grid.x_mm, grid.y_mm, grid.z_mm + data.top_z_mm)
-    inclusions = [
-        Inclusion(
-            centroid_mm=tuple(float(v) for v in np.add(i.centroid_mm, offset)),
-            peak_mm=tuple(float(v) for v in np.add(i.peak_mm, offset)),
-            volume_mm3=i.volume_mm3,
-            peak_contrast=i.peak_contrast,
-            hbt_um=i.hbt_um,
-            sto2_percent=i.sto2_percent,
-        )
-        for i in inclusions
-    ]
+    chromophores = (
+        background_chromophores_um(mua0, data.wavelengths_nm, options.water_fraction)
+        if multispectral
+        else None
+    )
+    maps, inclusions, background = _maps_and_inclusions(x, data, grid, mua0, chromophores)
     return DotResult(
-        grid=snirf_grid,
+        grid=VoxelGrid(grid.x_mm, grid.y_mm, grid.z_mm + data.top_z_mm),
         maps=maps,
         wavelengths_nm=data.wavelengths_nm,
         background_mua_per_mm=mua0,
         background_musp_per_mm=musp0,
-        inclusions=inclusions,
+        inclusions=[_in_probe_frame(i, data.top_z_mm) for i in inclusions],
         background=background,
         multispectral=multispectral,
         alpha=rec.alpha,
@@ -326,6 +282,85 @@ def reconstruct_snirf(
             "measurements": int(y.size),
             "voxels": int(np.prod(grid.shape)),
         },
+    )
+
+
+def _calibrated_problem(
+    data: DotInput,
+    grid: VoxelGrid,
+    mua0: NDArray[np.float64],
+    musp0: NDArray[np.float64],
+    options: DotOptions,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The Rytov Jacobian (spectral when there are two or more wavelengths) and the data it
+    maps to, with a free offset per wavelength removed from both."""
+    jacobians, rows_all = [], []
+    for w in range(len(data.wavelengths_nm)):
+        rows = np.flatnonzero(data.wavelength_index == w)
+        if rows.size == 0:
+            raise ValueError(f"no measurements at {data.wavelengths_nm[w]:g} nm")
+        rows_all.append(rows)
+        jacobians.append(
+            rytov_jacobian(
+                data.sources_mm,
+                data.detectors_mm,
+                data.source_index[rows],
+                data.detector_index[rows],
+                grid.centers_mm,
+                grid.voxel_volume_mm3,
+                float(mua0[w]),
+                float(musp0[w]),
+                data.thickness_mm,
+                options.n_tissue,
+            )
+        )
+    multispectral = len(jacobians) >= 2
+    jacobian = spectral_jacobian(jacobians, data.wavelengths_nm) if multispectral else jacobians[0]
+    order = np.concatenate(rows_all)
+    return remove_wavelength_offsets(jacobian, data.log_ratio[order], data.wavelength_index[order])
+
+
+def _maps_and_inclusions(
+    x: NDArray[np.float64],
+    data: DotInput,
+    grid: VoxelGrid,
+    mua0: NDArray[np.float64],
+    chromophores: tuple[float, float] | None,
+) -> tuple[dict[str, NDArray[np.float64]], list[Inclusion], Background]:
+    """The maps of the solution ``x`` (blocks, nx, ny, nz) over the background, and the
+    inclusions found in them (HbT with two or more wavelengths, μa with one)."""
+    maps: dict[str, NDArray[np.float64]] = {}
+    if chromophores is None:
+        maps.update(mua=mua0[0] + x[0], delta_mua=x[0])
+        inclusions, background = find_inclusions(maps["mua"], grid, float(mua0[0]))
+        _check_plausible(inclusions, background, "μa")
+        return maps, inclusions, background
+    hbo2, hb = chromophores[0] + x[0], chromophores[1] + x[1]
+    hbt = hbo2 + hb
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sto2 = np.where(hbt > 0, 100.0 * hbo2 / hbt, np.nan)
+    maps.update(delta_hbo2=x[0], delta_hb=x[1], hbo2=hbo2, hb=hb, hbt=hbt, sto2=sto2)
+    per_um = chromophore_absorption_per_um_mm(data.wavelengths_nm)
+    for w, nm in enumerate(data.wavelengths_nm):
+        maps[f"mua_{nm:g}nm"] = mua0[w] + per_um[w, 0] * x[0] + per_um[w, 1] * x[1]
+    inclusions, background = find_inclusions(hbt, grid, sum(chromophores), hbt, sto2)
+    _check_plausible(inclusions, background, "HbT")
+    return maps, inclusions, background
+
+
+def _in_probe_frame(inclusion: Inclusion, top_z_mm: float) -> Inclusion:
+    """The inclusion with its positions in the SNIRF probe frame (slab top at ``top_z_mm``)."""
+
+    def shifted(point: tuple[float, float, float]) -> tuple[float, float, float]:
+        return (float(point[0]), float(point[1]), float(point[2]) + top_z_mm)
+
+    return Inclusion(
+        centroid_mm=shifted(inclusion.centroid_mm),
+        peak_mm=shifted(inclusion.peak_mm),
+        volume_mm3=inclusion.volume_mm3,
+        peak_contrast=inclusion.peak_contrast,
+        hbt_um=inclusion.hbt_um,
+        sto2_percent=inclusion.sto2_percent,
     )
 
 
@@ -353,7 +388,7 @@ def result_summary(result: DotResult) -> dict[str, Any]:
     }
     if result.multispectral:
         background["hbt_um"] = round(result.background.mean, 2)
-        background["sto2_percent"] = round(float(result.background.sto2_percent), 2)
+        background["sto2_percent"] = round(float(result.background.sto2_percent or np.nan), 2)
     else:
         background["mua_per_mm"] = round(result.background.mean, 6)
     return {
@@ -414,3 +449,74 @@ def _write_maps(path: str, result: DotResult) -> None:
         root.attrs["background_mua_per_mm"] = result.background_mua_per_mm
         root.attrs["background_musp_per_mm"] = result.background_musp_per_mm
         root.attrs["summary_json"] = json.dumps(result_summary(result))
+
+
+class DotStepOptions(Strict):
+    """Options of the ``dot`` analysis: ``baseline`` (an earlier acquire step on reference
+    tissue) and the :class:`DotOptions` fields."""
+
+    baseline: StepName
+    thickness_mm: PositiveFloat
+    mua_per_mm: Annotated[list[PositiveFloat], Field(min_length=1)] | None = None
+    musp_per_mm: Annotated[list[PositiveFloat], Field(min_length=1)] | None = None
+    voxel_mm: PositiveFloat = 4.0
+    method: Literal["gauss-newton", "linear"] = "gauss-newton"
+    alpha: PositiveFloat | None = None
+    rule: Literal["gcv", "lcurve"] = "gcv"
+    n_tissue: Annotated[float, Field(ge=1, le=2)] = 1.4
+    water_fraction: Fraction = 0.7
+
+
+def run(step: Any, context: RunContext) -> StepOutcome:
+    """Reconstruction of the source step against ``options.baseline`` and the lesion table,
+    strongest first.
+
+    With ``dark`` the intensities are taken above the dark reference's mean level, else above
+    the export's default black level.
+    """
+    options = dict(step.options)
+    baseline_name = options.pop("baseline")
+    level = dark_level(step, context)
+    black_level_dn = DEFAULT_BLACK_LEVEL_DN if level is None else level
+    measurement = run_to_nirs(source_record(step, context), black_level_dn=black_level_dn)
+    baseline = run_to_nirs(
+        context.record_view(segment_of(context, baseline_name)), black_level_dn=black_level_dn
+    )
+    result = reconstruct_snirf(measurement, baseline, DotOptions(**options))
+    summary = result_summary(result)
+    lesions = summary["inclusions"]
+    results: dict[str, Any] = {
+        "lesion_count": len(lesions),
+        "lesions": lesions,
+        "background": summary["background"],
+        "method": summary["method"],
+        "dark_level_dn": level,
+    }
+    if lesions:
+        strongest = lesions[0]
+        results["lesion_peak_contrast"] = strongest["peak_contrast"]
+        results["lesion_depth_mm"] = strongest["centroid_mm"][2]
+        results["lesion_volume_mm3"] = strongest["volume_mm3"]
+    grid = result.grid
+    arrays = {
+        f"dot_{name}_map": np.asarray(values, dtype=float).reshape(grid.shape)
+        for name, values in result.maps.items()
+    }
+    arrays.update({"dot_x_mm": grid.x_mm, "dot_y_mm": grid.y_mm, "dot_z_mm": grid.z_mm})
+    return StepOutcome("passed", results, arrays)
+
+
+ANALYSIS = AnalysisKind(
+    "dot",
+    DotStepOptions,
+    sources=("acquire",),
+    figures=(
+        "lesion_count",
+        "lesion_peak_contrast",
+        "lesion_depth_mm",
+        "lesion_volume_mm3",
+        "dark_level_dn",
+    ),
+    run=run,
+    frame_options=("baseline",),
+)

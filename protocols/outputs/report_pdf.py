@@ -28,7 +28,7 @@ from reportlab.platypus.flowables import Flowable
 from calibration.certificate import _heading, _paragraph, _table, _text
 
 if TYPE_CHECKING:
-    from protocols.steps.context import RunContext
+    from protocols.context import RunContext
 
 UNIT_SUFFIXES = (
     ("_dn_per_e", "DN/e-"),

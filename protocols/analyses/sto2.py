@@ -1,23 +1,20 @@
-"""Tissue oxygenation map from a run record: SRS over the detector array's regions.
+"""``sto2``: tissue oxygen saturation map by spatially resolved spectroscopy (SRS).
 
-The detector array sees the LED at many distances at once, so every square region of
-``region_px`` × ``region_px`` recorded pixels is a small multi-distance probe: its pixels' mean
-signals over its lit LED steps (dark-corrected with the record's dark step or the black level,
-``instrument.snirf_export.recorded_dark_frame_dn``; time-averaged per wavelength) against their
-distances from the LED give the slope of ln(R ρ²) that spatially resolved spectroscopy
-(``imaging.srs``) turns into StO2, the tissue oxygenation index and HbT. A region is withheld
-(NaN) when it lies closer to the LED than ``min_distance_mm`` (the diffusion model needs ρ well
-beyond a transport mean free path) or when any of its pixels is outside the linear range at any
-wavelength (nearly dark, or above ``max_dn``, the start of the sensor's compression toward full
-well).
+Every square region of the detector array is a small multi-distance probe
+(:func:`instrument.region_signals.region_reflectance`): the slope of ln(R ρ²) against the
+distance ρ from the LED, per wavelength, gives StO2, the tissue oxygenation index and HbT
+(:func:`imaging.srs.spatially_resolved_sto2`). Regions the adapter marks unusable are withheld
+(NaN).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated, Any
 
 import numpy as np
 from numpy.typing import NDArray
+from pydantic import Field
 
 from imaging.srs import (
     DEFAULT_REFRACTIVE_INDEX,
@@ -25,19 +22,18 @@ from imaging.srs import (
     DEFAULT_SCATTERING_POWER,
     spatially_resolved_sto2,
 )
-from instrument.run_record import RunRecord
-from instrument.run_steps import frames_by_led_step
-from instrument.snirf_export import (
-    DEFAULT_BLACK_LEVEL_DN,
-    MIN_SIGNAL_DN,
-    led_position_mm,
-    pixel_centres_mm,
-    recorded_dark_frame_dn,
+from instrument.region_signals import (
+    DEFAULT_MAX_DN,
+    DEFAULT_MIN_DISTANCE_MM,
+    DEFAULT_REGION_PX,
+    region_reflectance,
 )
-from instrument.snirf_export import MAX_LINEAR_DN as DEFAULT_MAX_DN
-
-DEFAULT_REGION_PX = 8
-DEFAULT_MIN_DISTANCE_MM = 10.0
+from instrument.run_record import RunRecord
+from instrument.snirf_export import DEFAULT_BLACK_LEVEL_DN
+from protocols.analyses.figures import median_figure
+from protocols.analyses.step_data import dark_level, source_record
+from protocols.context import RunContext, StepOutcome
+from protocols.schema import AnalysisKind, DarkLevel, Fraction, PositiveFloat, Strict
 
 
 @dataclass(frozen=True)
@@ -80,15 +76,6 @@ class Sto2Map:
         return float(np.median(valid)) if valid.size else float("nan")
 
 
-def _blocks(array: NDArray[np.float64], size: int) -> NDArray[np.float64]:
-    """(..., H, W) → (..., H // size, W // size, size²), trailing pixels dropped."""
-    *lead, height, width = array.shape
-    rows, cols = height // size, width // size
-    cut = array[..., : rows * size, : cols * size]
-    shaped = cut.reshape(*lead, rows, size, cols, size)
-    return np.moveaxis(shaped, -3, -2).reshape(*lead, rows, cols, size * size)
-
-
 def sto2_map_from_run(
     record: RunRecord,
     *,
@@ -128,32 +115,24 @@ def sto2_map_from_run(
     ValueError
         If the record lacks geometry or wavelengths, or the region does not fit the frame.
     """
-    x, y = pixel_centres_mm(record)
-    height, width = x.shape
-    if not 2 <= region_px <= min(height, width):
-        raise ValueError(f"region size must lie in 2..{min(height, width)} pixels")
-    lit_frames, _ = frames_by_led_step(record)
-    wavelengths = np.array(sorted(lit_frames))
+    regions = region_reflectance(
+        record,
+        region_px=region_px,
+        min_distance_mm=min_distance_mm,
+        black_level_dn=black_level_dn,
+        max_dn=max_dn,
+    )
     needed = 2 if water_fraction is not None else 3
-    if len(wavelengths) < needed:
+    if len(regions.wavelengths_nm) < needed:
         raise ValueError(
-            f"{record.path}: SRS needs {needed} or more LED wavelengths, found {len(wavelengths)}"
+            f"{record.path}: SRS needs {needed} or more LED wavelengths, found "
+            f"{len(regions.wavelengths_nm)}"
         )
-    means = np.stack(
-        [record.frames[lit_frames[float(w)]].mean(axis=0) for w in wavelengths]
-    )  # (W, H, W_px), DN
-    led_x, led_y = led_position_mm(record)
-    rho = np.hypot(x - led_x, y - led_y)
-    signal = means - recorded_dark_frame_dn(record, black_level_dn)
-    linear = np.all((signal > MIN_SIGNAL_DN) & (means < max_dn), axis=0)
-    usable = linear & (rho >= min_distance_mm)
-    region_signal = np.moveaxis(_blocks(signal, region_px), 0, -2)  # (R, C, W, P)
-    region_rho = _blocks(rho, region_px)  # (R, C, P)
-    region_ok = np.all(_blocks(usable.astype(float), region_px) > 0.0, axis=-1)
+    usable = regions.usable
     result = spatially_resolved_sto2(
-        np.where(region_ok[..., None, None], region_signal, 1.0),
-        region_rho,
-        wavelengths.astype(float),
+        np.where(usable[..., None, None], regions.signal_dn, 1.0),
+        regions.rho_mm,
+        regions.wavelengths_nm,
         scattering_a_per_mm=scattering_a_per_mm,
         scattering_power=scattering_power,
         refractive_index=refractive_index,
@@ -162,15 +141,62 @@ def sto2_map_from_run(
     )
 
     def withheld(values: NDArray[np.float64]) -> NDArray[np.float64]:
-        return np.where(region_ok, values, np.nan)
+        return np.where(usable, values, np.nan)
 
     return Sto2Map(
         sto2_percent=withheld(result.sto2_percent),
         toi_percent=withheld(result.toi_percent),
         hbt_um=withheld(result.hbt_um),
-        x_mm=_blocks(x, region_px).mean(axis=-1),
-        y_mm=_blocks(y, region_px).mean(axis=-1),
-        distance_mm=region_rho.mean(axis=-1),
-        wavelengths_nm=tuple(int(w) for w in wavelengths),
+        x_mm=regions.x_mm,
+        y_mm=regions.y_mm,
+        distance_mm=regions.distance_mm,
+        wavelengths_nm=tuple(int(w) for w in regions.wavelengths_nm),
         region_px=region_px,
     )
+
+
+class Sto2Options(Strict):
+    """Options of :func:`sto2_map_from_run` (unset: its defaults; ``black_level_dn`` defaults
+    to the dark reference's mean level)."""
+
+    region_px: Annotated[int, Field(ge=1)] | None = None
+    min_distance_mm: PositiveFloat | None = None
+    black_level_dn: DarkLevel | None = None
+    max_dn: PositiveFloat | None = None
+    scattering_a_per_mm: PositiveFloat | None = None
+    scattering_power: PositiveFloat | None = None
+    refractive_index: Annotated[float, Field(ge=1, le=2)] | None = None
+    water_fraction: Fraction | None = None
+
+
+def run(step: Any, context: RunContext) -> StepOutcome:
+    """StO2 and TOI maps of the source step; figures are medians over the regions with a
+    value."""
+    options = dict(step.options)
+    if step.dark is not None:
+        options.setdefault("black_level_dn", dark_level(step, context))
+    result = sto2_map_from_run(source_record(step, context), **options)
+    sto2_map = np.asarray(result.sto2_percent, dtype=float)
+    results = {
+        "sto2_percent": median_figure(sto2_map),
+        "toi_percent": median_figure(result.toi_percent),
+        "hbt_um": median_figure(result.hbt_um),
+        "valid_regions_percent": round(float(np.mean(np.isfinite(sto2_map))) * 100, 1),
+        "region_px": int(result.region_px),
+    }
+    arrays = {
+        "sto2_map_percent": sto2_map,
+        "toi_map_percent": np.asarray(result.toi_percent, dtype=float),
+        "hbt_map_um": np.asarray(result.hbt_um, dtype=float),
+        "distance_mm": np.asarray(result.distance_mm, dtype=float),
+    }
+    return StepOutcome("passed", results, arrays)
+
+
+ANALYSIS = AnalysisKind(
+    "sto2",
+    Sto2Options,
+    sources=("acquire",),
+    figures=("sto2_percent", "toi_percent", "hbt_um", "valid_regions_percent", "region_px"),
+    run=run,
+)

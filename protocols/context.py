@@ -8,25 +8,27 @@ record), report progress through :meth:`RunContext.progress` and call
 
 from __future__ import annotations
 
-import json
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from calibration.gate import CalibrationUse
 from calibration.registry import Registry
 from drivers.detector_messages import LedStep
 from instrument.acquisition import Acquisition, AcquisitionStats
 from instrument.instrument import Instrument
-from instrument.run_record import FrameBatch, RunRecord, RunRecordWriter, utc_now_iso
-from protocols.calibration_gate import CalibrationUse
-from protocols.events import LiveData, OperatorPrompt, RunEvent, StepProgress
-from protocols.protocol_file import Protocol
-
-LIVE_INTERVAL_S = 0.1
+from instrument.live_data import LiveTraces, lit_steps_of
+from instrument.run_record import (
+    FrameBatch,
+    RunRecord,
+    RunRecordWriter,
+    led_pattern_attribute,
+    utc_now_iso,
+)
+from protocols.events import OperatorPrompt, RunEvent, StepProgress
 
 
 class RunAborted(Exception):
@@ -109,8 +111,10 @@ class RunContext:
         Set when the run may proceed / must end.
     confirmed : threading.Event
         Set when the operator confirmed the current prompt.
-    protocol : Protocol
-        The protocol being run.
+    protocol_steps : tuple
+        The validated steps of the protocol being run.
+    clinical : bool
+        The protocol is for clinical use.
     registry : Registry or None
         Calibration registry of the site.
     calibration_uses : list of CalibrationUse
@@ -134,7 +138,8 @@ class RunContext:
         abort: threading.Event,
         confirmed: threading.Event,
         *,
-        protocol: Protocol,
+        protocol_steps: tuple[Any, ...],
+        clinical: bool,
         registry: Registry | None,
         calibration_uses: list[CalibrationUse],
         calibration_problems: list[str],
@@ -150,8 +155,8 @@ class RunContext:
         self.calibration_uses = calibration_uses
         self.calibration_problems = calibration_problems
         self.duration_scale = duration_scale
-        self.clinical = protocol.clinical
-        self.protocol_steps: tuple[Any, ...] = protocol.steps
+        self.clinical = clinical
+        self.protocol_steps = protocol_steps
         self.metadata = metadata
         self.settings = settings
         self.outcomes: dict[str, StepOutcome] = {}
@@ -199,7 +204,6 @@ class RunContext:
     # ------------------------------------------------------------------ acquisition
     def record_view(self, segment: Segment) -> RunRecord:
         """The segment as a run record of its own, for analyses that read run records."""
-        pattern = [list(step) for step in segment.led_pattern]
         return RunRecord(
             path=self.writer.path,
             frames=segment.frames,
@@ -209,13 +213,13 @@ class RunContext:
             frame_counter=segment.frame_counter,
             device_time_us=segment.device_time_us,
             metadata={**self.metadata, "status": "completed"},
-            devices=self.instrument.identities,
+            devices={name: {**identity} for name, identity in self.instrument.identities.items()},
             acquisition={
                 **segment.stats.as_dict(),
                 **self.settings,
-                "led_pattern": json.dumps(pattern),
+                "led_pattern": led_pattern_attribute(segment.led_pattern),
             },
-            calibrations={use.record: use.as_attributes() for use in self.calibration_uses},
+            calibrations={use.record: {**use.as_attributes()} for use in self.calibration_uses},
             probe=self.instrument.config.probe.model_dump(),
         )
 
@@ -239,7 +243,7 @@ class RunContext:
         first = self.writer.frames_written
         started = utc_now_iso()
         batches: list[FrameBatch] = []
-        live_state = _LiveTraces(self.emit, lit_steps_of(led_pattern)) if live else None
+        live_state = LiveTraces(self.emit, lit_steps_of(led_pattern)) if live else None
 
         def on_frames(batch: FrameBatch) -> None:
             batches.append(batch)
@@ -303,63 +307,3 @@ def _segment(
         led_pattern=tuple((int(s.wavelength_nm), float(s.drive_current_ma)) for s in pattern),
         start_time_utc=start_time_utc,
     )
-
-
-def live_data(batches: list[FrameBatch], lit_steps: set[int]) -> LiveData | None:
-    """Display data of consecutive frame batches: the live view's one contract.
-
-    Each :class:`LiveData` carries only the samples of ``batches`` (the view appends them):
-    per wavelength, the frame mean (DN) of frames from a lit LED step (``led_step`` in
-    ``lit_steps``), and the newest lit frame as the image. Dark steps (LED at 0 mA) give no
-    trace and no image. None when ``batches`` hold no frame.
-    """
-    if not batches or not sum(len(b) for b in batches):
-        return None
-    frames = np.concatenate([b.frames for b in batches])
-    fields = {
-        name: np.concatenate([b.fields[name] for b in batches])
-        for name in ("time_s", "wavelength_nm", "led_step", "board_temperature_c")
-    }
-    lit = np.isin(fields["led_step"], sorted(lit_steps))
-    means = frames[lit].mean(axis=(1, 2)) if lit.any() else np.zeros(0)
-    wavelengths = fields["wavelength_nm"][lit]
-    traces = {float(w): means[wavelengths == w] for w in np.unique(wavelengths)}
-    lit_index = np.flatnonzero(lit)
-    image = frames[lit_index[-1]].astype(np.float64) if lit_index.size else None
-    return LiveData(
-        float(fields["time_s"][-1]),
-        traces,
-        image,
-        {"board_temperature_c": float(fields["board_temperature_c"][-1])},
-    )
-
-
-def lit_steps_of(pattern: tuple[LedStep, ...]) -> set[int]:
-    """Indices of the LED steps that light an LED (drive current > 0 mA)."""
-    return {index for index, step in enumerate(pattern) if step.drive_current_ma > 0}
-
-
-class _LiveTraces:
-    """Collects frame batches and sends their :func:`live_data` at most every
-    ``LIVE_INTERVAL_S`` s (only the samples since the previous send)."""
-
-    def __init__(self, emit: Callable[[RunEvent], None], lit_steps: set[int]) -> None:
-        self.emit = emit
-        self.lit_steps = lit_steps
-        self.pending: list[FrameBatch] = []
-        self._last_sent = 0.0
-
-    def add(self, batch: FrameBatch) -> None:
-        self.pending.append(batch)
-        now = time.monotonic()
-        if now - self._last_sent < LIVE_INTERVAL_S:
-            return
-        self._last_sent = now
-        self.flush()
-
-    def flush(self) -> None:
-        """Send what was collected since the last send."""
-        data = live_data(self.pending, self.lit_steps)
-        self.pending = []
-        if data is not None:
-            self.emit(data)

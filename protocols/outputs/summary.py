@@ -15,34 +15,31 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import h5py
-
+from instrument.run_record import read_run_header
 from protocols.protocol_file import Protocol
 
 if TYPE_CHECKING:
-    from protocols.steps.context import RunContext
+    from protocols.context import RunContext
 
 FORMAT = "nirpoct-run-summary"
 FORMAT_VERSION = 1
 
 
+HEADER_FIELDS = (
+    "run_id",
+    "start_time_utc",
+    "stop_time_utc",
+    "subject_pseudonym",
+    "software_version",
+    "status",
+)
+
+
 def _record_attributes(path: Path | None) -> dict[str, Any]:
     if path is None or not path.exists():
         return {}
-    with h5py.File(path, "r") as root:
-        return {
-            key: value.decode() if isinstance(value, bytes) else value
-            for key, value in root.attrs.items()
-            if key
-            in (
-                "run_id",
-                "start_time_utc",
-                "stop_time_utc",
-                "subject_pseudonym",
-                "software_version",
-                "status",
-            )
-        }
+    metadata = read_run_header(path).metadata
+    return {key: metadata[key] for key in HEADER_FIELDS if key in metadata}
 
 
 def qc_passed(protocol: Protocol, status: str, context: RunContext | None) -> bool:

@@ -1,0 +1,18 @@
+"""Figures of an analysis as the run's results hold them: rounded numbers, None for none."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+
+def median_figure(values: ArrayLike, digits: int = 3) -> float | None:
+    """Median of the finite values, rounded; None when none is finite."""
+    finite = np.asarray(values, dtype=float).ravel()
+    finite = finite[np.isfinite(finite)]
+    return round(float(np.median(finite)), digits) if finite.size else None
+
+
+def finite_figure(value: float, digits: int = 3) -> float | None:
+    """``value`` rounded, or None when it is NaN or infinite."""
+    return round(float(value), digits) if np.isfinite(value) else None
