@@ -7,9 +7,10 @@
   answers 500, or answers too late.
 - :class:`Orthanc`: Debian's ``Orthanc`` PACS started with a generated configuration on free
   loopback ports in a temporary directory (not the system service), queried over REST.
-- :func:`finished_runs`: the product's own commands set up a site (people, detector
-  characterisation, SpO2 curve, reviewed and approved) and run ``spo2-screening`` and
-  ``dot-lesion-scan`` on the simulator, shortened by ``--duration-scale``.
+- :func:`session_runs`: the product's own commands set up a site (people, detector
+  characterisation, SpO2 curve, reviewed and approved) and run ``spo2-screening``,
+  ``dot-lesion-scan`` and ``tissue-oxygenation-map`` on the simulator, shortened by
+  ``--duration-scale``.
 """
 
 from __future__ import annotations
@@ -276,7 +277,7 @@ def _nirpoct(site: Path, *args: str, **environment: str) -> str:
 
 
 def make_site_and_runs(site: Path) -> dict[str, FinishedRun]:
-    """Set up a site as docs/clinical-setup.md does and run two protocols on the simulator."""
+    """Set up a site as docs/clinical-setup.md does and run three protocols on the simulator."""
     passwords = {
         "admin": "admin-password",
         "tech": "tech-password",
@@ -357,7 +358,12 @@ def make_site_and_runs(site: Path) -> dict[str, FinishedRun]:
     runs = {}
     # DOT at 0.1 once failed its plausibility check (inclusion StO2 outside 0-100 %) under load:
     # its two acquisitions get 3 s each, not 1 s
-    for protocol, scale in (("spo2-screening", "0.1"), ("dot-lesion-scan", "0.3")):
+    # tissue-oxygenation-map's imaging-PPG step needs at least 5 s of its 30 s acquisition
+    for protocol, scale in (
+        ("spo2-screening", "0.1"),
+        ("dot-lesion-scan", "0.3"),
+        ("tissue-oxygenation-map", "0.2"),
+    ):
         output = _nirpoct(
             site,
             *("run", protocol, "--sim", "--operator", "op", "--subject", "SUBJECT-7"),
@@ -376,7 +382,7 @@ _RUNS: dict[str, FinishedRun] = {}
 
 
 def session_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, FinishedRun]:
-    """The two finished runs, made once per test session (every test module shares them)."""
+    """The finished runs, made once per test session (every test module shares them)."""
     if not _RUNS:
         _RUNS.update(make_site_and_runs(tmp_path_factory.mktemp("site")))
     return dict(_RUNS)

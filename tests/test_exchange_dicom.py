@@ -3,6 +3,8 @@ C-STORE; the test reads back over Orthanc's REST API what it stored."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -164,3 +166,29 @@ def test_a_wrong_called_ae_title_is_refused_and_queued(finished_runs, orthanc, t
     assert orthanc.get("/instances") == []
     (waiting,) = outbox.messages()
     assert len(waiting.payload["instances"]) == 1  # the report; spo2-screening has no maps
+
+
+def test_orthanc_stores_the_sto2_map(finished_runs, orthanc, tmp_path):
+    run = finished_runs["tissue-oxygenation-map"]
+    report = deliver_run(
+        run.record,
+        run.summary,
+        run.report,
+        MRN,
+        "",
+        dicom_config(orthanc.dicom_port),
+        tmp_path / "outbox",
+    )
+    assert report.all_delivered
+    found = stored_instances(orthanc)
+    ((tags, dataset),) = found[SECONDARY_CAPTURE]
+    assert len(found[ENCAPSULATED_PDF]) == 1
+    record = read_run_record(run.record)
+    truth = record.results["sto2"]["sto2_map_percent"]
+    values = values_of(dataset)
+    assert tags["PatientID"] == MRN and "StO2 map" in tags["ImageComments"]
+    assert np.array_equal(np.isnan(values), np.isnan(truth))
+    assert np.nanmax(np.abs(values - truth)) <= 0.05 + 1e-9
+    region_px = json.loads(record.results["sto2"]["results_json"])["region_px"]
+    region_mm = record.probe["pixel_pitch_mm"] * region_px
+    assert [float(v) for v in dataset.PixelSpacing] == pytest.approx([region_mm, region_mm])
