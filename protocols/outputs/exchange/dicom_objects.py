@@ -78,7 +78,7 @@ def _stored_values(image: MapImage) -> np.ndarray:
 
 
 def values_of(dataset: Dataset) -> np.ndarray:
-    """The map values of a Secondary Capture image made here (NaN where none), its unit."""
+    """The map values of a Secondary Capture image made here, in its unit (NaN where none)."""
     stored = dataset.pixel_array.astype(float)
     values = stored * float(dataset.RescaleSlope) + float(dataset.RescaleIntercept)
     return np.where(stored == NO_VALUE, np.nan, values)

@@ -13,10 +13,10 @@ import datetime as dt
 import logging
 import re
 import uuid
+from typing import Any
 
 from hl7apy.core import Message
 from hl7apy.exceptions import HL7apyException
-from hl7apy.parser import parse_message
 
 from protocols.outputs.exchange.codes import HL7_SYSTEM_NAMES, Code, ResultCoding, Unit
 from protocols.outputs.exchange.result_model import Result, RunResults
@@ -115,14 +115,14 @@ def build_oru_r01(
     return str(message.to_er7())
 
 
-def _add_patient(patient_result: object, run: RunResults) -> None:
-    patient = patient_result.add_group("ORU_R01_PATIENT")  # type: ignore[attr-defined]
+def _add_patient(patient_result: Any, run: RunResults) -> None:
+    patient = patient_result.add_group("ORU_R01_PATIENT")
     patient.pid.pid_3 = f"{_plain(run.patient_id, 'patient id')}^^^^MR"
     patient.pid.pid_5 = "^^^^^^U"  # the name is not known to the instrument: "unspecified"
 
 
-def _add_order(patient_result: object, run: RunResults) -> None:
-    order = patient_result.add_group("ORU_R01_ORDER_OBSERVATION")  # type: ignore[attr-defined]
+def _add_order(patient_result: Any, run: RunResults) -> None:
+    order = patient_result.add_group("ORU_R01_ORDER_OBSERVATION")
     obr = order.obr
     obr.obr_1 = "1"
     if run.accession:
@@ -148,8 +148,8 @@ def _add_order(patient_result: object, run: RunResults) -> None:
         _add_result(order.add_group("ORU_R01_OBSERVATION"), index, result, equipment)
 
 
-def _add_result(observation: object, index: int, result: Result, equipment: str) -> None:
-    obx = observation.obx  # type: ignore[attr-defined]
+def _add_result(observation: Any, index: int, result: Result, equipment: str) -> None:
+    obx = observation.obx
     obx.obx_1 = str(index)
     obx.obx_3 = observation_identifier(result.coding)
     obx.obx_4 = result.hierarchy
@@ -164,10 +164,5 @@ def _add_result(observation: object, index: int, result: Result, equipment: str)
     obx.obx_14 = hl7_time(result.time_utc)
     obx.obx_18 = equipment
     if result.withheld:
-        note = observation.add_segment("NTE")  # type: ignore[attr-defined]
+        note = observation.add_segment("NTE")
         note.nte_3 = f"value withheld: {result.withheld_reason}"
-
-
-def control_id_of(er7: str) -> str:
-    """MSH-10 of an ER7 message."""
-    return str(parse_message(er7, find_groups=False).msh.msh_10.value)
