@@ -191,17 +191,31 @@ def test_bad_send_arguments_give_one_line(finished_runs, tmp_path, arguments, me
     assert not (tmp_path / "outbox").exists() or Outbox(tmp_path / "outbox").messages() == []
 
 
-def test_an_mrn_with_an_hl7_delimiter_is_refused(finished_runs, tmp_path):
+@pytest.mark.parametrize(
+    ("patient", "accession", "message"),
+    [
+        ("12|34", "", "patient id (MRN) '12|34' holds an HL7/DICOM delimiter"),
+        ("12\\34", "", "holds an HL7/DICOM delimiter"),
+        ("M" * 65, "", "is longer than 64 characters"),
+        ("QL-1", "A" * 17, "accession number 'AAAAAAAAAAAAAAAAA' is longer than 16 characters"),
+    ],
+)
+def test_an_identifier_no_receiver_can_carry_is_refused(
+    finished_runs, tmp_path, patient, accession, message
+):
     run = finished_runs["spo2-screening"]
     result = nirpoct(
         "send",
         str(run.record),
         "--patient-id",
-        "12|34",
+        patient,
+        "--accession",
+        accession,
         "--hl7",
         "127.0.0.1:9",
         "--outbox",
         str(tmp_path / "outbox"),
     )
     assert result.returncode == 2
-    assert "patient id '12|34' holds an HL7 delimiter" in result.stderr
+    assert message in result.stderr
+    assert not (tmp_path / "outbox").exists()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -140,6 +141,25 @@ class RunResults:
     maps: tuple[MapImage, ...] = field(default=())
 
 
+MAX_PATIENT_ID_CHARS = 64
+"""DICOM Patient ID (LO) holds 64 characters."""
+MAX_ACCESSION_CHARS = 16
+"""DICOM Accession Number (SH) holds 16 characters."""
+_RESERVED = re.compile(r"[|^~\\&\x00-\x1f\x7f]")
+
+
+def _check_identifier(text: str, what: str, max_chars: int) -> None:
+    """Refuse an identifier no receiver can carry unchanged (empty, too long, delimiters)."""
+    if not text:
+        raise ExchangeInputError(f"no {what} given")
+    if len(text) > max_chars:
+        raise ExchangeInputError(f"{what} {text!r} is longer than {max_chars} characters")
+    if _RESERVED.search(text):
+        raise ExchangeInputError(
+            f"{what} {text!r} holds an HL7/DICOM delimiter (| ^ ~ \\ &) or a control character"
+        )
+
+
 def parse_utc(text: str, what: str) -> dt.datetime:
     """An ISO 8601 UTC time of the summary (``…Z``) as an aware datetime."""
     try:
@@ -173,8 +193,9 @@ def load_run_results(
         If a file is not what it should be, the two belong to different runs, the run did not
         finish, or the MRN is empty.
     """
-    if not patient_id.strip():
-        raise ExchangeInputError("no patient id (MRN) given")
+    _check_identifier(patient_id.strip(), "patient id (MRN)", MAX_PATIENT_ID_CHARS)
+    if accession.strip():
+        _check_identifier(accession.strip(), "accession number", MAX_ACCESSION_CHARS)
     summary = read_summary(summary_path)
     record = read_run_record(record_path)
     if record.metadata.get("run_id") != summary.get("run_id"):
