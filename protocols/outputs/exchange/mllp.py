@@ -20,7 +20,8 @@ from protocols.outputs.exchange.errors import DeliveryFailed
 logger = logging.getLogger(__name__)
 
 START_BLOCK = b"\x0b"
-END_BLOCK = b"\x1c\r"
+FILE_SEPARATOR = b"\x1c"
+END_BLOCK = FILE_SEPARATOR + b"\r"
 ACCEPTED = ("AA", "CA")
 
 
@@ -43,7 +44,7 @@ def exchange(host: str, port: int, er7: str, timeout_s: float) -> str:
         with socket.create_connection((host, port), timeout=timeout_s) as link:
             link.sendall(frame(er7))
             answer = b""
-            while not answer.endswith(END_BLOCK):
+            while FILE_SEPARATOR not in answer:  # some receivers omit the CR after it
                 link.settimeout(max(0.001, deadline - time.monotonic()))
                 chunk = link.recv(65536)
                 if not chunk:
@@ -53,8 +54,8 @@ def exchange(host: str, port: int, er7: str, timeout_s: float) -> str:
         raise DeliveryFailed(f"{host}:{port}: no ACK within {timeout_s:g} s") from None
     except OSError as exc:
         raise DeliveryFailed(f"{host}:{port}: {exc.strerror or exc}") from None
-    start = answer.find(START_BLOCK)
-    return answer[start + 1 : -len(END_BLOCK)].decode("utf-8", errors="replace")
+    start = answer.find(START_BLOCK) + 1
+    return answer[start : answer.index(FILE_SEPARATOR)].decode("utf-8", errors="replace")
 
 
 def check_ack(ack: str, control_id: str) -> None:
