@@ -7,12 +7,14 @@ end-of-certificate line. Signatures show printed name, UTC time and meaning.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
+from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from reportlab.platypus.flowables import Flowable
 
@@ -41,7 +43,7 @@ def _number(value: float | None) -> str:
     return "—".translate(PDF_TEXT) if value is None else f"{value:.6g}"
 
 
-def _table(rows: list[list[object]], widths: list[float] | None = None) -> Table:
+def _table(rows: Sequence[Sequence[object]], widths: list[float] | None = None) -> Table:
     table = Table([[_text(cell) for cell in row] for row in rows], colWidths=widths, repeatRows=1)
     table.setStyle(TABLE_STYLE)
     return table
@@ -131,7 +133,7 @@ def write_certificate(record: StoredRecord, state: str, path: str | Path) -> Pat
     path = Path(path)
     label = f"Certificate {header.record_id} version {header.version}"
 
-    def page_furniture(canvas, document) -> None:
+    def page_furniture(canvas: Canvas, document: SimpleDocTemplate) -> None:
         canvas.saveState()
         canvas.setFont("Helvetica", 7)
         canvas.drawString(15 * mm, 287 * mm, _text(f"{label} - {content.laboratory.name}"))

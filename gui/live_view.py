@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
+from numpy.typing import NDArray
 from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from gui.instrument_session import InstrumentSession
 from gui.live_buffer import LiveBuffer, LiveSnapshot
+from instrument.instrument import AcquisitionResult
 
 REDRAW_PERIOD_MS = 100
 WAVELENGTH_COLOURS = ("#e53935", "#8e24aa", "#1e88e5", "#43a047", "#fb8c00", "#6d4c41")
@@ -169,7 +171,7 @@ class LiveView(QWidget):
         self._say(lambda: self.tr("Acquiring…"))
         self.session.acquire(self.duration.value(), self.runs_dir)
 
-    def _on_acquired(self, result: object) -> None:
+    def _on_acquired(self, result: AcquisitionResult | None) -> None:
         if result is None:
             self._say(lambda: self.tr("Stopped."))
             return
@@ -191,13 +193,13 @@ class LiveView(QWidget):
         if self.isVisible():
             self.redraw()
 
-    def _levels(self, snapshot: LiveSnapshot) -> tuple[float, float]:
-        """Colour levels (DN): the 1st–99th percentile range of the images seen in this run,
-        only ever widened, so the colours do not flicker from frame to frame."""
-        low, high = (float(v) for v in np.nanpercentile(snapshot.image, (1, 99)))
-        if self.levels is not None and self.levels_generation == snapshot.generation:
+    def _levels(self, image: NDArray[np.float64], generation: int) -> tuple[float, float]:
+        """Colour levels (DN): the 1st–99th percentile range of the images seen in this run
+        (`generation`), only ever widened, so the colours do not flicker from frame to frame."""
+        low, high = (float(v) for v in np.nanpercentile(image, (1, 99)))
+        if self.levels is not None and self.levels_generation == generation:
             low, high = min(low, self.levels[0]), max(high, self.levels[1])
-        self.levels, self.levels_generation = (low, max(high, low + 1)), snapshot.generation
+        self.levels, self.levels_generation = (low, max(high, low + 1)), generation
         return self.levels
 
     def redraw(self) -> None:
@@ -209,7 +211,7 @@ class LiveView(QWidget):
         self.redraws += 1
         if snapshot.image is not None:
             self.image.setImage(snapshot.image, autoLevels=False)
-            self.colour_bar.setLevels(self._levels(snapshot))
+            self.colour_bar.setLevels(self._levels(snapshot.image, snapshot.generation))
         for wavelength in set(self.curves) - set(snapshot.traces):
             self.traces.removeItem(self.curves.pop(wavelength))
         for index, (wavelength, samples) in enumerate(sorted(snapshot.traces.items())):

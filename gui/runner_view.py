@@ -75,6 +75,14 @@ class RunOutcome:
     messages: list[str] = field(default_factory=list)
 
 
+def _cell(table: QTableWidget, row: int, column: int) -> QTableWidgetItem:
+    """The item the view put at (row, column) of one of its tables."""
+    item = table.item(row, column)
+    if item is None:
+        raise LookupError(f"no table item at row {row}, column {column}")
+    return item
+
+
 def status_text(status: str) -> str:
     """A step status as the interface shows it, in the current language."""
     names = {
@@ -231,7 +239,7 @@ class RunnerView(QWidget):
         layout.addWidget(self.step_message)
         layout.addWidget(splitter, 1)
 
-        worker.event.connect(self.on_event)
+        worker.run_event.connect(self.on_event)
         worker.failed.connect(self._on_failed)
         worker.finished.connect(lambda _: self._update_buttons())
         self.retranslate()
@@ -292,12 +300,12 @@ class RunnerView(QWidget):
             ]
         )
         for row in range(self.steps.rowCount()):
-            item = self.steps.item(row, 2)
-            item.setText(status_text(item.data(Qt.ItemDataRole.UserRole)))
+            status = _cell(self.steps, row, 2)
+            status.setText(status_text(status.data(Qt.ItemDataRole.UserRole)))
         for row in range(self.qc.rowCount()):
-            item = self.qc.item(row, 6)
-            item.setText(
-                self.tr("PASS") if item.data(Qt.ItemDataRole.UserRole) else self.tr("FAIL")
+            verdict = _cell(self.qc, row, 6)
+            verdict.setText(
+                self.tr("PASS") if verdict.data(Qt.ItemDataRole.UserRole) else self.tr("FAIL")
             )
 
     # ------------------------------------------------------------------ protocol
@@ -491,7 +499,7 @@ class RunnerView(QWidget):
             self.progress.setValue(int(PROGRESS_STEPS * (event.index + fraction) / count))
             self.step_message.setText(event.message)
         elif isinstance(event, StepFinished):
-            kind = self.steps.item(event.index, 1).text()
+            kind = _cell(self.steps, event.index, 1).text()
             self._set_step(event.index, event.name, kind, event.status)
             self.progress.setValue(int(PROGRESS_STEPS * (event.index + 1) / count))
             if outcome is not None:
@@ -512,10 +520,8 @@ class RunnerView(QWidget):
             if outcome is not None:
                 outcome.messages.append(event.message)
             if failed:
-                self._say(
-                    lambda message=event.message: self.tr("Run failed: %1").replace("%1", message),
-                    True,
-                )
+                message = event.message
+                self._say(lambda: self.tr("Run failed: %1").replace("%1", message), True)
         elif isinstance(event, RunFinished):
             self.prompt_box.setVisible(False)
             self._finish(event)

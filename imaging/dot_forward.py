@@ -271,4 +271,5 @@ def cw_measurements(
     """
     sources = effective_sources_mm(sources_mm, musp_per_mm, thickness_mm)
     flux = slab_face_flux(sources, detectors_mm, mua_per_mm, musp_per_mm, thickness_mm, n_tissue)
-    return flux[np.asarray(source_index), np.asarray(detector_index)]
+    pairs: NDArray[np.float64] = flux[np.asarray(source_index), np.asarray(detector_index)]
+    return pairs

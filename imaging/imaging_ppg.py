@@ -15,6 +15,7 @@ get NaN and quality 0, and take no part in the array pulse.
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -37,10 +38,11 @@ NOISE_RATIO_RAMP = (0.06, 0.02)
 """Pixel noise-to-pulse power ratio at which the noise score is 0 and 1."""
 
 
-def _saturated(pair_stack: NDArray, full_scale: float | None) -> NDArray[np.bool_]:
+def _saturated(pair_stack: NDArray[Any], full_scale: float | None) -> NDArray[np.bool_]:
     """Pixels of a (N, 2, H, W) stack at the ADC limit in either channel, (H, W)."""
     if full_scale is not None:
-        return np.any(pair_stack.max(axis=0) >= full_scale, axis=0)
+        saturated: NDArray[np.bool_] = np.any(pair_stack.max(axis=0) >= full_scale, axis=0)
+        return saturated
     frames = pair_stack.shape[0]
     piled = np.zeros(pair_stack.shape[2:], dtype=bool)
     for extreme in (pair_stack.max(axis=0), pair_stack.min(axis=0)):
@@ -80,7 +82,7 @@ class PpgMaps:
     pair_nm: tuple[float, float]
 
 
-def _stack(frames: ArrayLike | Sequence[ArrayLike], wavelengths: int) -> NDArray:
+def _stack(frames: ArrayLike | Sequence[ArrayLike], wavelengths: int) -> NDArray[Any]:
     """(N, W, H, Wpx) from one array of that shape or W stacks (N, H, Wpx)."""
     if isinstance(frames, list | tuple):
         stack = np.stack([np.asarray(f) for f in frames], axis=1)

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import yaml
@@ -79,7 +80,7 @@ def pixel_centres_mm(record: RunRecord) -> tuple[NDArray[np.float64], NDArray[np
     ValueError
         If the record holds no probe geometry.
     """
-    probe = record.probe
+    probe: dict[str, Any] = record.probe
     if "pixel_pitch_mm" not in probe or "led_xy_mm" not in probe:
         raise ValueError(f"{record.path}: the run record holds no probe geometry (/probe)")
     roi = record.acquisition.get("roi")
@@ -130,7 +131,10 @@ def recorded_dark_frame_dn(
         return reference
     _, dark_frames = frames_by_led_step(record)
     if dark_frames.size:
-        return np.mean(record.frames[dark_frames], axis=0, dtype=np.float64)
+        dark_mean: NDArray[np.float64] = np.mean(
+            record.frames[dark_frames], axis=0, dtype=np.float64
+        )
+        return dark_mean
     return np.full(record.frames.shape[1:], float(black_level_dn))
 
 
@@ -171,7 +175,8 @@ def region_maxima(image: NDArray[np.float64], region_px: int) -> NDArray[np.floa
     """Largest value of each ``region_px`` × ``region_px`` block of an (H, W) image."""
     rows, cols = image.shape[0] // region_px, image.shape[1] // region_px
     cut = image[: rows * region_px, : cols * region_px]
-    return cut.reshape(rows, region_px, cols, region_px).max(axis=(1, 3))
+    maxima: NDArray[np.float64] = cut.reshape(rows, region_px, cols, region_px).max(axis=(1, 3))
+    return maxima
 
 
 def interpolate_columns(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 
@@ -187,13 +188,15 @@ def test_unlocked_reference_flags_reading_invalid(servers):
     assert not reading.valid
 
 
-def test_device_execution_error_is_reported(servers):
+def test_device_execution_error_is_reported(servers, caplog):
+    caplog.set_level(logging.INFO, logger="drivers.lockin")
     # An SR865 driver on an SR860 accepts 1 MHz; the SR860 itself rejects it (EXE).
     with (
         SR865(servers.resources["sr860"]) as lockin,
         pytest.raises(DeviceErrorResponse, match=r"SR865 at .*EXE.*FREQ 1e\+06"),
     ):
         lockin.frequency_hz = 1e6
+    assert "event status" in caplog.text and "after 'FREQ 1e+06'" in caplog.text
 
 
 def test_wrong_model_on_the_wire_is_refused(servers):

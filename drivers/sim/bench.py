@@ -103,7 +103,8 @@ class Photodiode:
     def saturation_current_at(self, temperature_c: float) -> float:
         """Diode saturation current, A (doubles every ``saturation_doubling_k`` kelvin)."""
         doublings = (temperature_c - REFERENCE_TEMPERATURE_C) / self.saturation_doubling_k
-        return self.saturation_current_a * 2.0**doublings
+        factor: float = 2.0**doublings
+        return self.saturation_current_a * factor
 
     def dark_current_a(self, bias_v: float, temperature_c: float) -> float:
         """Dark current at ``bias_v``: ``I0 (exp(V / (n Vt)) - 1) + V / R_sh``, A."""
@@ -298,7 +299,7 @@ class OpticalBench:
             nep = dark_noise / responsivity
             area_cm2 = self.photodiode.active_area_mm2 / 100.0
             signal = self.tia_signal(frequency_hz)
-            gain_at_f = self.tia.gain_v_per_a * abs(self.tia.response(frequency_hz))
+            gain_at_f = self.tia.gain_v_per_a * abs(complex(self.tia.response(frequency_hz)))
             return BenchTruth(
                 frequency_hz=frequency_hz,
                 temperature_c=self.temperature_c,

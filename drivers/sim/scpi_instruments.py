@@ -355,7 +355,7 @@ class PowerMeterSim(ScpiDeviceSim):
         correction = silicon_responsivity_a_per_w(
             self.bench.led.wavelength_nm
         ) / silicon_responsivity_a_per_w(self.wavelength_nm)
-        return true_power * correction
+        return true_power * float(correction)
 
     def power_noise_w(self) -> float:
         """Standard deviation of one reading at the present state, W."""
@@ -401,6 +401,9 @@ class LedSourceSim(ScpiDeviceSim):
 
     IDN = "Thorlabs,DC2200,M00412345,1.2.0"
     CURRENT_RANGE_A = (0.0, 1.0)
+    channel: int
+    current_a: float
+    output_on: bool
 
     def __init__(self, bench: OpticalBench, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(bench, self.IDN, clock)
