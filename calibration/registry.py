@@ -26,14 +26,9 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-<<<<<<< HEAD
-from calibration.audit import AuditTrail, verify_chain
-=======
-import h5py
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from calibration.audit import AuditEntry, AuditTrail, verify_chain
->>>>>>> restruct-b
 from calibration.record import RecordContent, RecordHeader
 from calibration.signatures import (
     MEANINGS,
