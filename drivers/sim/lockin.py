@@ -167,7 +167,17 @@ class LockInSim(DeviceSim):
     Attributes
     ----------
     reference_unlocked : bool
-        Fault injection: while True, every step latches the UNLK bit.
+        Fault injection: while True, every step latches the UNLK bit (so does selecting the
+        external reference, whose input nothing drives on the bench).
+
+    Notes
+    -----
+    Settings of the input stage (configuration, coupling, grounding, notch, reserve, current
+    gain), the sine output, aux outputs, display layout and presets are stored, validated and
+    reported as the instrument does; they do not change the simulated signal, which is the
+    bench's TIA output (a low-impedance voltage source without DC or line pick-up). Aux inputs
+    read 0 V (nothing connected). A harmonic above 1 finds only noise (the LED is modulated at
+    the fundamental).
     """
 
     def __init__(
@@ -253,6 +263,15 @@ class LockInSim(DeviceSim):
             return SR860_INPUT_RANGES_V[int(self.values["IRNG"])]
         return INPUT_RANGE_V
 
+    @property
+    def external_reference_selected(self) -> bool:
+        """Whether the reference is taken from the external input (SR830 ``FMOD 0``, SR86x
+        ``RSRC`` external or dual), which nothing drives on the bench: the reference is then
+        unlocked."""
+        if "FMOD" in self.values:
+            return self.values["FMOD"] == 0
+        return self.values["RSRC"] in (1, 2)
+
     def equivalent_noise_bandwidth_hz(self) -> float:
         """ENBW of the output filter, Hz: 1/4, 1/8, 3/32, 5/64 of 1/tau for 1..4 poles."""
         return ENBW_TIMES_TAU[self.slope_index] / self.time_constant_s
@@ -278,7 +297,7 @@ class LockInSim(DeviceSim):
             self.status_bits |= self.facts.input_overload_bits
         if self.output.peak_r_v > self.sensitivity_v:
             self.status_bits |= self.facts.output_overload_bits
-        if self.reference_unlocked:
+        if self.reference_unlocked or self.external_reference_selected:
             self.status_bits |= self.facts.unlock_bits
         self.storage.fill(now, self._display_pair(), self._sample_rate_hz())
 
