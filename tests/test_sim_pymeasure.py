@@ -13,10 +13,9 @@ covered`` makes sure none is forgotten.
 from __future__ import annotations
 
 import inspect
-from contextlib import nullcontext
 import math
-import warnings
 from collections.abc import Iterator
+from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
@@ -268,7 +267,7 @@ SPECIAL_PROPERTIES = {
             f"{s}_{q}"
             for s in ("mean", "max", "min", "std")
             for q in ("voltage", "current", "resistance")
-        ),  # fmt: skip
+        ),
         "means",
         "maximums",
         "minimums",
@@ -408,6 +407,7 @@ def test_sr830_data_storage(servers):
     assert np.allclose(ch1, r, rtol=0.05)
     ch1, ch2 = lockin.fill_buffer(5)
     assert np.allclose(ch1, r, rtol=0.05)
+    assert ch2.size == 5 and np.all(np.abs(ch2) < 0.2 * r)  # CH2 shows Y, in phase: small
     lockin.reset_buffer()
     mean1, std1, _, _ = lockin.buffer_measure(10)
     assert mean1 == pytest.approx(r, rel=0.05) and std1 < 0.05 * r
