@@ -24,6 +24,7 @@ import re
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from scipy.signal import lfilter
@@ -64,6 +65,18 @@ STB_SERVICE_REQUEST = 1 << 6
 _COMMAND = re.compile(r"^(\*?[A-Za-z]+)\s*(\?)?\s*(.*)$")
 
 
+class SignalSource(Protocol):
+    """What the demodulator reads: the bench's TIA output (signal and noise)."""
+
+    def tia_signal(self, frequency_hz: float) -> complex:
+        """Complex amplitude (peak, V) at ``frequency_hz``."""
+        ...
+
+    def tia_noise_psd_v2_per_hz(self, frequency_hz: np.ndarray) -> np.ndarray:
+        """One-sided voltage noise density, V²/Hz."""
+        ...
+
+
 @dataclass
 class DemodulatorOutput:
     """What one simulation step produced."""
@@ -95,7 +108,7 @@ class Demodulator:
         phase_deg: float,
         time_constant_s: float,
         poles: int,
-        bench: OpticalBench,
+        bench: SignalSource,
     ) -> DemodulatorOutput:
         """Advance by ``duration_s`` (s; capped to the window) and return the new outputs."""
         window_s = WINDOW_SETTLE_TIMES * SETTLE_TIME_CONSTANTS[poles - 1] * time_constant_s
@@ -131,7 +144,7 @@ class Demodulator:
         )
 
     def _input(
-        self, carrier_rad: np.ndarray, rate_hz: float, frequency_hz: float, bench: OpticalBench
+        self, carrier_rad: np.ndarray, rate_hz: float, frequency_hz: float, bench: SignalSource
     ) -> np.ndarray:
         """AC-coupled TIA output: the locked signal plus noise with the bench's PSD, V.
 

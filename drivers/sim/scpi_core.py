@@ -168,7 +168,9 @@ class DeviceSim:
 
 def split_commands(line: str) -> list[str]:
     """The commands of one line: split at ``;`` outside quotes, blanks dropped."""
-    commands, current, quote = [], [], ""
+    commands: list[str] = []
+    current: list[str] = []
+    quote = ""
     for char in line:
         if quote:
             quote = "" if char == quote else quote

@@ -174,9 +174,9 @@ class PowerMeterSim(ScpiDeviceSim):
         """Noise-free reading at the present wavelength correction, W (before zero and
         attenuation)."""
         true_power = self.bench.power_meter_power_w()
-        correction = silicon_responsivity_a_per_w(
-            self.bench.led.wavelength_nm
-        ) / silicon_responsivity_a_per_w(self.wavelength_nm)
+        correction = float(silicon_responsivity_a_per_w(self.bench.led.wavelength_nm)) / float(
+            silicon_responsivity_a_per_w(self.wavelength_nm)
+        )
         return true_power * correction
 
     def power_noise_w(self) -> float:

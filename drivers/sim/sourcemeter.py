@@ -213,7 +213,7 @@ class SourceMeterSim(ScpiDeviceSim):
         add(":FORMat:ELEMents[:SENSe1]", self._set_elements)
         add(":FORMat:ELEMents[:SENSe1]?", lambda _: ",".join(self.elements))
         add(":READ?", lambda _: self._format(self._acquire()))
-        add(":INITiate[:IMMediate]", lambda _: self._acquire() and None)
+        add(":INITiate[:IMMediate]", self._initiate)
         add(":FETCh?", lambda _: self._fetch())
         add(":ABORt", lambda _: None)
         add(":TRIGger:CLEar", lambda _: None)
@@ -455,6 +455,9 @@ class SourceMeterSim(ScpiDeviceSim):
                 self.measurement_event |= MEASUREMENT_BUFFER_FULL
         return readings
 
+    def _initiate(self, _: str | None) -> None:
+        self._acquire()
+
     def _fetch(self) -> str:
         if not self.last_readings:
             raise ExecutionError(-230, "Data corrupt or stale")
@@ -468,16 +471,10 @@ class SourceMeterSim(ScpiDeviceSim):
     def _statistics(self) -> str:
         if not self.trace:
             raise ExecutionError(-230, "Data corrupt or stale")
-        statistic = {
-            "MEAN": np.mean,
-            "SDEV": lambda values: np.std(values, ddof=1) if len(values) > 1 else 0.0,
-            "MAX": np.max,
-            "MIN": np.min,
-            "PKPK": np.ptp,
-        }[str(self.state["statistic"])]
         elements = [element for element in ("VOLT", "CURR", "RES") if element in self.elements]
         return ",".join(
-            f"{float(statistic(np.array([r[e] for r in self.trace]))):+.6E}" for e in elements
+            f"{_statistic(str(self.state['statistic']), [r[e] for r in self.trace]):+.6E}"
+            for e in elements
         )
 
     def summary_bits(self) -> int:
@@ -491,3 +488,17 @@ class SourceMeterSim(ScpiDeviceSim):
     def _status_preset(self) -> None:
         self.state["measurement_enable"] = 0
         self.measurement_event = 0
+
+
+def _statistic(name: str, values: list[float]) -> float:
+    """``:CALCulate3:FORMat`` statistic of the buffered readings of one element."""
+    array = np.asarray(values)
+    if name == "SDEV":
+        return float(np.std(array, ddof=1)) if array.size > 1 else 0.0
+    if name == "PKPK":
+        return float(np.ptp(array))
+    if name == "MAX":
+        return float(np.max(array))
+    if name == "MIN":
+        return float(np.min(array))
+    return float(np.mean(array))
