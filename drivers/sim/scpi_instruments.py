@@ -137,7 +137,7 @@ class PowerMeterSim(ScpiDeviceSim):
         self.add("[:SENSe#]:CORRection:COLLect:ZERO:STATe?", lambda _: "0")
         self.add("[:SENSe#]:CORRection:COLLect:ZERO:MAGNitude?", lambda _: f"{self.zero_w:.6E}")
         self.add(
-            "[:SENSe#]:CORRection:POWer[:PDIode][:RESPonse]?",
+            "[:SENSe#]:CORRection:POWer[:PDIOde][:RESPonse]?",
             lambda _: f"{silicon_responsivity_a_per_w(self.wavelength_nm):.6E}",
         )
         self.reset()
