@@ -5,7 +5,7 @@ is found by introspection and exercised over ``TCPIP::127.0.0.1::PORT::SOCKET`` 
 pyvisa-py: each setting is set to a value other than its present one and read back; each
 reading is read and checked against the bench's truth where it has one. What the real
 instrument lacks (or what PyMeasure sends that the real instrument refuses) is listed in
-``NOT_ON_REAL_INSTRUMENT`` with the reason, and checked to fail as it would on the real one.
+``UNAVAILABLE`` with the reason, and checked to fail as it would on the real one.
 Methods are exercised one by one in the tests below; ``test_every_property_and_method_is_
 covered`` makes sure none is forgotten.
 """
@@ -44,8 +44,9 @@ CONNECTION = {
     "visa_library": "@py",
 }
 
-# What the real instrument lacks or refuses, by "property" or "property.set": the reason.
-NOT_ON_REAL_INSTRUMENT: dict[str, dict[str, str]] = {
+# What the real instrument lacks or refuses, or PyMeasure's class cannot send, by "property"
+# or "property.set": the reason.
+UNAVAILABLE: dict[str, dict[str, str]] = {
     "sr830": {
         "complete": "no *OPC? on the SR830; PyMeasure's class raises NotImplementedError",
         "next_error": "no SYST:ERR? on the SR830 (errors are ERRS?/*ESR? bits); PyMeasure raises",
@@ -217,7 +218,7 @@ def device_errors(servers: BenchServers, key: str) -> int:
 @pytest.mark.parametrize("key", list(CLASSES))
 def test_every_property_the_real_instrument_has_works(servers, key):
     instrument = connect(servers, key)
-    lacking = NOT_ON_REAL_INSTRUMENT[key]
+    lacking = UNAVAILABLE[key]
     worked = []
     for name, prop in sorted(pymeasure_properties(CLASSES[key]).items()):
         if name in lacking or name in SPECIAL_PROPERTIES.get(key, ()):
@@ -242,7 +243,7 @@ def test_every_property_the_real_instrument_has_works(servers, key):
 @pytest.mark.parametrize("key", list(CLASSES))
 def test_what_the_real_instrument_lacks_fails_as_it_would(servers, key):
     instrument = connect(servers, key)
-    for entry in NOT_ON_REAL_INSTRUMENT[key]:
+    for entry in UNAVAILABLE[key]:
         name, _, part = entry.partition(".")
         if part == "set":
             prop = pymeasure_properties(CLASSES[key])[name]
@@ -343,7 +344,7 @@ METHODS = {
 def test_every_property_and_method_is_covered(key):
     assert pymeasure_methods(CLASSES[key]) == METHODS[key]
     properties = set(pymeasure_properties(CLASSES[key]))
-    lacking = {entry.partition(".")[0] for entry in NOT_ON_REAL_INSTRUMENT[key]}
+    lacking = {entry.partition(".")[0] for entry in UNAVAILABLE[key]}
     assert {entry.partition(".")[0] for entry in SET_VALUES[key]} <= properties
     assert lacking <= properties
     assert SPECIAL_PROPERTIES.get(key, set()) <= properties

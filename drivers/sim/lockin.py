@@ -1,8 +1,21 @@
 """Device side of the SR830 and SR860 lock-ins, with real demodulation of the bench signal.
 
 Parsing accepts both dialects found in drivers: ``SENS20`` and ``SENS 20``, ``OUTP?1`` and
-``OUTP? 1``. ``*ESR?`` reports EXE (bit 4) for out-of-range parameters and CMD (bit 5) for
-unknown commands; ``LIAS?`` reports latched overload/unlock bits and clears them.
+``OUTP? 1``; ``;`` separates commands and the answers of several queries on one line.
+Command sets (tables in :mod:`drivers.sim.lockin_models`, one line per setting): reference
+(frequency, phase wrapped to ±180°, harmonic with harmonic × frequency within range, sine
+amplitude, source, trigger; SR86x internal/external/detection frequency, presets), input
+(configuration, coupling, grounding, notch, reserve; SR86x mode, range, current gain, signal
+level), filters (sensitivity, time constant, slope, synchronous/advanced; SR86x ``ENBW?``),
+displays and outputs (SR830 ``DDEF``/``OEXP``/``OUTR?``, SR86x ``CDSP``/``OUTR?``/``SNAPD?``,
+``OUTP?``, ``SNAP?``, aux in/out), auto functions (``AGAN``, ``APHS``, ``AOFF``; ``ARSV`` is
+accepted), setups (``SSET``/``RSET``), status (``*STB?``, ``*SRE``, ``*ESR?``, ``*ESE``,
+``LIAS?``/``LIAE``, ``ERRS?``/``ERRE``, each with the optional bit argument) and SR830 data
+storage (``SRAT``, ``SEND``, ``TSTR``, ``STRT``/``STRD``/``PAUS``/``REST``/``TRIG``,
+``SPTS?``, ``TRCA?``, binary ``TRCB?`` and ``TRCL?``). ``*ESR?`` reports EXE (bit 4) for a
+parameter out of range or a wrong number of parameters (the setting is not applied) and CMD
+(bit 5) for unknown commands; ``LIAS?`` reports latched overload/unlock bits and clears them.
+Not simulated: the SR86x capture buffer and streaming (``CAPTURE…``, ``STREAM…``).
 
 Demodulation (:class:`Demodulator`): the TIA output is synthesised as the bench signal at the
 reference frequency plus noise shaped to the bench's noise spectral density (AC coupled: no DC),

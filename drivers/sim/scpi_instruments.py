@@ -47,6 +47,52 @@ POWER_RANGES_W = tuple(5.0 * 10.0**exponent for exponent in range(-8, -1))
 """Power ranges of the simulated S120C-like sensor, 50 nW … 50 mW (decades), W."""
 
 _ON_OFF = Boolean()
+WAVELENGTH_RANGE_NM = (400.0, 1100.0)
+"""Correction wavelengths of the simulated S120C-like sensor, nm."""
+AVERAGE_COUNT_RANGE = (1, 10000)
+CURRENT_RANGE_A = (0.0, 1.0)
+"""LED drive current of the simulated DC2200, A."""
+LED_MODES = ("CC", "CB", "PWM", "IMOD", "EMOD")
+"""DC2200 operating modes simulated (see :class:`LedSourceSim`)."""
+
+
+POWER_METER_SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "wavelength",
+        "[:SENSe#]:CORRection:WAVelength",
+        Number(*WAVELENGTH_RANGE_NM, 633.0, fmt="{:.6E}"),
+        633.0,
+    ),
+    Setting(
+        "average",
+        "[:SENSe#]:AVERage[:COUNt]",
+        Number(*AVERAGE_COUNT_RANGE, 1, integer=True),
+        1,
+    ),
+    Setting("auto_range", "[:SENSe#]:POWer[:DC]:RANGe:AUTO", _ON_OFF, True),
+    Setting(
+        "range",
+        "[:SENSe#]:POWer[:DC]:RANGe[:UPPer]",
+        Number(0.0, POWER_RANGES_W[-1], POWER_RANGES_W[-1], fmt="{:.6E}"),
+        POWER_RANGES_W[-1],
+    ),
+    Setting("unit", "[:SENSe#]:POWer[:DC]:UNIT", Choice(("W", "DBM")), "W"),
+    Setting(
+        "attenuation",
+        "[:SENSe#]:CORRection[:LOSS][:INPut][:MAGNitude]",
+        Number(-60.0, 60.0, 0.0, fmt="{:.6E}"),
+        0.0,
+    ),
+    Setting(
+        "function",
+        ":CONFigure[:SCALar][:POWer]",
+        Choice(("POWer",)),
+        "POW",
+        read_only=True,
+    ),
+    Setting("line_frequency", ":SYSTem:LFRequency", Number(50, 60, 50, integer=True), 50),
+)
+"""The PM100 settings this simulator keeps."""
 
 
 class PowerMeterSim(ScpiDeviceSim):
@@ -72,55 +118,15 @@ class PowerMeterSim(ScpiDeviceSim):
     SENSOR_IDN = "S120C,18120412,12-Mar-2024,1,18,289"
     """Name, serial, calibration date, type 1 (photodiode), subtype 18, flags 289 = power
     sensor (1) + wavelength settable (32) + temperature sensor (256)."""
-    WAVELENGTH_RANGE_NM = (400.0, 1100.0)
-    AVERAGE_COUNT_RANGE = (1, 10000)
+    WAVELENGTH_RANGE_NM = WAVELENGTH_RANGE_NM
+    AVERAGE_COUNT_RANGE = AVERAGE_COUNT_RANGE
     NOISE_FLOOR_W = 1e-9
     NOISE_RELATIVE = 1e-3
 
     def __init__(self, bench: OpticalBench, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(bench, self.IDN, clock)
         self.rng = bench.rng("powermeter")
-        low, high = self.WAVELENGTH_RANGE_NM
-        self.add_settings(
-            [
-                Setting(
-                    "wavelength",
-                    "[:SENSe#]:CORRection:WAVelength",
-                    Number(low, high, 633.0, fmt="{:.6E}"),
-                    633.0,
-                ),
-                Setting(
-                    "average",
-                    "[:SENSe#]:AVERage[:COUNt]",
-                    Number(*self.AVERAGE_COUNT_RANGE, 1, integer=True),
-                    1,
-                ),
-                Setting("auto_range", "[:SENSe#]:POWer[:DC]:RANGe:AUTO", _ON_OFF, True),
-                Setting(
-                    "range",
-                    "[:SENSe#]:POWer[:DC]:RANGe[:UPPer]",
-                    Number(0.0, POWER_RANGES_W[-1], POWER_RANGES_W[-1], fmt="{:.6E}"),
-                    POWER_RANGES_W[-1],
-                ),
-                Setting("unit", "[:SENSe#]:POWer[:DC]:UNIT", Choice(("W", "DBM")), "W"),
-                Setting(
-                    "attenuation",
-                    "[:SENSe#]:CORRection[:LOSS][:INPut][:MAGNitude]",
-                    Number(-60.0, 60.0, 0.0, fmt="{:.6E}"),
-                    0.0,
-                ),
-                Setting(
-                    "function",
-                    ":CONFigure[:SCALar][:POWer]",
-                    Choice(("POWer",)),
-                    "POW",
-                    read_only=True,
-                ),
-                Setting(
-                    "line_frequency", ":SYSTem:LFRequency", Number(50, 60, 50, integer=True), 50
-                ),
-            ]
-        )
+        self.add_settings(POWER_METER_SETTINGS)
         self.add(":MEASure[:SCALar]:POWer?", lambda _: self._measure("POW"))
         self.add(":MEASure[:SCALar]:CURRent[:DC]?", lambda _: self._measure("CURR"))
         self.add(":MEASure[:SCALar]:TEMPerature?", lambda _: f"{self.bench.temperature_c:.6E}")
@@ -217,6 +223,51 @@ class PowerMeterSim(ScpiDeviceSim):
         raise ExecutionError(-221, "Settings conflict; the sensor is not an energy sensor")
 
 
+LED_SOURCE_SETTINGS: tuple[Setting, ...] = (
+    Setting("channel", ":SOURce#:CHANnel", Number(1, len(LED_WAVELENGTHS_NM), 1, integer=True), 1),
+    Setting("mode", ":SOURce#:MODE", Choice(LED_MODES), "CC"),
+    Setting(
+        "current",
+        ":SOURce#:CURRent[:LEVel][:IMMediate][:AMPLitude]",
+        Number(*CURRENT_RANGE_A, 0.0, fmt="{:.6E}"),
+        0.0,
+    ),
+    Setting(
+        "limit",
+        ":SOURce#:CURRent:LIMit[:AMPLitude]",
+        Number(*CURRENT_RANGE_A, CURRENT_RANGE_A[1], fmt="{:.6E}"),
+        CURRENT_RANGE_A[1],
+    ),
+    Setting(
+        "brightness",
+        ":SOURce#:CBRightness[:BRIGhtness]",
+        Number(0.0, 100.0, 100.0, fmt="{:.6E}"),
+        100.0,
+    ),
+    Setting(
+        "pwm_frequency",
+        ":SOURce#:PWM:FREQuency",
+        Number(1.0, 1e4, 100.0, fmt="{:.6E}"),
+        100.0,
+    ),
+    Setting("pwm_duty", ":SOURce#:PWM:DCYCle", Number(1.0, 99.0, 50.0, fmt="{:.6E}"), 50.0),
+    Setting(
+        "imod_frequency",
+        ":SOURce#:IMODulation:FREQuency",
+        Number(0.1, 1e5, 1000.0, fmt="{:.6E}"),
+        1000.0,
+    ),
+    Setting(
+        "imod_depth",
+        ":SOURce#:IMODulation:DEPTh",
+        Number(0.0, 100.0, 100.0, fmt="{:.6E}"),
+        100.0,
+    ),
+    Setting("output", ":OUTPut#[:STATe]", _ON_OFF, False),
+)
+"""The DC2200 settings this simulator keeps."""
+
+
 class LedSourceSim(ScpiDeviceSim):
     """Thorlabs DC2200-style LED driver switching between the bench LEDs.
 
@@ -238,61 +289,14 @@ class LedSourceSim(ScpiDeviceSim):
     """
 
     IDN = "Thorlabs,DC2200,M00412345,1.2.0"
-    CURRENT_RANGE_A = (0.0, 1.0)
-    MODES = ("CC", "CB", "PWM", "IMOD", "EMOD")
+    CURRENT_RANGE_A = CURRENT_RANGE_A
+    MODES = LED_MODES
 
     def __init__(self, bench: OpticalBench, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(bench, self.IDN, clock)
-        high = self.CURRENT_RANGE_A[1]
-        channels = len(LED_WAVELENGTHS_NM)
         # Before the settings: its ``? MAX`` is the present limit.
         self.add(":SOURce#:CURRent[:LEVel][:IMMediate][:AMPLitude]?", self._query_current)
-        self.add_settings(
-            [
-                Setting("channel", ":SOURce#:CHANnel", Number(1, channels, 1, integer=True), 1),
-                Setting("mode", ":SOURce#:MODE", Choice(self.MODES), "CC"),
-                Setting(
-                    "current",
-                    ":SOURce#:CURRent[:LEVel][:IMMediate][:AMPLitude]",
-                    Number(0.0, high, 0.0, fmt="{:.6E}"),
-                    0.0,
-                ),
-                Setting(
-                    "limit",
-                    ":SOURce#:CURRent:LIMit[:AMPLitude]",
-                    Number(0.0, high, high, fmt="{:.6E}"),
-                    high,
-                ),
-                Setting(
-                    "brightness",
-                    ":SOURce#:CBRightness[:BRIGhtness]",
-                    Number(0.0, 100.0, 100.0, fmt="{:.6E}"),
-                    100.0,
-                ),
-                Setting(
-                    "pwm_frequency",
-                    ":SOURce#:PWM:FREQuency",
-                    Number(1.0, 1e4, 100.0, fmt="{:.6E}"),
-                    100.0,
-                ),
-                Setting(
-                    "pwm_duty", ":SOURce#:PWM:DCYCle", Number(1.0, 99.0, 50.0, fmt="{:.6E}"), 50.0
-                ),
-                Setting(
-                    "imod_frequency",
-                    ":SOURce#:IMODulation:FREQuency",
-                    Number(0.1, 1e5, 1000.0, fmt="{:.6E}"),
-                    1000.0,
-                ),
-                Setting(
-                    "imod_depth",
-                    ":SOURce#:IMODulation:DEPTh",
-                    Number(0.0, 100.0, 100.0, fmt="{:.6E}"),
-                    100.0,
-                ),
-                Setting("output", ":OUTPut#[:STATe]", _ON_OFF, False),
-            ]
-        )
+        self.add_settings(LED_SOURCE_SETTINGS)
         self.add(":SOURce#:WAVelength?", lambda _: f"{self.wavelength_nm:.6E}")
         self.add(
             ":SOURce#:WAVelength:CATalog?",

@@ -58,125 +58,116 @@ _FUNCTION_NAMES = {"VOLT": '"VOLT:DC"', "CURR": '"CURR:DC"', "RES": '"RES"'}
 _ON_OFF = Boolean()
 
 
-def _settings() -> list[Setting]:
-    range_v, range_i, range_r = (
-        Number(-210.0, 210.0, 21.0),
-        Number(-1.05, 1.05, 105e-6),
-        Number(0.0, 2.1e8, 2.1e5),
-    )
-    return [
-        Setting("output", ":OUTPut[:STATe]", _ON_OFF, False),
-        Setting(
-            "off_state", ":OUTPut:SMODe", Choice(("HIMPedance", "NORMal", "ZERO", "GUARd")), "NORM"
-        ),
-        Setting("source", ":SOURce#:FUNCtion[:MODE]", Choice(("VOLTage", "CURRent")), "VOLT"),
-        Setting(
-            "voltage",
-            ":SOURce#:VOLTage[:LEVel][:IMMediate][:AMPLitude]",
-            Number(-210.0, 210.0, 0.0),
-            0.0,
-        ),
-        Setting(
-            "current",
-            ":SOURce#:CURRent[:LEVel][:IMMediate][:AMPLitude]",
-            Number(-1.05, 1.05, 0.0),
-            0.0,
-        ),
-        Setting("source_voltage_range", ":SOURce#:VOLTage:RANGe", range_v, 21.0),
-        Setting("source_voltage_auto", ":SOURce#:VOLTage:RANGe:AUTO", _ON_OFF, True),
-        Setting("source_current_range", ":SOURce#:CURRent:RANGe", range_i, 1.05e-4),
-        Setting("source_current_auto", ":SOURce#:CURRent:RANGe:AUTO", _ON_OFF, True),
-        Setting("source_delay", ":SOURce#:DELay", Number(0.0, 999.9999, 0.0), 0.0),
-        Setting("source_delay_auto", ":SOURce#:DELay:AUTO", _ON_OFF, True),
-        Setting("auto_off", ":SOURce#:CLEar:AUTO", _ON_OFF, False),
-        Setting("current_compliance", "[:SENSe#]:CURRent[:DC]:PROTection[:LEVel]", range_i, 105e-6),
-        Setting("voltage_compliance", "[:SENSe#]:VOLTage[:DC]:PROTection[:LEVel]", range_v, 21.0),
-        Setting("current_range", "[:SENSe#]:CURRent[:DC]:RANGe[:UPPer]", range_i, 105e-6),
-        Setting("current_auto", "[:SENSe#]:CURRent[:DC]:RANGe:AUTO", _ON_OFF, True),
-        Setting("voltage_range", "[:SENSe#]:VOLTage[:DC]:RANGe[:UPPer]", range_v, 21.0),
-        Setting("voltage_auto", "[:SENSe#]:VOLTage[:DC]:RANGe:AUTO", _ON_OFF, True),
-        Setting("resistance_range", "[:SENSe#]:RESistance:RANGe[:UPPer]", range_r, 2.1e5),
-        Setting("resistance_auto", "[:SENSe#]:RESistance:RANGe:AUTO", _ON_OFF, True),
-        Setting("resistance_mode", "[:SENSe#]:RESistance:MODE", Choice(("MANual", "AUTO")), "MAN"),
-        *(
-            Setting(f"nplc_{name}", f"[:SENSe#]:{pattern}:NPLCycles", Number(0.01, 10.0, 1.0), 1.0)
-            for name, pattern in _FUNCTIONS.items()
-        ),
-        Setting("filter", "[:SENSe#]:AVERage[:STATe]", _ON_OFF, False),
-        Setting("filter_type", "[:SENSe#]:AVERage:TCONtrol", Choice(("REPeat", "MOVing")), "REP"),
-        Setting("filter_count", "[:SENSe#]:AVERage:COUNt", Number(1, 100, 10, integer=True), 10),
-        Setting("concurrent", "[:SENSe#]:FUNCtion:CONCurrent", _ON_OFF, True),
-        Setting("data_format", ":FORMat[:DATA]", Choice(("ASCii",)), "ASC"),
-        Setting(
-            "trigger_count",
-            ":TRIGger[:SEQuence1]:COUNt",
-            Number(1, MAX_READINGS, 1, integer=True),
-            1,
-        ),
-        Setting("trigger_delay", ":TRIGger[:SEQuence1]:DELay", Number(0.0, 999.9999, 0.0), 0.0),
-        Setting(
-            "trigger_source", ":TRIGger[:SEQuence1]:SOURce", Choice(("IMMediate", "TLINk")), "IMM"
-        ),
-        Setting("trigger_input", ":TRIGger[:SEQuence1]:ILINe", Number(1, 4, 1, integer=True), 1),
-        Setting(
-            "trigger_output_line", ":TRIGger[:SEQuence1]:OLINe", Number(1, 4, 2, integer=True), 2
-        ),
-        Setting(
-            "trigger_output",
-            ":TRIGger[:SEQuence1]:OUTPut",
-            Choice(("SOURce", "DELay", "SENSe", "NONE")),
-            "NONE",
-        ),
-        Setting(
-            "arm_count",
-            ":ARM[:SEQuence1][:LAYer1]:COUNt",
-            Number(1, MAX_READINGS, 1, integer=True),
-            1,
-        ),
-        Setting(
-            "arm_source",
-            ":ARM[:SEQuence1][:LAYer1]:SOURce",
-            Choice(("IMMediate", "TLINk", "TIMer", "MANual", "BUS", "NSTest", "PSTest", "BSTest")),
-            "IMM",
-        ),
-        Setting("arm_timer", ":ARM[:SEQuence1][:LAYer1]:TIMer", Number(0.001, 99999.99, 0.1), 0.1),
-        Setting("arm_input", ":ARM[:SEQuence1][:LAYer1]:ILINe", Number(1, 4, 1, integer=True), 1),
-        Setting(
-            "arm_output_line", ":ARM[:SEQuence1][:LAYer1]:OLINe", Number(1, 4, 2, integer=True), 2
-        ),
-        Setting(
-            "arm_output",
-            ":ARM[:SEQuence1][:LAYer1]:OUTPut",
-            Choice(("TENTer", "TEXit", "NONE")),
-            "NONE",
-        ),
-        Setting("trace_points", ":TRACe:POINts", Number(1, MAX_READINGS, 100, integer=True), 100),
-        Setting(
-            "trace_feed",
-            ":TRACe:FEED",
-            Choice(
-                ("SENSe1", "CALCulate1", "CALCulate2", "NONE"), {"SENSE": "SENS1", "SENS": "SENS1"}
-            ),
-            "SENS1",
-        ),
-        Setting("trace_control", ":TRACe:FEED:CONTrol", Choice(("NEXT", "NEVer")), "NEV"),
-        Setting(
-            "statistic",
-            ":CALCulate3:FORMat",
-            Choice(("MEAN", "SDEViation", "MAXimum", "MINimum", "PKPK")),
-            "MEAN",
-        ),
-        Setting(
-            "measurement_enable", ":STATus:MEASurement:ENABle", Number(0, 65535, 0, integer=True), 0
-        ),
-        # Set by its own handler (it also takes ONCE).
-        Setting("auto_zero", ":SYSTem:AZERo[:STATe]", _ON_OFF, True, read_only=True),
-        Setting("remote_sense", ":SYSTem:RSENse", _ON_OFF, False),
-        Setting("line_frequency", ":SYSTem:LFRequency", Number(50, 60, 50, integer=True), 50),
-        Setting("line_frequency_auto", ":SYSTem:LFRequency:AUTO", _ON_OFF, False),
-        Setting("terminals", ":ROUTe:TERMinals", Choice(("FRONt", "REAR")), "FRON"),
-        Setting("display", ":DISPlay:ENABle", _ON_OFF, True),
-    ]
+_RANGE_V = Number(-210.0, 210.0, 21.0)
+_RANGE_I = Number(-1.05, 1.05, 105e-6)
+_RANGE_R = Number(0.0, 2.1e8, 2.1e5)
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("output", ":OUTPut[:STATe]", _ON_OFF, False),
+    Setting(
+        "off_state", ":OUTPut:SMODe", Choice(("HIMPedance", "NORMal", "ZERO", "GUARd")), "NORM"
+    ),
+    Setting("source", ":SOURce#:FUNCtion[:MODE]", Choice(("VOLTage", "CURRent")), "VOLT"),
+    Setting(
+        "voltage",
+        ":SOURce#:VOLTage[:LEVel][:IMMediate][:AMPLitude]",
+        Number(-210.0, 210.0, 0.0),
+        0.0,
+    ),
+    Setting(
+        "current",
+        ":SOURce#:CURRent[:LEVel][:IMMediate][:AMPLitude]",
+        Number(-1.05, 1.05, 0.0),
+        0.0,
+    ),
+    Setting("source_voltage_range", ":SOURce#:VOLTage:RANGe", _RANGE_V, 21.0),
+    Setting("source_voltage_auto", ":SOURce#:VOLTage:RANGe:AUTO", _ON_OFF, True),
+    Setting("source_current_range", ":SOURce#:CURRent:RANGe", _RANGE_I, 1.05e-4),
+    Setting("source_current_auto", ":SOURce#:CURRent:RANGe:AUTO", _ON_OFF, True),
+    Setting("source_delay", ":SOURce#:DELay", Number(0.0, 999.9999, 0.0), 0.0),
+    Setting("source_delay_auto", ":SOURce#:DELay:AUTO", _ON_OFF, True),
+    Setting("auto_off", ":SOURce#:CLEar:AUTO", _ON_OFF, False),
+    Setting("current_compliance", "[:SENSe#]:CURRent[:DC]:PROTection[:LEVel]", _RANGE_I, 105e-6),
+    Setting("voltage_compliance", "[:SENSe#]:VOLTage[:DC]:PROTection[:LEVel]", _RANGE_V, 21.0),
+    Setting("current_range", "[:SENSe#]:CURRent[:DC]:RANGe[:UPPer]", _RANGE_I, 105e-6),
+    Setting("current_auto", "[:SENSe#]:CURRent[:DC]:RANGe:AUTO", _ON_OFF, True),
+    Setting("voltage_range", "[:SENSe#]:VOLTage[:DC]:RANGe[:UPPer]", _RANGE_V, 21.0),
+    Setting("voltage_auto", "[:SENSe#]:VOLTage[:DC]:RANGe:AUTO", _ON_OFF, True),
+    Setting("resistance_range", "[:SENSe#]:RESistance:RANGe[:UPPer]", _RANGE_R, 2.1e5),
+    Setting("resistance_auto", "[:SENSe#]:RESistance:RANGe:AUTO", _ON_OFF, True),
+    Setting("resistance_mode", "[:SENSe#]:RESistance:MODE", Choice(("MANual", "AUTO")), "MAN"),
+    *(
+        Setting(f"nplc_{name}", f"[:SENSe#]:{pattern}:NPLCycles", Number(0.01, 10.0, 1.0), 1.0)
+        for name, pattern in _FUNCTIONS.items()
+    ),
+    Setting("filter", "[:SENSe#]:AVERage[:STATe]", _ON_OFF, False),
+    Setting("filter_type", "[:SENSe#]:AVERage:TCONtrol", Choice(("REPeat", "MOVing")), "REP"),
+    Setting("filter_count", "[:SENSe#]:AVERage:COUNt", Number(1, 100, 10, integer=True), 10),
+    Setting("concurrent", "[:SENSe#]:FUNCtion:CONCurrent", _ON_OFF, True),
+    Setting("data_format", ":FORMat[:DATA]", Choice(("ASCii",)), "ASC"),
+    Setting(
+        "trigger_count",
+        ":TRIGger[:SEQuence1]:COUNt",
+        Number(1, MAX_READINGS, 1, integer=True),
+        1,
+    ),
+    Setting("trigger_delay", ":TRIGger[:SEQuence1]:DELay", Number(0.0, 999.9999, 0.0), 0.0),
+    Setting("trigger_source", ":TRIGger[:SEQuence1]:SOURce", Choice(("IMMediate", "TLINk")), "IMM"),
+    Setting("trigger_input", ":TRIGger[:SEQuence1]:ILINe", Number(1, 4, 1, integer=True), 1),
+    Setting("trigger_output_line", ":TRIGger[:SEQuence1]:OLINe", Number(1, 4, 2, integer=True), 2),
+    Setting(
+        "trigger_output",
+        ":TRIGger[:SEQuence1]:OUTPut",
+        Choice(("SOURce", "DELay", "SENSe", "NONE")),
+        "NONE",
+    ),
+    Setting(
+        "arm_count",
+        ":ARM[:SEQuence1][:LAYer1]:COUNt",
+        Number(1, MAX_READINGS, 1, integer=True),
+        1,
+    ),
+    Setting(
+        "arm_source",
+        ":ARM[:SEQuence1][:LAYer1]:SOURce",
+        Choice(("IMMediate", "TLINk", "TIMer", "MANual", "BUS", "NSTest", "PSTest", "BSTest")),
+        "IMM",
+    ),
+    Setting("arm_timer", ":ARM[:SEQuence1][:LAYer1]:TIMer", Number(0.001, 99999.99, 0.1), 0.1),
+    Setting("arm_input", ":ARM[:SEQuence1][:LAYer1]:ILINe", Number(1, 4, 1, integer=True), 1),
+    Setting("arm_output_line", ":ARM[:SEQuence1][:LAYer1]:OLINe", Number(1, 4, 2, integer=True), 2),
+    Setting(
+        "arm_output",
+        ":ARM[:SEQuence1][:LAYer1]:OUTPut",
+        Choice(("TENTer", "TEXit", "NONE")),
+        "NONE",
+    ),
+    Setting("trace_points", ":TRACe:POINts", Number(1, MAX_READINGS, 100, integer=True), 100),
+    Setting(
+        "trace_feed",
+        ":TRACe:FEED",
+        Choice(("SENSe1", "CALCulate1", "CALCulate2", "NONE"), {"SENSE": "SENS1", "SENS": "SENS1"}),
+        "SENS1",
+    ),
+    Setting("trace_control", ":TRACe:FEED:CONTrol", Choice(("NEXT", "NEVer")), "NEV"),
+    Setting(
+        "statistic",
+        ":CALCulate3:FORMat",
+        Choice(("MEAN", "SDEViation", "MAXimum", "MINimum", "PKPK")),
+        "MEAN",
+    ),
+    Setting(
+        "measurement_enable", ":STATus:MEASurement:ENABle", Number(0, 65535, 0, integer=True), 0
+    ),
+    # Set by its own handler (it also takes ONCE).
+    Setting("auto_zero", ":SYSTem:AZERo[:STATe]", _ON_OFF, True, read_only=True),
+    Setting("remote_sense", ":SYSTem:RSENse", _ON_OFF, False),
+    Setting("line_frequency", ":SYSTem:LFRequency", Number(50, 60, 50, integer=True), 50),
+    Setting("line_frequency_auto", ":SYSTem:LFRequency:AUTO", _ON_OFF, False),
+    Setting("terminals", ":ROUTe:TERMinals", Choice(("FRONt", "REAR")), "FRON"),
+    Setting("display", ":DISPlay:ENABle", _ON_OFF, True),
+)
+"""The 2400 settings this simulator keeps (one line each: name, header, value, default)."""
 
 
 def _range_for(value: float, ranges: tuple[float, ...]) -> float:
@@ -199,7 +190,7 @@ class SourceMeterSim(ScpiDeviceSim):
     def __init__(self, bench: OpticalBench, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(bench, self.IDN, clock)
         self.rng = bench.rng("sourcemeter")
-        self.add_settings(_settings())
+        self.add_settings(SETTINGS)
         self._add_subsystems()
         self.reset()
 
