@@ -99,6 +99,10 @@ def test_sr830_status_bytes_and_enables(servers, raw):
     assert resource.query("ERRS?") == "0"
     resource.write("SENS 26;*CLS")
     assert int(resource.query("*STB?")) & 0b1100 == 0
+    resource.write("FREQ 150")  # the detection frequency crosses 200 Hz
+    assert resource.query("LIAS? 4") == "1"
+    resource.write("FREQ 180")
+    assert resource.query("LIAS? 4") == "0"
 
 
 def test_sr830_displays_follow_ddef_and_offsets(servers, raw):

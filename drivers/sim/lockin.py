@@ -68,6 +68,9 @@ ENBW_TIMES_TAU = (1.0 / 4.0, 1.0 / 8.0, 3.0 / 32.0, 5.0 / 64.0)
 """Equivalent noise bandwidth × tau of 1..4 cascaded RC stages."""
 STRD_DELAY_S = 0.5
 LIAS_TRIGGERED = 1 << 6
+LIAS_RANGE_SWITCHED = 1 << 4
+RANGE_SWITCH_HZ = 200.0
+"""The SR830 switches its detection range when harmonic × frequency crosses this, Hz."""
 STB_NO_SCAN = 1 << 0
 STB_IDLE = 1 << 1
 STB_ERROR_SUMMARY = 1 << 2
@@ -426,7 +429,13 @@ class LockInSim(DeviceSim):
             self.check_setting(param.mnemonic, value)
             if param.mnemonic == "PHAS":
                 value = _wrap_phase(value)
+            detection_before = self.detection_frequency_hz
             self.values[_key(param.mnemonic, channel)] = value
+            crossed = (detection_before > RANGE_SWITCH_HZ) != (
+                self.detection_frequency_hz > RANGE_SWITCH_HZ
+            )
+            if crossed and self.facts is SR830_FACTS:
+                self.status_bits |= LIAS_RANGE_SWITCHED
 
         return set_param
 
