@@ -209,10 +209,19 @@ class OpticalBench:
         return np.random.default_rng([self.seed, zlib.crc32(stream.encode())])
 
     def set_led(
-        self, *, wavelength_nm: float | None = None, drive_current_a: float | None = None
+        self,
+        *,
+        wavelength_nm: float | None = None,
+        drive_current_a: float | None = None,
+        modulation_depth: float | None = None,
     ) -> None:
-        """Select the LED wavelength (nm) and/or its drive current (A, 0 = off)."""
+        """Select the LED wavelength (nm), its drive current (A, 0 = off) and/or the depth of
+        its modulation at the lock-in reference (0 … 1)."""
         with self._lock:
+            if modulation_depth is not None:
+                if not 0.0 <= modulation_depth <= 1.0:
+                    raise ValueError(f"modulation depth {modulation_depth} outside 0 … 1")
+                self.led = replace(self.led, modulation_depth=float(modulation_depth))
             if wavelength_nm is not None:
                 if wavelength_nm not in LED_WAVELENGTHS_NM:
                     raise ValueError(
