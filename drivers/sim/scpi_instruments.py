@@ -195,7 +195,7 @@ class PowerMeterSim(ScpiDeviceSim):
         """One noisy reading, W (zero subtracted, attenuation applied)."""
         measured = self.expected_power_w() + float(self.rng.normal(0.0, self.power_noise_w()))
         gain = 10.0 ** (float(cast(float, self.state["attenuation"])) / 10.0)
-        return (measured - self.zero_w) * gain
+        return float((measured - self.zero_w) * gain)
 
     def _measure(self, function: str) -> str:
         power = self.read_power_w()
