@@ -25,7 +25,7 @@ from instrument.run_steps import dark_reference_dn, measurement_step, step_view
 from protocols.cli.common import wavelength_pair
 
 
-def register(analyses: argparse._SubParsersAction) -> None:
+def register(analyses: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the analysis to ``nirpoct analyze``."""
     parser = analyses.add_parser(
         "ppg",

@@ -10,7 +10,7 @@ import sys
 import termios
 import threading
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from calibration.gate import Override
 from calibration.registry import Registry
@@ -35,7 +35,7 @@ from protocols.runner import ProtocolRunner
 EXIT_INTERRUPTED = 130
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``run`` and ``protocols`` to the top-level parser."""
     parser = commands.add_parser(
         "run",
@@ -265,7 +265,7 @@ def _line_typed() -> bool:
     return bool(readable)
 
 
-def print_human(summary: dict) -> None:
+def print_human(summary: dict[str, Any]) -> None:
     """The outcome for a person."""
     gates = summary["qc_gates"]
     passed = sum(g["passed"] for g in gates)

@@ -32,7 +32,7 @@ BENCH_MODELS = {
 """Instrument name → what answers there."""
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the command to the top-level parser."""
     parser = commands.add_parser(
         "sim",
