@@ -12,7 +12,6 @@ import numpy as np
 
 from drivers.errors import DeviceError
 from drivers.lockin import LockInAmplifier
-from protocols.photodiode_characterisation import ranged_readings
 from protocols.protocol_file import LockinSweepStep
 from protocols.steps.context import RunContext, StepFailure, StepOutcome
 
@@ -58,7 +57,7 @@ def run(step: LockinSweepStep, context: RunContext) -> StepOutcome:
 def _amplitudes(lockin: LockInAmplifier, count: int) -> list[tuple[float, bool]]:
     """``count`` readings (R in V rms, valid) on the most sensitive range that holds R."""
     try:
-        readings = ranged_readings(lockin, count)
+        readings = lockin.read_ranged(count)
     except DeviceError as exc:
         raise StepFailure(f"{lockin.name}: {exc}") from exc
     return [(reading.r_v, reading.valid) for reading in readings]
