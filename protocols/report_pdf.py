@@ -26,6 +26,7 @@ from reportlab.platypus import Image, SimpleDocTemplate, Spacer, Table
 from reportlab.platypus.flowables import Flowable
 
 from calibration.pdf_blocks import heading, paragraph, pdf_text, table
+from imaging.statistics import finite_range
 
 if TYPE_CHECKING:
     from protocols.steps.context import RunContext
@@ -141,8 +142,7 @@ def _map_plot(
     """A map in grey levels (black = low, white = high; NaN drawn as mid-blue), with an
     optional red circle ``outline`` = (row, col, radius) in map pixels."""
     values = np.asarray(image, dtype=float)
-    finite = values[np.isfinite(values)]
-    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    low, high = finite_range(values)
     scaled = (values - low) / (high - low) if high > low else np.zeros_like(values)
     grey = np.round(np.nan_to_num(scaled, nan=0.0) * 255).astype(np.uint8)
     rgb = np.repeat(grey[..., np.newaxis], 3, axis=2)

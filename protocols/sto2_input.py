@@ -25,6 +25,7 @@ from imaging.srs import (
     DEFAULT_SCATTERING_POWER,
     spatially_resolved_sto2,
 )
+from imaging.statistics import median_of_finite
 from instrument.run_record import RunRecord
 from instrument.run_steps import frames_by_led_step
 from instrument.snirf_export import (
@@ -70,14 +71,12 @@ class Sto2Map:
     @property
     def median_sto2_percent(self) -> float:
         """Median StO2 over the regions not withheld, % (NaN if all are)."""
-        valid = self.sto2_percent[np.isfinite(self.sto2_percent)]
-        return float(np.median(valid)) if valid.size else float("nan")
+        return median_of_finite(self.sto2_percent)
 
     @property
     def median_toi_percent(self) -> float:
         """Median TOI over the regions not withheld, % (NaN if all are)."""
-        valid = self.toi_percent[np.isfinite(self.toi_percent)]
-        return float(np.median(valid)) if valid.size else float("nan")
+        return median_of_finite(self.toi_percent)
 
 
 def _blocks(array: NDArray[np.float64], size: int) -> NDArray[np.float64]:

@@ -8,6 +8,7 @@ as a run record of their own. When a package is not part of this build the step 
 from __future__ import annotations
 
 import importlib
+import math
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,7 @@ import numpy as np
 
 from calibration.instrument_records import SPO2_CURVE, spo2_curve_pair_nm
 from calibration.registry import USABLE_STATES
+from imaging.statistics import median_of_finite
 from protocols.steps.context import StepFailure, StepOutcome
 
 if TYPE_CHECKING:
@@ -127,9 +129,8 @@ def _dark_level(step: AnalyseStep, context: RunContext) -> float:
 
 
 def _median(values: np.ndarray) -> float | None:
-    finite = np.asarray(values, dtype=float)
-    finite = finite[np.isfinite(finite)]
-    return round(float(np.median(finite)), 3) if finite.size else None
+    median = median_of_finite(values)
+    return round(median, 3) if math.isfinite(median) else None
 
 
 def spo2(step: AnalyseStep, context: RunContext) -> StepOutcome:
