@@ -20,6 +20,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from calibration.audit import utc_now
 from calibration.record import canonical_json
 
+ROLES: tuple[str, ...] = ("performer", "reviewer", "approver", "administrator")
+"""The roles a registry user can hold (the one list; the CLI's ``--role`` choices too)."""
 MEANINGS: tuple[str, ...] = ("performed", "reviewed", "approved", "revoked")
 ROLE_FOR_MEANING: dict[str, str] = {
     "performed": "performer",
