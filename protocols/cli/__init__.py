@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from drivers.errors import DeviceError
 from protocols.cli.commands import COMMAND_HELP, COMMAND_MODULES
 
-EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
