@@ -103,32 +103,15 @@ def ppg_signals_from_run(
         raise ValueError(f"{record.path}: the record holds no frames")
     steps, dark_steps = frames_by_led_step(record)
     lit_nm = list(steps)
-    height, width = frames.shape[1:]
-    window = np.zeros((height, width), dtype=bool)
-    row, col, rows, cols = roi if roi is not None else (0, 0, height, width)
-    if rows < 1 or cols < 1 or row < 0 or col < 0 or row + rows > height or col + cols > width:
-        raise ValueError(f"ROI {roi} does not fit in the {height}x{width} frame")
-    window[row : row + rows, col : col + cols] = True
-
-    brightest = np.zeros((height, width))
-    mean = {w: np.zeros((height, width)) for w in lit_nm}
-    for w, index in steps.items():
-        for start in range(0, index.size, FRAME_CHUNK):
-            chunk = frames[index[start : start + FRAME_CHUNK]]
-            brightest = np.maximum(brightest, chunk.max(axis=0))
-            mean[w] += chunk.sum(axis=0, dtype=np.float64) / index.size
+    window = _roi_window(frames.shape[1:], roi)
+    brightest, mean = _step_extremes_and_means(frames, steps)
     if dark_steps.size:
         dark_frame = sum(
             frames[dark_steps[s : s + FRAME_CHUNK]].sum(axis=0, dtype=np.float64)
             for s in range(0, dark_steps.size, FRAME_CHUNK)
         ) / float(dark_steps.size)
     else:
-        level = black_level_dn
-        if level is None:
-            dimmest = min(mean.values(), key=lambda m: float(m.mean()))
-            count = max(1, int(DARK_PIXEL_FRACTION * dimmest.size))
-            level = float(np.mean(np.partition(dimmest.ravel(), count - 1)[:count]))
-        dark_frame = np.full((height, width), float(level))
+        dark_frame = np.full(frames.shape[1:], _black_level_dn(mean, black_level_dn))
     usable = window & (brightest < LINEAR_FRACTION * full_scale_dn)
     for w in lit_nm:
         usable &= mean[w] - dark_frame >= MIN_SIGNAL_DN
@@ -148,21 +131,7 @@ def ppg_signals_from_run(
 
     time_s = np.asarray(record.time_s, dtype=float)
     dark_trace = roi_means(dark_steps) if dark_steps.size else None
-    start = max(time_s[index[0]] for index in steps.values())
-    stop = min(time_s[index[-1]] for index in steps.values())
-    first = time_s[steps[lit_nm[0]]]
-    first = first[(first >= start) & (first <= stop)]
-    if first.size < 2:
-        raise ValueError(f"{record.path}: too few frames per wavelength")
-    # A uniform grid at the pattern period (from the frame counter), not the surviving frames'
-    # times: dropped frames leave gaps that the interpolation bridges.
-    cycle = len(led_pattern(record)) or int(
-        np.median(np.diff(np.asarray(record.frame_counter, dtype=np.int64)[steps[lit_nm[0]]]))
-    )
-    period_s = max(1, cycle) * _frame_period_s(record)
-    grid = first[0] + np.arange(int(np.floor((first[-1] - first[0]) / period_s + 1e-6)) + 1) * (
-        period_s
-    )
+    grid, period_s = _pattern_grid(record, steps, time_s)
     columns = []
     for w in lit_nm:
         values = roi_means(steps[w])
@@ -179,6 +148,67 @@ def ppg_signals_from_run(
         sample_rate_hz=float(1.0 / period_s),
         roi_pixels=pixels,
     )
+
+
+def _roi_window(
+    frame_shape: tuple[int, ...], roi: tuple[int, int, int, int] | None
+) -> NDArray[np.bool_]:
+    """Pixels inside ``roi`` = (row, col, height, width), all pixels without one."""
+    height, width = frame_shape
+    window = np.zeros((height, width), dtype=bool)
+    row, col, rows, cols = roi if roi is not None else (0, 0, height, width)
+    if rows < 1 or cols < 1 or row < 0 or col < 0 or row + rows > height or col + cols > width:
+        raise ValueError(f"ROI {roi} does not fit in the {height}x{width} frame")
+    window[row : row + rows, col : col + cols] = True
+    return window
+
+
+def _step_extremes_and_means(
+    frames: NDArray, steps: dict[float, NDArray[np.intp]]
+) -> tuple[NDArray[np.float64], dict[float, NDArray[np.float64]]]:
+    """Brightest value of each pixel over all lit frames, and each wavelength's mean frame, DN
+    (read in chunks of `FRAME_CHUNK` frames)."""
+    brightest = np.zeros(frames.shape[1:])
+    mean = {w: np.zeros(frames.shape[1:]) for w in steps}
+    for w, index in steps.items():
+        for start in range(0, index.size, FRAME_CHUNK):
+            chunk = frames[index[start : start + FRAME_CHUNK]]
+            brightest = np.maximum(brightest, chunk.max(axis=0))
+            mean[w] += chunk.sum(axis=0, dtype=np.float64) / index.size
+    return brightest, mean
+
+
+def _black_level_dn(mean: dict[float, NDArray[np.float64]], given_dn: float | None) -> float:
+    """The given black level, else the level of the darkest pixels of the dimmest mean frame."""
+    if given_dn is not None:
+        return float(given_dn)
+    dimmest = min(mean.values(), key=lambda m: float(m.mean()))
+    count = max(1, int(DARK_PIXEL_FRACTION * dimmest.size))
+    return float(np.mean(np.partition(dimmest.ravel(), count - 1)[:count]))
+
+
+def _pattern_grid(
+    record: RunRecord, steps: dict[float, NDArray[np.intp]], time_s: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], float]:
+    """Uniform sample times (s) at the LED-pattern period within every wavelength's span,
+    starting at the first wavelength's first exposure; and that period, s."""
+    lit_nm = list(steps)
+    start = max(time_s[index[0]] for index in steps.values())
+    stop = min(time_s[index[-1]] for index in steps.values())
+    first = time_s[steps[lit_nm[0]]]
+    first = first[(first >= start) & (first <= stop)]
+    if first.size < 2:
+        raise ValueError(f"{record.path}: too few frames per wavelength")
+    # A uniform grid at the pattern period (from the frame counter), not the surviving frames'
+    # times: dropped frames leave gaps that the interpolation bridges.
+    cycle = len(led_pattern(record)) or int(
+        np.median(np.diff(np.asarray(record.frame_counter, dtype=np.int64)[steps[lit_nm[0]]]))
+    )
+    period_s = max(1, cycle) * _frame_period_s(record)
+    grid = first[0] + np.arange(int(np.floor((first[-1] - first[0]) / period_s + 1e-6)) + 1) * (
+        period_s
+    )
+    return grid, period_s
 
 
 def _frame_period_s(record: RunRecord) -> float:
@@ -223,12 +253,22 @@ def read_ppg_csv(path: str | Path, sample_rate_hz: float | None = None) -> PpgSi
     if not rows:
         raise ValueError(f"{path}: empty file; expected the header time,<nm>,<nm>…")
     header = [cell.strip() for cell in rows[0]]
+    wavelengths = _header_wavelengths_nm(path, header)
+    values = _csv_values(path, header, rows[1:])
+    time_s = values[:, 0]
+    step = _time_step_s(path, time_s)
+    signals = PpgSignals(time_s, values[:, 1:], tuple(wavelengths), 1.0 / step)
+    return resampled(signals, sample_rate_hz or 1.0 / step)
+
+
+def _header_wavelengths_nm(path: str | Path, header: list[str]) -> list[float]:
+    """The wavelengths (nm) of the header ``time,<nm>,<nm>…``."""
     if header[0].lower() not in ("time", "time_s") or len(header) < 2:
         raise ValueError(
             f"{path}: header must be time,<nm>,<nm>… (time in s, one column per wavelength), "
             f"got {','.join(header)}"
         )
-    wavelengths = []
+    wavelengths: list[float] = []
     for column, name in enumerate(header[1:], start=2):
         try:
             wavelength = float(name.removesuffix("nm").strip())
@@ -239,8 +279,13 @@ def read_ppg_csv(path: str | Path, sample_rate_hz: float | None = None) -> PpgSi
         if not 0.0 < wavelength < 1e4 or wavelength in wavelengths:
             raise ValueError(f"{path}: header column {column}: bad or repeated wavelength {name!r}")
         wavelengths.append(wavelength)
-    values = np.empty((len(rows) - 1, len(header)))
-    for line, row in enumerate(rows[1:], start=2):
+    return wavelengths
+
+
+def _csv_values(path: str | Path, header: list[str], rows: list[list[str]]) -> NDArray[np.float64]:
+    """The data rows as finite numbers, shape (rows, columns); at least two rows."""
+    values = np.empty((len(rows), len(header)))
+    for line, row in enumerate(rows, start=2):
         if len(row) != len(header):
             raise ValueError(f"{path}: line {line} has {len(row)} cells, expected {len(header)}")
         for column, cell in enumerate(row):
@@ -257,7 +302,11 @@ def read_ppg_csv(path: str | Path, sample_rate_hz: float | None = None) -> PpgSi
         raise ValueError(
             f"{path}: {values.shape[0]} data row(s); a recording needs at least two time points"
         )
-    time_s = values[:, 0]
+    return values
+
+
+def _time_step_s(path: str | Path, time_s: NDArray[np.float64]) -> float:
+    """The median time step, s, of an increasing, regular time column in seconds."""
     steps = np.diff(time_s)
     if np.any(steps <= 0.0):
         line = int(np.argmax(steps <= 0.0)) + 3
@@ -275,8 +324,7 @@ def read_ppg_csv(path: str | Path, sample_rate_hz: float | None = None) -> PpgSi
             f"per second; time must be in s with {1.0 / MAX_TIME_STEP_S:g}-"
             f"{1.0 / MIN_TIME_STEP_S:g} Hz sampling (a time in ms steps 1000 times too far)"
         )
-    signals = PpgSignals(time_s, values[:, 1:], tuple(wavelengths), 1.0 / step)
-    return resampled(signals, sample_rate_hz or 1.0 / step)
+    return step
 
 
 def resampled(signals: PpgSignals, sample_rate_hz: float) -> PpgSignals:
