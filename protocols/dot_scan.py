@@ -237,30 +237,9 @@ def reconstruct_snirf(
     data = dot_input(measurement, baseline, options.thickness_mm)
     grid = _checked_grid(data, options)
     mua0, musp0 = _background(data, options)
-    voxels = grid.centers_mm
-    jacobians, rows_all = [], []
-    for w in range(len(data.wavelengths_nm)):
-        rows = np.flatnonzero(data.wavelength_index == w)
-        if rows.size == 0:
-            raise ValueError(f"no measurements at {data.wavelengths_nm[w]:g} nm")
-        rows_all.append(rows)
-        jacobians.append(
-            rytov_jacobian(
-                data.sources_mm,
-                data.detectors_mm,
-                data.source_index[rows],
-                data.detector_index[rows],
-                voxels,
-                grid.voxel_volume_mm3,
-                float(mua0[w]),
-                float(musp0[w]),
-                data.thickness_mm,
-                options.n_tissue,
-            )
-        )
+    jacobians, order = _wavelength_jacobians(data, grid, mua0, musp0, options.n_tissue)
     multispectral = len(jacobians) >= 2
     jacobian = spectral_jacobian(jacobians, data.wavelengths_nm) if multispectral else jacobians[0]
-    order = np.concatenate(rows_all)
     jacobian, y = remove_wavelength_offsets(
         jacobian, data.log_ratio[order], data.wavelength_index[order]
     )
@@ -273,24 +252,12 @@ def reconstruct_snirf(
     else:
         raise ValueError(f"unknown method {options.method!r}; use 'gauss-newton' or 'linear'")
     x = rec.x.reshape(blocks, *grid.shape)
-    maps: dict[str, NDArray[np.float64]] = {}
-    chromophores = None
-    if multispectral:
-        chromophores = background_chromophores_um(mua0, data.wavelengths_nm, options.water_fraction)
-        hbo2, hb = chromophores[0] + x[0], chromophores[1] + x[1]
-        hbt = hbo2 + hb
-        with np.errstate(divide="ignore", invalid="ignore"):
-            sto2 = np.where(hbt > 0, 100.0 * hbo2 / hbt, np.nan)
-        maps.update(delta_hbo2=x[0], delta_hb=x[1], hbo2=hbo2, hb=hb, hbt=hbt, sto2=sto2)
-        per_um = chromophore_absorption_per_um_mm(data.wavelengths_nm)
-        for w, nm in enumerate(data.wavelengths_nm):
-            maps[f"mua_{nm:g}nm"] = mua0[w] + per_um[w, 0] * x[0] + per_um[w, 1] * x[1]
-        inclusions, background = find_inclusions(hbt, grid, sum(chromophores), hbt, sto2)
-        _check_plausible(inclusions, background, "HbT")
-    else:
-        maps.update(mua=mua0[0] + x[0], delta_mua=x[0])
-        inclusions, background = find_inclusions(maps["mua"], grid, float(mua0[0]))
-        _check_plausible(inclusions, background, "μa")
+    chromophores = (
+        background_chromophores_um(mua0, data.wavelengths_nm, options.water_fraction)
+        if multispectral
+        else None
+    )
+    maps, inclusions, background = _maps_and_inclusions(x, data, grid, mua0, chromophores)
     offset = np.array([0.0, 0.0, data.top_z_mm])
     snirf_grid = VoxelGrid(grid.x_mm, grid.y_mm, grid.z_mm + data.top_z_mm)
     inclusions = [
@@ -327,6 +294,66 @@ def reconstruct_snirf(
             "voxels": int(np.prod(grid.shape)),
         },
     )
+
+
+def _wavelength_jacobians(
+    data: DotInput,
+    grid: VoxelGrid,
+    mua0: NDArray[np.float64],
+    musp0: NDArray[np.float64],
+    n_tissue: float,
+) -> tuple[list[NDArray[np.float64]], NDArray[np.intp]]:
+    """Rytov Jacobian of each wavelength's measurements about the fitted background, and the
+    measurement rows in the order the Jacobians stack them."""
+    jacobians, rows_all = [], []
+    for w in range(len(data.wavelengths_nm)):
+        rows = np.flatnonzero(data.wavelength_index == w)
+        if rows.size == 0:
+            raise ValueError(f"no measurements at {data.wavelengths_nm[w]:g} nm")
+        rows_all.append(rows)
+        jacobians.append(
+            rytov_jacobian(
+                data.sources_mm,
+                data.detectors_mm,
+                data.source_index[rows],
+                data.detector_index[rows],
+                grid.centers_mm,
+                grid.voxel_volume_mm3,
+                float(mua0[w]),
+                float(musp0[w]),
+                data.thickness_mm,
+                n_tissue,
+            )
+        )
+    return jacobians, np.concatenate(rows_all)
+
+
+def _maps_and_inclusions(
+    x: NDArray[np.float64],
+    data: DotInput,
+    grid: VoxelGrid,
+    mua0: NDArray[np.float64],
+    chromophores: NDArray[np.float64] | None,
+) -> tuple[dict[str, NDArray[np.float64]], list[Inclusion], Background]:
+    """Maps of the reconstructed update ``x`` (haemoglobin with ``chromophores``, the background
+    HbO2 and Hb in µM; else μa) and the inclusions found in them, checked for plausibility."""
+    maps: dict[str, NDArray[np.float64]] = {}
+    if chromophores is not None:
+        hbo2, hb = chromophores[0] + x[0], chromophores[1] + x[1]
+        hbt = hbo2 + hb
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sto2 = np.where(hbt > 0, 100.0 * hbo2 / hbt, np.nan)
+        maps.update(delta_hbo2=x[0], delta_hb=x[1], hbo2=hbo2, hb=hb, hbt=hbt, sto2=sto2)
+        per_um = chromophore_absorption_per_um_mm(data.wavelengths_nm)
+        for w, nm in enumerate(data.wavelengths_nm):
+            maps[f"mua_{nm:g}nm"] = mua0[w] + per_um[w, 0] * x[0] + per_um[w, 1] * x[1]
+        inclusions, background = find_inclusions(hbt, grid, sum(chromophores), hbt, sto2)
+        _check_plausible(inclusions, background, "HbT")
+    else:
+        maps.update(mua=mua0[0] + x[0], delta_mua=x[0])
+        inclusions, background = find_inclusions(maps["mua"], grid, float(mua0[0]))
+        _check_plausible(inclusions, background, "μa")
+    return maps, inclusions, background
 
 
 def _rounded(values, digits: int = 2) -> list[float]:
