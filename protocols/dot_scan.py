@@ -333,7 +333,7 @@ def _maps_and_inclusions(
     data: DotInput,
     grid: VoxelGrid,
     mua0: NDArray[np.float64],
-    chromophores: NDArray[np.float64] | None,
+    chromophores: tuple[float, float] | None,
 ) -> tuple[dict[str, NDArray[np.float64]], list[Inclusion], Background]:
     """Maps of the reconstructed update ``x`` (haemoglobin with ``chromophores``, the background
     HbO2 and Hb in µM; else μa) and the inclusions found in them, checked for plausibility."""
