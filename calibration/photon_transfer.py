@@ -271,7 +271,11 @@ def _read_attributes(file: h5py.File, locations: dict[str, tuple[str, str]]) -> 
 
 
 def write_photon_transfer(path: str | PathLike[str], data: PhotonTransferData) -> None:
-    """Write `data` to `path` (HDF5, overwritten) in the layout `read_photon_transfer` reads."""
+    """Write `data` to `path` (HDF5, overwritten) in the layout `read_photon_transfer` reads.
+
+    Public API: the writer of this module's format (for datasets measured elsewhere or
+    edited copies); the simulator writes the same layout on its side of the wire.
+    """
     with h5py.File(path, "w") as file:
         for field, location in (_REQUIRED_DATASETS | _DARK_CURRENT_DATASETS).items():
             value = getattr(data, field)

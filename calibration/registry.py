@@ -33,6 +33,7 @@ from calibration.record import RecordContent, RecordHeader
 from calibration.signatures import (
     MEANINGS,
     ROLE_FOR_MEANING,
+    ROLES,
     AuthorisationError,
     Signature,
     User,
@@ -52,7 +53,6 @@ from calibration.storage import (
 logger = logging.getLogger(__name__)
 
 DUE_WINDOW_DAYS = 30
-ROLES = ("performer", "reviewer", "approver", "administrator")
 USABLE_STATES = ("approved", "due")
 OVERRIDABLE_STATES = ("expired",)
 USER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")

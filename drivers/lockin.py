@@ -267,6 +267,36 @@ class LockInAmplifier(VisaDevice):
                 reading = self._read_once()
             return reading
 
+    def read_ranged(self, count: int) -> list[LockInReading]:
+        """``count`` readings on the most sensitive range that holds the signal.
+
+        The range is found from one coarse reading on the least sensitive range (after one
+        settling time), set to the smallest full scale of at least 1.5 times that amplitude;
+        each reading then waits one settling time of the output filter and auto-ranges up if
+        it still overloads (:meth:`measure`). Check :attr:`LockInReading.valid` of each.
+
+        Parameters
+        ----------
+        count : int
+            Number of readings to take.
+
+        Returns
+        -------
+        list of LockInReading
+            The readings, in the order taken.
+        """
+        with self._lock:
+            self.sensitivity_v = self.allowed_sensitivities_v()[-1]
+            self.wait_settled()
+            coarse = self.measure(auto_range=False).r_v
+            self.sensitivity_v = self.smallest_sensitivity_at_least(1.5 * coarse)
+            settle = self.settle_time_s()
+            readings = []
+            for _ in range(count):
+                time.sleep(settle)
+                readings.append(self.measure())
+            return readings
+
     def _read_once(self) -> LockInReading:
         self.lia_status()
         x, y, r, theta = self.snap()

@@ -72,55 +72,12 @@ class LiveView(QWidget):
         self.levels: tuple[float, float] | None = None
         self.levels_generation = -1
 
-        self.duration = QDoubleSpinBox()
-        self.duration.setRange(0.1, 3600.0)
-        self.duration.setValue(30.0)
-        self.duration.setSuffix(" s")
-        self.duration_caption = QLabel()
-        self.start_button = QPushButton()
-        self.stop_button = QPushButton()
-        self.start_button.clicked.connect(self.start)
-        self.stop_button.clicked.connect(session.stop)
         self.message = QLabel()
         self._message_text: Callable[[], str] = str
-        controls = QHBoxLayout()
-        controls.addWidget(self.duration_caption)
-        controls.addWidget(self.duration)
-        controls.addWidget(self.start_button)
-        controls.addWidget(self.stop_button)
-        controls.addWidget(self.message, 1)
-
-        self.image_widget = pg.GraphicsLayoutWidget()
-        self.image_plot = self.image_widget.addPlot()
-        self.image_plot.setAspectLocked(True)
-        self.image_plot.invertY(True)
-        self.image = pg.ImageItem(axisOrder="row-major")
-        self.image_plot.addItem(self.image)
-        self.colour_bar = pg.ColorBarItem(
-            values=(0, 4095), colorMap=pg.colormap.get("viridis"), interactive=False
-        )
-        self.colour_bar.setImageItem(self.image, insert_in=self.image_plot)
-
-        self.traces = pg.PlotWidget()
-        self.traces.addLegend(offset=(5, 5))
-        self.traces.setXRange(0, live.window_samples, padding=0)
-        self.traces.getPlotItem().setDownsampling(auto=True, mode="peak")
-        self.traces.getPlotItem().setClipToView(True)
-        self.curves: dict[float, pg.PlotDataItem] = {}
-
-        self.vital_values: dict[str, QLabel] = {}
-        self.vital_captions: dict[str, QLabel] = {}
-        vitals = QGridLayout()
-        for column, name in enumerate(VITALS):
-            caption = QLabel()
-            caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            value = QLabel("—")
-            value.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            value.setStyleSheet("font-size: 40pt; font-weight: bold; color: #1565c0")
-            vitals.addWidget(caption, 0, column)
-            vitals.addWidget(value, 1, column)
-            self.vital_captions[name] = caption
-            self.vital_values[name] = value
+        controls = self._build_controls()
+        self._build_image()
+        self._build_traces()
+        vitals = self._build_vitals()
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.image_widget)
@@ -141,6 +98,64 @@ class LiveView(QWidget):
         session.acquired.connect(self._on_acquired)
         self.retranslate()
         self._update_buttons(False)
+
+    def _build_controls(self) -> QHBoxLayout:
+        """Duration, start and stop of a plain acquisition, and the message line."""
+        self.duration = QDoubleSpinBox()
+        self.duration.setRange(0.1, 3600.0)
+        self.duration.setValue(30.0)
+        self.duration.setSuffix(" s")
+        self.duration_caption = QLabel()
+        self.start_button = QPushButton()
+        self.stop_button = QPushButton()
+        self.start_button.clicked.connect(self.start)
+        self.stop_button.clicked.connect(self.session.stop)
+        controls = QHBoxLayout()
+        controls.addWidget(self.duration_caption)
+        controls.addWidget(self.duration)
+        controls.addWidget(self.start_button)
+        controls.addWidget(self.stop_button)
+        controls.addWidget(self.message, 1)
+        return controls
+
+    def _build_image(self) -> None:
+        """The live frame with its colour bar (0 … 4095 DN until levels are set)."""
+        self.image_widget = pg.GraphicsLayoutWidget()
+        self.image_plot = self.image_widget.addPlot()
+        self.image_plot.setAspectLocked(True)
+        self.image_plot.invertY(True)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image_plot.addItem(self.image)
+        self.colour_bar = pg.ColorBarItem(
+            values=(0, 4095), colorMap=pg.colormap.get("viridis"), interactive=False
+        )
+        self.colour_bar.setImageItem(self.image, insert_in=self.image_plot)
+
+    def _build_traces(self) -> None:
+        """The PPG traces over the live window, one curve per wavelength (added as they come)."""
+        self.traces = pg.PlotWidget()
+        self.traces.addLegend(offset=(5, 5))
+        self.traces.setXRange(0, self.live.window_samples, padding=0)
+        self.traces.getPlotItem().setDownsampling(auto=True, mode="peak")
+        self.traces.getPlotItem().setClipToView(True)
+        self.curves: dict[float, pg.PlotDataItem] = {}
+
+    def _build_vitals(self) -> QGridLayout:
+        """A caption and a large value per vital sign."""
+        self.vital_values: dict[str, QLabel] = {}
+        self.vital_captions: dict[str, QLabel] = {}
+        vitals = QGridLayout()
+        for column, name in enumerate(VITALS):
+            caption = QLabel()
+            caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            value = QLabel("—")
+            value.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            value.setStyleSheet("font-size: 40pt; font-weight: bold; color: #1565c0")
+            vitals.addWidget(caption, 0, column)
+            vitals.addWidget(value, 1, column)
+            self.vital_captions[name] = caption
+            self.vital_values[name] = value
+        return vitals
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.LanguageChange:

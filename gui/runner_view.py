@@ -155,6 +155,23 @@ class RunnerView(QWidget):
         self._status_text: Callable[[], str] = str
         self._status_error = False
 
+        layout = QVBoxLayout(self)
+        layout.addLayout(self._build_form())
+        layout.addWidget(self._build_override_box())
+        layout.addLayout(self._build_buttons())
+        layout.addWidget(self._build_prompt_box())
+        self._build_progress(layout)
+
+        worker.run_event.connect(self.on_event)
+        worker.failed.connect(self._on_failed)
+        worker.finished.connect(lambda _: self._update_buttons())
+        self.retranslate()
+        self._show_protocol()
+        self._update_buttons()
+
+    # ------------------------------------------------------------------ layout
+    def _build_form(self) -> QFormLayout:
+        """Protocol choice, its description and calibrations, operator and subject."""
         self.protocol_box = QComboBox()
         for name in shipped_protocols():
             self.protocol_box.addItem(name, name)
@@ -165,12 +182,6 @@ class RunnerView(QWidget):
         self.calibrations.setWordWrap(True)
         self.operator = QLineEdit()
         self.subject = QLineEdit()
-        self.start_button = QPushButton()
-        self.pause_button = QPushButton()
-        self.abort_button = QPushButton()
-        self.start_button.clicked.connect(self.start)
-        self.pause_button.clicked.connect(self.toggle_pause)
-        self.abort_button.clicked.connect(self.abort)
         self.form = QFormLayout()
         self.form_labels = [QLabel() for _ in range(5)]
         for label, field_widget in zip(
@@ -179,6 +190,10 @@ class RunnerView(QWidget):
             strict=True,
         ):
             self.form.addRow(label, field_widget)
+        return self.form
+
+    def _build_override_box(self) -> QGroupBox:
+        """User, password and reason of a calibration override (hidden until needed)."""
         self.override_box = QGroupBox()
         self.override_user = QLineEdit()
         self.override_password = QLineEdit()
@@ -194,11 +209,24 @@ class RunnerView(QWidget):
             override_form.addRow(label, field_widget)
             field_widget.textChanged.connect(self._update_buttons)
         self.override_box.setVisible(False)
+        return self.override_box
+
+    def _build_buttons(self) -> QHBoxLayout:
+        """Start, pause/resume and abort."""
+        self.start_button = QPushButton()
+        self.pause_button = QPushButton()
+        self.abort_button = QPushButton()
+        self.start_button.clicked.connect(self.start)
+        self.pause_button.clicked.connect(self.toggle_pause)
+        self.abort_button.clicked.connect(self.abort)
         buttons = QHBoxLayout()
         for button in (self.start_button, self.pause_button, self.abort_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
+        return buttons
 
+    def _build_prompt_box(self) -> QGroupBox:
+        """An operator prompt's message and its continue button (hidden until a prompt)."""
         self.prompt_box = QGroupBox()
         self.prompt_text = QLabel()
         self.prompt_text.setWordWrap(True)
@@ -209,7 +237,10 @@ class RunnerView(QWidget):
         prompt_layout.addWidget(self.prompt_text, 1)
         prompt_layout.addWidget(self.continue_button)
         self.prompt_box.setVisible(False)
+        return self.prompt_box
 
+    def _build_progress(self, layout: QVBoxLayout) -> None:
+        """Status line, progress bar, step message, then the steps and QC tables side by side."""
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.progress = QProgressBar()
@@ -229,22 +260,10 @@ class RunnerView(QWidget):
         splitter = QSplitter()
         splitter.addWidget(self.steps_box)
         splitter.addWidget(self.qc_box)
-        layout = QVBoxLayout(self)
-        layout.addLayout(self.form)
-        layout.addWidget(self.override_box)
-        layout.addLayout(buttons)
-        layout.addWidget(self.prompt_box)
         layout.addWidget(self.status)
         layout.addWidget(self.progress)
         layout.addWidget(self.step_message)
         layout.addWidget(splitter, 1)
-
-        worker.run_event.connect(self.on_event)
-        worker.failed.connect(self._on_failed)
-        worker.finished.connect(lambda _: self._update_buttons())
-        self.retranslate()
-        self._show_protocol()
-        self._update_buttons()
 
     # ------------------------------------------------------------------ texts
     def changeEvent(self, event: QEvent) -> None:

@@ -7,17 +7,17 @@ import datetime as dt
 import json
 
 from calibration.context import load_context
-from instrument.bench import BenchInstruments
-from instrument.instrument import software_version
-from protocols.cli.calib_records import create_record, registry_option
-from protocols.cli.common import add_instrument_options, instrument_config
-from protocols.photodiode_characterisation import (
+from calibration.photodiode_figures import (
     BenchSetup,
     compute_figures,
     figure_results,
-    measure_photodiode,
     record_content,
 )
+from instrument.bench import BenchInstruments
+from instrument.instrument import software_version
+from instrument.photodiode_bench import measure_photodiode
+from protocols.cli.calib_records import create_record, registry_option
+from protocols.cli.common import add_instrument_options, instrument_config
 
 NEEDED = ("lockin", "sourcemeter", "powermeter", "ledsource", "photodiode")
 

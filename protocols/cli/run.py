@@ -18,6 +18,7 @@ from protocols.cli.acquire import fault_plan
 from protocols.cli.calib_records import PASSWORD_ENV, REGISTRY_ENV, default_registry, password
 from protocols.cli.commands import COMMAND_HELP
 from protocols.cli.common import add_instrument_options, instrument_config
+from protocols.cli.progress import ProgressBar
 from protocols.events import (
     OperatorPrompt,
     QcResult,
@@ -106,7 +107,7 @@ class ProgressPrinter:
     ) -> None:
         self.steps = steps
         self.stream = stream if stream is not None else sys.stderr
-        self.live = self.stream.isatty()
+        self.bar = ProgressBar(stream=self.stream, indent="  ")
         self.confirm_prompts = confirm_prompts
         self.prompt_waiting = threading.Event()
         self._bar_shown = False
@@ -121,10 +122,8 @@ class ProgressPrinter:
     def __call__(self, event: RunEvent) -> None:
         if isinstance(event, StepStarted):
             self._line(f"[{event.index + 1}/{self.steps}] {event.name} ({event.kind})")
-        elif isinstance(event, StepProgress) and self.live:
-            filled = round(event.fraction * 30)
-            self.stream.write(f"\r  [{'#' * filled}{'.' * (30 - filled)}] {event.message:50.50}")
-            self.stream.flush()
+        elif isinstance(event, StepProgress) and self.bar.enabled:
+            self.bar.draw(event.fraction, f"{event.message:50.50}")
             self._bar_shown = True
         elif isinstance(event, StepFinished):
             self._line(f"  {event.status}")
