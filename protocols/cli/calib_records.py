@@ -76,7 +76,7 @@ def open_registry(args: argparse.Namespace) -> Registry:
     return Registry(args.registry or default_registry())
 
 
-def register_actions(actions: argparse._SubParsersAction) -> None:
+def register_actions(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the registry actions to ``nirpoct calib``."""
     parent = registry_option()
 

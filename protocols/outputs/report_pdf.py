@@ -22,6 +22,7 @@ from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
+from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Image, SimpleDocTemplate, Spacer, Table
 from reportlab.platypus.flowables import Flowable
 
@@ -168,7 +169,9 @@ def _map_plot(
     return Table([[picture, legend]], colWidths=[MAP_SIDE_MM * mm + 6 * mm, 100 * mm])
 
 
-def _dot_slices(name: str, arrays: dict[str, np.ndarray], results: dict[str, Any]) -> list:
+def _dot_slices(
+    name: str, arrays: dict[str, np.ndarray], results: dict[str, Any]
+) -> list[Flowable]:
     """HbT (or μa) slices through the strongest lesion, outlined by its equivalent sphere:
     the x–y plane at its depth and the x–z plane through it."""
     key = next((k for k in ("dot_hbt_map", "dot_mua_map") if k in arrays), None)
@@ -276,7 +279,7 @@ def write_report(
     )
     label = f"{protocol['name']} {protocol['version']} — run {summary['run_id'] or 'not started'}"
 
-    def page_furniture(canvas, document) -> None:
+    def page_furniture(canvas: Canvas, document: SimpleDocTemplate) -> None:
         canvas.saveState()
         canvas.setFont("Helvetica", 7)
         canvas.drawString(15 * mm, 10 * mm, pdf_text(label))
