@@ -11,12 +11,15 @@ import datetime as dt
 import fcntl
 import hashlib
 import json
+import logging
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from calibration.record import canonical_json
+
+logger = logging.getLogger(__name__)
 
 GENESIS_HASH = "0" * 64
 
@@ -139,6 +142,7 @@ class AuditTrail:
                 handle.write(canonical_json(asdict(entry)) + "\n")
                 handle.flush()
                 os.fsync(handle.fileno())
+        logger.debug("audit entry %d: %s %s by %s", entry.sequence, action, record, user)
         return entry
 
 

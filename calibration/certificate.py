@@ -9,42 +9,20 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import SimpleDocTemplate, Spacer
 from reportlab.platypus.flowables import Flowable
 
-from calibration.record import DECISION_RULES
+from calibration.pdf_blocks import heading, paragraph, pdf_text, table
+from calibration.record import DECISION_RULES, RecordContent
 from calibration.storage import StoredRecord
 from calibration.uncertainty import Result
 
-# The PDF base fonts cover Latin-1 only; spell out the few other symbols our units use.
-PDF_TEXT = str.maketrans({"⁻": "-", "√": "sqrt ", "η": "eta", "Δ": "delta ", "σ": "sigma"})
-TABLE_STYLE = TableStyle(
-    [
-        ("FONT", (0, 0), (-1, -1), "Helvetica", 8),
-        ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 8),
-        ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
-        ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-    ]
-)
-
-
-def _text(value: object) -> str:
-    return str(value).translate(PDF_TEXT)
-
 
 def _number(value: float | None) -> str:
-    return "—".translate(PDF_TEXT) if value is None else f"{value:.6g}"
-
-
-def _table(rows: list[list[object]], widths: list[float] | None = None) -> Table:
-    table = Table([[_text(cell) for cell in row] for row in rows], colWidths=widths, repeatRows=1)
-    table.setStyle(TABLE_STYLE)
-    return table
+    return pdf_text("—") if value is None else f"{value:.6g}"
 
 
 def _results_table(stage: str, results: tuple[Result, ...]) -> list[Flowable]:
@@ -61,7 +39,7 @@ def _results_table(stage: str, results: tuple[Result, ...]) -> list[Flowable]:
         ]
         for r in results
     ]
-    return [_heading(f"Results {stage}"), _table(rows)]
+    return [heading(f"Results {stage}"), table(rows)]
 
 
 def _budget_tables(stage: str, results: tuple[Result, ...]) -> list[Flowable]:
@@ -108,21 +86,10 @@ def _budget_tables(stage: str, results: tuple[Result, ...]) -> list[Flowable]:
             ]
         )
         flowables += [
-            _paragraph(f"Uncertainty budget: {result.name} ({stage})", "Heading4"),
-            _table(rows),
+            paragraph(f"Uncertainty budget: {result.name} ({stage})", "Heading4"),
+            table(rows),
         ]
     return flowables
-
-
-_STYLES = getSampleStyleSheet()
-
-
-def _paragraph(text: str, style: str = "BodyText") -> Paragraph:
-    return Paragraph(_text(text).replace("&", "&amp;").replace("<", "&lt;"), _STYLES[style])
-
-
-def _heading(text: str) -> Paragraph:
-    return _paragraph(text, "Heading3")
 
 
 def write_certificate(record: StoredRecord, state: str, path: str | Path) -> Path:
@@ -131,121 +98,31 @@ def write_certificate(record: StoredRecord, state: str, path: str | Path) -> Pat
     path = Path(path)
     label = f"Certificate {header.record_id} version {header.version}"
 
-    def page_furniture(canvas, document) -> None:
+    def page_furniture(canvas: Canvas, document: SimpleDocTemplate) -> None:
         canvas.saveState()
         canvas.setFont("Helvetica", 7)
-        canvas.drawString(15 * mm, 287 * mm, _text(f"{label} - {content.laboratory.name}"))
+        canvas.drawString(15 * mm, 287 * mm, pdf_text(f"{label} - {content.laboratory.name}"))
         canvas.drawRightString(195 * mm, 10 * mm, f"{label} - page {document.page}")
         canvas.restoreState()
 
-    item = content.item
     story: list[Flowable] = [
-        _paragraph(content.title, "Title"),
-        _table(
-            [
-                ["Field", "Value"],
-                ["Certificate / record id", f"{header.record_id} (version {header.version})"],
-                ["Supersedes", header.supersedes or "none"],
-                ["State", state],
-                ["Laboratory", f"{content.laboratory.name}, {content.laboratory.address}"],
-                ["Location of calibration", content.laboratory.location],
-                ["Customer", content.customer],
-                ["Item", f"{item.instrument} {item.model}, serial {item.serial}, {item.component}"],
-                ["Condition of the item", item.condition],
-                [
-                    "Method",
-                    f"{content.method.name}; {content.method.sop_id} "
-                    f"version {content.method.sop_version}",
-                ],
-                ["Software", content.method.software_version],
-                ["Date of calibration", content.calibration_date],
-                ["Date of issue", header.created_utc[:10]],
-                ["Due date", content.due_date.isoformat()],
-                [
-                    "Environment",
-                    f"{content.environment.temperature_c:g} °C"
-                    + (
-                        f", {content.environment.humidity_percent:g} % RH"
-                        if content.environment.humidity_percent is not None
-                        else ""
-                    )
-                    + (f", {content.environment.notes}" if content.environment.notes else ""),
-                ],
-                ["Content SHA-256", record.computed_sha256],
-            ],
-            [45 * mm, 130 * mm],
-        ),
-        _heading("Metrological traceability: reference standards"),
-        _table(
-            [["Standard", "Serial", "Certificate", "Calibrated by", "Due date"]]
-            + [
-                [r.name, r.serial, r.certificate_id, r.calibrated_by, r.due_date]
-                for r in content.references
-            ]
-        ),
+        paragraph(content.title, "Title"),
+        _identification(record, state),
+        *_traceability(content),
         *_results_table("as found", content.as_found),
         *_results_table("as left", content.as_left),
-        _paragraph(
+        paragraph(
             "Expanded uncertainties U = k·u_c with the coverage factor k shown; for k = 2 the "
             "coverage probability is about 95 % (GUM, JCGM 100:2008)."
         ),
-    ]
-    statements = content.conformity()
-    if statements:
-        story += [
-            _heading("Statement of conformity"),
-            _paragraph(
-                f"Decision rule: {content.decision_rule} — {DECISION_RULES[content.decision_rule]}."
-            ),
-            _table(
-                [
-                    [
-                        "Stage",
-                        "Quantity",
-                        "Value",
-                        "U",
-                        "Lower limit",
-                        "Upper limit",
-                        "Unit",
-                        "Verdict",
-                    ]
-                ]
-                + [
-                    [
-                        s.stage,
-                        s.result,
-                        _number(s.value),
-                        _number(s.expanded_uncertainty),
-                        _number(s.lower),
-                        _number(s.upper),
-                        s.unit,
-                        s.verdict.upper(),
-                    ]
-                    for s in statements
-                ]
-            ),
-        ]
-    story += [
-        _heading("Uncertainty budgets"),
+        *_conformity(content),
+        heading("Uncertainty budgets"),
         *_budget_tables("as found", content.as_found),
         *_budget_tables("as left", content.as_left),
     ]
     if content.remarks:
-        story += [_heading("Remarks"), _paragraph(content.remarks)]
-    story += [
-        _heading("Signatures"),
-        _table(
-            [["Meaning", "Printed name", "User id", "Signed (UTC)"]]
-            + [[s.meaning, s.signer_name, s.signer_id, s.signed_utc] for s in record.signatures]
-        ),
-        Spacer(1, 4 * mm),
-        _paragraph(header.scope_statement),
-        _paragraph(
-            "This certificate shall not be reproduced except in full. Printed "
-            f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC."
-        ),
-        _paragraph(f"End of certificate {header.record_id} version {header.version}.", "Heading4"),
-    ]
+        story += [heading("Remarks"), paragraph(content.remarks)]
+    story += _closing(record)
     document = SimpleDocTemplate(
         str(path),
         pagesize=A4,
@@ -257,3 +134,100 @@ def write_certificate(record: StoredRecord, state: str, path: str | Path) -> Pat
     )
     document.build(story, onFirstPage=page_furniture, onLaterPages=page_furniture)
     return path
+
+
+def _identification(record: StoredRecord, state: str) -> Flowable:
+    """The field/value table that identifies certificate, laboratory, item and conditions."""
+    content, header = record.content, record.header
+    item, environment = content.item, content.environment
+    conditions = f"{environment.temperature_c:g} °C"
+    if environment.humidity_percent is not None:
+        conditions += f", {environment.humidity_percent:g} % RH"
+    if environment.notes:
+        conditions += f", {environment.notes}"
+    return table(
+        [
+            ["Field", "Value"],
+            ["Certificate / record id", f"{header.record_id} (version {header.version})"],
+            ["Supersedes", header.supersedes or "none"],
+            ["State", state],
+            ["Laboratory", f"{content.laboratory.name}, {content.laboratory.address}"],
+            ["Location of calibration", content.laboratory.location],
+            ["Customer", content.customer],
+            ["Item", f"{item.instrument} {item.model}, serial {item.serial}, {item.component}"],
+            ["Condition of the item", item.condition],
+            [
+                "Method",
+                f"{content.method.name}; {content.method.sop_id} "
+                f"version {content.method.sop_version}",
+            ],
+            ["Software", content.method.software_version],
+            ["Date of calibration", content.calibration_date],
+            ["Date of issue", header.created_utc[:10]],
+            ["Due date", content.due_date.isoformat()],
+            ["Environment", conditions],
+            ["Content SHA-256", record.computed_sha256],
+        ],
+        [45 * mm, 130 * mm],
+    )
+
+
+def _traceability(content: RecordContent) -> list[Flowable]:
+    """The reference standards with their certificates."""
+    return [
+        heading("Metrological traceability: reference standards"),
+        table(
+            [["Standard", "Serial", "Certificate", "Calibrated by", "Due date"]]
+            + [
+                [r.name, r.serial, r.certificate_id, r.calibrated_by, r.due_date]
+                for r in content.references
+            ]
+        ),
+    ]
+
+
+def _conformity(content: RecordContent) -> list[Flowable]:
+    """Decision rule and verdict per toleranced result (nothing when no tolerance is set)."""
+    statements = content.conformity()
+    if not statements:
+        return []
+    header = ["Stage", "Quantity", "Value", "U", "Lower limit", "Upper limit", "Unit", "Verdict"]
+    rows = [
+        [
+            s.stage,
+            s.result,
+            _number(s.value),
+            _number(s.expanded_uncertainty),
+            _number(s.lower),
+            _number(s.upper),
+            s.unit,
+            s.verdict.upper(),
+        ]
+        for s in statements
+    ]
+    return [
+        heading("Statement of conformity"),
+        paragraph(
+            f"Decision rule: {content.decision_rule} — {DECISION_RULES[content.decision_rule]}."
+        ),
+        table([header, *rows]),
+    ]
+
+
+def _closing(record: StoredRecord) -> list[Flowable]:
+    """Signatures, scope statement, reproduction notice and the end-of-certificate line."""
+    header = record.header
+    return [
+        heading("Signatures"),
+        table(
+            [["Meaning", "Printed name", "User id", "Signed (UTC)"]]
+            + [[s.meaning, s.signer_name, s.signer_id, s.signed_utc] for s in record.signatures]
+        ),
+        Spacer(1, 4 * mm),
+        paragraph(header.scope_statement),
+        paragraph(
+            "This certificate shall not be reproduced except in full. Printed "
+            f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC."
+        ),
+        paragraph(f"End of certificate {header.record_id} version {header.version}.", "Heading4"),
+    ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import yaml
@@ -165,7 +166,7 @@ def parse_context(text: str, source: str) -> CalibrationContext:
         raise ValueError(f"{source}: {exc}") from None
 
 
-def _mapping(data: dict, name: str) -> dict:
+def _mapping(data: dict[str, Any], name: str) -> dict[str, Any]:
     value = data[name]
     if not isinstance(value, dict):
         raise ValueError(f"{name} must be a mapping of fields")

@@ -84,7 +84,27 @@ def detector_characterisation_content(
 
 
 def frame_correction_from_record(content: RecordContent) -> FrameCorrectionCoefficients:
-    """The frame-correction coefficients a detector-characterisation record stores."""
+    """The frame-correction coefficients a detector-characterisation record stores.
+
+    Public API: the inverse of what :func:`detector_characterisation_content` stores under
+    ``coefficients/``, for code that applies an approved detector record to frames.
+
+    Parameters
+    ----------
+    content : RecordContent
+        Content of a ``detector-characterisation`` record.
+
+    Returns
+    -------
+    FrameCorrectionCoefficients
+        Black level, dark current, flat gain, linearity and bad-pixel mask (with their
+        temperature, range and bit-depth facts) as stored.
+
+    Raises
+    ------
+    ValueError
+        If the record is of another kind.
+    """
     if content.kind != KIND:
         raise ValueError(f"a {content.kind} record holds no frame-correction coefficients")
     prefix = "coefficients/"

@@ -138,7 +138,8 @@ def signal_range(
     level = signal[saturation]
     up_to_saturation = np.arange(signal.size) <= saturation
     inside = (signal >= low_fraction * level) & (signal <= high_fraction * level)
-    return up_to_saturation & inside
+    usable: NDArray[np.bool_] = up_to_saturation & inside
+    return usable
 
 
 def fit_line(x: ArrayLike, y: ArrayLike, *, through_origin: bool = False) -> LineFit:
@@ -219,7 +220,8 @@ def hot_pixel_map(dark_mean_image: ArrayLike) -> NDArray[np.bool_]:
     image = np.asarray(dark_mean_image, dtype=float)
     median = np.median(image)
     robust_sigma = _MAD_TO_SIGMA * np.median(np.abs(image - median))
-    return image > median + HOT_PIXEL_ROBUST_SIGMAS * robust_sigma
+    hot: NDArray[np.bool_] = image > median + HOT_PIXEL_ROBUST_SIGMAS * robust_sigma
+    return hot
 
 
 def dead_pixel_map(response_image_dn: ArrayLike) -> NDArray[np.bool_]:
@@ -231,7 +233,8 @@ def dead_pixel_map(response_image_dn: ArrayLike) -> NDArray[np.bool_]:
         Mean bright minus mean dark image, DN.
     """
     response = np.asarray(response_image_dn, dtype=float)
-    return response < DEAD_PIXEL_RESPONSE_FRACTION * np.median(response)
+    dead: NDArray[np.bool_] = response < DEAD_PIXEL_RESPONSE_FRACTION * np.median(response)
+    return dead
 
 
 def doubling_temperature(temperature_c: ArrayLike, dark_current_e_per_s: ArrayLike) -> Measurement:
@@ -273,7 +276,7 @@ def _saturation_photon_uncertainty(
 
 def _pixel_list(pixel_map: NDArray[np.bool_]) -> tuple[tuple[int, int], ...]:
     """(row, col) of the True pixels, in row-major order."""
-    return tuple(map(tuple, np.argwhere(pixel_map).tolist()))
+    return tuple((row, col) for row, col in np.argwhere(pixel_map).tolist())
 
 
 def _decibels(ratio: float, relative_uncertainty: float) -> Measurement:
@@ -289,13 +292,14 @@ def _doubling_temperature(
     offset taken as the zero-exposure intercept of the temporal dark series (assumed
     independent of temperature); its uncertainty is propagated by finite difference.
     """
-    frames = np.asarray(data.dark_current_frames, dtype=float)
+    temperatures_c, dark_frames, exposure_s = data.dark_current_series()
+    frames = np.asarray(dark_frames, dtype=float)
     dark_signal_dn = frames.mean(axis=(1, 2, 3))
-    charge_per_dn = 1.0 / (k * float(data.dark_current_exposure_s))
+    charge_per_dn = 1.0 / (k * float(exposure_s))
 
     def at_offset(offset_dn: float) -> Measurement:
         current = (dark_signal_dn - offset_dn) * charge_per_dn
-        return doubling_temperature(data.dark_current_temperature_c, current)
+        return doubling_temperature(temperatures_c, current)
 
     nominal = at_offset(dark_mean_fit.intercept)
     shifted = at_offset(dark_mean_fit.intercept + dark_mean_fit.intercept_uncertainty)

@@ -384,7 +384,7 @@ def specific_detectivity(
         ((responsivity_a_per_w, 1.0), (area, 0.5), (floor, -1.0)),
     )
     ratio = shortcut.value / measured.value
-    warnings = ()
+    warnings: tuple[str, ...] = ()
     if not 1.0 / DETECTIVITY_DISAGREEMENT_FACTOR <= ratio <= DETECTIVITY_DISAGREEMENT_FACTOR:
         warnings = (
             f"shot-noise-only D* differs from measured D* by {ratio:.3g}×: the noise is not "

@@ -31,6 +31,7 @@ How they are computed (`coefficients_from_photon_transfer`):
 """
 
 from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -120,13 +121,13 @@ class FrameCorrectionCoefficients:
         """(H, W) of the pixel maps."""
         return np.shape(self.black_level_dn)
 
-    def as_arrays(self) -> dict[str, NDArray]:
+    def as_arrays(self) -> dict[str, NDArray[Any]]:
         """Every field as a numpy array (scalars 0-d), keyed by field name."""
         return {field.name: np.asarray(getattr(self, field.name)) for field in fields(self)}
 
     def imaging_arguments(self) -> dict[str, object]:
         """Keyword arguments of ``imaging.frame_correction.correct_frames``."""
-        arguments = self.as_arrays()
+        arguments: dict[str, Any] = dict(self.as_arrays())
         bit_depth = int(arguments.pop("bit_depth"))
         arguments.pop("wavelength_nm")
         arguments["reference_temperature_c"] = self.reference_temperature_c
@@ -148,7 +149,7 @@ class FrameCorrectionCoefficients:
         missing, extra = expected - arrays.keys(), arrays.keys() - expected
         if missing or extra:
             raise ValueError(f"missing fields {sorted(missing)}, unexpected {sorted(extra)}")
-        values: dict[str, object] = {
+        values: dict[str, Any] = {
             name: float(np.asarray(arrays[name])) for name in _SCALARS if name != "bit_depth"
         }
         values["bit_depth"] = int(np.asarray(arrays["bit_depth"]))
@@ -200,10 +201,11 @@ def coefficients_from_photon_transfer(
 
     flat_gain = np.where(good, response_image / response_image[good].mean(), 1.0)
     black_level = _black_level_dn(data)
-    temperatures = np.asarray(data.dark_current_temperature_c, dtype=float)
-    dark_currents = (
-        np.asarray(data.dark_current_frames, dtype=float).mean(axis=1) - black_level
-    ) / float(data.dark_current_exposure_s)
+    temperatures_c, dark_frames, exposure_s = data.dark_current_series()
+    temperatures = np.asarray(temperatures_c, dtype=float)
+    dark_currents = (np.asarray(dark_frames, dtype=float).mean(axis=1) - black_level) / float(
+        exposure_s
+    )
     doubling = doubling_temperature(temperatures, dark_currents[:, good].mean(axis=1)).value
     reference = temperatures.mean() if reference_temperature_c is None else reference_temperature_c
     scale = 2.0 ** ((temperatures - reference) / doubling)
@@ -231,7 +233,8 @@ def _black_level_dn(data: PhotonTransferData) -> NDArray[np.float64]:
     intercept, _ = np.polynomial.polynomial.polyfit(
         np.asarray(data.exposure_s, dtype=float), dark.reshape(steps, -1), 1
     )
-    return intercept.reshape(height, width)
+    black_level: NDArray[np.float64] = intercept.reshape(height, width)
+    return black_level
 
 
 def _linearity(

@@ -13,6 +13,7 @@ Layout (frames are uint16 DN, H × W pixels):
 
 from dataclasses import dataclass
 from os import PathLike
+from typing import Any
 
 import h5py
 import numpy as np
@@ -139,13 +140,12 @@ class PhotonTransferData:
             ):
                 if item is None:
                     raise ValueError(f"{_LOCATIONS[name]} is missing")
-            temperatures = _check_real(
-                self.dark_current_temperature_c, "dark_current_temperature_c"
-            )
+            temperatures_c, frames, _ = self.dark_current_series()
+            temperatures = _check_real(temperatures_c, "dark_current_temperature_c")
             _check_shape(temperatures, "dark_current_temperature_c", (None,))
-            _check_frames(self.dark_current_frames, "dark_current_frames", ndim=4)
+            _check_frames(frames, "dark_current_frames", ndim=4)
             _check_shape(
-                self.dark_current_frames,
+                frames,
                 "dark_current_frames",
                 (temperatures.shape[0], None, *pixels),
             )
@@ -156,6 +156,23 @@ class PhotonTransferData:
     def has_dark_current_series(self) -> bool:
         """True when dark-current frames at several temperatures are present."""
         return self.dark_current_frames is not None
+
+    def dark_current_series(self) -> tuple[NDArray[np.float64], NDArray[np.uint16], float]:
+        """Temperatures (°C), frames (DN) and exposure time (s) of the dark-current series.
+
+        Raises
+        ------
+        ValueError
+            The dataset has no dark-current series (/dark_current).
+        """
+        temperatures_c = self.dark_current_temperature_c
+        frames = self.dark_current_frames
+        exposure_s = self.dark_current_exposure_s
+        if temperatures_c is None or frames is None or exposure_s is None:
+            raise ValueError(
+                "the photon-transfer dataset has no dark-current series (/dark_current)"
+            )
+        return temperatures_c, frames, exposure_s
 
 
 def _check_frames(array: object, name: str, *, ndim: int) -> None:
@@ -173,7 +190,7 @@ def _check_real(array: object, name: str) -> NDArray[np.float64]:
     return values
 
 
-def _check_shape(array: NDArray, name: str, expected: tuple[int | None, ...]) -> None:
+def _check_shape(array: NDArray[Any], name: str, expected: tuple[int | None, ...]) -> None:
     matches = len(array.shape) == len(expected) and all(
         want is None or got == want for got, want in zip(array.shape, expected, strict=False)
     )
@@ -183,17 +200,20 @@ def _check_shape(array: NDArray, name: str, expected: tuple[int | None, ...]) ->
 
 
 def photon_transfer_from_mappings(
-    datasets: dict[str, NDArray], attrs: dict[str, dict[str, float]]
+    datasets: dict[str, NDArray[Any]], attrs: dict[str, dict[str, float]]
 ) -> PhotonTransferData:
     """Build the data from in-memory datasets (HDF5 path → array) and attributes (object path
     → name → value), laid out as in the file (the form a simulator returns)."""
-    fields: dict[str, object] = {}
+    fields: dict[str, Any] = {}
     for table, optional in ((_REQUIRED_DATASETS, False), (_DARK_CURRENT_DATASETS, True)):
         for field, location in table.items():
             if location in datasets or not optional:
                 fields[field] = datasets[location]
-    for table, optional in ((_REQUIRED_ATTRIBUTES, False), (_DARK_CURRENT_ATTRIBUTES, True)):
-        for field, (group, name) in table.items():
+    for attribute_table, optional in (
+        (_REQUIRED_ATTRIBUTES, False),
+        (_DARK_CURRENT_ATTRIBUTES, True),
+    ):
+        for field, (group, name) in attribute_table.items():
             if name in attrs.get(group, {}) or not optional:
                 fields[field] = attrs[group][name]
     fields["bit_depth"] = int(fields["bit_depth"])
@@ -221,13 +241,13 @@ def read_photon_transfer(path: str | PathLike[str]) -> PhotonTransferData:
             if DARK_CURRENT_GROUP in file:
                 datasets |= _read_datasets(file, _DARK_CURRENT_DATASETS)
                 attrs |= _read_attributes(file, _DARK_CURRENT_ATTRIBUTES)
-            attrs["bit_depth"] = int(attrs["bit_depth"])
-            return PhotonTransferData(**datasets, **attrs)
+            fields: dict[str, Any] = {**datasets, **attrs, "bit_depth": int(attrs["bit_depth"])}
+            return PhotonTransferData(**fields)
         except ValueError as error:
             raise ValueError(f"{path}: {error}") from error
 
 
-def _read_datasets(file: h5py.File, locations: dict[str, str]) -> dict[str, NDArray]:
+def _read_datasets(file: h5py.File, locations: dict[str, str]) -> dict[str, NDArray[Any]]:
     datasets = {}
     for field, location in locations.items():
         item = file.get(location)
@@ -251,7 +271,11 @@ def _read_attributes(file: h5py.File, locations: dict[str, tuple[str, str]]) -> 
 
 
 def write_photon_transfer(path: str | PathLike[str], data: PhotonTransferData) -> None:
-    """Write `data` to `path` (HDF5, overwritten) in the layout `read_photon_transfer` reads."""
+    """Write `data` to `path` (HDF5, overwritten) in the layout `read_photon_transfer` reads.
+
+    Public API: the writer of this module's format (for datasets measured elsewhere or
+    edited copies); the simulator writes the same layout on its side of the wire.
+    """
     with h5py.File(path, "w") as file:
         for field, location in (_REQUIRED_DATASETS | _DARK_CURRENT_DATASETS).items():
             value = getattr(data, field)

@@ -23,6 +23,7 @@ from calibration.uncertainty import Budget, Component, Result
 
 DecisionRule = Literal["simple acceptance", "guarded acceptance"]
 Verdict = Literal["pass", "fail", "indeterminate"]
+Stage = Literal["as found", "as left"]
 
 SCOPE_STATEMENT = "The results relate only to the item calibrated."
 DECISION_RULES: dict[str, str] = {
@@ -101,7 +102,7 @@ class Tolerance:
 class ConformityStatement:
     """Verdict of one result against its tolerance under the record's decision rule."""
 
-    stage: Literal["as found", "as left"]
+    stage: Stage
     result: str
     value: float
     expanded_uncertainty: float
@@ -173,7 +174,11 @@ class RecordContent:
         """Statements of conformity of every toleranced result, as found and as left."""
         limits = {t.result: t for t in self.tolerances}
         statements = []
-        for stage, results in (("as found", self.as_found), ("as left", self.as_left)):
+        stages: tuple[tuple[Stage, tuple[Result, ...]], ...] = (
+            ("as found", self.as_found),
+            ("as left", self.as_left),
+        )
+        for stage, results in stages:
             for result in results:
                 if result.name in limits:
                     statements.append(_judge(stage, result, limits[result.name], self))
@@ -185,7 +190,9 @@ class RecordContent:
         return any(s.verdict == "fail" for s in self.conformity() if s.stage == "as found")
 
 
-def _judge(stage: str, result: Result, limit: Tolerance, content: RecordContent):
+def _judge(
+    stage: Stage, result: Result, limit: Tolerance, content: RecordContent
+) -> ConformityStatement:
     value, expanded = result.value, result.expanded_uncertainty
     lower = -math.inf if limit.lower is None else limit.lower
     upper = math.inf if limit.upper is None else limit.upper

@@ -19,17 +19,21 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from calibration.audit import AuditTrail, verify_chain
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from calibration.audit import AuditEntry, AuditTrail, verify_chain
 from calibration.record import RecordContent, RecordHeader
 from calibration.signatures import (
     MEANINGS,
     ROLE_FOR_MEANING,
+    ROLES,
     AuthorisationError,
     Signature,
     User,
@@ -46,8 +50,9 @@ from calibration.storage import (
     write_record_file,
 )
 
+logger = logging.getLogger(__name__)
+
 DUE_WINDOW_DAYS = 30
-ROLES = ("performer", "reviewer", "approver", "administrator")
 USABLE_STATES = ("approved", "due")
 OVERRIDABLE_STATES = ("expired",)
 USER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -206,7 +211,7 @@ class Registry:
             raise AuthorisationError(f"{user_id!r} is not a registered user")
         return user
 
-    def authenticate(self, user_id: str, password: str) -> tuple[User, object]:
+    def authenticate(self, user_id: str, password: str) -> tuple[User, Ed25519PrivateKey]:
         """Check user id and password; return the user and their unlocked signing key."""
         user = self._user(user_id)
         return user, load_private_key(self.root / "keys" / f"{user_id}.pem", user_id, password)
@@ -291,6 +296,7 @@ class Registry:
         """
         user, key = self.authenticate(content.performed_by, password)
         if "performer" not in user.roles:
+            logger.info("refused: %s may not perform calibrations", user.user_id)
             raise AuthorisationError(f"{user.user_id!r} may not perform calibrations")
         day = dt.date.fromisoformat(content.calibration_date)
         for standard in content.references:
@@ -336,14 +342,24 @@ class Registry:
                 "out_of_tolerance_as_found": content.out_of_tolerance_as_found,
             },
         )
-        self._sign(reference, "performed", user, key, digest, "")
+        self._sign(record_id, version, "performed", user, key, digest, "")
+        logger.info(
+            "created calibration %s (%s) performed by %s", reference, content.kind, user.user_id
+        )
         return self.entry(reference)
 
     def _sign(
-        self, reference: str, meaning: str, user: User, key: object, digest: str, reason: str
+        self,
+        record_id: str,
+        version: int,
+        meaning: str,
+        user: User,
+        key: Ed25519PrivateKey,
+        digest: str,
+        reason: str,
     ) -> Signature:
-        record_id, version = parse_reference(reference)
-        signature = sign(key, user, record_id, version, digest, meaning)  # type: ignore[arg-type]
+        reference = f"{record_id}@{version}"
+        signature = sign(key, user, record_id, version, digest, meaning)
         append_signature(self._path(record_id, version), signature)
         self.audit.append(
             user.user_id,
@@ -375,13 +391,18 @@ class Registry:
             entry.reference, entry.lifecycle, meaning, user, self._performer(entry.reference)
         )
         if problem:
+            logger.info(
+                "refused to sign %s %s for %s: %s", entry.reference, meaning, user_id, problem
+            )
             raise AuthorisationError(problem)
         if meaning == "revoked" and not reason:
             raise ValueError("revoking a record needs a reason")
         stored = self.load(entry.reference)
         if stored.computed_sha256 != entry.content_sha256:
+            logger.warning("calibration %s was altered; refused to sign it", entry.reference)
             raise RecordIntegrityError(f"{entry.reference} was altered; it cannot be signed")
-        self._sign(entry.reference, meaning, user, key, entry.content_sha256, reason)
+        self._sign(entry.record_id, entry.version, meaning, user, key, entry.content_sha256, reason)
+        logger.info("calibration %s signed %s by %s", entry.reference, meaning, user_id)
         if meaning == "approved":
             for older in self.index().values():
                 if (
@@ -531,7 +552,7 @@ class Registry:
         )
         if reference and not selected:
             raise RecordNotFound(f"no calibration record {reference} in {self.root}")
-        signed = {
+        signed: dict[str, tuple[str, str | None, str]] = {
             e.details.get("signature", ""): (e.record, e.details.get("meaning"), e.user)
             for e in entries
             if e.action == "sign"
@@ -544,10 +565,17 @@ class Registry:
             replayed = json.loads(json.dumps({r: asdict(e) for r, e in index.items()}))
             if on_disk != replayed:
                 problems.append("index.json differs from the audit trail")
+        if problems:
+            logger.warning("registry %s: %d integrity problems", self.root, len(problems))
+        for problem in problems:
+            logger.info("registry %s: %s", self.root, problem)
         return problems
 
     def _verify_record(
-        self, entry: IndexEntry, users: dict[str, User], signed: dict[str, tuple]
+        self,
+        entry: IndexEntry,
+        users: dict[str, User],
+        signed: dict[str, tuple[str, str | None, str]],
     ) -> list[str]:
         try:
             stored = read_record_file(self.root / entry.file)
@@ -643,6 +671,7 @@ class Registry:
         state = entry.state_on(dt.date.today())
         problem = override_problem(entry.reference, state, user, self._performer(entry.reference))
         if problem:
+            logger.info("refused override of %s for %s: %s", entry.reference, user_id, problem)
             raise AuthorisationError(problem)
         signature = sign(
             key, user, entry.record_id, entry.version, entry.content_sha256, "override"
@@ -655,9 +684,12 @@ class Registry:
             reason,
             {"state": state, "signature": signature.to_json()},
         )
+        logger.info(
+            "%s calibration %s overridden by %s: %s", state, entry.reference, user_id, reason
+        )
         return audit_entry.entry_hash
 
-    def _verify_overrides(self, entries: list, users: dict[str, User]) -> list[str]:
+    def _verify_overrides(self, entries: list[AuditEntry], users: dict[str, User]) -> list[str]:
         problems = []
         performers = {e.record: e.user for e in entries if e.action == "create"}
         for entry in (e for e in entries if e.action == "override"):

@@ -10,6 +10,7 @@ content hash covers, makes verification fail.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -20,6 +21,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from calibration.audit import utc_now
 from calibration.record import canonical_json
 
+logger = logging.getLogger(__name__)
+
+ROLES: tuple[str, ...] = ("performer", "reviewer", "approver", "administrator")
+"""The roles a registry user can hold (the one list; the CLI's ``--role`` choices too)."""
 MEANINGS: tuple[str, ...] = ("performed", "reviewed", "approved", "revoked")
 ROLE_FOR_MEANING: dict[str, str] = {
     "performed": "performer",
@@ -100,6 +105,7 @@ def load_private_key(pem_path: Path, user_id: str, password: str) -> Ed25519Priv
     except FileNotFoundError:
         raise AuthorisationError(f"no signing key for user {user_id!r}") from None
     except (ValueError, TypeError):
+        logger.info("refused: wrong password for user %s", user_id)
         raise AuthorisationError(f"wrong password for user {user_id!r}") from None
     if not isinstance(key, Ed25519PrivateKey):
         raise AuthorisationError(f"the key of user {user_id!r} is not an Ed25519 key")

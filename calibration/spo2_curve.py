@@ -8,6 +8,7 @@ differences (n − 1). Study-size shortfalls against the FDA guidance (≥ 200 p
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -140,25 +141,8 @@ def fit_spo2_curve(
         Unsupported degree, mismatched lengths, non-finite values, too few points for the
         fit, or fewer than two in-range points for the accuracy statistics.
     """
-    if degree not in SUPPORTED_DEGREES:
-        raise ValueError(f"degree must be one of {SUPPORTED_DEGREES}, got {degree}")
-    r = np.asarray(ratio, dtype=float)
-    sao2 = np.asarray(sao2_percent, dtype=float)
-    subjects = np.asarray(subject_ids)
-    if not r.ndim == sao2.ndim == subjects.ndim == 1 or not r.size == sao2.size == subjects.size:
-        raise ValueError(
-            "ratio, sao2_percent and subject_ids must be 1-D of equal length, got shapes "
-            f"{r.shape}, {sao2.shape}, {subjects.shape}"
-        )
-    for name, values in (("ratio", r), ("sao2_percent", sao2)):
-        if not np.all(np.isfinite(values)):
-            raise ValueError(
-                f"{name} has {np.count_nonzero(~np.isfinite(values))} non-finite values"
-            )
+    r, sao2, subjects = _checked_study(ratio, sao2_percent, subject_ids, degree)
     parameters = degree + 1
-    if r.size <= parameters:
-        raise ValueError(f"a degree-{degree} fit needs more than {parameters} points, got {r.size}")
-
     design = np.vander(r, parameters, increasing=True)
     coefficients, *_ = np.linalg.lstsq(design, sao2, rcond=None)
     residual_variance = np.sum((sao2 - design @ coefficients) ** 2) / (r.size - parameters)
@@ -182,7 +166,7 @@ def fit_spo2_curve(
         warnings.append(f"{outside} points with SaO2 outside {low:g}-{high:g} %")
 
     return Spo2CurveCalibration(
-        coefficients=coefficients,
+        coefficients=np.asarray(coefficients, dtype=np.float64),
         covariance=covariance,
         arms_percent=float(np.sqrt(np.mean(differences**2))),
         bias_percent=float(np.mean(differences)),
@@ -194,3 +178,27 @@ def fit_spo2_curve(
         study_id=study_id,
         warnings=tuple(warnings),
     )
+
+
+def _checked_study(
+    ratio: ArrayLike, sao2_percent: ArrayLike, subject_ids: ArrayLike, degree: int
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[Any]]:
+    """Study data as arrays, checked as :func:`fit_spo2_curve` documents."""
+    if degree not in SUPPORTED_DEGREES:
+        raise ValueError(f"degree must be one of {SUPPORTED_DEGREES}, got {degree}")
+    r = np.asarray(ratio, dtype=float)
+    sao2 = np.asarray(sao2_percent, dtype=float)
+    subjects = np.asarray(subject_ids)
+    if not r.ndim == sao2.ndim == subjects.ndim == 1 or not r.size == sao2.size == subjects.size:
+        raise ValueError(
+            "ratio, sao2_percent and subject_ids must be 1-D of equal length, got shapes "
+            f"{r.shape}, {sao2.shape}, {subjects.shape}"
+        )
+    for name, values in (("ratio", r), ("sao2_percent", sao2)):
+        if not np.all(np.isfinite(values)):
+            raise ValueError(
+                f"{name} has {np.count_nonzero(~np.isfinite(values))} non-finite values"
+            )
+    if r.size <= degree + 1:
+        raise ValueError(f"a degree-{degree} fit needs more than {degree + 1} points, got {r.size}")
+    return r, sao2, subjects

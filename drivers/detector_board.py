@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -31,6 +32,8 @@ from drivers.detector_protocol import (
     encode_packet,
 )
 from drivers.errors import DeviceDisconnected, DeviceError, DeviceErrorResponse, DeviceTimeout
+
+logger = logging.getLogger(__name__)
 
 READ_POLL_S = 0.02
 Parsed = TypeVar("Parsed")
@@ -111,9 +114,11 @@ class DetectorBoard:
                 exclusive=True,
             )
         except (serial.SerialException, OSError, ValueError) as exc:
+            logger.info("cannot open the detector board port %s: %s", self.port, exc)
             raise DeviceDisconnected(
                 f"cannot open the detector board port {self.port}: {exc}"
             ) from None
+        logger.info("detector board port %s open", self.port)
         self._failure = None
         self._running.set()
         self._reader = threading.Thread(
@@ -136,6 +141,12 @@ class DetectorBoard:
             self._serial.close()
         self._serial = None
         self._reader = None
+        logger.info(
+            "detector board port %s closed (%d resyncs, %d bytes discarded)",
+            self.port,
+            self.resyncs,
+            self.discarded_bytes,
+        )
 
     def __enter__(self) -> DetectorBoard:
         return self.connect()
@@ -171,14 +182,29 @@ class DetectorBoard:
                 return
             if data:
                 arrival = time.monotonic()
+                resyncs = self.resyncs
                 try:
                     for packet in self._decoder.feed(data):
                         self._dispatch(packet, arrival)
                 except Exception as exc:  # a consumer's bug must not silently kill the reader
+                    logger.info("detector board on %s: receiving failed", self.port, exc_info=True)
                     self._fail(
                         DeviceError(f"detector board on {self.port}: receiving failed ({exc})")
                     )
                     return
+                if self.resyncs != resyncs:
+                    self._report_resyncs(first=resyncs == 0)
+
+    def _report_resyncs(self, *, first: bool) -> None:
+        """Log corrupt data the decoder skipped: the first time as a warning, then as debug."""
+        logger.log(
+            logging.WARNING if first else logging.DEBUG,
+            "detector board on %s: resynchronised after corrupt data "
+            "(%d resyncs, %d bytes discarded so far)",
+            self.port,
+            self.resyncs,
+            self.discarded_bytes,
+        )
 
     def _dispatch(self, packet: Packet, arrival_s: float) -> None:
         if packet.message_type == MessageType.STREAM_FRAME:
@@ -198,6 +224,7 @@ class DetectorBoard:
             pending.done.set()
 
     def _fail(self, error: DeviceError) -> None:
+        logger.info("link failed: %s", error)
         self._failure = error
         with self._pending_lock:
             waiting = list(self._pending.values())
@@ -223,18 +250,33 @@ class DetectorBoard:
                 self._serial.write(encode_packet(message_type, sequence, payload))
             except serial.SerialTimeoutException:
                 self._forget(sequence)
+                logger.info(
+                    "detector board on %s: write of %s timed out", self.port, message_type.name
+                )
                 raise DeviceTimeout(
                     f"detector board on {self.port} did not accept {message_type.name} "
                     f"within {self.timeout_s} s"
                 ) from None
             except (serial.SerialException, OSError) as exc:
                 self._forget(sequence)
+                logger.info(
+                    "detector board on %s: link lost sending %s (%s)",
+                    self.port,
+                    message_type.name,
+                    exc,
+                )
                 raise DeviceDisconnected(
                     f"detector board on {self.port} disconnected while sending "
                     f"{message_type.name} ({exc})"
                 ) from None
             if not pending.done.wait(self.timeout_s):
                 self._forget(sequence)
+                logger.info(
+                    "detector board on %s: no answer to %s within %g s",
+                    self.port,
+                    message_type.name,
+                    self.timeout_s,
+                )
                 raise DeviceTimeout(
                     f"detector board on {self.port} did not answer {message_type.name} "
                     f"within {self.timeout_s} s; is it powered and connected?"
@@ -255,6 +297,13 @@ class DetectorBoard:
             except PacketError as exc:
                 raise DeviceErrorResponse(-1, f"unreadable error response ({exc})") from None
             meaning = ERROR_DESCRIPTIONS.get(code, f"error code {code}")
+            logger.info(
+                "detector board on %s refused %s (%s): %s",
+                self.port,
+                message_type.name,
+                meaning,
+                text,
+            )
             raise DeviceErrorResponse(code, f"{message_type.name} rejected ({meaning}): {text}")
         if packet.message_type != message_type | RESPONSE_FLAG:
             raise DeviceError(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import Any
 
 from drivers.detector_protocol import PacketError
 
@@ -99,7 +100,7 @@ def unpack_string(payload: bytes, offset: int = 0) -> tuple[str, int]:
         raise PacketError("string is not valid UTF-8") from None
 
 
-def _unpack_exact(layout: struct.Struct, payload: bytes, what: str) -> tuple:
+def _unpack_exact(layout: struct.Struct, payload: bytes, what: str) -> tuple[Any, ...]:
     if len(payload) != layout.size:
         raise PacketError(f"{what} payload has {len(payload)} bytes, expected {layout.size}")
     return layout.unpack(payload)
@@ -140,7 +141,8 @@ def pack_u32(value: int) -> bytes:
 
 def unpack_u32(payload: bytes) -> int:
     """Parse an unsigned 32-bit payload."""
-    return _unpack_exact(U32, payload, "u32")[0]
+    value: int = _unpack_exact(U32, payload, "u32")[0]
+    return value
 
 
 def pack_u8(value: int) -> bytes:
@@ -150,7 +152,8 @@ def pack_u8(value: int) -> bytes:
 
 def unpack_u8(payload: bytes) -> int:
     """Parse an unsigned 8-bit payload."""
-    return _unpack_exact(U8, payload, "u8")[0]
+    value: int = _unpack_exact(U8, payload, "u8")[0]
+    return value
 
 
 def pack_f32(value: float) -> bytes:
@@ -160,7 +163,8 @@ def pack_f32(value: float) -> bytes:
 
 def unpack_f32(payload: bytes) -> float:
     """Parse a 32-bit float payload."""
-    return _unpack_exact(F32, payload, "f32")[0]
+    value: float = _unpack_exact(F32, payload, "f32")[0]
+    return value
 
 
 def pack_roi(roi: Roi) -> bytes:

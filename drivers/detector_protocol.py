@@ -60,7 +60,7 @@ class ErrorCode(enum.IntEnum):
     INTERNAL = 7
 
 
-ERROR_DESCRIPTIONS = {
+ERROR_DESCRIPTIONS: dict[int, str] = {
     ErrorCode.UNKNOWN_COMMAND: "unknown command",
     ErrorCode.BAD_LENGTH: "payload has the wrong length",
     ErrorCode.OUT_OF_RANGE: "parameter out of range",
@@ -132,7 +132,8 @@ def encode_packet(message_type: int, sequence: int, payload: bytes = b"") -> byt
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise ValueError(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD_BYTES}")
     body = HEADER.pack(PROTOCOL_VERSION, message_type, sequence & 0xFFFF, len(payload)) + payload
-    return cobs.encode(body + CRC.pack(crc16(body))) + DELIMITER
+    encoded: bytes = cobs.encode(body + CRC.pack(crc16(body)))
+    return encoded + DELIMITER
 
 
 def decode_packet(chunk: bytes) -> Packet:

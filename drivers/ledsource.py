@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import math
 
 from drivers.errors import ProtocolError
 from drivers.lockin import check_range, finite_number
 from drivers.visa_device import VisaDevice
+
+logger = logging.getLogger(__name__)
 
 
 class DC2200(VisaDevice):
@@ -34,6 +37,7 @@ class DC2200(VisaDevice):
     def channel(self, value: int) -> None:
         count = len(self._wavelengths())
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= count:
+            logger.info("%s refused channel %r (1 … %d)", self.name, value, count)
             raise ValueError(f"{self.name} channel {value!r} outside the allowed range 1 … {count}")
         self.write_checked(f"SOUR:CHAN {value}")
 
@@ -50,6 +54,7 @@ class DC2200(VisaDevice):
                 self.channel = channel
                 return
         listed = ", ".join(f"{nm:g}" for nm in self._wavelengths())
+        logger.info("%s refused wavelength %g nm (LEDs: %s nm)", self.name, wavelength, listed)
         raise ValueError(f"{self.name} has no {wavelength:g} nm LED; available: {listed} nm")
 
     @property

@@ -13,6 +13,7 @@ are ``1/(4 tau)``, ``1/(8 tau)``, ``3/(32 tau)`` and ``5/(64 tau)``.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from typing import ClassVar
 
 from drivers.errors import DeviceErrorResponse, ProtocolError
 from drivers.visa_device import VisaDevice
+
+logger = logging.getLogger(__name__)
 
 SLOPES_DB_PER_OCT = (6, 12, 18, 24)
 SETTLE_TIME_CONSTANTS = {6: 5.0, 12: 7.0, 18: 9.0, 24: 10.0}
@@ -70,6 +73,7 @@ def check_range(value: object, what: str, low: float, high: float, unit: str) ->
     """Return ``value`` as a float if ``low <= value <= high``; else raise ValueError."""
     number = finite_number(value, what)
     if not low <= number <= high:
+        logger.info("refused %s %g %s (allowed %g … %g)", what, number, unit, low, high)
         raise ValueError(
             f"{what} {number:g} {unit} outside the allowed range {low:g} … {high:g} {unit}"
         )
@@ -83,6 +87,7 @@ def table_index(value: object, table: tuple[float, ...], what: str, unit: str) -
         if math.isclose(number, allowed, rel_tol=1e-9):
             return index
     listed = ", ".join(format_si(allowed, unit) for allowed in sorted(table))
+    logger.info("refused %s %s (not in the table)", what, format_si(number, unit))
     raise ValueError(f"{what} {format_si(number, unit)} is not an allowed value; allowed: {listed}")
 
 
@@ -254,9 +259,43 @@ class LockInAmplifier(VisaDevice):
             while auto_range and reading.overloaded and reading.sensitivity_v < top:
                 ranges = self.allowed_sensitivities_v()
                 self.sensitivity_v = ranges[ranges.index(reading.sensitivity_v) + 1]
+                logger.info(
+                    "%s",
+                    self._describe(f"overload; sensitivity raised to {self.sensitivity_v:g} V"),
+                )
                 self.wait_settled()
                 reading = self._read_once()
             return reading
+
+    def read_ranged(self, count: int) -> list[LockInReading]:
+        """``count`` readings on the most sensitive range that holds the signal.
+
+        The range is found from one coarse reading on the least sensitive range (after one
+        settling time), set to the smallest full scale of at least 1.5 times that amplitude;
+        each reading then waits one settling time of the output filter and auto-ranges up if
+        it still overloads (:meth:`measure`). Check :attr:`LockInReading.valid` of each.
+
+        Parameters
+        ----------
+        count : int
+            Number of readings to take.
+
+        Returns
+        -------
+        list of LockInReading
+            The readings, in the order taken.
+        """
+        with self._lock:
+            self.sensitivity_v = self.allowed_sensitivities_v()[-1]
+            self.wait_settled()
+            coarse = self.measure(auto_range=False).r_v
+            self.sensitivity_v = self.smallest_sensitivity_at_least(1.5 * coarse)
+            settle = self.settle_time_s()
+            readings = []
+            for _ in range(count):
+                time.sleep(settle)
+                readings.append(self.measure())
+            return readings
 
     def _read_once(self) -> LockInReading:
         self.lia_status()
@@ -284,6 +323,8 @@ class LockInAmplifier(VisaDevice):
     def _set(self, command: str) -> None:
         """Send a set command with ``*ESR?`` on the same line; raise on EXE/CMD errors."""
         status = self.query_int(f"{command};*ESR?")
+        if status & (ESR_COMMAND_ERROR | ESR_EXECUTION_ERROR):
+            logger.info("%s", self._describe(f"event status {status} after {command!r}"))
         if status & ESR_COMMAND_ERROR:
             raise DeviceErrorResponse(
                 ESR_COMMAND_ERROR, self._describe(f"command error (CMD) after {command!r}")

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 from drivers.errors import ProtocolError
 from drivers.lockin import check_range
 from drivers.visa_device import VisaDevice
+
+logger = logging.getLogger(__name__)
 
 
 class PM100(VisaDevice):
@@ -40,6 +44,7 @@ class PM100(VisaDevice):
     def average_count(self, value: int) -> None:
         low, high = self.AVERAGE_COUNT_RANGE
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            logger.info("%s refused average count %r (%d … %d)", self.name, value, low, high)
             raise ValueError(f"{self.name} average count must be an integer {low} … {high}")
         self.write_checked(f"SENS:AVER:COUN {value}")
 

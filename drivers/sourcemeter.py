@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 
@@ -10,6 +11,8 @@ import numpy as np
 from drivers.errors import DeviceError, ProtocolError
 from drivers.lockin import check_range, finite_number
 from drivers.visa_device import VisaDevice
+
+logger = logging.getLogger(__name__)
 
 STATUS_COMPLIANCE = 1 << 3
 
@@ -149,6 +152,12 @@ class Keithley2400(VisaDevice):
             abs(voltage_v) > self.LOW_VOLTAGE_LIMIT_V
             and compliance_a > self.HIGH_VOLTAGE_COMPLIANCE_LIMIT_A
         ):
+            logger.info(
+                "%s refused %g V with %g A compliance (power envelope)",
+                self.name,
+                voltage_v,
+                compliance_a,
+            )
             raise ValueError(
                 f"{self.name}: above {self.LOW_VOLTAGE_LIMIT_V:g} V the compliance is limited "
                 f"to {self.HIGH_VOLTAGE_COMPLIANCE_LIMIT_A:g} A "

@@ -8,18 +8,22 @@ whose message names the instrument and its resource.
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Self, TypeVar
+from typing import Self, TypeVar, cast
 
 import pyvisa
 from pyvisa import constants
 from pyvisa.errors import VisaIOError
+from pyvisa.resources import MessageBasedResource
 
 from drivers.errors import DeviceDisconnected, DeviceErrorResponse, DeviceTimeout, ProtocolError
+
+logger = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 
@@ -118,7 +122,9 @@ class VisaDevice:
                 return
             manager = self._resource_manager or pyvisa.ResourceManager("@py")
             with self._translated_errors("open"):
-                resource = manager.open_resource(self.resource_name)
+                # pyvisa types open_resource as the base class; message-based resources
+                # (TCPIP SOCKET/INSTR, ASRL, USB INSTR) open as MessageBasedResource.
+                resource = cast(MessageBasedResource, manager.open_resource(self.resource_name))
                 resource.timeout = self.timeout_s * 1000.0
                 resource.read_termination = self.read_termination
                 resource.write_termination = self.write_termination
@@ -126,8 +132,10 @@ class VisaDevice:
             try:
                 self._after_connect()
             except BaseException:
+                logger.info("%s: set-up after connecting failed", self._describe("connected"))
                 self._drop_connection()  # no tidy-up commands to an unverified device
                 raise
+            logger.info("%s", self._describe("connected"))
 
     def close(self) -> None:
         """Run model tidy-up (e.g. output off), then close the resource (idempotent)."""
@@ -178,6 +186,9 @@ class VisaDevice:
         code_text, _, message = answer.partition(",")
         code = self._parse("SYST:ERR?", code_text, int)
         if code != 0:
+            logger.info(
+                "%s", self._describe(f"error register {code} {message.strip()} after {command!r}")
+            )
             raise DeviceErrorResponse(
                 code, self._describe(f"{message.strip(chr(34))} after {command!r}")
             )
@@ -225,7 +236,7 @@ class VisaDevice:
     def _describe(self, problem: str) -> str:
         return f"{self.name} at {self.resource_name}: {problem}"
 
-    def _parse(self, command: str, text: str, kind: type[_T]) -> _T:
+    def _parse(self, command: str, text: str, kind: Callable[[str], _T]) -> _T:
         try:
             return kind(text.strip())
         except ValueError:
@@ -243,6 +254,7 @@ class VisaDevice:
         answer to a later command, so the caller reconnects instead."""
         resource, self._resource = self._resource, None
         if resource is not None:
+            logger.info("%s", self._describe("connection closed"))
             with suppress(VisaIOError, OSError):
                 resource.close()
 
@@ -251,6 +263,9 @@ class VisaDevice:
         try:
             yield
         except VisaIOError as error:
+            logger.info(
+                "%s", self._describe(f"VISA error during {command!r}: {error.abbreviation}")
+            )
             self._drop_connection()
             if error.error_code == constants.StatusCode.error_timeout:
                 raise DeviceTimeout(
@@ -267,8 +282,10 @@ class VisaDevice:
                 self._describe(f"VISA error during {command!r}: {error.description}")
             ) from error
         except UnicodeDecodeError as error:
+            logger.info("%s", self._describe(f"undecodable answer to {command!r}"))
             raise ProtocolError(self._describe(f"undecodable answer to {command!r}")) from error
         except OSError as error:
+            logger.info("%s", self._describe(f"link lost during {command!r} ({error})"))
             self._drop_connection()
             raise DeviceDisconnected(
                 self._describe(f"connection lost during {command!r} ({error})")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
+from numpy.typing import NDArray
 from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from gui.instrument_session import InstrumentSession
 from gui.live_buffer import LiveBuffer, LiveSnapshot
+from instrument.instrument import AcquisitionResult
 
 REDRAW_PERIOD_MS = 100
 WAVELENGTH_COLOURS = ("#e53935", "#8e24aa", "#1e88e5", "#43a047", "#fb8c00", "#6d4c41")
@@ -70,55 +72,12 @@ class LiveView(QWidget):
         self.levels: tuple[float, float] | None = None
         self.levels_generation = -1
 
-        self.duration = QDoubleSpinBox()
-        self.duration.setRange(0.1, 3600.0)
-        self.duration.setValue(30.0)
-        self.duration.setSuffix(" s")
-        self.duration_caption = QLabel()
-        self.start_button = QPushButton()
-        self.stop_button = QPushButton()
-        self.start_button.clicked.connect(self.start)
-        self.stop_button.clicked.connect(session.stop)
         self.message = QLabel()
         self._message_text: Callable[[], str] = str
-        controls = QHBoxLayout()
-        controls.addWidget(self.duration_caption)
-        controls.addWidget(self.duration)
-        controls.addWidget(self.start_button)
-        controls.addWidget(self.stop_button)
-        controls.addWidget(self.message, 1)
-
-        self.image_widget = pg.GraphicsLayoutWidget()
-        self.image_plot = self.image_widget.addPlot()
-        self.image_plot.setAspectLocked(True)
-        self.image_plot.invertY(True)
-        self.image = pg.ImageItem(axisOrder="row-major")
-        self.image_plot.addItem(self.image)
-        self.colour_bar = pg.ColorBarItem(
-            values=(0, 4095), colorMap=pg.colormap.get("viridis"), interactive=False
-        )
-        self.colour_bar.setImageItem(self.image, insert_in=self.image_plot)
-
-        self.traces = pg.PlotWidget()
-        self.traces.addLegend(offset=(5, 5))
-        self.traces.setXRange(0, live.window_samples, padding=0)
-        self.traces.getPlotItem().setDownsampling(auto=True, mode="peak")
-        self.traces.getPlotItem().setClipToView(True)
-        self.curves: dict[float, pg.PlotDataItem] = {}
-
-        self.vital_values: dict[str, QLabel] = {}
-        self.vital_captions: dict[str, QLabel] = {}
-        vitals = QGridLayout()
-        for column, name in enumerate(VITALS):
-            caption = QLabel()
-            caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            value = QLabel("—")
-            value.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            value.setStyleSheet("font-size: 40pt; font-weight: bold; color: #1565c0")
-            vitals.addWidget(caption, 0, column)
-            vitals.addWidget(value, 1, column)
-            self.vital_captions[name] = caption
-            self.vital_values[name] = value
+        controls = self._build_controls()
+        self._build_image()
+        self._build_traces()
+        vitals = self._build_vitals()
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.image_widget)
@@ -139,6 +98,64 @@ class LiveView(QWidget):
         session.acquired.connect(self._on_acquired)
         self.retranslate()
         self._update_buttons(False)
+
+    def _build_controls(self) -> QHBoxLayout:
+        """Duration, start and stop of a plain acquisition, and the message line."""
+        self.duration = QDoubleSpinBox()
+        self.duration.setRange(0.1, 3600.0)
+        self.duration.setValue(30.0)
+        self.duration.setSuffix(" s")
+        self.duration_caption = QLabel()
+        self.start_button = QPushButton()
+        self.stop_button = QPushButton()
+        self.start_button.clicked.connect(self.start)
+        self.stop_button.clicked.connect(self.session.stop)
+        controls = QHBoxLayout()
+        controls.addWidget(self.duration_caption)
+        controls.addWidget(self.duration)
+        controls.addWidget(self.start_button)
+        controls.addWidget(self.stop_button)
+        controls.addWidget(self.message, 1)
+        return controls
+
+    def _build_image(self) -> None:
+        """The live frame with its colour bar (0 … 4095 DN until levels are set)."""
+        self.image_widget = pg.GraphicsLayoutWidget()
+        self.image_plot = self.image_widget.addPlot()
+        self.image_plot.setAspectLocked(True)
+        self.image_plot.invertY(True)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image_plot.addItem(self.image)
+        self.colour_bar = pg.ColorBarItem(
+            values=(0, 4095), colorMap=pg.colormap.get("viridis"), interactive=False
+        )
+        self.colour_bar.setImageItem(self.image, insert_in=self.image_plot)
+
+    def _build_traces(self) -> None:
+        """The PPG traces over the live window, one curve per wavelength (added as they come)."""
+        self.traces = pg.PlotWidget()
+        self.traces.addLegend(offset=(5, 5))
+        self.traces.setXRange(0, self.live.window_samples, padding=0)
+        self.traces.getPlotItem().setDownsampling(auto=True, mode="peak")
+        self.traces.getPlotItem().setClipToView(True)
+        self.curves: dict[float, pg.PlotDataItem] = {}
+
+    def _build_vitals(self) -> QGridLayout:
+        """A caption and a large value per vital sign."""
+        self.vital_values: dict[str, QLabel] = {}
+        self.vital_captions: dict[str, QLabel] = {}
+        vitals = QGridLayout()
+        for column, name in enumerate(VITALS):
+            caption = QLabel()
+            caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            value = QLabel("—")
+            value.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            value.setStyleSheet("font-size: 40pt; font-weight: bold; color: #1565c0")
+            vitals.addWidget(caption, 0, column)
+            vitals.addWidget(value, 1, column)
+            self.vital_captions[name] = caption
+            self.vital_values[name] = value
+        return vitals
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.LanguageChange:
@@ -169,7 +186,7 @@ class LiveView(QWidget):
         self._say(lambda: self.tr("Acquiring…"))
         self.session.acquire(self.duration.value(), self.runs_dir)
 
-    def _on_acquired(self, result: object) -> None:
+    def _on_acquired(self, result: AcquisitionResult | None) -> None:
         if result is None:
             self._say(lambda: self.tr("Stopped."))
             return
@@ -191,13 +208,13 @@ class LiveView(QWidget):
         if self.isVisible():
             self.redraw()
 
-    def _levels(self, snapshot: LiveSnapshot) -> tuple[float, float]:
-        """Colour levels (DN): the 1st–99th percentile range of the images seen in this run,
-        only ever widened, so the colours do not flicker from frame to frame."""
-        low, high = (float(v) for v in np.nanpercentile(snapshot.image, (1, 99)))
-        if self.levels is not None and self.levels_generation == snapshot.generation:
+    def _levels(self, image: NDArray[np.float64], generation: int) -> tuple[float, float]:
+        """Colour levels (DN): the 1st–99th percentile range of the images seen in this run
+        (`generation`), only ever widened, so the colours do not flicker from frame to frame."""
+        low, high = (float(v) for v in np.nanpercentile(image, (1, 99)))
+        if self.levels is not None and self.levels_generation == generation:
             low, high = min(low, self.levels[0]), max(high, self.levels[1])
-        self.levels, self.levels_generation = (low, max(high, low + 1)), snapshot.generation
+        self.levels, self.levels_generation = (low, max(high, low + 1)), generation
         return self.levels
 
     def redraw(self) -> None:
@@ -209,7 +226,7 @@ class LiveView(QWidget):
         self.redraws += 1
         if snapshot.image is not None:
             self.image.setImage(snapshot.image, autoLevels=False)
-            self.colour_bar.setLevels(self._levels(snapshot))
+            self.colour_bar.setLevels(self._levels(snapshot.image, snapshot.generation))
         for wavelength in set(self.curves) - set(snapshot.traces):
             self.traces.removeItem(self.curves.pop(wavelength))
         for index, (wavelength, samples) in enumerate(sorted(snapshot.traces.items())):

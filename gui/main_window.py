@@ -27,7 +27,7 @@ from gui.live_buffer import LiveBuffer
 from gui.live_view import LiveView
 from gui.results_view import ResultsView
 from gui.run_worker import Worker
-from gui.runner_view import RunnerView
+from gui.runner_view import RunnerView, RunOutcome
 from gui.tasks import run_task
 from instrument.config import InstrumentConfig
 from protocols.protocol_file import load_protocol, shipped_protocols
@@ -230,7 +230,7 @@ class MainWindow(QMainWindow):
             .replace("%2", ", ".join(status.blocked))
         )
 
-    def _on_run_finished(self, outcome: object) -> None:
+    def _on_run_finished(self, outcome: RunOutcome) -> None:
         self.results_view.show_outcome(outcome)
         self.refresh_calibrations()
 

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from gui.run_worker import Worker
 from gui.runner_view import RunOutcome, status_text
+from imaging.statistics import finite_range
 from instrument.run_record import read_run_record
 
 LESION_KEYS = ("inclusions", "lesions")
@@ -233,8 +234,7 @@ class ResultsView(QWidget):
             plot = widget.addPlot(row=index // 3, col=index % 3, title=name)
             plot.setAspectLocked(True)
             plot.invertY(True)
-            finite = image[np.isfinite(image)]
-            low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+            low, high = finite_range(image)
             # Withheld pixels (NaN) show in the colour of the lowest value.
             item = pg.ImageItem(np.nan_to_num(image, nan=low), axisOrder="row-major")
             plot.addItem(item)

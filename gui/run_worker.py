@@ -33,7 +33,7 @@ class Worker(QObject):
         Where live data goes; ``None`` drops it.
     """
 
-    event = Signal(object)
+    run_event = Signal(object)
     finished = Signal(object)
     failed = Signal(str)
     _deliver = Signal(str, object)
@@ -94,7 +94,7 @@ class Worker(QObject):
 
     def _on_deliver(self, kind: str, payload: object) -> None:
         if kind == "event":
-            self.event.emit(payload)
+            self.run_event.emit(payload)
         elif kind == "finished":
             self.finished.emit(payload)
         else:

@@ -75,6 +75,14 @@ class RunOutcome:
     messages: list[str] = field(default_factory=list)
 
 
+def _cell(table: QTableWidget, row: int, column: int) -> QTableWidgetItem:
+    """The item the view put at (row, column) of one of its tables."""
+    item = table.item(row, column)
+    if item is None:
+        raise LookupError(f"no table item at row {row}, column {column}")
+    return item
+
+
 def status_text(status: str) -> str:
     """A step status as the interface shows it, in the current language."""
     names = {
@@ -147,6 +155,23 @@ class RunnerView(QWidget):
         self._status_text: Callable[[], str] = str
         self._status_error = False
 
+        layout = QVBoxLayout(self)
+        layout.addLayout(self._build_form())
+        layout.addWidget(self._build_override_box())
+        layout.addLayout(self._build_buttons())
+        layout.addWidget(self._build_prompt_box())
+        self._build_progress(layout)
+
+        worker.run_event.connect(self.on_event)
+        worker.failed.connect(self._on_failed)
+        worker.finished.connect(lambda _: self._update_buttons())
+        self.retranslate()
+        self._show_protocol()
+        self._update_buttons()
+
+    # ------------------------------------------------------------------ layout
+    def _build_form(self) -> QFormLayout:
+        """Protocol choice, its description and calibrations, operator and subject."""
         self.protocol_box = QComboBox()
         for name in shipped_protocols():
             self.protocol_box.addItem(name, name)
@@ -157,12 +182,6 @@ class RunnerView(QWidget):
         self.calibrations.setWordWrap(True)
         self.operator = QLineEdit()
         self.subject = QLineEdit()
-        self.start_button = QPushButton()
-        self.pause_button = QPushButton()
-        self.abort_button = QPushButton()
-        self.start_button.clicked.connect(self.start)
-        self.pause_button.clicked.connect(self.toggle_pause)
-        self.abort_button.clicked.connect(self.abort)
         self.form = QFormLayout()
         self.form_labels = [QLabel() for _ in range(5)]
         for label, field_widget in zip(
@@ -171,6 +190,10 @@ class RunnerView(QWidget):
             strict=True,
         ):
             self.form.addRow(label, field_widget)
+        return self.form
+
+    def _build_override_box(self) -> QGroupBox:
+        """User, password and reason of a calibration override (hidden until needed)."""
         self.override_box = QGroupBox()
         self.override_user = QLineEdit()
         self.override_password = QLineEdit()
@@ -186,11 +209,24 @@ class RunnerView(QWidget):
             override_form.addRow(label, field_widget)
             field_widget.textChanged.connect(self._update_buttons)
         self.override_box.setVisible(False)
+        return self.override_box
+
+    def _build_buttons(self) -> QHBoxLayout:
+        """Start, pause/resume and abort."""
+        self.start_button = QPushButton()
+        self.pause_button = QPushButton()
+        self.abort_button = QPushButton()
+        self.start_button.clicked.connect(self.start)
+        self.pause_button.clicked.connect(self.toggle_pause)
+        self.abort_button.clicked.connect(self.abort)
         buttons = QHBoxLayout()
         for button in (self.start_button, self.pause_button, self.abort_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
+        return buttons
 
+    def _build_prompt_box(self) -> QGroupBox:
+        """An operator prompt's message and its continue button (hidden until a prompt)."""
         self.prompt_box = QGroupBox()
         self.prompt_text = QLabel()
         self.prompt_text.setWordWrap(True)
@@ -201,7 +237,10 @@ class RunnerView(QWidget):
         prompt_layout.addWidget(self.prompt_text, 1)
         prompt_layout.addWidget(self.continue_button)
         self.prompt_box.setVisible(False)
+        return self.prompt_box
 
+    def _build_progress(self, layout: QVBoxLayout) -> None:
+        """Status line, progress bar, step message, then the steps and QC tables side by side."""
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.progress = QProgressBar()
@@ -221,22 +260,10 @@ class RunnerView(QWidget):
         splitter = QSplitter()
         splitter.addWidget(self.steps_box)
         splitter.addWidget(self.qc_box)
-        layout = QVBoxLayout(self)
-        layout.addLayout(self.form)
-        layout.addWidget(self.override_box)
-        layout.addLayout(buttons)
-        layout.addWidget(self.prompt_box)
         layout.addWidget(self.status)
         layout.addWidget(self.progress)
         layout.addWidget(self.step_message)
         layout.addWidget(splitter, 1)
-
-        worker.event.connect(self.on_event)
-        worker.failed.connect(self._on_failed)
-        worker.finished.connect(lambda _: self._update_buttons())
-        self.retranslate()
-        self._show_protocol()
-        self._update_buttons()
 
     # ------------------------------------------------------------------ texts
     def changeEvent(self, event: QEvent) -> None:
@@ -292,12 +319,12 @@ class RunnerView(QWidget):
             ]
         )
         for row in range(self.steps.rowCount()):
-            item = self.steps.item(row, 2)
-            item.setText(status_text(item.data(Qt.ItemDataRole.UserRole)))
+            status = _cell(self.steps, row, 2)
+            status.setText(status_text(status.data(Qt.ItemDataRole.UserRole)))
         for row in range(self.qc.rowCount()):
-            item = self.qc.item(row, 6)
-            item.setText(
-                self.tr("PASS") if item.data(Qt.ItemDataRole.UserRole) else self.tr("FAIL")
+            verdict = _cell(self.qc, row, 6)
+            verdict.setText(
+                self.tr("PASS") if verdict.data(Qt.ItemDataRole.UserRole) else self.tr("FAIL")
             )
 
     # ------------------------------------------------------------------ protocol
@@ -491,7 +518,7 @@ class RunnerView(QWidget):
             self.progress.setValue(int(PROGRESS_STEPS * (event.index + fraction) / count))
             self.step_message.setText(event.message)
         elif isinstance(event, StepFinished):
-            kind = self.steps.item(event.index, 1).text()
+            kind = _cell(self.steps, event.index, 1).text()
             self._set_step(event.index, event.name, kind, event.status)
             self.progress.setValue(int(PROGRESS_STEPS * (event.index + 1) / count))
             if outcome is not None:
@@ -512,10 +539,8 @@ class RunnerView(QWidget):
             if outcome is not None:
                 outcome.messages.append(event.message)
             if failed:
-                self._say(
-                    lambda message=event.message: self.tr("Run failed: %1").replace("%1", message),
-                    True,
-                )
+                message = event.message
+                self._say(lambda: self.tr("Run failed: %1").replace("%1", message), True)
         elif isinstance(event, RunFinished):
             self.prompt_box.setVisible(False)
             self._finish(event)

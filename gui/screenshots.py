@@ -21,7 +21,8 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np
-from PySide6.QtCore import QEventLoop
+from numpy.typing import NDArray
+from PySide6.QtCore import QCoreApplication, QEventLoop
 from PySide6.QtWidgets import QApplication, QWidget
 
 from calibration.record import (
@@ -45,7 +46,9 @@ TIMEOUT_S = 300.0
 SIZE = (1280, 820)
 
 
-def wait_until(app: QApplication, done: Callable[[], bool], timeout_s: float = TIMEOUT_S) -> None:
+def wait_until(
+    app: QCoreApplication, done: Callable[[], bool], timeout_s: float = TIMEOUT_S
+) -> None:
     """Serve the event loop until ``done()``.
 
     Raises
@@ -100,7 +103,7 @@ def demo_registry(root: Path) -> Registry:
             user_id, name, roles, DEMO_PASSWORD, admin_id="admin", admin_password=DEMO_PASSWORD
         )
     today = time.strftime("%Y-%m-%d")
-    records = (
+    records: tuple[tuple[str, str, str, dict[str, NDArray[np.float64]]], ...] = (
         ("detector-characterisation", "Detector characterisation (EMVA 1288)", today, {}),
         (
             "spo2-curve",

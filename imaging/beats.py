@@ -146,7 +146,8 @@ def _refined_times(values: NDArray[np.float64], index: NDArray[np.intp]) -> NDAr
     shift = np.divide(
         0.5 * (left - right), curvature, out=np.zeros_like(centre), where=curvature < 0.0
     )
-    return inner + np.clip(shift, -0.5, 0.5)
+    refined: NDArray[np.float64] = inner + np.clip(shift, -0.5, 0.5)
+    return refined
 
 
 def segment_sums(values: ArrayLike, starts: ArrayLike) -> NDArray[np.float64]:

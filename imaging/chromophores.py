@@ -88,7 +88,7 @@ def _checked_wavelengths(wavelength_nm: ArrayLike) -> NDArray[np.float64]:
     low, high = WAVELENGTH_RANGE_NM
     if np.any(~((wavelengths >= low) & (wavelengths <= high))):
         raise ValueError(
-            f"wavelength {wavelength_nm} nm is outside the tabulated range {low:g}-{high:g} nm"
+            f"wavelength {wavelength_nm!s} nm is outside the tabulated range {low:g}-{high:g} nm"
         )
     return wavelengths
 
@@ -137,7 +137,8 @@ def water_absorption_per_mm(wavelength_nm: ArrayLike) -> NDArray[np.float64]:
     """
     wavelengths = _checked_wavelengths(wavelength_nm)
     k = np.interp(wavelengths, _WATER_K[:, 0], _WATER_K[:, 1])
-    return 4.0 * np.pi * k / (wavelengths * 1e-6)
+    mua_per_mm: NDArray[np.float64] = 4.0 * np.pi * k / (wavelengths * 1e-6)
+    return mua_per_mm
 
 
 def reduced_scattering_per_mm(
@@ -185,4 +186,7 @@ def absorption_per_mm(
     decadic = (epsilon_hbo2 * np.asarray(hbo2_um) + epsilon_hb * np.asarray(hb_um)) * (
         PER_CM_PER_M_TIMES_UM_TO_PER_MM
     )
-    return LN10 * decadic + water_fraction * water_absorption_per_mm(wavelength_nm)
+    mua_per_mm: NDArray[np.float64] = LN10 * decadic + water_fraction * water_absorption_per_mm(
+        wavelength_nm
+    )
+    return mua_per_mm

@@ -12,7 +12,7 @@ separation mostly fixes μ_eff = √(3 μa μs')), so μs' should be given when 
 from __future__ import annotations
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import least_squares
 
 from imaging.dot_forward import cw_measurements
@@ -88,7 +88,8 @@ def fit_background_optics(
         )
         log_model = np.log(np.clip(model, 1e-300, None))
         offset = np.mean(log_measured - log_model)  # ln K eliminated in closed form
-        return log_measured - log_model - offset
+        residual: NDArray[np.float64] = log_measured - log_model - offset
+        return residual
 
     start = []
     if mua_per_mm is None:

@@ -80,11 +80,6 @@ def boundary_coefficient(n_tissue: float = 1.4, n_outside: float = 1.0) -> float
     return float((1.0 + r_j) / (1.0 - r_phi))
 
 
-def extrapolation_length_mm(musp_per_mm: float, n_tissue: float = 1.4) -> float:
-    """Extrapolated-boundary distance z_e = 2 A D outside each face, mm (D = 1/(3 μs'))."""
-    return 2.0 * boundary_coefficient(n_tissue) / (3.0 * musp_per_mm)
-
-
 def _check_optics(mua_per_mm: float, musp_per_mm: float, thickness_mm: float) -> None:
     if not (mua_per_mm > 0 and musp_per_mm > 0):
         raise ValueError(
@@ -271,4 +266,5 @@ def cw_measurements(
     """
     sources = effective_sources_mm(sources_mm, musp_per_mm, thickness_mm)
     flux = slab_face_flux(sources, detectors_mm, mua_per_mm, musp_per_mm, thickness_mm, n_tissue)
-    return flux[np.asarray(source_index), np.asarray(detector_index)]
+    pairs: NDArray[np.float64] = flux[np.asarray(source_index), np.asarray(detector_index)]
+    return pairs

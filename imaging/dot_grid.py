@@ -54,7 +54,7 @@ def _step(axis: NDArray[np.float64]) -> float:
 def _centred_axis(low: float, high: float, voxel_mm: float) -> NDArray[np.float64]:
     count = max(1, round((high - low) / voxel_mm))
     step = (high - low) / count
-    return low + step * (np.arange(count) + 0.5)
+    return low + step * (np.arange(count, dtype=np.float64) + 0.5)
 
 
 def probe_grid(

@@ -202,7 +202,9 @@ def _alpha_by_rule(
     raise ValueError(f"unknown regularisation rule {rule!r}; use 'gcv' or 'lcurve'")
 
 
-def _checked(jacobian: ArrayLike, data: ArrayLike, weights: ArrayLike):
+def _checked(
+    jacobian: ArrayLike, data: ArrayLike, weights: ArrayLike
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     j = np.asarray(jacobian, dtype=float)
     y = np.asarray(data, dtype=float)
     w = np.asarray(weights, dtype=float)

@@ -14,6 +14,7 @@ Pixels whose raw value reaches the ADC maximum or whose signal exceeds the linea
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -156,28 +157,16 @@ def correct_frames(
     raw = np.asarray(frames)
     if raw.ndim not in (2, 3):
         raise ValueError(f"frames must be (H, W) or (N, H, W), got shape {raw.shape}")
-    frame_shape = raw.shape[-2:]
     maps = {
         "black_level_dn": np.asarray(black_level_dn, dtype=float),
         "dark_current_dn_per_s": np.asarray(dark_current_dn_per_s, dtype=float),
         "flat_gain": np.asarray(flat_gain, dtype=float),
         "bad_pixel_mask": np.asarray(bad_pixel_mask),
     }
-    for name, image in maps.items():
-        if image.shape != frame_shape:
-            raise ValueError(f"{name} has shape {image.shape}, the frames are {frame_shape}")
+    coefficients, temperature = _checked_inputs(
+        raw.shape, maps, linearity_coefficients, temperature_c
+    )
     bad = maps["bad_pixel_mask"]
-    if bad.dtype != np.bool_:
-        raise ValueError(f"bad_pixel_mask must be boolean, got {bad.dtype}")
-    coefficients = np.asarray(linearity_coefficients, dtype=float)
-    if coefficients.ndim != 1 or coefficients.size == 0:
-        raise ValueError(
-            f"linearity_coefficients must be 1-D and non-empty, got shape {coefficients.shape}"
-        )
-    temperature = np.asarray(temperature_c, dtype=float)
-    if temperature.ndim != 0 and (raw.ndim == 2 or temperature.shape != raw.shape[:1]):
-        expected = "a scalar" if raw.ndim == 2 else f"a scalar or shape ({raw.shape[0]},)"
-        raise ValueError(f"temperature_c must be {expected}, got shape {temperature.shape}")
 
     dark = dark_frame_dn(
         exposure_s,
@@ -191,6 +180,34 @@ def correct_frames(
     saturated = ((raw >= saturation_dn) | (signal > valid_max_dn)) & ~bad
     linear = np.polynomial.polynomial.polyval(signal, coefficients) / maps["flat_gain"]
     return CorrectedFrames(signal_dn=_replace_bad(linear, bad, saturated), saturated=saturated)
+
+
+def _checked_inputs(
+    frames_shape: tuple[int, ...],
+    maps: dict[str, NDArray[Any]],
+    linearity_coefficients: ArrayLike,
+    temperature_c: ArrayLike,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Linearity coefficients and temperature(s) as arrays, after checking every input's shape
+    against the frames' (see :func:`correct_frames` for the errors raised)."""
+    frame_shape = frames_shape[-2:]
+    for name, image in maps.items():
+        if image.shape != frame_shape:
+            raise ValueError(f"{name} has shape {image.shape}, the frames are {frame_shape}")
+    bad = maps["bad_pixel_mask"]
+    if bad.dtype != np.bool_:
+        raise ValueError(f"bad_pixel_mask must be boolean, got {bad.dtype}")
+    coefficients = np.asarray(linearity_coefficients, dtype=float)
+    if coefficients.ndim != 1 or coefficients.size == 0:
+        raise ValueError(
+            f"linearity_coefficients must be 1-D and non-empty, got shape {coefficients.shape}"
+        )
+    temperature = np.asarray(temperature_c, dtype=float)
+    stack = len(frames_shape) == 3
+    if temperature.ndim != 0 and (not stack or temperature.shape != frames_shape[:1]):
+        expected = f"a scalar or shape ({frames_shape[0]},)" if stack else "a scalar"
+        raise ValueError(f"temperature_c must be {expected}, got shape {temperature.shape}")
+    return coefficients, temperature
 
 
 def _replace_bad(

@@ -15,6 +15,7 @@ get NaN and quality 0, and take no part in the array pulse.
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -37,10 +38,11 @@ NOISE_RATIO_RAMP = (0.06, 0.02)
 """Pixel noise-to-pulse power ratio at which the noise score is 0 and 1."""
 
 
-def _saturated(pair_stack: NDArray, full_scale: float | None) -> NDArray[np.bool_]:
+def _saturated(pair_stack: NDArray[Any], full_scale: float | None) -> NDArray[np.bool_]:
     """Pixels of a (N, 2, H, W) stack at the ADC limit in either channel, (H, W)."""
     if full_scale is not None:
-        return np.any(pair_stack.max(axis=0) >= full_scale, axis=0)
+        saturated: NDArray[np.bool_] = np.any(pair_stack.max(axis=0) >= full_scale, axis=0)
+        return saturated
     frames = pair_stack.shape[0]
     piled = np.zeros(pair_stack.shape[2:], dtype=bool)
     for extreme in (pair_stack.max(axis=0), pair_stack.min(axis=0)):
@@ -80,7 +82,7 @@ class PpgMaps:
     pair_nm: tuple[float, float]
 
 
-def _stack(frames: ArrayLike | Sequence[ArrayLike], wavelengths: int) -> NDArray:
+def _stack(frames: ArrayLike | Sequence[ArrayLike], wavelengths: int) -> NDArray[Any]:
     """(N, W, H, Wpx) from one array of that shape or W stacks (N, H, Wpx)."""
     if isinstance(frames, list | tuple):
         stack = np.stack([np.asarray(f) for f in frames], axis=1)
@@ -92,6 +94,93 @@ def _stack(frames: ArrayLike | Sequence[ArrayLike], wavelengths: int) -> NDArray
             f"got shape {stack.shape}"
         )
     return stack
+
+
+@dataclass(frozen=True)
+class _ReducedSeries:
+    """Red and infrared series of each pixel (block) at the analysis rate."""
+
+    rows: int
+    cols: int
+    rate_hz: float
+    usable: NDArray[np.bool_]
+    """(pixels,) no non-finite sample, not saturated."""
+    dc_red: NDArray[np.float64]
+    dc_ir: NDArray[np.float64]
+    pulse_red: NDArray[np.float64]
+    """(samples, pixels) pulse band; 0 for pixels not usable."""
+    pulse_ir: NDArray[np.float64]
+    array_pulse: NDArray[np.float64]
+    """(samples,) infrared pulse averaged over the usable pixels."""
+
+
+def _reduced_series(
+    stack: NDArray,
+    pair_index: tuple[int, int],
+    sample_rate_hz: float,
+    block: int,
+    full_scale: float | None,
+) -> _ReducedSeries:
+    """Average time groups down to about `ANALYSIS_RATE_HZ` and pixels into blocks; filter."""
+    red, infrared = pair_index
+    q = max(1, int(sample_rate_hz // ANALYSIS_RATE_HZ))
+    n = stack.shape[0] // q
+    rows, cols = stack.shape[2] // block, stack.shape[3] // block
+    # Time groups of q frames and block × block regions averaged in one reshape (a view of
+    # the input when it holds just the red and infrared stacks in that order).
+    channels = slice(0, 2) if (red, infrared) == (0, 1) else [red, infrared]
+    pair_stack = stack[: n * q, channels, : rows * block, : cols * block]
+    grouped = pair_stack.reshape(n, q, 2, rows, block, cols, block)
+    reduced = grouped.sum(axis=(1, 4, 6), dtype=np.float32).astype(np.float64) / (q * block**2)
+    rate = sample_rate_hz / q
+    pixels = rows * cols
+    series = reduced.reshape(n, 2 * pixels)
+    # Pixels with a non-finite sample or at the ADC limit are left out (per pixel/block).
+    usable = np.all(np.isfinite(series), axis=0)
+    usable = usable[:pixels] & usable[pixels:]
+    saturated = _saturated(pair_stack, full_scale).reshape(rows, block, cols, block)
+    usable &= ~saturated.any(axis=(1, 3)).ravel()
+    series = np.where(np.tile(usable, 2), series, 0.0)
+    dc = series.mean(axis=0)
+    pulse = pulse_band(series, rate)
+    pulse_ir = pulse[:, pixels:]
+    array_pulse = pulse_ir[:, usable].mean(axis=1) if usable.any() else np.zeros(n)
+    return _ReducedSeries(
+        rows=rows,
+        cols=cols,
+        rate_hz=rate,
+        usable=usable,
+        dc_red=dc[:pixels],
+        dc_ir=dc[pixels:],
+        pulse_red=pulse[:, :pixels],
+        pulse_ir=pulse_ir,
+        array_pulse=array_pulse,
+    )
+
+
+def _pixel_figures(
+    reduced: _ReducedSeries, index: NDArray[np.intp]
+) -> tuple[NDArray[np.float64], ...]:
+    """Per pixel over the beats `index`: ratio of ratios, red/infrared agreement, coherence
+    with the array pulse, perfusion index (%) and the noise ratio (NaN/inf where undefined)."""
+    span = slice(int(index[0]), int(index[-1]))
+    red_span, ir_span = reduced.pulse_red[span], reduced.pulse_ir[span]
+    cross = np.einsum("tp,tp->p", red_span, ir_span)
+    power_ir = np.einsum("tp,tp->p", ir_span, ir_span)
+    power_red = np.einsum("tp,tp->p", red_span, red_span)
+    reference = reduced.array_pulse[span]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = cross / power_ir * reduced.dc_ir / reduced.dc_red
+        agreement = cross / np.sqrt(power_red * power_ir)
+        coherence = (reference @ ir_span) / np.sqrt(power_ir * (reference @ reference))
+        coherence_red = (reference @ red_span) / np.sqrt(power_red * (reference @ reference))
+        low, high = segment_extremes(reduced.pulse_ir, index)
+        perfusion = 100.0 * np.mean(high - low, axis=0) / reduced.dc_ir
+        # Power off the array pulse over power on it: infrared noise biases R low.
+        noise_ratio = np.maximum(
+            1.0 / coherence**2 - 1.0, (1.0 / coherence_red**2 - 1.0) / RED_NOISE_TOLERANCE
+        )
+    return ratio, agreement, coherence, perfusion, noise_ratio
 
 
 def ppg_maps(
@@ -141,54 +230,15 @@ def ppg_maps(
     if stack.shape[0] < MIN_DURATION_S * sample_rate_hz:
         raise ValueError(f"the stack lasts under {MIN_DURATION_S:g} s")
 
-    q = max(1, int(sample_rate_hz // ANALYSIS_RATE_HZ))
-    n = stack.shape[0] // q
-    rows, cols = stack.shape[2] // block, stack.shape[3] // block
-    # Time groups of q frames and block × block regions averaged in one reshape (a view of
-    # the input when it holds just the red and infrared stacks in that order).
-    channels = slice(0, 2) if (red, infrared) == (0, 1) else [red, infrared]
-    pair_stack = stack[: n * q, channels, : rows * block, : cols * block]
-    grouped = pair_stack.reshape(n, q, 2, rows, block, cols, block)
-    reduced = grouped.sum(axis=(1, 4, 6), dtype=np.float32).astype(np.float64) / (q * block**2)
-    rate = sample_rate_hz / q
-    pixels = rows * cols
-    series = reduced.reshape(n, 2 * pixels)
-    # Pixels with a non-finite sample or at the ADC limit are left out (per pixel/block).
-    usable = np.all(np.isfinite(series), axis=0)
-    usable = usable[:pixels] & usable[pixels:]
-    saturated = _saturated(pair_stack, full_scale).reshape(rows, block, cols, block)
-    usable &= ~saturated.any(axis=(1, 3)).ravel()
-    series = np.where(np.tile(usable, 2), series, 0.0)
-    dc = series.mean(axis=0)
-    pulse = pulse_band(series, rate)
-    pulse_red, pulse_ir = pulse[:, :pixels], pulse[:, pixels:]
-    dc_red, dc_ir = dc[:pixels], dc[pixels:]
-
-    array_pulse = pulse_ir[:, usable].mean(axis=1) if usable.any() else np.zeros(n)
-    beats = detect_beats(array_pulse, rate)
-    index = beats.index
-    if index.size < 3:
+    reduced = _reduced_series(stack, (red, infrared), sample_rate_hz, block, full_scale)
+    rows, cols, usable = reduced.rows, reduced.cols, reduced.usable
+    beats = detect_beats(reduced.array_pulse, reduced.rate_hz)
+    if beats.index.size < 3:
         nan_map = np.full((rows, cols), np.nan)
         return PpgMaps(
             nan_map, nan_map, np.zeros((rows, cols)), nan_map, np.nan, beats.time_s, pair
         )
-    span = slice(int(index[0]), int(index[-1]))
-    red_span, ir_span = pulse_red[span], pulse_ir[span]
-    cross = np.einsum("tp,tp->p", red_span, ir_span)
-    power_ir = np.einsum("tp,tp->p", ir_span, ir_span)
-    power_red = np.einsum("tp,tp->p", red_span, red_span)
-    reference = array_pulse[span]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = cross / power_ir * dc_ir / dc_red
-        agreement = cross / np.sqrt(power_red * power_ir)
-        coherence = (reference @ ir_span) / np.sqrt(power_ir * (reference @ reference))
-        coherence_red = (reference @ red_span) / np.sqrt(power_red * (reference @ reference))
-        low, high = segment_extremes(pulse_ir, index)
-        perfusion = 100.0 * np.mean(high - low, axis=0) / dc_ir
-        # Power off the array pulse over power on it: infrared noise biases R low.
-        noise_ratio = np.maximum(
-            1.0 / coherence**2 - 1.0, (1.0 / coherence_red**2 - 1.0) / RED_NOISE_TOLERANCE
-        )
+    ratio, agreement, coherence, perfusion, noise_ratio = _pixel_figures(reduced, beats.index)
     quality = (
         correlation_score(agreement)
         * correlation_score(coherence)

@@ -78,10 +78,11 @@ class Background:
 def _position(grid: VoxelGrid, index: NDArray[np.float64]) -> tuple[float, float, float]:
     """Grid index (possibly fractional) to mm."""
     axes = (grid.x_mm, grid.y_mm, grid.z_mm)
-    return tuple(
+    x_mm, y_mm, z_mm = (
         float(np.interp(i, np.arange(a.size), a)) if a.size > 1 else float(a[0])
         for i, a in zip(index, axes, strict=True)
     )
+    return x_mm, y_mm, z_mm
 
 
 def find_inclusions(

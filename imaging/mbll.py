@@ -108,7 +108,8 @@ def optical_density(
     if not np.isfinite(out).all():
         raise ValueError("intensity and reference must be positive and finite for optical density")
     np.negative(out, out=out)
-    return out
+    optical_density: NDArray[np.float64] = out
+    return optical_density
 
 
 def baseline_reference(
@@ -143,7 +144,8 @@ def baseline_reference(
             f"baseline window {start_s:g}:{end_s:g} s holds no sample "
             f"(data span {time[0]:g}-{time[-1]:g} s)"
         )
-    return np.asarray(intensity, dtype=float)[inside].mean(axis=0)
+    baseline: NDArray[np.float64] = np.asarray(intensity, dtype=float)[inside].mean(axis=0)
+    return baseline
 
 
 def dpf_from_age(age_years: float, wavelength_nm: ArrayLike) -> NDArray[np.float64]:
@@ -168,13 +170,14 @@ def dpf_from_age(age_years: float, wavelength_nm: ArrayLike) -> NDArray[np.float
     if not low <= age_years <= high:
         raise ValueError(f"age must lie in {low:g}-{high:g} years, got {age_years:g}")
     lam = np.asarray(wavelength_nm, dtype=float)
-    return (
+    dpf: NDArray[np.float64] = (
         _SW_ALPHA
         + _SW_BETA * age_years**_SW_GAMMA
         + _SW_DELTA * lam**3
         + _SW_EPSILON * lam**2
         + _SW_ZETA * lam
     )
+    return dpf
 
 
 def extinction_per_mm_per_um(wavelength_nm: ArrayLike) -> NDArray[np.float64]:
@@ -291,7 +294,7 @@ def hemoglobin_changes(
         raise ValueError(f"intensity has shape {values.shape}, expected (T, C, W) with T >= 1")
     samples, channels, count = values.shape
     if count != len(np.atleast_1d(wavelength_nm)):
-        raise ValueError(f"intensity has {count} wavelengths, {len(wavelength_nm)} given")
+        raise ValueError(f"intensity has {count} wavelengths, {np.size(wavelength_nm)} given")
     distance, inverse = _inverse_pathlength(wavelength_nm, distance_mm, dpf, channels)
     ref = values.mean(axis=0) if reference is None else np.asarray(reference, dtype=float)
     if ref.shape != (channels, count):

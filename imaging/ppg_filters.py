@@ -51,7 +51,8 @@ def pulse_band(
     centred = values - np.median(values, axis=axis, keepdims=True)
     band = (PULSE_BAND_HZ[0], min(high_hz, 0.4 * sample_rate_hz))
     sos = signal.butter(FILTER_ORDER, band, btype="bandpass", fs=sample_rate_hz, output="sos")
-    return signal.sosfiltfilt(sos, centred, axis=axis)
+    filtered: NDArray[np.float64] = signal.sosfiltfilt(sos, centred, axis=axis)
+    return filtered
 
 
 def running_rms(values: ArrayLike, window_samples: int, axis: int = 0) -> NDArray[np.float64]:
@@ -73,7 +74,8 @@ def running_rms(values: ArrayLike, window_samples: int, axis: int = 0) -> NDArra
     """
     squared = np.square(np.asarray(values, dtype=float))
     mean_square = ndimage.uniform_filter1d(squared, max(1, int(window_samples)), axis=axis)
-    return np.sqrt(np.maximum(mean_square, 0.0))
+    rms: NDArray[np.float64] = np.sqrt(np.maximum(mean_square, 0.0))
+    return rms
 
 
 SPECTRUM_RATE_HZ = 40.0
@@ -118,7 +120,8 @@ def windowed_spectra(
     windows = decimated[starts[:, np.newaxis] + np.arange(length)]
     windows = windows - windows.mean(axis=1, keepdims=True)
     taper = np.hanning(length)[np.newaxis, :, np.newaxis]
-    return np.fft.rfftfreq(length, 1.0 / rate), np.fft.rfft(windows * taper, axis=1)
+    frequencies_hz = np.asarray(np.fft.rfftfreq(length, 1.0 / rate), dtype=np.float64)
+    return frequencies_hz, np.fft.rfft(windows * taper, axis=1)
 
 
 HARMONICS = 3

@@ -170,14 +170,14 @@ def pulse_oximetry(
     red, infrared = int(np.argmin(wavelengths)), int(np.argmax(wavelengths))
     pair = (float(wavelengths[red]), float(wavelengths[infrared]))
     oximetry = red != infrared
-    if oximetry:
-        curve = curve or default_curve(*pair)
+    curve = (curve or default_curve(*pair)) if oximetry else None
+    if curve is not None:
         curve.check_pair(*pair)
 
     pulse = pulse_band(values, sample_rate_hz)
     beats = detect_beats(pulse[:, infrared], sample_rate_hz)
     duration_s = values.shape[0] / sample_rate_hz
-    time_s = np.arange(int(duration_s + 1e-6)) + 0.5
+    time_s = np.arange(int(duration_s + 1e-6), dtype=np.float64) + 0.5
     middle_s = 0.5 * (beats.time_s[:-1] + beats.time_s[1:])
     spectral = spectral_quality(
         pulse[:, red] / np.median(values[:, red]),
@@ -194,7 +194,11 @@ def pulse_oximetry(
         spectral, time_s, middle_s, beat["interval_s"]
     )
     accepted = beat["quality"] >= QUALITY_THRESHOLD
-    spo2 = curve.spo2_percent(beat["ratio"]) if oximetry else np.full_like(beat["ratio"], np.nan)
+    spo2 = (
+        curve.spo2_percent(beat["ratio"])
+        if curve is not None
+        else np.full_like(beat["ratio"], np.nan)
+    )
 
     window, inside = _beat_windows(middle_s, time_s)
     good = inside & accepted[window]
@@ -213,7 +217,7 @@ def pulse_oximetry(
     accepted_intervals = beat["interval_s"][accepted]
     return OximetryResult(
         time_s=time_s,
-        spo2_percent=curve.spo2_percent(ratio) if oximetry else ratio.copy(),
+        spo2_percent=curve.spo2_percent(ratio) if curve is not None else ratio.copy(),
         pulse_rate_bpm=60.0 / _window_median(beat["interval_s"], window, good, reported),
         perfusion_index_percent=_window_median(beat["perfusion_percent"], window, good, reported),
         signal_quality=quality,
@@ -229,7 +233,7 @@ def pulse_oximetry(
         beat_quality=beat["quality"],
         beat_accepted=accepted,
         pair_nm=pair,
-        curve_description=curve.description if oximetry else "",
+        curve_description=curve.description if curve is not None else "",
     )
 
 
@@ -339,4 +343,5 @@ def _shape_correlation(shapes: NDArray[np.float64]) -> NDArray[np.float64]:
     centred = np.divide(centred, norms, out=np.zeros_like(centred), where=norms > 0.0)
     template = np.median(centred, axis=0)
     template /= np.linalg.norm(template) or 1.0
-    return centred @ template
+    correlation: NDArray[np.float64] = centred @ template
+    return correlation

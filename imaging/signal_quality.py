@@ -196,7 +196,8 @@ def beat_spectral_score(
     windows = np.clip(nearest[:, np.newaxis] + np.arange(-reach, reach + 1), 0, centres.size - 1)
     cycles = quality.fundamental_hz[windows] * np.asarray(interval_s, dtype=float)[:, np.newaxis]
     matching = np.abs(np.nan_to_num(cycles) - 1.0) <= RATE_AGREEMENT
-    return np.max(np.where(matching, quality.score()[windows], 0.0), axis=1)
+    score: NDArray[np.float64] = np.max(np.where(matching, quality.score()[windows], 0.0), axis=1)
+    return score
 
 
 def spectral_quality(

@@ -14,6 +14,7 @@ covers the three kinds in use:
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -66,7 +67,8 @@ class SpO2Curve:
         bottom = np.polynomial.polynomial.polyval(r, self.denominator)
         with np.errstate(divide="ignore", invalid="ignore"):
             value = 100.0 * top / bottom
-        return np.clip(value, 0.0, 100.0)
+        spo2: NDArray[np.float64] = np.clip(value, 0.0, 100.0)
+        return spo2
 
     def check_pair(self, red_nm: float, infrared_nm: float) -> None:
         """Raise ValueError if the curve belongs to another wavelength pair."""
@@ -169,19 +171,27 @@ def calibrated_curve(
     return polynomial_curve(values, pair_nm, f"{origin}: SpO2 = {polynomial_text(values)}")
 
 
+class CurveCoefficients(Protocol):
+    """Anything with the ascending coefficients a_0 … a_d of SpO2 = Σ a_i R^i, %."""
+
+    @property
+    def coefficients(self) -> ArrayLike:
+        """a_0 … a_d, %."""
+
+
 def curve_from_calibration(
-    calibration: object, pair_nm: tuple[float, float] | None = None
+    calibration: CurveCoefficients, pair_nm: tuple[float, float] | None = None
 ) -> SpO2Curve:
     """The curve of an SpO2-curve calibration (`calibration.spo2_curve.Spo2CurveCalibration`).
 
     Parameters
     ----------
-    calibration : object
+    calibration : CurveCoefficients
         Anything with ``coefficients`` (a_0 … a_d, %) and ``study_id``.
     pair_nm : tuple of float, optional
         (red, infrared) wavelengths of the study, nm.
     """
-    coefficients = np.asarray(calibration.coefficients, dtype=float)  # type: ignore[attr-defined]
+    coefficients = np.asarray(calibration.coefficients, dtype=float)
     return calibrated_curve(coefficients, pair_nm, str(getattr(calibration, "study_id", "")))
 
 

@@ -122,7 +122,8 @@ def dipole_reflectance_per_mm2(
     r2 = np.sqrt(z_image * z_image + rho2)
     direct = z0 * (mueff + 1.0 / r1) * np.exp(-mueff * r1) / (r1 * r1)
     image = z_image * (mueff + 1.0 / r2) * np.exp(-mueff * r2) / (r2 * r2)
-    return musp / mutp / (4.0 * np.pi) * (direct + image)
+    reflectance: NDArray[np.float64] = musp / mutp / (4.0 * np.pi) * (direct + image)
+    return reflectance
 
 
 def _slope_weights(rho: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -135,7 +136,8 @@ def _slope_weights(rho: NDArray[np.float64]) -> NDArray[np.float64]:
     spread = np.sum(centred * centred, axis=-1, keepdims=True)
     if np.any(spread == 0.0):
         raise ValueError("SRS needs distinct source–detector distances")
-    return centred / spread
+    weights: NDArray[np.float64] = centred / spread
+    return weights
 
 
 def _farrell_mua(
@@ -153,7 +155,8 @@ def _farrell_mua(
         reflectance = dipole_reflectance_per_mm2(
             rho, mua[..., np.newaxis], musp[..., np.newaxis], refractive_index
         )
-        return np.sum(weights * (np.log(reflectance) + log_rho2), axis=-1)
+        slope: NDArray[np.float64] = np.sum(weights * (np.log(reflectance) + log_rho2), axis=-1)
+        return slope
 
     mua = start
     for _ in range(NEWTON_ITERATIONS):

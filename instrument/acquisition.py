@@ -8,6 +8,7 @@ frame is counted as a buffer overrun. The consumer (the thread that calls
 
 from __future__ import annotations
 
+import logging
 import math
 import queue
 import time
@@ -19,6 +20,8 @@ import numpy as np
 from drivers.detector_board import DetectorBoard, ReceivedFrame
 from drivers.errors import DeviceError, DeviceTimeout
 from instrument.run_record import FrameBatch, RunRecordWriter
+
+logger = logging.getLogger(__name__)
 
 MAX_BATCH_FRAMES = 64
 BATCH_WINDOW_S = 0.05
@@ -83,6 +86,22 @@ def frames_in(duration_s: float, frame_rate_hz: float) -> int:
             f"duration {duration_s:g} s is shorter than one frame period ({1 / frame_rate_hz:g} s)"
         )
     return frames
+
+
+def _log_losses(stats: AcquisitionStats) -> None:
+    """One line per acquisition; a warning when frames were lost or the link was resynchronised."""
+    lossy = stats.dropped_frames or stats.buffer_overruns or stats.decoder_resyncs
+    logger.log(
+        logging.WARNING if lossy else logging.INFO,
+        "acquired %d frames (%.3f s): %d dropped, of which %d buffer overruns; "
+        "%d decoder resyncs (%d bytes discarded)",
+        stats.frames,
+        stats.duration_s,
+        stats.dropped_frames,
+        stats.buffer_overruns,
+        stats.decoder_resyncs,
+        stats.discarded_bytes,
+    )
 
 
 class ClockMap:
@@ -153,8 +172,10 @@ class Acquisition:
         except queue.Full:
             if received.frame.frame_counter < self._expected_frames:
                 self.buffer_overruns += 1
+                logger.debug("buffer full: frame %d discarded", received.frame.frame_counter)
 
     def _on_failure(self, error: DeviceError) -> None:
+        logger.info("acquisition: link failure reported: %s", error)
         self._failure = error
 
     def stats(self) -> AcquisitionStats:
@@ -193,6 +214,12 @@ class Acquisition:
             The link failed (disconnect) or stalled (no frame for ``stall_timeout_s``).
         """
         expected_frames = self._expected_frames = frames_in(duration_s, self.frame_rate_hz)
+        logger.info(
+            "acquiring %d frames at %g Hz from the detector board on %s",
+            expected_frames,
+            self.frame_rate_hz,
+            self.board.port,
+        )
         clock = ClockMap(time.monotonic())
         last_frame_at = time.monotonic()
         try:
@@ -216,6 +243,11 @@ class Acquisition:
                     raise self._failure
                 silent_for = time.monotonic() - last_frame_at
                 if silent_for > self.stall_timeout_s:
+                    logger.info(
+                        "acquisition stalled: no frame for %.1f s after frame %d",
+                        silent_for,
+                        self._next_counter,
+                    )
                     raise DeviceTimeout(
                         f"detector board on {self.board.port} stopped sending frames: none for "
                         f"{silent_for:.1f} s; check the link and the board's power"
@@ -223,7 +255,9 @@ class Acquisition:
         finally:
             self._stop_stream()
         self.writer.flush()
-        return self.stats()
+        stats = self.stats()
+        _log_losses(stats)
+        return stats
 
     def _stop_stream(self) -> None:
         if self._failure is not None:
@@ -231,6 +265,7 @@ class Acquisition:
         try:
             self.board.stop_stream()
         except DeviceError as exc:
+            logger.info("acquisition: stopping the stream failed: %s", exc)
             self._failure = exc
 
     def _take_batch(self, expected_frames: int) -> tuple[list[ReceivedFrame], bool]:
@@ -257,6 +292,8 @@ class Acquisition:
     def _count_lost(self, counters: np.ndarray) -> None:
         expected = np.concatenate(([self._next_counter], counters[:-1] + 1))
         lost = counters - expected
+        if np.any(lost > 0):
+            logger.debug("frames lost before counters %s", counters[lost > 0].tolist())
         self.dropped_frames += int(np.sum(lost[lost > 0]))
         self._next_counter = int(counters[-1]) + 1
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 
 from drivers.ledsource import DC2200
 from drivers.lockin import LockInAmplifier
@@ -13,6 +14,8 @@ from drivers.sr830 import SR830
 from drivers.sr860 import SR860
 from drivers.visa_device import Identity, VisaDevice
 from instrument.config import BenchConfig, BenchInstrumentConfig, LockinConfig
+
+logger = logging.getLogger(__name__)
 
 LOCKIN_MODELS: dict[str, type[LockInAmplifier]] = {"SR830": SR830, "SR860": SR860}
 
@@ -71,7 +74,16 @@ class BenchInstruments:
 
     def _open(self, device: VisaDevice, kind: str, address: str) -> dict[str, str]:
         self._stack.enter_context(device)
-        return describe(device.identify(), kind, address)
+        identity = describe(device.identify(), kind, address)
+        logger.info(
+            "%s %s (serial %s, firmware %s) at %s",
+            kind,
+            identity["model"],
+            identity["serial"],
+            identity["firmware"],
+            address,
+        )
+        return identity
 
     def open(self) -> BenchInstruments:
         """Connect every configured instrument and read its identity."""
@@ -97,6 +109,7 @@ class BenchInstruments:
                 self.ledsource = DC2200(resource)
                 self.identities["ledsource"] = self._open(self.ledsource, "LED source", address)
         except BaseException:
+            logger.info("opening the bench instruments failed; closing those already open")
             self.close()
             raise
         return self

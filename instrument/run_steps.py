@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -79,7 +80,8 @@ def recorded_steps(record: RunRecord) -> list[RecordedStep]:
         If a step's LED pattern or frame range is unreadable.
     """
     steps = []
-    for name, result in record.results.items():
+    for name, stored in record.results.items():
+        result: dict[str, Any] = stored  # values read back from HDF5 attributes, of any type
         if "first_frame" not in result:
             continue
         where = f"{record.path}: step {name}"
@@ -204,7 +206,8 @@ def dark_reference_dn(record: RunRecord) -> NDArray[np.float64] | None:
     index = np.concatenate(dark) if dark else np.zeros(0, dtype=np.intp)
     if index.size == 0:
         return None
-    return np.mean(record.frames[index], axis=0, dtype=np.float64)
+    dark_mean: NDArray[np.float64] = np.mean(record.frames[index], axis=0, dtype=np.float64)
+    return dark_mean
 
 
 def frames_by_led_step(

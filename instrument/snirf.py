@@ -162,7 +162,8 @@ class NirsData:
     @property
     def measurement_count(self) -> int:
         """Number of measurements (columns of `values`)."""
-        return self.values.shape[1]
+        count: int = self.values.shape[1]
+        return count
 
     @property
     def sample_rate_hz(self) -> float:
@@ -218,10 +219,10 @@ def _problem(data: NirsData) -> str:
     ):
         return f"wavelength_index must lie in {low}..{len(data.wavelengths_nm)}"
     if data.data_type == DATA_TYPE_PROCESSED:
-        labels = data.data_type_labels
-        if labels is None or len(labels) != count:
+        type_labels = data.data_type_labels
+        if type_labels is None or len(type_labels) != count:
             return "processed data needs one dataTypeLabel per measurement"
-        unknown = sorted(set(labels) - set(HEMOGLOBIN_LABELS))
+        unknown = sorted(set(type_labels) - set(HEMOGLOBIN_LABELS))
         if unknown:
             return f"unsupported dataTypeLabel {unknown[0]!r} (supported: HbO, HbR, HbT)"
     elif data.data_type == DATA_TYPE_CW_AMPLITUDE:

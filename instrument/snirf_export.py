@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import yaml
@@ -79,7 +80,7 @@ def pixel_centres_mm(record: RunRecord) -> tuple[NDArray[np.float64], NDArray[np
     ValueError
         If the record holds no probe geometry.
     """
-    probe = record.probe
+    probe: dict[str, Any] = record.probe
     if "pixel_pitch_mm" not in probe or "led_xy_mm" not in probe:
         raise ValueError(f"{record.path}: the run record holds no probe geometry (/probe)")
     roi = record.acquisition.get("roi")
@@ -130,7 +131,10 @@ def recorded_dark_frame_dn(
         return reference
     _, dark_frames = frames_by_led_step(record)
     if dark_frames.size:
-        return np.mean(record.frames[dark_frames], axis=0, dtype=np.float64)
+        dark_mean: NDArray[np.float64] = np.mean(
+            record.frames[dark_frames], axis=0, dtype=np.float64
+        )
+        return dark_mean
     return np.full(record.frames.shape[1:], float(black_level_dn))
 
 
@@ -171,7 +175,8 @@ def region_maxima(image: NDArray[np.float64], region_px: int) -> NDArray[np.floa
     """Largest value of each ``region_px`` × ``region_px`` block of an (H, W) image."""
     rows, cols = image.shape[0] // region_px, image.shape[1] // region_px
     cut = image[: rows * region_px, : cols * region_px]
-    return cut.reshape(rows, region_px, cols, region_px).max(axis=(1, 3))
+    maxima: NDArray[np.float64] = cut.reshape(rows, region_px, cols, region_px).max(axis=(1, 3))
+    return maxima
 
 
 def interpolate_columns(
@@ -279,7 +284,7 @@ def export_run(
     """
     where = str(record.path)
     x_mm, y_mm = pixel_centres_mm(record)
-    led_x, led_y = led_position_mm(record)
+    led_xy_mm = led_position_mm(record)
     if region_px < 1:
         raise ValueError(f"region size must be >= 1 pixel, got {region_px}")
     reference = dark_reference_dn(record)
@@ -290,6 +295,36 @@ def export_run(
             f"{where}: frames of shape {frames.shape[1:]} are smaller than a "
             f"{region_px}×{region_px} region"
         )
+    wavelengths, lit_frames = _lit_wavelengths(record, where)
+    dark_dn = reference if reference is not None else recorded_dark_frame_dn(record, black_level_dn)
+    dark = region_means(dark_dn[np.newaxis], region_px)[0]
+    means = region_means(frames, region_px) - dark
+    count, rows, cols = means.shape
+    flat = means.reshape(count, rows * cols)
+    series = _wavelength_series(record, flat, wavelengths, lit_frames, where)
+    grid = _common_time_base(series, where)
+    # (K, detectors, wavelengths) → columns detector-major, wavelength-minor.
+    stacked = np.stack([interpolate_columns(t, v, grid) for t, v in series], axis=-1)
+
+    saturated, near_dark = _unreliable_regions(frames, series, region_px, max_dn, min_signal_dn)
+    kept = np.ones(rows * cols, dtype=bool) if keep_unreliable else ~(saturated | near_dark)
+    if not kept.any():
+        raise ValueError(
+            f"{where}: every detector region is saturated ({int(saturated.sum())}) or near "
+            f"dark ({int(near_dark.sum())}); nothing to export"
+        )
+    values = stacked[:, kept].reshape(len(grid), -1)
+    centres = region_means(np.stack([x_mm, y_mm]), region_px)  # (2, rows, cols)
+    detectors = np.column_stack([centres[0].ravel(), centres[1].ravel(), np.zeros(rows * cols)])
+    data = _nirs_data(record, grid, values, wavelengths, detectors[kept], kept, led_xy_mm)
+    return SnirfExport(data, int(saturated.sum()), int(near_dark.sum()))
+
+
+def _lit_wavelengths(record: RunRecord, where: str) -> tuple[np.ndarray, dict[float, np.ndarray]]:
+    """The lit LED wavelengths ascending (nm) and the frame indices of each.
+
+    Raises ``ValueError`` when one wavelength is lit at several LED steps or fewer than two are.
+    """
     stepped = [int(wavelength) for wavelength, current in led_pattern(record) if current > 0.0]
     if len(set(stepped)) != len(stepped):
         raise ValueError(
@@ -302,11 +337,17 @@ def export_run(
         raise ValueError(
             f"{where}: needs at least two lit LED wavelengths, found {len(wavelengths)}"
         )
-    dark_dn = reference if reference is not None else recorded_dark_frame_dn(record, black_level_dn)
-    dark = region_means(dark_dn[np.newaxis], region_px)[0]
-    means = region_means(frames, region_px) - dark
-    count, rows, cols = means.shape
-    flat = means.reshape(count, rows * cols)
+    return wavelengths, lit_frames
+
+
+def _wavelength_series(
+    record: RunRecord,
+    flat: np.ndarray,
+    wavelengths: np.ndarray,
+    lit_frames: dict[float, np.ndarray],
+    where: str,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per wavelength, its frames' times (s) and region means ((frames, regions), DN)."""
     series = []
     for wavelength in wavelengths:
         index = lit_frames[float(wavelength)]
@@ -316,39 +357,54 @@ def export_run(
                 f"{where}: the {int(wavelength)} nm frames need two or more increasing times"
             )
         series.append((times, flat[index]))
+    return series
+
+
+def _common_time_base(series: list[tuple[np.ndarray, np.ndarray]], where: str) -> np.ndarray:
+    """Uniform times (s) at the LED-cycle period within every wavelength's span."""
     period_s = float(np.median(np.diff(series[0][0])))
     start = max(times[0] for times, _ in series)
     stop = min(times[-1] for times, _ in series)
     if stop <= start:
         raise ValueError(f"{where}: the wavelengths' samples do not overlap in time")
-    grid = start + period_s * np.arange(int(np.floor((stop - start) / period_s + 1e-9)) + 1)
-    # (K, detectors, wavelengths) → columns detector-major, wavelength-minor.
-    stacked = np.stack([interpolate_columns(t, v, grid) for t, v in series], axis=-1)
+    return start + period_s * np.arange(int(np.floor((stop - start) / period_s + 1e-9)) + 1)
 
+
+def _unreliable_regions(
+    frames: np.ndarray,
+    series: list[tuple[np.ndarray, np.ndarray]],
+    region_px: int,
+    max_dn: float,
+    min_signal_dn: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Saturated and near-dark regions, flat (regions,) boolean masks (see the module doc)."""
     peak = region_maxima(brightest_dn(frames), region_px).ravel()
     saturated = peak >= max_dn
     level = np.stack([values.mean(axis=0) for _, values in series], axis=-1)  # (regions, W)
     near_dark = ~saturated & np.any(level < min_signal_dn, axis=-1)
-    kept = np.ones(rows * cols, dtype=bool) if keep_unreliable else ~(saturated | near_dark)
-    if not kept.any():
-        raise ValueError(
-            f"{where}: every detector region is saturated ({int(saturated.sum())}) or near "
-            f"dark ({int(near_dark.sum())}); nothing to export"
-        )
-    values = stacked[:, kept].reshape(len(grid), -1)
-    centres = region_means(np.stack([x_mm, y_mm]), region_px)  # (2, rows, cols)
-    detectors = np.column_stack([centres[0].ravel(), centres[1].ravel(), np.zeros(rows * cols)])
-    detectors = detectors[kept]
+    return saturated, near_dark
+
+
+def _nirs_data(
+    record: RunRecord,
+    grid: np.ndarray,
+    values: np.ndarray,
+    wavelengths: np.ndarray,
+    detectors: np.ndarray,
+    kept: np.ndarray,
+    led_xy_mm: tuple[float, float],
+) -> NirsData:
+    """The SNIRF measurement of the kept detectors, with the record's metadata."""
     n_detectors, n_wavelengths = len(detectors), len(wavelengths)
     date, time = _measurement_date_time(str(record.metadata.get("start_time_utc", "")))
-    data = NirsData(
+    return NirsData(
         time_s=grid,
         values=values,
         source_index=np.ones(values.shape[1], dtype=np.int64),
         detector_index=np.repeat(np.arange(1, n_detectors + 1), n_wavelengths),
         wavelength_index=np.tile(np.arange(1, n_wavelengths + 1), n_detectors),
         wavelengths_nm=wavelengths.astype(float),
-        source_positions_mm=np.array([[led_x, led_y, 0.0]]),
+        source_positions_mm=np.array([[led_xy_mm[0], led_xy_mm[1], 0.0]]),
         detector_positions_mm=detectors,
         data_type=DATA_TYPE_CW_AMPLITUDE,
         metadata={
@@ -362,4 +418,3 @@ def export_run(
         source_labels=("LED",),
         detector_labels=tuple(f"D{n + 1}" for n in np.flatnonzero(kept)),
     )
-    return SnirfExport(data, int(saturated.sum()), int(near_dark.sum()))

@@ -59,11 +59,12 @@ class _ProtocolFields(Strict):
 def _spec_model(models: tuple[type[StepBase], ...]) -> type[_ProtocolFields]:
     """The whole file's model for these step models (one union, told apart by ``kind``)."""
     step = Annotated[Union[models], Field(discriminator="kind")]  # type: ignore[valid-type]  # noqa: UP007
-    return create_model(  # type: ignore[call-overload, no-any-return]
+    spec: type[_ProtocolFields] = create_model(
         "ProtocolSpec",
         __base__=_ProtocolFields,
-        steps=(Annotated[list[step], Field(min_length=1)], ...),  # type: ignore[valid-type]
+        steps=(Annotated[list[step], Field(min_length=1)], ...),
     )
+    return spec
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
@@ -24,7 +25,8 @@ def detector_only_config():
     return config, dump_config(config)
 
 
-def test_default_acquisition_records_every_frame(tmp_path):
+def test_default_acquisition_records_every_frame(tmp_path, caplog):
+    caplog.set_level(logging.DEBUG)
     config, text = detector_only_config()
     with Instrument(config, text) as instrument:
         result = instrument.acquire(2.0, tmp_path, operator="tech-1", subject_id="QL-000123")
@@ -44,10 +46,18 @@ def test_default_acquisition_records_every_frame(tmp_path):
     assert record.devices["detector"]["serial"] == "SIM000000"
     assert parse_config(record.metadata["config_yaml"], "record") == config
     assert record.acquisition["dropped_frames"] == 0
+    # The log tells what happened, never who the subject is.
+    assert "acquired 400 frames" in caplog.text
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert "QL-000123" not in caplog.text
+
+
+def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
 
 
 @pytest.mark.parametrize("kind", ["garbage", "drop", "crc"])
-def test_link_corruption_is_survived_and_counted(tmp_path, kind):
+def test_link_corruption_is_survived_and_counted(tmp_path, kind, caplog):
     config, text = detector_only_config()
     with Instrument(config, text, sim_fault=FaultPlan.parse(f"{kind}@0.3")) as instrument:
         result = instrument.acquire(2.0, tmp_path)
@@ -60,6 +70,13 @@ def test_link_corruption_is_survived_and_counted(tmp_path, kind):
     assert record.frames.shape[0] == stats.frames
     assert np.all(np.diff(record.frame_counter.astype(np.int64)) >= 1)
     assert record.acquisition["decoder_resyncs"] == stats.decoder_resyncs
+    # Recovered faults are not silent: the first resync and the run's losses are warnings.
+    warnings = _warnings(caplog)
+    assert any("resynchronised after corrupt data" in m for m in warnings)
+    assert any(
+        f"acquired {stats.frames} frames" in m and f"{stats.dropped_frames} dropped" in m
+        for m in warnings
+    )
 
 
 @pytest.mark.parametrize(("kind", "error"), [("unplug", "disconnected"), ("stall", "stopped")])
@@ -114,7 +131,7 @@ def test_exposure_longer_than_the_frame_period_is_a_config_error():
         parse_config(text, "fast.yaml")
 
 
-def test_a_full_buffer_is_counted_never_silent(tmp_path):
+def test_a_full_buffer_is_counted_never_silent(tmp_path, caplog):
     config, _ = detector_only_config()
     small = config.acquisition.model_copy(update={"buffer_frames": 16})
     config = config.model_copy(update={"acquisition": small})
@@ -127,3 +144,4 @@ def test_a_full_buffer_is_counted_never_silent(tmp_path):
     assert stats.dropped_frames >= stats.buffer_overruns
     record = read_run_record(result.record_path)
     assert record.acquisition["buffer_overruns"] == stats.buffer_overruns
+    assert any(f"of which {stats.buffer_overruns} buffer overruns" in m for m in _warnings(caplog))

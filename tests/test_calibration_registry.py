@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from pathlib import Path
 
 import h5py
@@ -37,10 +38,13 @@ def test_lifecycle_from_draft_to_approved(registry):
     assert registry.verify() == []
 
 
-def test_approve_before_review_is_refused(registry):
+def test_approve_before_review_is_refused(registry, caplog):
+    caplog.set_level(logging.INFO, logger="calibration.registry")
     entry = registry.create(make_content(), PASSWORDS["tech"])
     with pytest.raises(AuthorisationError, match="is draft; it cannot be signed approved"):
         registry.sign(entry.reference, "approved", "boss", PASSWORDS["boss"])
+    assert f"created calibration {entry.reference}" in caplog.text
+    assert f"refused to sign {entry.reference} approved for boss" in caplog.text
 
 
 def test_nobody_signs_their_own_measurement(registry):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 import time
 
@@ -76,11 +77,13 @@ def test_invalid_value_is_refused_before_sending(board):
     assert board.integration_time_us == before
 
 
-def test_device_rejection_comes_back_as_coded_error(board):
+def test_device_rejection_comes_back_as_coded_error(board, caplog):
+    caplog.set_level(logging.INFO, logger="drivers.detector_board")
     board.frame_rate_hz = 500.0
     with pytest.raises(DeviceErrorResponse, match="exceeds the frame period") as caught:
         board.integration_time_us = 5000
     assert caught.value.code == ErrorCode.OUT_OF_RANGE
+    assert "refused SET_INTEGRATION_TIME (parameter out of range)" in caplog.text
 
 
 def test_streamed_frames_follow_the_led_pattern(board):

@@ -101,12 +101,12 @@ def test_daily_qc_run_shows_what_the_record_holds(qtbot, tmp_path):
         return tuple(button.isEnabled() for button in buttons)
 
     during_run, session_failures = [], []
-    window.run_worker.event.connect(
+    window.run_worker.run_event.connect(
         lambda event: isinstance(event, RunFinished) or during_run.append(controls())
     )
     # A temperature poll due just as the run starts waits for the devices instead of racing
     # the run for them.
-    window.run_worker.event.connect(
+    window.run_worker.run_event.connect(
         lambda event: (
             isinstance(event, StepStarted) and event.index == 0 and session.read_temperature()
         )

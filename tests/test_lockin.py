@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 
@@ -165,6 +166,23 @@ def test_auto_range_climbs_out_of_overload(servers, key):
     assert climbed.r_v == pytest.approx(expected_r, rel=1e-3)
 
 
+@pytest.mark.parametrize("key", ["sr830", "sr860"])
+def test_ranged_readings_use_the_most_sensitive_range_that_holds_the_signal(servers, key):
+    frequency_hz = 1000.0
+    expected_r = servers.bench.truth(frequency_hz).lockin_r_v_rms
+    with connect(servers, key) as lockin:
+        lockin.frequency_hz = frequency_hz
+        lockin.time_constant_s = 1e-3
+        lockin.filter_slope_db_per_oct = 24
+        readings = lockin.read_ranged(4)
+    expected_range = lockin.smallest_sensitivity_at_least(1.5 * expected_r)
+    assert len(readings) == 4
+    for reading in readings:
+        assert reading.valid
+        assert reading.sensitivity_v == pytest.approx(expected_range)
+        assert reading.r_v == pytest.approx(expected_r, rel=1e-3)
+
+
 def test_reading_that_stays_overloaded_at_top_range_is_invalid(servers):
     servers.bench.set_led(drive_current_a=0.2)
     assert servers.bench.truth(1000.0).lockin_r_v_rms > 1.0
@@ -187,13 +205,15 @@ def test_unlocked_reference_flags_reading_invalid(servers):
     assert not reading.valid
 
 
-def test_device_execution_error_is_reported(servers):
+def test_device_execution_error_is_reported(servers, caplog):
+    caplog.set_level(logging.INFO, logger="drivers.lockin")
     # An SR865 driver on an SR860 accepts 1 MHz; the SR860 itself rejects it (EXE).
     with (
         SR865(servers.resources["sr860"]) as lockin,
         pytest.raises(DeviceErrorResponse, match=r"SR865 at .*EXE.*FREQ 1e\+06"),
     ):
         lockin.frequency_hz = 1e6
+    assert "event status" in caplog.text and "after 'FREQ 1e+06'" in caplog.text
 
 
 def test_wrong_model_on_the_wire_is_refused(servers):

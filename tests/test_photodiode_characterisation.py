@@ -6,17 +6,13 @@ import math
 
 import pytest
 
+from calibration.photodiode_figures import BenchSetup, compute_figures
 from drivers.ledsource import DC2200
 from drivers.powermeter import PM100
 from drivers.sim.scpi_server import start_in_thread
 from drivers.sourcemeter import Keithley2400
 from drivers.sr860 import SR860
-from protocols.photodiode_characterisation import (
-    BenchSetup,
-    CharacterisationSettings,
-    compute_figures,
-    measure_photodiode,
-)
+from instrument.photodiode_bench import CharacterisationSettings, measure_photodiode
 
 pytestmark = pytest.mark.timeout(120)
 

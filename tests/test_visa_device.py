@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
@@ -105,7 +106,8 @@ def test_two_threads_never_interleave_commands(servers):
     assert len(device_side.command_log) - log_start == 2 * rounds
 
 
-def test_killed_server_raises_clear_error():
+def test_killed_server_raises_clear_error(caplog):
+    caplog.set_level(logging.INFO, logger="drivers")
     with ScpiSimulator(seed=2) as simulator:
         resource = simulator.resources["sr830"]
         with SR830(resource, timeout_s=0.5, name="killed lock-in") as lockin:
@@ -117,3 +119,7 @@ def test_killed_server_raises_clear_error():
             assert "killed lock-in" in str(raised.value)
             assert resource in str(raised.value)
             assert not lockin.is_connected
+    # The lost link and the dropped connection are logged with the instrument's name.
+    logged = [r.getMessage() for r in caplog.records if r.name == "drivers.visa_device"]
+    assert any("killed lock-in" in m and "during '*IDN?'" in m for m in logged)
+    assert any("killed lock-in" in m and "connection closed" in m for m in logged)

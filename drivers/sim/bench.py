@@ -103,7 +103,8 @@ class Photodiode:
     def saturation_current_at(self, temperature_c: float) -> float:
         """Diode saturation current, A (doubles every ``saturation_doubling_k`` kelvin)."""
         doublings = (temperature_c - REFERENCE_TEMPERATURE_C) / self.saturation_doubling_k
-        return self.saturation_current_a * 2.0**doublings
+        factor: float = 2.0**doublings
+        return self.saturation_current_a * factor
 
     def dark_current_a(self, bias_v: float, temperature_c: float) -> float:
         """Dark current at ``bias_v``: ``I0 (exp(V / (n Vt)) - 1) + V / R_sh``, A."""
@@ -208,10 +209,19 @@ class OpticalBench:
         return np.random.default_rng([self.seed, zlib.crc32(stream.encode())])
 
     def set_led(
-        self, *, wavelength_nm: float | None = None, drive_current_a: float | None = None
+        self,
+        *,
+        wavelength_nm: float | None = None,
+        drive_current_a: float | None = None,
+        modulation_depth: float | None = None,
     ) -> None:
-        """Select the LED wavelength (nm) and/or its drive current (A, 0 = off)."""
+        """Select the LED wavelength (nm), its drive current (A, 0 = off) and/or the depth of
+        its modulation at the lock-in reference (0 … 1)."""
         with self._lock:
+            if modulation_depth is not None:
+                if not 0.0 <= modulation_depth <= 1.0:
+                    raise ValueError(f"modulation depth {modulation_depth} outside 0 … 1")
+                self.led = replace(self.led, modulation_depth=float(modulation_depth))
             if wavelength_nm is not None:
                 if wavelength_nm not in LED_WAVELENGTHS_NM:
                     raise ValueError(
@@ -298,7 +308,7 @@ class OpticalBench:
             nep = dark_noise / responsivity
             area_cm2 = self.photodiode.active_area_mm2 / 100.0
             signal = self.tia_signal(frequency_hz)
-            gain_at_f = self.tia.gain_v_per_a * abs(self.tia.response(frequency_hz))
+            gain_at_f = self.tia.gain_v_per_a * abs(complex(self.tia.response(frequency_hz)))
             return BenchTruth(
                 frequency_hz=frequency_hz,
                 temperature_c=self.temperature_c,

@@ -9,6 +9,7 @@ The process ends on SIGTERM or when its standard input closes (its parent went a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import fcntl
 import json
@@ -80,8 +81,7 @@ class PtyBoardServer:
             now = self.now_s()
             stream_time = self._stream_time_s(now)
             if self.faults.unplugged(stream_time):
-                os.close(self.master_fd)
-                os.close(self.slave_fd)
+                self.close()
                 return
             if stalled_since is None and self.faults.stalled(stream_time):
                 stalled_since = now
@@ -101,6 +101,13 @@ class PtyBoardServer:
                 self._flush()
             if self.device.streaming and not stalled:
                 self._produce_due_frames()
+
+    def close(self) -> None:
+        """Close both sides of the pseudo-terminal (the device disappears); idempotent."""
+        for fd in (self.master_fd, self.slave_fd):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self.master_fd = self.slave_fd = -1
 
     def _receive(self, stalled: bool) -> None:
         try:
@@ -125,6 +132,22 @@ class PtyBoardServer:
         self._flush()
 
 
+SCENARIOS = ("steady",)
+"""Scenes the simulated board can show: ``steady`` is the seeded tissue phantom under a steady
+sensor and board temperature (the only scene so far)."""
+
+
+def open_board(
+    seed: int = 0, serial: str | None = None, fault: FaultPlan | None = None
+) -> PtyBoardServer:
+    """The simulated board of ``seed`` on a new pseudo-terminal (serve it with
+    :meth:`PtyBoardServer.serve`; its ``port`` is the device path a host opens)."""
+    scene = Scene(seed=seed)
+    device = BoardDevice(scene, serial=serial or f"SIM{seed:06d}")
+    faults = FaultInjector(fault, np.random.default_rng([seed, 0xFA17]))
+    return PtyBoardServer(device, faults)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the simulator process."""
     parser = argparse.ArgumentParser(description="Simulated NIR detector board on a pty")
@@ -134,11 +157,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    scene = Scene(seed=args.seed)
-    device = BoardDevice(scene, serial=args.serial or f"SIM{args.seed:06d}")
-    faults = FaultInjector(args.fault, np.random.default_rng([args.seed, 0xFA17]))
-    server = PtyBoardServer(device, faults)
-    print(json.dumps({"port": server.port, "serial": device.identity.serial}), flush=True)
+    server = open_board(args.seed, args.serial, args.fault)
+    identity = server.device.identity
+    print(json.dumps({"port": server.port, "serial": identity.serial}), flush=True)
     server.serve(stop_fd=sys.stdin.fileno())
     return 0
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from drivers import detector_messages as msg
 from drivers.detector_protocol import (
@@ -144,7 +145,7 @@ class BoardDevice:
         if self.streaming:
             raise CommandRejected(ErrorCode.BUSY_STREAMING, "stop streaming before changing it")
 
-    def _update(self, **changes: object) -> bytes:
+    def _update(self, **changes: Any) -> bytes:
         self._require_idle()
         self.settings = replace(self.settings, **changes)
         return b""

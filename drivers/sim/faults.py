@@ -82,8 +82,12 @@ class FaultInjector:
         return stream_time_s >= self.plan.onset_s
 
     def _in_window(self, kind: FaultKind, stream_time_s: float | None) -> bool:
+        plan = self.plan
         return (
-            self._active(kind, stream_time_s) and stream_time_s < self.plan.onset_s + FAULT_WINDOW_S  # type: ignore[union-attr]
+            plan is not None
+            and stream_time_s is not None
+            and self._active(kind, stream_time_s)
+            and stream_time_s < plan.onset_s + FAULT_WINDOW_S
         )
 
     def stalled(self, stream_time_s: float | None) -> bool:

@@ -85,7 +85,8 @@ def farrell_reflectance_per_mm2(
     r2 = np.sqrt(image_depth * image_depth + rho_squared)
     real = z0 * (mueff + 1.0 / r1) * np.exp(-mueff * r1) / (r1 * r1)
     image = image_depth * (mueff + 1.0 / r2) * np.exp(-mueff * r2) / (r2 * r2)
-    return musp / mutp / (4.0 * np.pi) * (real + image)
+    reflectance: NDArray[np.float64] = musp / mutp / (4.0 * np.pi) * (real + image)
+    return reflectance
 
 
 def rytov_partial_pathlength_mm(
@@ -136,9 +137,10 @@ def rytov_partial_pathlength_mm(
         lateral = (a[..., 0] - b[..., 0]) ** 2 + (a[..., 1] - b[..., 1]) ** 2
         direct = np.sqrt(lateral + (a[..., 2] - b[..., 2]) ** 2)
         image = np.sqrt(lateral + (a[..., 2] + b[..., 2] - 2.0 * boundary_z) ** 2)
-        return (np.exp(-mueff * direct) / direct - np.exp(-mueff * image) / image) / (
-            4.0 * np.pi * diffusion
-        )
+        fluence: NDArray[np.float64] = (
+            np.exp(-mueff * direct) / direct - np.exp(-mueff * image) / image
+        ) / (4.0 * np.pi * diffusion)
+        return fluence
 
     source_to_voxel = green(voxels, source)  # (V,)
     voxel_to_detector = green(detectors[..., np.newaxis, :], voxels)  # (..., V)
@@ -189,7 +191,7 @@ class FarrellTable:
         self.low_per_mm = low
         self.step_per_mm = max((high - low) / (count - 1), max_step_per_mm / 2.0)
         self.high_per_mm = low + self.step_per_mm * (count - 1)
-        nodes = (low + self.step_per_mm * np.arange(count)).reshape(
+        nodes = (low + self.step_per_mm * np.arange(count, dtype=np.float64)).reshape(
             (count,) + (1,) * np.ndim(rho_mm)
         )
         delta = 1e-6 * low
@@ -233,7 +235,7 @@ class FarrellTable:
         mua = np.asarray(mua_per_mm, dtype=float)
         if mua.min() < self.low_per_mm or mua.max() > self.high_per_mm:
             raise ValueError(
-                f"μa {mua_per_mm} mm⁻¹ outside the table "
+                f"μa {mua_per_mm!s} mm⁻¹ outside the table "
                 f"{self.low_per_mm:.6g}-{self.high_per_mm:.6g} mm⁻¹"
             )
         position = (mua - self.low_per_mm) / self.step_per_mm
@@ -243,12 +245,19 @@ class FarrellTable:
             r = 1.0 - s
             hermite = np.array([(1 + 2 * s) * r * r, s * r * r, s * s * (3 - 2 * s), -s * s * r])
             hermite *= factor
-            return (hermite @ self._basis[index]).reshape(self._shape)
-        s = position - index
-        rest = 1.0 - s
+            single: NDArray[np.float64] = (hermite @ self._basis[index]).reshape(self._shape)
+            return single
+        fraction = position - index
+        rest = 1.0 - fraction
         hermite = np.stack(
-            [(1.0 + 2.0 * s) * rest**2, s * rest**2, s * s * (3.0 - 2.0 * s), -s * s * rest],
+            [
+                (1.0 + 2.0 * fraction) * rest**2,
+                fraction * rest**2,
+                fraction * fraction * (3.0 - 2.0 * fraction),
+                -fraction * fraction * rest,
+            ],
             axis=-1,
         )
         result = np.matmul((hermite * factor)[..., np.newaxis, :], self._basis[index])
-        return result.reshape(mua.shape + self._shape)
+        rates: NDArray[np.float64] = result.reshape(mua.shape + self._shape)
+        return rates

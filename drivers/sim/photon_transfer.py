@@ -6,6 +6,7 @@ beyond saturation. The result is plain arrays keyed by HDF5 dataset path (the la
 `calibration.photon_transfer`), so that this package stays free of `calibration` imports.
 """
 
+from collections.abc import Sequence
 from os import PathLike
 from typing import Any
 
@@ -36,7 +37,7 @@ def simulate_photon_transfer(
     dark_current_frames: int = 32,
     dark_current_exposure_s: float = 0.02,
     sensor: SensorConfig | None = None,
-) -> tuple[dict[str, NDArray], dict[str, dict[str, float | int]], dict[str, Any]]:
+) -> tuple[dict[str, NDArray[Any]], dict[str, dict[str, float | int]], dict[str, Any]]:
     """Photon-transfer frames of `Scene(seed)`'s sensor and the figures it should yield.
 
     Parameters
@@ -90,7 +91,12 @@ def simulate_photon_transfer(
         overexposure * model.config.full_well_e / (electrons_per_photon * max_exposure_s)
     )
 
-    def expose(exposure_s: NDArray, photons: NDArray, repeats: int, temp_c: float) -> NDArray:
+    def expose(
+        exposure_s: Sequence[float] | NDArray[np.float64],
+        photons: Sequence[float] | NDArray[np.float64],
+        repeats: int,
+        temp_c: float,
+    ) -> NDArray[np.uint16]:
         frames = [
             model.expose(
                 np.full((repeats, 1, 1), photon_count),
@@ -107,7 +113,7 @@ def simulate_photon_transfer(
     photons = photons_per_s * exposure_s
     spatial_exposure_s = 0.5 * max_exposure_s / overexposure
     spatial_photons = photons_per_s * spatial_exposure_s
-    datasets: dict[str, NDArray] = {
+    datasets: dict[str, NDArray[Any]] = {
         "/temporal/bright": expose(exposure_s, photons, 2, temperature_c),
         "/temporal/dark": expose(exposure_s, np.zeros(steps), 2, temperature_c),
         "/temporal/exposure_s": exposure_s,
@@ -173,7 +179,7 @@ def sensor_truth(model: SensorModel, wavelength_nm: float, temperature_c: float)
 
 def save_photon_transfer_h5(
     path: str | PathLike[str],
-    datasets: dict[str, NDArray],
+    datasets: dict[str, NDArray[Any]],
     attrs: dict[str, dict[str, float | int]],
 ) -> None:
     """Write `datasets` (path → array) and `attrs` (object path → name → value) to HDF5."""

@@ -8,13 +8,17 @@ started it. This module imports no physics: the host process stays light.
 from __future__ import annotations
 
 import json
+import logging
 import select
 import subprocess
 import sys
 import tempfile
+from typing import Self
 
 from drivers.errors import DeviceError
 from drivers.sim.faults import FaultPlan
+
+logger = logging.getLogger(__name__)
 
 STARTUP_TIMEOUT_S = 30.0
 SHUTDOWN_TIMEOUT_S = 5.0
@@ -75,10 +79,12 @@ class SimulatorProcess:
                 self.close()
                 stderr.seek(0)
                 detail = stderr.read().strip().splitlines()
+                logger.info("simulator %s did not start: %s", self.module, detail[-1:] or line)
                 raise DeviceError(
                     f"simulator {self.module} did not start within {self.startup_timeout_s:g} s"
                     + (f": {detail[-1]}" if detail else "")
                 ) from None
+        logger.info("simulator %s started (pid %d): %s", self.module, self.process.pid, self.ready)
 
     def close(self) -> None:
         """Close its standard input (it exits by itself), then reap it (idempotent)."""
@@ -90,12 +96,19 @@ class SimulatorProcess:
         try:
             process.wait(timeout=SHUTDOWN_TIMEOUT_S)
         except subprocess.TimeoutExpired:
+            logger.warning(
+                "simulator %s (pid %d) did not exit within %g s; killed",
+                self.module,
+                process.pid,
+                SHUTDOWN_TIMEOUT_S,
+            )
             process.kill()
             process.wait()
+        logger.info("simulator %s (pid %d) stopped", self.module, process.pid)
         if process.stdout is not None:
             process.stdout.close()
 
-    def __enter__(self) -> SimulatorProcess:
+    def __enter__(self) -> Self:
         self.start()
         return self
 

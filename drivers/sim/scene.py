@@ -99,7 +99,7 @@ class Scene:
         return self.sensor.expose(
             photons,
             exposure_s,
-            self.thermal.temperature_c(t_s),
+            self.board_temperature_c(t_s),
             self._noise,
             wavelength_nm=wavelength_nm,
             roi=roi,

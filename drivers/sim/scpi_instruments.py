@@ -1,316 +1,99 @@
-"""Device side of the line-based bench instruments: shared machinery, source-meter, power meter,
-LED source.
+"""Device side of the SCPI bench instruments: power meter and LED source (the source-meter is
+in :mod:`drivers.sim.sourcemeter`, the SCPI machinery in :mod:`drivers.sim.scpi_core`).
 
-:class:`DeviceSim` is what the TCP server talks to: it takes one received line, records it in
-``command_log``, splits it at ``;`` and answers the queries. :class:`ScpiDeviceSim` adds SCPI
-header handling (long/short forms, optional nodes), the standard event register and the
-``SYST:ERR?`` queue. The source-meter and the power meter read the shared
-:class:`~drivers.sim.bench.OpticalBench`; the LED source drives its LED.
+The power meter reads the shared :class:`~drivers.sim.bench.OpticalBench`; the LED source
+drives its LED.
 """
 
 from __future__ import annotations
 
 import math
-import threading
 import time
-from collections import deque
 from collections.abc import Callable
+from typing import cast
 
 from drivers.sim.bench import LED_WAVELENGTHS_NM, OpticalBench, silicon_responsivity_a_per_w
+from drivers.sim.scpi_core import (
+    ESR_COMMAND_ERROR,
+    ESR_EXECUTION_ERROR,
+    SCPI_NOT_A_NUMBER,
+    SCPI_OVERFLOW,
+    Boolean,
+    Choice,
+    CommandError,
+    DeviceSim,
+    ExecutionError,
+    Number,
+    ScpiDeviceSim,
+    Setting,
+    parse_bool,
+)
+from drivers.sim.sourcemeter import SourceMeterSim
 
-ESR_EXECUTION_ERROR = 1 << 4
-ESR_COMMAND_ERROR = 1 << 5
-SCPI_NOT_A_NUMBER = 9.91e37
+__all__ = [
+    "ESR_COMMAND_ERROR",
+    "ESR_EXECUTION_ERROR",
+    "SCPI_NOT_A_NUMBER",
+    "CommandError",
+    "DeviceSim",
+    "ExecutionError",
+    "LedSourceSim",
+    "PowerMeterSim",
+    "ScpiDeviceSim",
+    "SourceMeterSim",
+    "parse_bool",
+]
 
+POWER_RANGES_W = tuple(5.0 * 10.0**exponent for exponent in range(-8, -1))
+"""Power ranges of the simulated S120C-like sensor, 50 nW … 50 mW (decades), W."""
 
-class CommandError(Exception):
-    """The device does not know this command (sets the CMD bit)."""
-
-
-class ExecutionError(Exception):
-    """A known command with a bad or out-of-range parameter (sets the EXE bit).
-
-    Parameters
-    ----------
-    code : int
-        SCPI error code, e.g. -222.
-    message : str
-        SCPI error text.
-    """
-
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-class DeviceSim:
-    """Device side of one ASCII instrument; thread-safe; records every received line.
-
-    Parameters
-    ----------
-    bench : OpticalBench
-        The shared physics scene.
-    idn : str
-        Answer to ``*IDN?``.
-    clock : callable
-        Monotonic clock, s.
-    """
-
-    def __init__(
-        self, bench: OpticalBench, idn: str, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.bench = bench
-        self.idn = idn
-        self.clock = clock
-        self.lock = threading.RLock()
-        self.command_log: list[str] = []
-        self.event_status = 0
-
-    def handle_line(self, line: str) -> str | None:
-        """Execute one received line; return the answer line, or None if nothing to answer."""
-        with self.lock:
-            self.command_log.append(line)
-            answers = []
-            for command in line.split(";"):
-                if not command.strip():
-                    continue
-                try:
-                    answer = self.handle_command(command.strip())
-                except CommandError:
-                    self.event_status |= ESR_COMMAND_ERROR
-                    continue
-                except ExecutionError as error:
-                    self.event_status |= ESR_EXECUTION_ERROR
-                    self.record_error(error)
-                    continue
-                if answer is not None:
-                    answers.append(answer)
-            return ";".join(answers) if answers else None
-
-    def handle_command(self, command: str) -> str | None:
-        """Execute one command (override)."""
-        raise NotImplementedError
-
-    def record_error(self, error: ExecutionError) -> None:
-        """Keep an execution error for an error query (default: only the EXE bit)."""
-
-    def read_event_status(self) -> str:
-        """Answer ``*ESR?`` and clear the register."""
-        status, self.event_status = self.event_status, 0
-        return str(status)
+_ON_OFF = Boolean()
+WAVELENGTH_RANGE_NM = (400.0, 1100.0)
+"""Correction wavelengths of the simulated S120C-like sensor, nm."""
+AVERAGE_COUNT_RANGE = (1, 10000)
+CURRENT_RANGE_A = (0.0, 1.0)
+"""LED drive current of the simulated DC2200, A."""
+LED_MODES = ("CC", "CB", "PWM", "IMOD", "EMOD")
+"""DC2200 operating modes simulated (see :class:`LedSourceSim`)."""
 
 
-def parse_float(text: str | None) -> float:
-    """Parse a numeric parameter; ExecutionError -224 if missing or not a finite number."""
-    try:
-        value = float(text or "")
-    except ValueError:
-        raise ExecutionError(-224, "Illegal parameter value") from None
-    if not math.isfinite(value):
-        raise ExecutionError(-224, "Illegal parameter value")
-    return value
-
-
-def parse_in_range(text: str | None, low: float, high: float) -> float:
-    """Parse a number in ``[low, high]``; ExecutionError -222 when outside."""
-    value = parse_float(text)
-    if not low <= value <= high:
-        raise ExecutionError(-222, "Data out of range")
-    return value
-
-
-def parse_bool(text: str | None) -> bool:
-    """Parse ``ON``/``OFF``/``1``/``0``."""
-    token = (text or "").strip().upper()
-    if token in ("ON", "1"):
-        return True
-    if token in ("OFF", "0"):
-        return False
-    raise ExecutionError(-224, "Illegal parameter value")
-
-
-_LONG_TO_SHORT = {
-    "AMPLITUDE": "AMPL",
-    "AVERAGE": "AVER",
-    "CATALOG": "CAT",
-    "CHANNEL": "CHAN",
-    "CORRECTION": "CORR",
-    "COUNT": "COUN",
-    "CURRENT": "CURR",
-    "ERROR": "ERR",
-    "FUNCTION": "FUNC",
-    "IMMEDIATE": "IMM",
-    "DEPTH": "DEPT",
-    "LEVEL": "LEV",
-    "MEASURE": "MEAS",
-    "MODULATION": "MOD",
-    "OUTPUT": "OUTP",
-    "POWER": "POW",
-    "PROTECTION": "PROT",
-    "RANGE": "RANG",
-    "SCALAR": "SCAL",
-    "SENSE": "SENS",
-    "SOURCE": "SOUR",
-    "STATE": "STAT",
-    "SYSTEM": "SYST",
-    "VOLTAGE": "VOLT",
-    "WAVELENGTH": "WAV",
-}
-_OPTIONAL_NODES = frozenset({"AMPL", "IMM", "LEV", "NEXT", "SCAL", "STAT"})
-
-ScpiHandler = Callable[[str | None], str | None]
-
-
-def normalise_header(header: str) -> str:
-    """Canonical short form of a SCPI header without optional nodes, e.g.
-    ``":SOURce:VOLTage:LEVel"`` -> ``"SOUR:VOLT"``."""
-    nodes = [_LONG_TO_SHORT.get(node, node) for node in header.strip(":").upper().split(":")]
-    kept = [nodes[0], *(node for node in nodes[1:] if node not in _OPTIONAL_NODES)]
-    return ":".join(kept)
-
-
-class ScpiDeviceSim(DeviceSim):
-    """A SCPI instrument: ``*IDN?``, ``*RST``, ``*CLS``, ``*ESR?``, ``SYST:ERR?`` + handlers.
-
-    Subclasses fill ``self.handlers``: canonical header (``"SOUR:VOLT"`` for a set,
-    ``"SOUR:VOLT?"`` for a query) -> function of the parameter text.
-    """
-
-    def __init__(
-        self, bench: OpticalBench, idn: str, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        super().__init__(bench, idn, clock)
-        self.errors: deque[tuple[int, str]] = deque(maxlen=10)
-        self.handlers: dict[str, ScpiHandler] = {
-            "*IDN?": lambda _: self.idn,
-            "*RST": lambda _: self.reset(),
-            "*CLS": lambda _: self.clear_status(),
-            "*ESR?": lambda _: self.read_event_status(),
-            "SYST:ERR?": lambda _: self.next_error(),
-        }
-
-    def handle_command(self, command: str) -> str | None:
-        header, _, parameter = command.partition(" ")
-        query = header.endswith("?")
-        key = normalise_header(header.rstrip("?")) + ("?" if query else "")
-        handler = self.handlers.get(key)
-        if handler is None:
-            self.record_error(ExecutionError(-113, "Undefined header"))
-            raise CommandError(command)
-        return handler(parameter.strip() or None)
-
-    def record_error(self, error: ExecutionError) -> None:
-        self.errors.append((error.code, error.message))
-
-    def next_error(self) -> str:
-        """Answer ``SYST:ERR?``: the oldest queued error, or ``0,"No error"``."""
-        code, message = self.errors.popleft() if self.errors else (0, "No error")
-        return f'{code},"{message}"'
-
-    def clear_status(self) -> None:
-        """``*CLS``: clear the event register and the error queue."""
-        self.event_status = 0
-        self.errors.clear()
-
-    def reset(self) -> None:
-        """``*RST`` (override to restore defaults)."""
-
-
-class SourceMeterSim(ScpiDeviceSim):
-    """Keithley 2400-style source-meter wired across the bench photodiode.
-
-    Sources voltage (the photodiode bias, anode minus cathode) and measures current. The
-    reading is the bench diode current plus noise with standard deviation
-    :meth:`current_noise_a`: the diode's white noise over the integration bandwidth
-    ``1 / (2 T)``, ``T = NPLC / 50 Hz``, plus the meter's floor and gain noise. The 1/f part
-    is left out of the DC reading.
-    """
-
-    IDN = "KEITHLEY INSTRUMENTS INC.,MODEL 2400,4101234,C32   Oct  4 2010 14:20:11/A02  /S/K"
-    LINE_FREQUENCY_HZ = 50.0
-    CURRENT_NOISE_FLOOR_A = 10e-12
-    CURRENT_NOISE_RELATIVE = 1e-5
-    VOLTAGE_NOISE_V = 20e-6
-    STATUS_COMPLIANCE = 1 << 3
-
-    def __init__(self, bench: OpticalBench, clock: Callable[[], float] = time.monotonic) -> None:
-        super().__init__(bench, self.IDN, clock)
-        self.rng = bench.rng("sourcemeter")
-        self.handlers.update(
-            {
-                "SOUR:FUNC": self._set_source_function,
-                "SOUR:FUNC?": lambda _: "VOLT",
-                "SOUR:VOLT": self._set_voltage,
-                "SOUR:VOLT?": lambda _: f"{self.voltage_v:+.6E}",
-                "SENS:FUNC": self._set_sense_function,
-                "SENS:FUNC?": lambda _: '"CURR:DC"',
-                "SENS:CURR:PROT": self._set_compliance,
-                "SENS:CURR:PROT?": lambda _: f"{self.compliance_a:+.6E}",
-                "SENS:CURR:NPLC": self._set_nplc,
-                "SENS:CURR:NPLC?": lambda _: f"{self.nplc:+.6E}",
-                "OUTP": self._set_output,
-                "OUTP?": lambda _: "1" if self.output_on else "0",
-                "READ?": lambda _: self._read(),
-            }
-        )
-        self.reset()
-
-    def reset(self) -> None:
-        self.output_on = False
-        self.voltage_v = 0.0
-        self.compliance_a = 105e-6
-        self.nplc = 1.0
-        self.started_at = self.clock()
-        self.bench.set_bias(0.0)
-
-    def current_noise_a(self) -> float:
-        """Standard deviation of one current reading at the present state, A."""
-        integration_s = self.nplc / self.LINE_FREQUENCY_HZ
-        bandwidth_hz = 1.0 / (2.0 * integration_s)
-        bench = self.bench
-        dark = bench.photodiode.dark_current_a(bench.bias_v, bench.temperature_c)
-        white = bench.photodiode.white_noise_psd_a2_per_hz(
-            bench.photocurrent_mean_a(), dark, bench.temperature_c
-        )
-        relative = self.CURRENT_NOISE_RELATIVE * bench.diode_current_a()
-        return math.sqrt(white * bandwidth_hz + self.CURRENT_NOISE_FLOOR_A**2 + relative**2)
-
-    def _set_source_function(self, parameter: str | None) -> None:
-        if (parameter or "").upper() not in ("VOLT", "VOLTAGE"):
-            raise ExecutionError(-221, "Settings conflict; only voltage sourcing is simulated")
-
-    def _set_sense_function(self, parameter: str | None) -> None:
-        if (parameter or "").strip("'\"").upper() not in ("CURR", "CURR:DC", "CURRENT"):
-            raise ExecutionError(-221, "Settings conflict; only current sensing is simulated")
-
-    def _set_voltage(self, parameter: str | None) -> None:
-        self.voltage_v = parse_in_range(parameter, -210.0, 210.0)
-        if self.output_on:
-            self.bench.set_bias(self.voltage_v)
-
-    def _set_compliance(self, parameter: str | None) -> None:
-        self.compliance_a = parse_in_range(parameter, 1e-9, 1.05)
-
-    def _set_nplc(self, parameter: str | None) -> None:
-        self.nplc = parse_in_range(parameter, 0.01, 10.0)
-
-    def _set_output(self, parameter: str | None) -> None:
-        self.output_on = parse_bool(parameter)
-        self.bench.set_bias(self.voltage_v if self.output_on else 0.0)
-
-    def _read(self) -> str | None:
-        if not self.output_on:
-            raise ExecutionError(-221, "Settings conflict; output off")
-        current = self.bench.diode_current_a() + self.rng.normal(0.0, self.current_noise_a())
-        status = 0
-        if abs(current) > self.compliance_a:
-            current = math.copysign(self.compliance_a, current)
-            status |= self.STATUS_COMPLIANCE
-        voltage = self.voltage_v + self.rng.normal(0.0, self.VOLTAGE_NOISE_V)
-        timestamp = self.clock() - self.started_at
-        fields = (voltage, current, SCPI_NOT_A_NUMBER, timestamp, float(status))
-        return ",".join(f"{value:+.6E}" for value in fields)
+POWER_METER_SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "wavelength",
+        "[:SENSe#]:CORRection:WAVelength",
+        Number(*WAVELENGTH_RANGE_NM, 633.0, fmt="{:.6E}"),
+        633.0,
+    ),
+    Setting(
+        "average",
+        "[:SENSe#]:AVERage[:COUNt]",
+        Number(*AVERAGE_COUNT_RANGE, 1, integer=True),
+        1,
+    ),
+    Setting("auto_range", "[:SENSe#]:POWer[:DC]:RANGe:AUTO", _ON_OFF, True),
+    Setting(
+        "range",
+        "[:SENSe#]:POWer[:DC]:RANGe[:UPPer]",
+        Number(0.0, POWER_RANGES_W[-1], POWER_RANGES_W[-1], fmt="{:.6E}"),
+        POWER_RANGES_W[-1],
+    ),
+    Setting("unit", "[:SENSe#]:POWer[:DC]:UNIT", Choice(("W", "DBM")), "W"),
+    Setting(
+        "attenuation",
+        "[:SENSe#]:CORRection[:LOSS][:INPut][:MAGNitude]",
+        Number(-60.0, 60.0, 0.0, fmt="{:.6E}"),
+        0.0,
+    ),
+    Setting(
+        "function",
+        ":CONFigure[:SCALar][:POWer]",
+        Choice(("POWer",)),
+        "POW",
+        read_only=True,
+    ),
+    Setting("line_frequency", ":SYSTem:LFRequency", Number(50, 60, 50, integer=True), 50),
+)
+"""The PM100 settings this simulator keeps."""
 
 
 class PowerMeterSim(ScpiDeviceSim):
@@ -320,41 +103,87 @@ class PowerMeterSim(ScpiDeviceSim):
     its photocurrent by its responsivity at the *set* correction wavelength, so a wrong setting
     scales the reading by ``R(lambda_LED) / R(lambda_set)``. Noise per reading: floor and
     relative terms, divided by ``sqrt(average count)``.
+
+    Commands (PM100 SCPI): ``SENSe:CORRection:WAVelength`` (``? MIN|MAX``),
+    ``SENSe:AVERage[:COUNt]``, ``SENSe:POWer[:DC]:RANGe[:UPPer]`` and ``:AUTO``,
+    ``SENSe:POWer[:DC]:UNIT W|DBM``, ``SENSe:CORRection[:LOSS[:INPut]][:MAGNitude]`` (dB),
+    ``SENSe:CORRection:COLLect:ZERO[:INITiate]`` / ``:STATe?`` / ``:MAGNitude?``,
+    ``SENSe:CORRection:POWer:PDIode:RESPonse?`` (A/W), ``MEASure[:SCALar]:POWer?`` /
+    ``:CURRent?`` / ``:TEMPerature?``, ``CONFigure[:SCALar]:POWer|CURRent``, ``CONFigure?``,
+    ``INITiate``, ``FETCh?``, ``READ?``, ``ABORt``, ``SYSTem:SENSor:IDN?``,
+    ``SYSTem:LFRequency``. ``MEASure:ENERgy?`` is refused (-221): a photodiode sensor does not
+    measure energy. A reading above the fixed range answers the SCPI overflow 9.9E37.
     """
 
     IDN = "Thorlabs,PM100USB,P2004321,1.7.0"
-    WAVELENGTH_RANGE_NM = (400.0, 1100.0)
-    AVERAGE_COUNT_RANGE = (1, 10000)
+    SENSOR_IDN = "S120C,18120412,12-Mar-2024,1,18,289"
+    """Name, serial, calibration date, type 1 (photodiode), subtype 18, flags 289 = power
+    sensor (1) + wavelength settable (32) + temperature sensor (256)."""
+    WAVELENGTH_RANGE_NM = WAVELENGTH_RANGE_NM
+    AVERAGE_COUNT_RANGE = AVERAGE_COUNT_RANGE
     NOISE_FLOOR_W = 1e-9
     NOISE_RELATIVE = 1e-3
 
     def __init__(self, bench: OpticalBench, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(bench, self.IDN, clock)
         self.rng = bench.rng("powermeter")
-        self.handlers.update(
-            {
-                "SENS:CORR:WAV": self._set_wavelength,
-                "SENS:CORR:WAV?": self._query_wavelength,
-                "SENS:AVER:COUN": self._set_average_count,
-                "SENS:AVER:COUN?": lambda _: str(self.average_count),
-                "SENS:POW:RANG:AUTO": self._set_auto_range,
-                "SENS:POW:RANG:AUTO?": lambda _: "1" if self.auto_range else "0",
-                "MEAS:POW?": lambda _: f"{self.read_power_w():.9E}",
-            }
+        self.add_settings(POWER_METER_SETTINGS)
+        self.add(":MEASure[:SCALar]:POWer?", lambda _: self._measure("POW"))
+        self.add(":MEASure[:SCALar]:CURRent[:DC]?", lambda _: self._measure("CURR"))
+        self.add(":MEASure[:SCALar]:TEMPerature?", lambda _: f"{self.bench.temperature_c:.6E}")
+        self.add(":MEASure[:SCALar]:ENERgy?", lambda _: self._not_an_energy_sensor())
+        self.add(":CONFigure[:SCALar]:POWer", lambda _: self.state.update(function="POW"))
+        self.add(":CONFigure[:SCALar]:CURRent[:DC]", lambda _: self.state.update(function="CURR"))
+        self.add(":INITiate[:IMMediate]", lambda _: self._initiate())
+        self.add(":FETCh?", lambda _: self._fetch())
+        self.add(":READ?", lambda _: self._measure(str(self.state["function"])))
+        self.add(":ABORt", lambda _: None)
+        self.add(":SYSTem:SENSor:IDN?", lambda _: self.SENSOR_IDN)
+        self.add("[:SENSe#]:CORRection:COLLect:ZERO[:INITiate]", lambda _: self._zero())
+        self.add("[:SENSe#]:CORRection:COLLect:ZERO:ABORt", lambda _: None)
+        self.add("[:SENSe#]:CORRection:COLLect:ZERO:STATe?", lambda _: "0")
+        self.add("[:SENSe#]:CORRection:COLLect:ZERO:MAGNitude?", lambda _: f"{self.zero_w:.6E}")
+        self.add(
+            "[:SENSe#]:CORRection:POWer[:PDIOde][:RESPonse]?",
+            lambda _: f"{silicon_responsivity_a_per_w(self.wavelength_nm):.6E}",
         )
         self.reset()
 
     def reset(self) -> None:
-        self.wavelength_nm = 633.0
-        self.average_count = 1
-        self.auto_range = True
+        super().reset()
+        self.zero_w = 0.0
+        self.fetched: str | None = None
+
+    @property
+    def wavelength_nm(self) -> float:
+        """Correction wavelength, nm."""
+        return float(cast(float, self.state["wavelength"]))
+
+    @property
+    def average_count(self) -> int:
+        """Samples averaged per reading."""
+        return int(cast(int, self.state["average"]))
+
+    @property
+    def auto_range(self) -> bool:
+        """Whether the range follows the signal."""
+        return bool(self.state["auto_range"])
+
+    def accept_setting(self, name: str, value: object) -> object:
+        if name == "range":  # the most sensitive range that holds the value; auto off
+            self.state["auto_range"] = False
+            return next(upper for upper in POWER_RANGES_W if float(value) <= upper)  # type: ignore[arg-type]
+        if name == "line_frequency" and value not in (50, 60):
+            raise ExecutionError(-224, "Illegal parameter value")
+        return value
 
     def expected_power_w(self) -> float:
-        """Noise-free reading at the present wavelength correction, W."""
+        """Noise-free reading at the present wavelength correction, W (before zero and
+        attenuation)."""
         true_power = self.bench.power_meter_power_w()
-        correction = silicon_responsivity_a_per_w(
-            self.bench.led.wavelength_nm
-        ) / silicon_responsivity_a_per_w(self.wavelength_nm)
+        correction = float(silicon_responsivity_a_per_w(self.bench.led.wavelength_nm)) / float(
+            silicon_responsivity_a_per_w(self.wavelength_nm)
+        )
         return true_power * correction
 
     def power_noise_w(self) -> float:
@@ -363,65 +192,142 @@ class PowerMeterSim(ScpiDeviceSim):
         return single / math.sqrt(self.average_count)
 
     def read_power_w(self) -> float:
-        """One noisy reading, W."""
-        return self.expected_power_w() + self.rng.normal(0.0, self.power_noise_w())
+        """One noisy reading, W (zero subtracted, attenuation applied)."""
+        measured = self.expected_power_w() + float(self.rng.normal(0.0, self.power_noise_w()))
+        gain = 10.0 ** (float(cast(float, self.state["attenuation"])) / 10.0)
+        return float((measured - self.zero_w) * gain)
 
-    def _set_wavelength(self, parameter: str | None) -> None:
-        self.wavelength_nm = parse_in_range(parameter, *self.WAVELENGTH_RANGE_NM)
+    def _measure(self, function: str) -> str:
+        power = self.read_power_w()
+        if not self.auto_range and power > float(self.state["range"]):  # type: ignore[arg-type]
+            return f"{SCPI_OVERFLOW:.6E}"
+        if function == "CURR":
+            responsivity = silicon_responsivity_a_per_w(self.wavelength_nm)
+            return f"{power / 10.0 ** (float(self.state['attenuation']) / 10.0) * responsivity:.6E}"  # type: ignore[arg-type]
+        if self.state["unit"] == "DBM":
+            return f"{10.0 * math.log10(max(power, 1e-15) / 1e-3):.6E}"
+        return f"{power:.9E}"
 
-    def _query_wavelength(self, parameter: str | None) -> str:
-        limits = {"MIN": self.WAVELENGTH_RANGE_NM[0], "MAX": self.WAVELENGTH_RANGE_NM[1]}
-        token = (parameter or "").upper()
-        if token and token not in limits:
-            raise ExecutionError(-224, "Illegal parameter value")
-        return f"{limits.get(token, self.wavelength_nm):.6E}"
+    def _initiate(self) -> None:
+        self.fetched = self._measure(str(self.state["function"]))
 
-    def _set_average_count(self, parameter: str | None) -> None:
-        count = parse_in_range(parameter, *self.AVERAGE_COUNT_RANGE)
-        if not count.is_integer():
-            raise ExecutionError(-224, "Illegal parameter value")
-        self.average_count = int(count)
+    def _fetch(self) -> str:
+        if self.fetched is None:
+            raise ExecutionError(-230, "Data corrupt or stale")
+        return self.fetched
 
-    def _set_auto_range(self, parameter: str | None) -> None:
-        self.auto_range = parse_bool(parameter)
+    def _zero(self) -> None:
+        """Dark zero: what the sensor sees now becomes the zero (cover it first)."""
+        self.zero_w = self.expected_power_w()
+
+    def _not_an_energy_sensor(self) -> str:
+        raise ExecutionError(-221, "Settings conflict; the sensor is not an energy sensor")
+
+
+LED_SOURCE_SETTINGS: tuple[Setting, ...] = (
+    Setting("channel", ":SOURce#:CHANnel", Number(1, len(LED_WAVELENGTHS_NM), 1, integer=True), 1),
+    Setting("mode", ":SOURce#:MODE", Choice(LED_MODES), "CC"),
+    Setting(
+        "current",
+        ":SOURce#:CURRent[:LEVel][:IMMediate][:AMPLitude]",
+        Number(*CURRENT_RANGE_A, 0.0, fmt="{:.6E}"),
+        0.0,
+    ),
+    Setting(
+        "limit",
+        ":SOURce#:CURRent:LIMit[:AMPLitude]",
+        Number(*CURRENT_RANGE_A, CURRENT_RANGE_A[1], fmt="{:.6E}"),
+        CURRENT_RANGE_A[1],
+    ),
+    Setting(
+        "brightness",
+        ":SOURce#:CBRightness[:BRIGhtness]",
+        Number(0.0, 100.0, 100.0, fmt="{:.6E}"),
+        100.0,
+    ),
+    Setting(
+        "pwm_frequency",
+        ":SOURce#:PWM:FREQuency",
+        Number(1.0, 1e4, 100.0, fmt="{:.6E}"),
+        100.0,
+    ),
+    Setting("pwm_duty", ":SOURce#:PWM:DCYCle", Number(1.0, 99.0, 50.0, fmt="{:.6E}"), 50.0),
+    Setting(
+        "imod_frequency",
+        ":SOURce#:IMODulation:FREQuency",
+        Number(0.1, 1e5, 1000.0, fmt="{:.6E}"),
+        1000.0,
+    ),
+    Setting(
+        "imod_depth",
+        ":SOURce#:IMODulation:DEPTh",
+        Number(0.0, 100.0, 100.0, fmt="{:.6E}"),
+        100.0,
+    ),
+    Setting("output", ":OUTPut#[:STATe]", _ON_OFF, False),
+)
+"""The DC2200 settings this simulator keeps."""
 
 
 class LedSourceSim(ScpiDeviceSim):
     """Thorlabs DC2200-style LED driver switching between the bench LEDs.
 
-    Channel ``n`` (1-based) drives the LED of ``LED_WAVELENGTHS_NM[n - 1]``. The bench LED gets
-    the set current while the output is on and 0 A while it is off. The LED is modulated at
-    the reading lock-in's reference frequency (external modulation input); its depth is
-    reported by ``SOUR:MOD:DEPT?`` in percent.
+    Channel ``n`` (1-based) drives the LED of ``LED_WAVELENGTHS_NM[n - 1]``. Operating modes
+    (``SOURce:MODE``): ``CC`` constant current, ``CB`` constant brightness (the set current
+    times ``SOURce:CBRightness`` %), ``PWM`` (mean current = current × duty cycle),
+    ``IMOD`` internal sine modulation (depth ``SOURce:IMODulation:DEPTh`` %), ``EMOD``
+    external modulation (depth 100 %). The lock-ins are referenced to the modulation, so in
+    ``CC``, ``CB`` and ``PWM`` they see no signal. Limits: the drive current may not exceed
+    ``SOURce:CURRent:LIMit`` (a set above it is refused with -222; lowering the limit below
+    the set current lowers the current).
 
-    Commands: ``SOUR:CHAN n``/``?``, ``SOUR:WAV?`` (selected LED, nm), ``SOUR:WAV:CAT?`` (LED
-    of every channel, nm), ``SOUR:CURR x``/``?`` (A; ``? MIN``/``? MAX`` give the range),
-    ``OUTP ON|OFF``/``?``, ``SOUR:MOD:DEPT?``.
+    Other commands: ``SOUR:CHAN n``/``?``, ``SOUR:WAV?`` (selected LED, nm), ``SOUR:WAV:CAT?``
+    (LED of every channel, nm), ``SOUR:CURR x``/``?`` (A; ``? MIN``/``? MAX`` give the range up
+    to the limit), ``OUTP ON|OFF``/``?``, ``SOUR:MOD:DEPT?`` (present depth, %),
+    ``SOUR:PWM:FREQ``/``:DCYC``, ``SOUR:IMOD:FREQ``. The bench LED gets the resulting current
+    while the output is on and 0 A while it is off. The mode mnemonics follow the DC2200's
+    operating modes; the channel switch is this bench's (one LED head per channel).
     """
 
     IDN = "Thorlabs,DC2200,M00412345,1.2.0"
-    CURRENT_RANGE_A = (0.0, 1.0)
+    CURRENT_RANGE_A = CURRENT_RANGE_A
+    MODES = LED_MODES
 
     def __init__(self, bench: OpticalBench, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(bench, self.IDN, clock)
-        self.handlers.update(
-            {
-                "SOUR:CHAN": self._set_channel,
-                "SOUR:CHAN?": lambda _: str(self.channel),
-                "SOUR:WAV?": lambda _: f"{self.wavelength_nm:.6E}",
-                "SOUR:WAV:CAT?": lambda _: ",".join(f"{nm:.6E}" for nm in LED_WAVELENGTHS_NM),
-                "SOUR:CURR": self._set_current,
-                "SOUR:CURR?": self._query_current,
-                "OUTP": self._set_output,
-                "OUTP?": lambda _: "1" if self.output_on else "0",
-                "SOUR:MOD:DEPT?": lambda _: f"{100.0 * self.bench.led.modulation_depth:.6E}",
-            }
+        # Before the settings: its ``? MAX`` is the present limit.
+        self.add(":SOURce#:CURRent[:LEVel][:IMMediate][:AMPLitude]?", self._query_current)
+        self.add_settings(LED_SOURCE_SETTINGS)
+        self.add(":SOURce#:WAVelength?", lambda _: f"{self.wavelength_nm:.6E}")
+        self.add(
+            ":SOURce#:WAVelength:CATalog?",
+            lambda _: ",".join(f"{nm:.6E}" for nm in LED_WAVELENGTHS_NM),
         )
-        # Take over the LED as the bench was set up (e.g. from the command line).
+        self.add(":SOURce#:MODulation:DEPTh?", lambda _: f"{100.0 * self._depth():.6E}")
+        # Take over the LED as the bench was set up (e.g. from the command line): it is
+        # driven through the external modulation input.
         led = bench.led
-        self.channel = LED_WAVELENGTHS_NM.index(led.wavelength_nm) + 1
-        self.current_a = led.drive_current_a
-        self.output_on = led.drive_current_a > 0.0
+        self.state.update(
+            channel=LED_WAVELENGTHS_NM.index(led.wavelength_nm) + 1,
+            mode="EMOD" if led.modulation_depth > 0 else "CC",
+            current=led.drive_current_a,
+            output=led.drive_current_a > 0.0,
+        )
+
+    @property
+    def channel(self) -> int:
+        """Selected channel, 1-based."""
+        return int(cast(int, self.state["channel"]))
+
+    @property
+    def current_a(self) -> float:
+        """Drive current set-point, A."""
+        return float(cast(float, self.state["current"]))
+
+    @property
+    def output_on(self) -> bool:
+        """Whether the LED output is on."""
+        return bool(self.state["output"])
 
     @property
     def wavelength_nm(self) -> float:
@@ -429,34 +335,45 @@ class LedSourceSim(ScpiDeviceSim):
         return LED_WAVELENGTHS_NM[self.channel - 1]
 
     def reset(self) -> None:
-        self.output_on = False
-        self.current_a = 0.0
+        super().reset()
         self._apply()
+
+    def accept_setting(self, name: str, value: object) -> object:
+        if name == "current" and float(value) > float(self.state["limit"]):  # type: ignore[arg-type]
+            raise ExecutionError(-222, "Data out of range")
+        if name == "limit":
+            self.state["current"] = min(self.current_a, float(value))  # type: ignore[arg-type]
+        return value
+
+    def on_change(self, name: str, value: object) -> None:
+        self._apply()
+
+    def _depth(self) -> float:
+        mode = self.state["mode"]
+        if mode == "EMOD":
+            return 1.0
+        if mode == "IMOD":
+            return float(self.state["imod_depth"]) / 100.0  # type: ignore[arg-type]
+        return 0.0
+
+    def drive_current_a(self) -> float:
+        """Mean current the LED gets in the present mode, A."""
+        factor = {
+            "CB": float(self.state["brightness"]) / 100.0,  # type: ignore[arg-type]
+            "PWM": float(self.state["pwm_duty"]) / 100.0,  # type: ignore[arg-type]
+        }.get(str(self.state["mode"]), 1.0)
+        return self.current_a * factor if self.output_on else 0.0
 
     def _apply(self) -> None:
         self.bench.set_led(
             wavelength_nm=self.wavelength_nm,
-            drive_current_a=self.current_a if self.output_on else 0.0,
+            drive_current_a=self.drive_current_a(),
+            modulation_depth=self._depth(),
         )
 
-    def _set_channel(self, parameter: str | None) -> None:
-        channel = parse_in_range(parameter, 1, len(LED_WAVELENGTHS_NM))
-        if not channel.is_integer():
-            raise ExecutionError(-224, "Illegal parameter value")
-        self.channel = int(channel)
-        self._apply()
-
-    def _set_current(self, parameter: str | None) -> None:
-        self.current_a = parse_in_range(parameter, *self.CURRENT_RANGE_A)
-        self._apply()
-
     def _query_current(self, parameter: str | None) -> str:
-        limits = {"MIN": self.CURRENT_RANGE_A[0], "MAX": self.CURRENT_RANGE_A[1]}
+        limits = {"MIN": self.CURRENT_RANGE_A[0], "MAX": float(self.state["limit"])}  # type: ignore[arg-type]
         token = (parameter or "").upper()
         if token and token not in limits:
             raise ExecutionError(-224, "Illegal parameter value")
         return f"{limits.get(token, self.current_a):.6E}"
-
-    def _set_output(self, parameter: str | None) -> None:
-        self.output_on = parse_bool(parameter)
-        self._apply()

@@ -37,8 +37,8 @@ INSTRUMENT_NAMES = ("sr830", "sr860", "sourcemeter", "powermeter", "ledsource")
 class LineDevice(Protocol):
     """What a server needs from a simulated instrument."""
 
-    def handle_line(self, line: str) -> str | None:
-        """Execute one line; return the answer line or None."""
+    def handle_line(self, line: str) -> str | bytes | None:
+        """Execute one line; return the answer line, binary data (sent as is) or None."""
         ...
 
 
@@ -54,7 +54,9 @@ class _LineHandler(socketserver.StreamRequestHandler):
         for raw in self.rfile:
             line = raw.decode("ascii", errors="replace").strip()
             answer = self.server.device.handle_line(line)
-            if answer is not None:
+            if isinstance(answer, bytes):  # a binary transfer: as is, no terminator
+                self.wfile.write(answer)
+            elif answer is not None:
                 self.wfile.write(answer.encode("ascii") + b"\n")
 
     def finish(self) -> None:

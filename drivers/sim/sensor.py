@@ -9,7 +9,7 @@ system gain K (DN/e⁻), black level and quantisation to `bit_depth` bits with s
 """
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -285,16 +285,27 @@ class SensorModel:
         )
         return collected, np.where(near_knee, 0.0, mean_e)
 
+    @overload
+    @staticmethod
+    def _bin(electrons: NDArray[np.float64], binning: int) -> NDArray[np.float64]: ...
+
+    @overload
+    @staticmethod
+    def _bin(
+        electrons: NDArray[np.float64] | float, binning: int
+    ) -> NDArray[np.float64] | float: ...
+
     @staticmethod
     def _bin(electrons: NDArray[np.float64] | float, binning: int) -> NDArray[np.float64] | float:
         """Sum the charge of binning × binning blocks over the last two axes."""
-        if np.ndim(electrons) == 0:
+        if not isinstance(electrons, np.ndarray) or electrons.ndim == 0:
             return electrons * binning**2
         if binning == 1:
             return electrons
         *leading, height, width = electrons.shape
         blocks = (*leading, height // binning, binning, width // binning, binning)
-        return electrons.reshape(blocks).sum(axis=(-3, -1))
+        binned: NDArray[np.float64] = electrons.reshape(blocks).sum(axis=(-3, -1))
+        return binned
 
     def truth(self) -> dict[str, Any]:
         """Every parameter and per-pixel map of the sensor.

@@ -264,7 +264,8 @@ def _pulse_table() -> NDArray[np.float64]:
         return total
 
     volume = wave(0.16, 0.05, 0.12) + 0.45 * wave(0.46, 0.07, 0.07)
-    return (volume - volume.min()) / (volume.max() - volume.min())
+    normalised: NDArray[np.float64] = (volume - volume.min()) / (volume.max() - volume.min())
+    return normalised
 
 
 _PULSE_TABLE = _pulse_table()
@@ -349,13 +350,16 @@ class TissuePhantom:
         angle = 2.0 * np.pi * self._hrv_hz * t + self._hrv_phases_rad
         wobble = self._hrv_amplitudes / (2.0 * np.pi * self._hrv_hz)
         drift = np.sum(wobble * (np.sin(angle) - np.sin(self._hrv_phases_rad)), axis=-1)
-        return self._heart_hz * (t[..., 0] + drift)
+        cycles: NDArray[np.float64] = self._heart_hz * (t[..., 0] + drift)
+        return cycles
 
     def pulse_rate_bpm(self, t_s: ArrayLike) -> NDArray[np.float64]:
         """Instantaneous pulse rate at time(s) `t_s` (s), beats/min."""
         t = np.asarray(t_s, dtype=float)[..., np.newaxis]
         angle = 2.0 * np.pi * self._hrv_hz * t + self._hrv_phases_rad
-        return 60.0 * self._heart_hz * (1.0 + np.sum(self._hrv_amplitudes * np.cos(angle), -1))
+        variation = np.sum(self._hrv_amplitudes * np.cos(angle), -1)
+        rate_bpm: NDArray[np.float64] = 60.0 * self._heart_hz * (1.0 + variation)
+        return rate_bpm
 
     def _breathing(self, t_s: NDArray[np.float64]) -> NDArray[np.float64]:
         """Venous volume cycle of breathing, 0-1."""
@@ -388,11 +392,12 @@ class TissuePhantom:
         channel: _Channel, hbt_um: float, saturation: ArrayLike
     ) -> NDArray[np.float64]:
         """μa of haemoglobin at `hbt_um` (µM) and `saturation` (fraction), mm⁻¹."""
-        epsilon = channel.epsilon_hbo2 * saturation + channel.epsilon_hb * (1.0 - saturation)
+        fraction = np.asarray(saturation, dtype=float)
+        epsilon = channel.epsilon_hbo2 * fraction + channel.epsilon_hb * (1.0 - fraction)
         return LN10 * PER_CM_PER_M_TIMES_UM_TO_PER_MM * hbt_um * epsilon
 
     def _absorption_parts(
-        self, channel: _Channel, spo2: ArrayLike
+        self, channel: _Channel, spo2: NDArray[np.float64]
     ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
         """μa (mm⁻¹) of the static tissue, of the full breathing swing and of the full pulse."""
         svo2, sto2 = self._venous_and_tissue_saturation(spo2)
@@ -454,7 +459,7 @@ class TissuePhantom:
 
     def _inclusion_transmission(self, channel: _Channel) -> NDArray[np.float64]:
         """exp(-Δμa L) per pixel, with the tissue at its t = 0 saturation."""
-        _, sto2 = self._venous_and_tissue_saturation(self._spo2(0.0))
+        _, sto2 = self._venous_and_tissue_saturation(self._spo2(np.array(0.0)))
         tissue_mua = float(
             self._hemoglobin_mua(channel, self.config.tissue_hbt_um, sto2)
             + channel.water_mua_per_mm
@@ -593,9 +598,10 @@ class TissuePhantom:
         if drive_current_ma < 0.0:
             raise ValueError(f"drive current must be >= 0 mA, got {drive_current_ma}")
         channel = self._channel(wavelength_nm)
-        rates = self._tables[float(wavelength_nm)](self._mua(channel, t_s), drive_current_ma)
+        t = np.asarray(t_s, dtype=float)
+        rates = self._tables[float(wavelength_nm)](self._mua(channel, t), drive_current_ma)
         if self._motion:
-            rates *= self._motion_factor(t_s)
+            rates *= self._motion_factor(t)
         return rates
 
     def _motion_factor(self, t_s: NDArray[np.float64]) -> NDArray[np.float64]:

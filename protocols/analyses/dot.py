@@ -13,6 +13,7 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -127,7 +128,9 @@ class DotResult:
     settings: dict[str, Any] = field(default_factory=dict)
 
 
-def _per_wavelength(values: tuple[float, ...] | None, count: int, name: str):
+def _per_wavelength(
+    values: tuple[float, ...] | None, count: int, name: str
+) -> NDArray[np.float64] | None:
     if values is None:
         return None
     if len(values) != count:
@@ -139,7 +142,9 @@ def _per_wavelength(values: tuple[float, ...] | None, count: int, name: str):
     return np.asarray(values, dtype=float)
 
 
-def _background(data: DotInput, options: DotOptions) -> tuple[NDArray, NDArray]:
+def _background(
+    data: DotInput, options: DotOptions
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     count = len(data.wavelengths_nm)
     mua = _per_wavelength(options.mua_per_mm, count, "mua")
     musp = _per_wavelength(options.musp_per_mm, count, "musp")
@@ -364,7 +369,7 @@ def _in_probe_frame(inclusion: Inclusion, top_z_mm: float) -> Inclusion:
     )
 
 
-def _rounded(values, digits: int = 2) -> list[float]:
+def _rounded(values: Iterable[float], digits: int = 2) -> list[float]:
     return [round(float(v), digits) for v in values]
 
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.typing import ArrayLike
+
+from imaging.statistics import median_of_finite
 
 
 def median_figure(values: ArrayLike, digits: int = 3) -> float | None:
     """Median of the finite values, rounded; None when none is finite."""
-    finite = np.asarray(values, dtype=float).ravel()
-    finite = finite[np.isfinite(finite)]
-    return round(float(np.median(finite)), digits) if finite.size else None
+    median = median_of_finite(values)
+    return round(median, digits) if math.isfinite(median) else None
 
 
 def finite_figure(value: float, digits: int = 3) -> float | None:

@@ -55,7 +55,8 @@ def dark_frame(step: Any, context: RunContext) -> np.ndarray | None:
     """Mean frame (DN) of the step's dark reference, or None without one."""
     if step.dark is None:
         return None
-    return segment_of(context, step.dark).frames.astype(np.float64).mean(axis=0)
+    frame: np.ndarray = segment_of(context, step.dark).frames.astype(np.float64).mean(axis=0)
+    return frame
 
 
 def dark_level(step: Any, context: RunContext) -> float | None:

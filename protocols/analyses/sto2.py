@@ -22,6 +22,7 @@ from imaging.srs import (
     DEFAULT_SCATTERING_POWER,
     spatially_resolved_sto2,
 )
+from imaging.statistics import median_of_finite
 from instrument.region_signals import (
     DEFAULT_MAX_DN,
     DEFAULT_MIN_DISTANCE_MM,
@@ -66,14 +67,12 @@ class Sto2Map:
     @property
     def median_sto2_percent(self) -> float:
         """Median StO2 over the regions not withheld, % (NaN if all are)."""
-        valid = self.sto2_percent[np.isfinite(self.sto2_percent)]
-        return float(np.median(valid)) if valid.size else float("nan")
+        return median_of_finite(self.sto2_percent)
 
     @property
     def median_toi_percent(self) -> float:
         """Median TOI over the regions not withheld, % (NaN if all are)."""
-        valid = self.toi_percent[np.isfinite(self.toi_percent)]
-        return float(np.median(valid)) if valid.size else float("nan")
+        return median_of_finite(self.toi_percent)
 
 
 def sto2_map_from_run(

@@ -84,7 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return EXIT_USAGE
     try:
-        return args.run(args)
+        code: int = args.run(args)
+        return code
     except BrokenPipeError:
         sys.stdout = None  # the reader went away (e.g. `| head`); nothing more to say
         return EXIT_FAILURE

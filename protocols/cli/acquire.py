@@ -7,6 +7,7 @@ import json
 import math
 import sys
 from pathlib import Path
+from typing import Any
 
 from calibration.gate import Override, check_calibrations
 from calibration.registry import Registry
@@ -19,7 +20,7 @@ from protocols.cli.common import add_instrument_options, instrument_config
 from protocols.cli.progress import ProgressBar
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the command to the top-level parser."""
     parser = commands.add_parser(
         "acquire",
@@ -67,7 +68,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def calibrations_used(args: argparse.Namespace, board_calibration_id: str) -> dict[str, dict]:
+def calibrations_used(
+    args: argparse.Namespace, board_calibration_id: str
+) -> dict[str, dict[str, str]]:
     """Check the run's calibrations (refusing a clinical run that may not proceed)."""
     record_ids = list(
         dict.fromkeys(
@@ -104,7 +107,7 @@ def fault_plan(text: str) -> FaultPlan:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def summary(stats: AcquisitionStats, record: str, status: str, error: str = "") -> dict:
+def summary(stats: AcquisitionStats, record: str, status: str, error: str = "") -> dict[str, Any]:
     """The JSON summary of an acquisition."""
     return {
         **stats.as_dict(),
@@ -114,7 +117,7 @@ def summary(stats: AcquisitionStats, record: str, status: str, error: str = "") 
     }
 
 
-def print_human(report: dict) -> None:
+def print_human(report: dict[str, Any]) -> None:
     """The summary for a person."""
     wavelengths = "/".join(str(w) for w in report["wavelengths_nm"]) or "none"
     print(

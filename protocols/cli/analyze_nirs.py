@@ -26,7 +26,7 @@ from instrument.snirf import (
 DEFAULT_DPF = 6.0
 
 
-def register(analyses: argparse._SubParsersAction) -> None:
+def register(analyses: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the analysis to ``nirpoct analyze``."""
     parser = analyses.add_parser(
         "nirs",

@@ -13,6 +13,7 @@ import numpy as np
 
 from imaging.pulse_oximetry import OximetryResult, pulse_oximetry
 from imaging.spo2_curves import SpO2Curve, curve_from_arrays, parse_polynomial, polynomial_curve
+from imaging.statistics import median_of_finite
 from instrument.ppg_signals import (
     PpgSignals,
     ppg_signals_from_run,
@@ -25,7 +26,7 @@ from instrument.run_steps import dark_reference_dn, measurement_step, step_view
 from protocols.cli.common import wavelength_pair
 
 
-def register(analyses: argparse._SubParsersAction) -> None:
+def register(analyses: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the analysis to ``nirpoct analyze``."""
     parser = analyses.add_parser(
         "ppg",
@@ -263,11 +264,6 @@ def report(
     }
 
 
-def _median(values: np.ndarray) -> float:
-    finite = values[np.isfinite(values)]
-    return float(np.median(finite)) if finite.size else math.nan
-
-
 def _value(value: float, unit: str, digits: int) -> str:
     return f"{value:.{digits}f} {unit}" if math.isfinite(value) else "withheld"
 
@@ -277,7 +273,8 @@ def print_human(result: OximetryResult, signals: PpgSignals, source: str) -> Non
     seconds = result.time_s.size
     withheld = int(np.count_nonzero(np.isnan(result.spo2_percent)))
     wavelengths = "/".join(f"{w:g}" for w in signals.wavelengths_nm)
-    spo2 = _value(_median(result.spo2_percent), "%", 1)
+    spo2 = _value(median_of_finite(result.spo2_percent), "%", 1)
+    perfusion = _value(median_of_finite(result.perfusion_index_percent), "%", 2)
     lines = [
         f"pulse oximetry of {source}: {wavelengths} nm at {signals.sample_rate_hz:g} Hz, "
         f"{signals.signals.shape[0] / signals.sample_rate_hz:.1f} s",
@@ -286,7 +283,7 @@ def print_human(result: OximetryResult, signals: PpgSignals, source: str) -> Non
         else "  SpO2             needs two wavelengths",
         f"  pulse rate       {_value(result.mean_pulse_rate_bpm, 'bpm', 1)} "
         f"({int(result.beat_accepted.sum())} of {result.beat_accepted.size} beats accepted)",
-        f"  perfusion index  {_value(_median(result.perfusion_index_percent), '%', 2)} (median)",
+        f"  perfusion index  {perfusion} (median)",
         f"  signal quality   {float(np.mean(result.signal_quality)) if seconds else 0.0:.2f} "
         "(mean, 0-1)",
     ]

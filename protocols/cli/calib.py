@@ -12,7 +12,7 @@ from protocols.cli import calib_photodiode, calib_records
 from protocols.cli.commands import COMMAND_HELP
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the command group to the top-level parser."""
     parser = commands.add_parser("calib", help=COMMAND_HELP["calib"])
     actions = parser.add_subparsers(dest="calib_command", required=True, metavar="ACTION")

@@ -7,22 +7,22 @@ import datetime as dt
 import json
 
 from calibration.context import load_context
-from instrument.bench import BenchInstruments
-from instrument.instrument import software_version
-from protocols.cli.calib_records import create_record, registry_option
-from protocols.cli.common import add_instrument_options, instrument_config
-from protocols.photodiode_characterisation import (
+from calibration.photodiode_figures import (
     BenchSetup,
     compute_figures,
     figure_results,
-    measure_photodiode,
     record_content,
 )
+from instrument.bench import BenchInstruments
+from instrument.instrument import software_version
+from instrument.photodiode_bench import measure_photodiode
+from protocols.cli.calib_records import create_record, registry_option
+from protocols.cli.common import add_instrument_options, instrument_config
 
 NEEDED = ("lockin", "sourcemeter", "powermeter", "ledsource", "photodiode")
 
 
-def register(actions: argparse._SubParsersAction) -> None:
+def register(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the action to ``nirpoct calib``."""
     parser = actions.add_parser(
         "photodiode",
@@ -46,13 +46,21 @@ def run(args: argparse.Namespace) -> int:
     if missing:
         raise ValueError(f"the configuration's bench lacks {', '.join(missing)}")
     setup_config = config.bench.photodiode
+    assert setup_config is not None  # checked with the other needed parts
     setup = BenchSetup(
         area_cm2=setup_config.area_cm2,
         tia_gain_v_per_a=setup_config.tia_gain_v_per_a,
         split_ratio=setup_config.split_ratio,
     )
     with BenchInstruments(config.bench, seed=config.simulator.seed) as bench:
-        raw = measure_photodiode(bench.ledsource, bench.sourcemeter, bench.powermeter, bench.lockin)
+        led, meter, power, lockin = (
+            bench.ledsource,
+            bench.sourcemeter,
+            bench.powermeter,
+            bench.lockin,
+        )
+        assert led is not None and meter is not None and power is not None and lockin is not None
+        raw = measure_photodiode(led, meter, power, lockin)
     figures = compute_figures(raw, setup)
     results = figure_results(figures)
     if args.json:

@@ -29,6 +29,7 @@ from calibration.lockin_verification import LockinCheckPoint, ReferenceSource, v
 from calibration.photon_transfer import read_photon_transfer
 from calibration.record import RecordContent
 from calibration.registry import Registry, RunUse
+from calibration.signatures import ROLES
 from calibration.spo2_curve import fit_spo2_curve
 from instrument.instrument import software_version
 from instrument.pseudonym import load_site_key, pseudonymise
@@ -75,7 +76,7 @@ def open_registry(args: argparse.Namespace) -> Registry:
     return Registry(args.registry or default_registry())
 
 
-def register_actions(actions: argparse._SubParsersAction) -> None:
+def register_actions(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the registry actions to ``nirpoct calib``."""
     parent = registry_option()
 
@@ -88,7 +89,7 @@ def register_actions(actions: argparse._SubParsersAction) -> None:
         "--role",
         action="append",
         required=True,
-        choices=("performer", "reviewer", "approver", "administrator"),
+        choices=ROLES,
     )
     add.add_argument("--admin", default="", help="administrator who authorises the addition")
     add.set_defaults(run=run_users_add)

@@ -16,6 +16,7 @@ COMMAND_MODULES = {
     "calib": "protocols.cli.calib",
     "devices": "protocols.cli.devices",
     "gui": "protocols.cli.gui",
+    "sim": "protocols.cli.sim",
     "send": "protocols.cli.send",
     "outbox": "protocols.cli.outbox",
 }
@@ -31,6 +32,7 @@ COMMAND_HELP = {
     "calib": "calibration and detector characterisation",
     "devices": "find and identify devices",
     "gui": "open the desktop app",
+    "sim": "serve the simulated bench or detector board to any software (no hardware)",
     "send": "send a finished run to the hospital (HL7 v2, FHIR R4, DICOM)",
     "outbox": "messages waiting for a hospital receiver: list, retry, show",
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -31,7 +32,7 @@ def read_columns(
         raise ValueError(
             f"{path}: missing column(s) {', '.join(missing)}; the header is {','.join(header)}"
         )
-    columns: dict[str, list] = {name: [] for name in (*numeric, *text)}
+    columns: dict[str, list[Any]] = {name: [] for name in (*numeric, *text)}
     for line_number, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
             continue

@@ -16,7 +16,7 @@ from protocols.cli.common import add_instrument_options, instrument_config
 PROBE_TIMEOUT_S = 0.5
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the command to the top-level parser."""
     parser = commands.add_parser(
         "devices",

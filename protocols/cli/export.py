@@ -12,7 +12,7 @@ from instrument.snirf_export import DEFAULT_REGION_PX, export_run
 from protocols.cli.commands import COMMAND_HELP
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the command and its formats to the top-level parser."""
     parser = commands.add_parser("export", help=COMMAND_HELP["export"])
     formats = parser.add_subparsers(dest="format", required=True, metavar="FORMAT")

@@ -12,7 +12,7 @@ from protocols.cli.common import add_instrument_options
 LANGUAGE_CODES = ("en", "zh_CN")
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the command to the top-level parser."""
     parser = commands.add_parser(
         "gui",

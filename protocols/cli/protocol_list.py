@@ -9,7 +9,7 @@ from protocols.cli.commands import COMMAND_HELP
 from protocols.protocol_file import load_protocol, shipped_protocols
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the command to the top-level parser."""
     listing = commands.add_parser(
         "protocols",

@@ -21,7 +21,7 @@ def _values(text: str) -> tuple[float, ...]:
     return values
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the command to the top-level parser."""
     parser = commands.add_parser(
         "reconstruct",

@@ -10,7 +10,7 @@ import sys
 import termios
 import threading
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from calibration.gate import Override
 from calibration.registry import Registry
@@ -18,6 +18,7 @@ from protocols.cli.acquire import fault_plan
 from protocols.cli.calib_records import PASSWORD_ENV, REGISTRY_ENV, default_registry, password
 from protocols.cli.commands import COMMAND_HELP
 from protocols.cli.common import add_instrument_options, instrument_config
+from protocols.cli.progress import ProgressBar
 from protocols.events import (
     OperatorPrompt,
     QcResult,
@@ -35,7 +36,7 @@ from protocols.runner import ProtocolRunner
 EXIT_INTERRUPTED = 130
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``run`` and ``protocols`` to the top-level parser."""
     parser = commands.add_parser(
         "run",
@@ -106,7 +107,7 @@ class ProgressPrinter:
     ) -> None:
         self.steps = steps
         self.stream = stream if stream is not None else sys.stderr
-        self.live = self.stream.isatty()
+        self.bar = ProgressBar(stream=self.stream, indent="  ")
         self.confirm_prompts = confirm_prompts
         self.prompt_waiting = threading.Event()
         self._bar_shown = False
@@ -121,10 +122,8 @@ class ProgressPrinter:
     def __call__(self, event: RunEvent) -> None:
         if isinstance(event, StepStarted):
             self._line(f"[{event.index + 1}/{self.steps}] {event.name} ({event.kind})")
-        elif isinstance(event, StepProgress) and self.live:
-            filled = round(event.fraction * 30)
-            self.stream.write(f"\r  [{'#' * filled}{'.' * (30 - filled)}] {event.message:50.50}")
-            self.stream.flush()
+        elif isinstance(event, StepProgress) and self.bar.enabled:
+            self.bar.draw(event.fraction, f"{event.message:50.50}")
             self._bar_shown = True
         elif isinstance(event, StepFinished):
             self._line(f"  {event.status}")
@@ -265,7 +264,7 @@ def _line_typed() -> bool:
     return bool(readable)
 
 
-def print_human(summary: dict) -> None:
+def print_human(summary: dict[str, Any]) -> None:
     """The outcome for a person."""
     gates = summary["qc_gates"]
     passed = sum(g["passed"] for g in gates)

@@ -22,10 +22,12 @@ from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
+from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Image, SimpleDocTemplate, Spacer, Table
 from reportlab.platypus.flowables import Flowable
 
-from calibration.certificate import _heading, _paragraph, _table, _text
+from calibration.pdf_blocks import heading, paragraph, pdf_text, table
+from imaging.statistics import finite_range
 
 if TYPE_CHECKING:
     from protocols.context import RunContext
@@ -96,7 +98,7 @@ def _fitted_table(rows: list[list[Any]], widths: list[float] | None = None) -> T
         ]
         for row in rows
     ]
-    return _table(fitted, widths=widths)
+    return table(fitted, widths=widths)
 
 
 def _is_table(value: Any) -> bool:
@@ -123,12 +125,12 @@ def _line_plot(
         plot.lines[index].strokeWidth = 0.8
     plot.xValueAxis.labels.fontSize = plot.yValueAxis.labels.fontSize = 6
     drawing.add(plot)
-    drawing.add(String(14 * mm, height - 5 * mm, _text(title), fontSize=8))
+    drawing.add(String(14 * mm, height - 5 * mm, pdf_text(title), fontSize=8))
     legend = "  ".join(name for name, _, _ in series)
     drawing.add(
-        String(width - 6 * mm, height - 5 * mm, _text(legend), fontSize=6, textAnchor="end")
+        String(width - 6 * mm, height - 5 * mm, pdf_text(legend), fontSize=6, textAnchor="end")
     )
-    drawing.add(String(2 * mm, 10 * mm, _text(y_label), fontSize=6))
+    drawing.add(String(2 * mm, 10 * mm, pdf_text(y_label), fontSize=6))
     return drawing
 
 
@@ -141,8 +143,7 @@ def _map_plot(
     """A map in grey levels (black = low, white = high; NaN drawn as mid-blue), with an
     optional red circle ``outline`` = (row, col, radius) in map pixels."""
     values = np.asarray(image, dtype=float)
-    finite = values[np.isfinite(values)]
-    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    low, high = finite_range(values)
     scaled = (values - low) / (high - low) if high > low else np.zeros_like(values)
     grey = np.round(np.nan_to_num(scaled, nan=0.0) * 255).astype(np.uint8)
     rgb = np.repeat(grey[..., np.newaxis], 3, axis=2)
@@ -164,11 +165,13 @@ def _map_plot(
     rows, cols = values.shape
     scale = MAP_SIDE_MM * mm / max(rows, cols)
     picture = Image(buffer, width=cols * scale, height=rows * scale)
-    legend = [_paragraph(title), _paragraph(f"black {low:.4g} {unit}, white {high:.4g} {unit}")]
+    legend = [paragraph(title), paragraph(f"black {low:.4g} {unit}, white {high:.4g} {unit}")]
     return Table([[picture, legend]], colWidths=[MAP_SIDE_MM * mm + 6 * mm, 100 * mm])
 
 
-def _dot_slices(name: str, arrays: dict[str, np.ndarray], results: dict[str, Any]) -> list:
+def _dot_slices(
+    name: str, arrays: dict[str, np.ndarray], results: dict[str, Any]
+) -> list[Flowable]:
     """HbT (or μa) slices through the strongest lesion, outlined by its equivalent sphere:
     the x–y plane at its depth and the x–z plane through it."""
     key = next((k for k in ("dot_hbt_map", "dot_mua_map") if k in arrays), None)
@@ -276,134 +279,142 @@ def write_report(
     )
     label = f"{protocol['name']} {protocol['version']} — run {summary['run_id'] or 'not started'}"
 
-    def page_furniture(canvas, document) -> None:
+    def page_furniture(canvas: Canvas, document: SimpleDocTemplate) -> None:
         canvas.saveState()
         canvas.setFont("Helvetica", 7)
-        canvas.drawString(15 * mm, 10 * mm, _text(label))
+        canvas.drawString(15 * mm, 10 * mm, pdf_text(label))
         canvas.drawRightString(195 * mm, 10 * mm, f"page {document.page}")
         canvas.restoreState()
 
     story: list[Flowable] = [
-        _paragraph(title, "Title"),
-        _fitted_table(
-            [
-                ["Item", "Value"],
-                [
-                    "Status",
-                    f"{summary['status']}" + (f" — {summary['error']}" if summary["error"] else ""),
-                ],
-                ["QC passed", "yes" if summary["qc_passed"] else "no"],
-                [
-                    "Protocol",
-                    f"{protocol['name']} version {protocol['version']} "
-                    f"({protocol['intended_use']})",
-                ],
-                ["Protocol SHA-256", protocol["sha256"]],
-                ["Operator", summary["operator"] or "—"],
-                ["Subject", subject_id or "—"],
-                ["Started (UTC)", summary["start_time_utc"] or "—"],
-                ["Stopped (UTC)", summary["stop_time_utc"] or "—"],
-                ["Software", summary["software_version"] or "—"],
-                ["Run record", summary["record"] or "none (the instrument did not open)"],
-                ["Duration scale", f"{summary['duration_scale']:g}"],
-            ],
-            widths=[35 * mm, 135 * mm],
-        ),
-        _heading("Instrument"),
-        _fitted_table(
-            [["Device", "Model", "Serial", "Firmware", "Address"]]
-            + [
-                [
-                    name,
-                    d.get("model", ""),
-                    d.get("serial", ""),
-                    d.get("firmware", ""),
-                    d.get("address", ""),
-                ]
-                for name, d in summary["instrument"].items()
-            ]
-        ),
-        _heading("Calibrations used"),
-        _fitted_table(
-            [["Record", "State", "Due", "Override by", "Reason"]]
-            + [
-                [c["record"], c["state"], c["due_date"], c["override_by"], c["override_reason"]]
-                for c in summary["calibrations"]
-            ]
-            if summary["calibrations"]
-            else [["Record", "State"], ["none", "—"]]
-        ),
-        _heading("QC gates"),
-        _fitted_table(
-            [["Gate", "Figure", "Value", "Unit", "Low", "High", "Result", "Stops run"]]
-            + [
-                [
-                    g["step"],
-                    g["figure"],
-                    _value(g["value"]),
-                    g["unit"],
-                    _value(g["low"]) if g["low"] is not None else "—",
-                    _value(g["high"]) if g["high"] is not None else "—",
-                    ("PASS" if g["passed"] else "FAIL") if g["ran"] else "not run",
-                    "yes" if g["stops_run"] else "no",
-                ]
-                for g in summary["qc_gates"]
-            ]
-            if summary["qc_gates"]
-            else [["Gate"], ["none in this protocol"]]
-        ),
-        _heading("Steps and results"),
+        paragraph(title, "Title"),
+        _overview(summary, subject_id),
+        *_instrument_table(summary),
+        *_calibrations_table(summary),
+        *_qc_gates_table(summary),
+        heading("Steps and results"),
     ]
     for step in summary["steps"]:
-        flag = step["status"].upper()
-        story.append(_paragraph(f"{step['index'] + 1}. {step['name']} ({step['kind']}): {flag}"))
-        if step["message"]:
-            story.append(_paragraph(_clipped(step["message"], MAX_PARAGRAPH_CHARS), "Italic"))
-        rows = [
-            [name, _value(value), unit_of(name)]
-            for name, value in step["results"].items()
-            if step["kind"] not in ("qc_gate", "report") and not _is_table(value)
-        ]
-        if rows:
-            story.append(
-                _fitted_table(
-                    [["Figure", "Value", "Unit"], *rows], widths=[70 * mm, 70 * mm, 30 * mm]
-                )
-            )
-        lesions = step["results"].get("lesions") or []
-        if lesions:
-            story.append(_paragraph("Lesions, strongest first"))
-            story.append(
-                _fitted_table(
-                    [
-                        [
-                            "#",
-                            "Centroid x, y, z (mm)",
-                            "Volume (mm3)",
-                            "Peak contrast",
-                            "HbT (µM)",
-                            "StO2 (%)",
-                        ]
-                    ]
-                    + [
-                        [
-                            index + 1,
-                            _value(lesion["centroid_mm"]),
-                            _value(lesion["volume_mm3"]),
-                            _value(lesion["peak_contrast"]),
-                            _value(lesion.get("hbt_um")),
-                            _value(lesion.get("sto2_percent")),
-                        ]
-                        for index, lesion in enumerate(lesions)
-                    ]
-                )
-            )
+        story += _step_section(step)
     plots = _plots(context)
     if plots:
-        story += [_heading("Plots"), *plots]
-    story.append(_paragraph("End of report."))
+        story += [heading("Plots"), *plots]
+    story.append(paragraph("End of report."))
     document = SimpleDocTemplate(
-        str(path), pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, title=_text(title)
+        str(path), pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, title=pdf_text(title)
     )
     document.build(story, onFirstPage=page_furniture, onLaterPages=page_furniture)
     return path
+
+
+def _overview(summary: dict[str, Any], subject_id: str) -> Table:
+    """Status, protocol, operator, subject, times, software and record of the run."""
+    protocol = summary["protocol"]
+    status = f"{summary['status']}" + (f" — {summary['error']}" if summary["error"] else "")
+    return _fitted_table(
+        [
+            ["Item", "Value"],
+            ["Status", status],
+            ["QC passed", "yes" if summary["qc_passed"] else "no"],
+            [
+                "Protocol",
+                f"{protocol['name']} version {protocol['version']} ({protocol['intended_use']})",
+            ],
+            ["Protocol SHA-256", protocol["sha256"]],
+            ["Operator", summary["operator"] or "—"],
+            ["Subject", subject_id or "—"],
+            ["Started (UTC)", summary["start_time_utc"] or "—"],
+            ["Stopped (UTC)", summary["stop_time_utc"] or "—"],
+            ["Software", summary["software_version"] or "—"],
+            ["Run record", summary["record"] or "none (the instrument did not open)"],
+            ["Duration scale", f"{summary['duration_scale']:g}"],
+        ],
+        widths=[35 * mm, 135 * mm],
+    )
+
+
+def _instrument_table(summary: dict[str, Any]) -> list[Flowable]:
+    """Model, serial, firmware and address of each device."""
+    rows = [
+        [name, d.get("model", ""), d.get("serial", ""), d.get("firmware", ""), d.get("address", "")]
+        for name, d in summary["instrument"].items()
+    ]
+    return [
+        heading("Instrument"),
+        _fitted_table([["Device", "Model", "Serial", "Firmware", "Address"], *rows]),
+    ]
+
+
+def _calibrations_table(summary: dict[str, Any]) -> list[Flowable]:
+    """The calibration records the run used, their states and any override."""
+    rows = (
+        [["Record", "State", "Due", "Override by", "Reason"]]
+        + [
+            [c["record"], c["state"], c["due_date"], c["override_by"], c["override_reason"]]
+            for c in summary["calibrations"]
+        ]
+        if summary["calibrations"]
+        else [["Record", "State"], ["none", "—"]]
+    )
+    return [heading("Calibrations used"), _fitted_table(rows)]
+
+
+def _qc_gates_table(summary: dict[str, Any]) -> list[Flowable]:
+    """Each QC gate: figure, value, limits and verdict."""
+    if not summary["qc_gates"]:
+        return [heading("QC gates"), _fitted_table([["Gate"], ["none in this protocol"]])]
+    rows = [
+        [
+            g["step"],
+            g["figure"],
+            _value(g["value"]),
+            g["unit"],
+            _value(g["low"]) if g["low"] is not None else "—",
+            _value(g["high"]) if g["high"] is not None else "—",
+            ("PASS" if g["passed"] else "FAIL") if g["ran"] else "not run",
+            "yes" if g["stops_run"] else "no",
+        ]
+        for g in summary["qc_gates"]
+    ]
+    header = ["Gate", "Figure", "Value", "Unit", "Low", "High", "Result", "Stops run"]
+    return [heading("QC gates"), _fitted_table([header, *rows])]
+
+
+def _step_section(step: dict[str, Any]) -> list[Flowable]:
+    """One step: its status line, message, figures table and lesions table."""
+    flag = step["status"].upper()
+    section: list[Flowable] = [
+        paragraph(f"{step['index'] + 1}. {step['name']} ({step['kind']}): {flag}")
+    ]
+    if step["message"]:
+        section.append(paragraph(_clipped(step["message"], MAX_PARAGRAPH_CHARS), "Italic"))
+    rows = [
+        [name, _value(value), unit_of(name)]
+        for name, value in step["results"].items()
+        if step["kind"] not in ("qc_gate", "report") and not _is_table(value)
+    ]
+    if rows:
+        section.append(
+            _fitted_table([["Figure", "Value", "Unit"], *rows], widths=[70 * mm, 70 * mm, 30 * mm])
+        )
+    lesions = step["results"].get("lesions") or []
+    if lesions:
+        section += [paragraph("Lesions, strongest first"), _lesions_table(lesions)]
+    return section
+
+
+def _lesions_table(lesions: list[dict[str, Any]]) -> Table:
+    """Centroid, volume, peak contrast, HbT and StO2 of each lesion."""
+    header = ["#", "Centroid x, y, z (mm)", "Volume (mm3)", "Peak contrast", "HbT (µM)", "StO2 (%)"]
+    rows = [
+        [
+            index + 1,
+            _value(lesion["centroid_mm"]),
+            _value(lesion["volume_mm3"]),
+            _value(lesion["peak_contrast"]),
+            _value(lesion.get("hbt_um")),
+            _value(lesion.get("sto2_percent")),
+        ]
+        for index, lesion in enumerate(lesions)
+    ]
+    return _fitted_table([header, *rows])

@@ -16,7 +16,6 @@ from pydantic import Field
 from drivers.errors import DeviceError
 from drivers.lockin import LockInAmplifier
 from protocols.context import RunContext, StepFailure, StepOutcome
-from protocols.photodiode_characterisation import ranged_readings
 from protocols.schema import StepBase, StepKind
 
 
@@ -72,7 +71,7 @@ def run(step: LockinSweepStep, context: RunContext) -> StepOutcome:
 def _amplitudes(lockin: LockInAmplifier, count: int) -> list[tuple[float, bool]]:
     """``count`` readings (R in V rms, valid) on the most sensitive range that holds R."""
     try:
-        readings = ranged_readings(lockin, count)
+        readings = lockin.read_ranged(count)
     except DeviceError as exc:
         raise StepFailure(f"{lockin.name}: {exc}") from exc
     return [(reading.r_v, reading.valid) for reading in readings]
