@@ -13,7 +13,7 @@ from protocols.outputs.exchange.delivery import describe_destination, send_due
 from protocols.outputs.exchange.outbox import Outbox, OutboxMessage, default_outbox_dir
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the command to the top-level parser."""
     parser = commands.add_parser(
         "outbox",

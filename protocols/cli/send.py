@@ -23,7 +23,7 @@ _HOST_PORT = re.compile(r"^(?P<host>[^:@\s]+):(?P<port>\d{1,5})$")
 _AE_HOST_PORT = re.compile(r"^(?P<ae>[^@\s]{1,16})@(?P<host>[^:@\s]+):(?P<port>\d{1,5})$")
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the command to the top-level parser."""
     parser = commands.add_parser(
         "send",
