@@ -115,7 +115,7 @@ class _ReducedSeries:
 
 
 def _reduced_series(
-    stack: NDArray,
+    stack: NDArray[np.float64],
     pair_index: tuple[int, int],
     sample_rate_hz: float,
     block: int,

@@ -367,7 +367,9 @@ def _common_time_base(series: list[tuple[np.ndarray, np.ndarray]], where: str) -
     stop = min(times[-1] for times, _ in series)
     if stop <= start:
         raise ValueError(f"{where}: the wavelengths' samples do not overlap in time")
-    return start + period_s * np.arange(int(np.floor((stop - start) / period_s + 1e-9)) + 1)
+    count = int(np.floor((stop - start) / period_s + 1e-9)) + 1
+    grid: np.ndarray = start + period_s * np.arange(count)
+    return grid
 
 
 def _unreliable_regions(

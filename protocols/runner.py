@@ -114,6 +114,9 @@ class ProtocolRunner:
     confirm_prompts : bool
         Confirm every ``prompt`` step at once instead of waiting for :meth:`confirm`
         (headless runs, where the instrument is set up beforehand).
+    accession : str
+        The order's accession number, for the hospital (clinical runs with an ``exchange:``
+        configuration send their results when they complete).
     """
 
     def __init__(
@@ -132,6 +135,7 @@ class ProtocolRunner:
         sim_fault: FaultPlan | None = None,
         duration_scale: float = 1.0,
         confirm_prompts: bool = False,
+        accession: str = "",
     ) -> None:
         if not 0 < duration_scale <= 1:
             raise ValueError(f"duration scale must be in (0, 1], got {duration_scale:g}")
@@ -160,6 +164,7 @@ class ProtocolRunner:
         self._abort = threading.Event()
         self._confirmed = threading.Event()
         self.confirm_prompts = confirm_prompts
+        self.accession = accession
 
     def on_event(self, event: RunEvent) -> None:
         """Send ``event`` to the listener; warnings and failures are logged too (and so kept
@@ -427,6 +432,8 @@ class ProtocolRunner:
         if pdf_path is not None:
             summary["report_pdf"] = str(pdf_path)
             write_summary(json_path, summary)
+        if status == "completed" and record_path is not None:
+            self._send_to_hospital(record_path, json_path, pdf_path)
         finished = RunFinished(status, record_path, pdf_path, json_path, summary["qc_passed"])
         self.on_event(finished)
         return finished
@@ -444,3 +451,36 @@ class ProtocolRunner:
             path.unlink(missing_ok=True)
             return None
         return path
+
+    def _send_to_hospital(self, record: Path, summary: Path, report: Path | None) -> None:
+        """A completed clinical run's results to the hospital's systems, when the configuration
+        has an ``exchange:`` section; what cannot be delivered now waits in the outbox."""
+        exchange = self.config.exchange
+        if exchange is None or not self.protocol.clinical or not self.subject_id:
+            return
+        from protocols.outputs.exchange.delivery import deliver_run  # only runs that send
+        from protocols.outputs.exchange.outbox import default_outbox_dir
+
+        try:
+            report_sent = deliver_run(
+                record,
+                summary,
+                report,
+                self.subject_id,
+                self.accession,
+                exchange,
+                default_outbox_dir(exchange.outbox_dir),
+            )
+        except (ValueError, OSError) as exc:
+            self.on_event(RunWarning(f"results not sent to the hospital: {exc}"))
+            return
+        for outcome in report_sent.outcomes:
+            if not outcome.delivered:
+                self.on_event(
+                    RunWarning(
+                        f"{outcome.channel} to {outcome.destination} not delivered yet "
+                        f"({outcome.detail}); it waits in the outbox"
+                    )
+                )
+            else:
+                logger.info("%s delivered to %s", outcome.channel, outcome.destination)

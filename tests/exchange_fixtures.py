@@ -256,7 +256,7 @@ class FinishedRun:
     report: Path
 
 
-def _nirpoct(site: Path, *args: str, **environment: str) -> str:
+def run_nirpoct(site: Path, *args: str, **environment: str) -> str:
     env = {
         **os.environ,
         "PYTHONPATH": str(REPOSITORY),
@@ -284,7 +284,7 @@ def make_site_and_runs(site: Path) -> dict[str, FinishedRun]:
         "rev": "rev-password",
         "boss": "boss-password",
     }
-    _nirpoct(
+    run_nirpoct(
         site,
         "calib",
         "users",
@@ -297,7 +297,7 @@ def make_site_and_runs(site: Path) -> dict[str, FinishedRun]:
         NIRPOCT_NEW_PASSWORD=passwords["admin"],
     )
     for user, role in (("tech", "performer"), ("rev", "reviewer"), ("boss", "approver")):
-        _nirpoct(
+        run_nirpoct(
             site,
             "calib",
             "users",
@@ -312,9 +312,9 @@ def make_site_and_runs(site: Path) -> dict[str, FinishedRun]:
             NIRPOCT_ADMIN_PASSWORD=passwords["admin"],
             NIRPOCT_NEW_PASSWORD=passwords[user],
         )
-    _nirpoct(site, "calib", "simulate-ptc", "ptc.h5")
+    run_nirpoct(site, "calib", "simulate-ptc", "ptc.h5")
     created = [
-        _nirpoct(
+        run_nirpoct(
             site,
             "calib",
             "record-detector",
@@ -325,7 +325,7 @@ def make_site_and_runs(site: Path) -> dict[str, FinishedRun]:
             "tech",
             NIRPOCT_PASSWORD=passwords["tech"],
         ),
-        _nirpoct(
+        run_nirpoct(
             site,
             "calib",
             "record-spo2-curve",
@@ -344,7 +344,7 @@ def make_site_and_runs(site: Path) -> dict[str, FinishedRun]:
     for output in created:
         record = re.search(r"^created (\S+) \(draft\)", output, re.MULTILINE).group(1)
         for meaning, user in (("reviewed", "rev"), ("approved", "boss")):
-            _nirpoct(
+            run_nirpoct(
                 site,
                 "calib",
                 "sign",
@@ -364,7 +364,7 @@ def make_site_and_runs(site: Path) -> dict[str, FinishedRun]:
         ("dot-lesion-scan", "0.3"),
         ("tissue-oxygenation-map", "0.2"),
     ):
-        output = _nirpoct(
+        output = run_nirpoct(
             site,
             *("run", protocol, "--sim", "--operator", "op", "--subject", "SUBJECT-7"),
             *("--registry", "registry", "--duration-scale", scale, "--confirm-prompts"),

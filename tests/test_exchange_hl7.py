@@ -19,7 +19,7 @@ from protocols.outputs.exchange.delivery import deliver_run, send_due
 from protocols.outputs.exchange.hl7_message import build_oru_r01, new_control_id
 from protocols.outputs.exchange.outbox import Outbox
 from protocols.outputs.exchange.result_model import load_run_results
-from tests.exchange_fixtures import Hl7Receiver, free_port, session_runs
+from tests.exchange_fixtures import Hl7Receiver, run_nirpoct, free_port, session_runs
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -192,3 +192,46 @@ def test_the_exchange_section_is_validated_with_the_configuration():
         parse_config(text, "site.yaml")
     text = default_config_text() + "exchange:\n  dicom: {host: pacs, port: 104, called_ae: X}\n"
     assert parse_config(text, "site.yaml").exchange.dicom.calling_ae == "NIRPOCT"
+
+
+def test_a_clinical_run_sends_at_its_end_and_waits_in_the_outbox_when_the_his_is_down(
+    finished_runs, tmp_path
+):
+    """`nirpoct run` with an `exchange:` configuration, as a site runs it: delivered to a
+    running receiver; with the receiver down the run still completes and its message waits
+    until `nirpoct outbox retry` delivers it."""
+    site = finished_runs["spo2-screening"].record.parents[1]
+    port = free_port()
+    config = tmp_path / "site.yaml"
+    config.write_text(
+        default_config_text()
+        + f"exchange:\n  hl7: {{host: 127.0.0.1, port: {port}, timeout_s: 2}}\n"
+        + f"  outbox_dir: {tmp_path / 'outbox'}\n"
+    )
+    run = (
+        *("run", "spo2-screening", "--sim", "--config", str(config), "--operator", "op"),
+        *("--subject", MRN, "--accession", "ACC-9", "--registry", "registry"),
+        *("--duration-scale", "0.1", "--out", str(tmp_path / "runs"), "--json"),
+    )
+    receiver = Hl7Receiver(port=port).start()
+    try:
+        delivered = json.loads(run_nirpoct(site, *run))
+    finally:
+        receiver.stop()
+    assert delivered["status"] == "completed"
+    (message,) = receiver.received
+    assert message.ORU_R01_PATIENT_RESULT.ORU_R01_PATIENT.pid.pid_3.cx_1.value == MRN
+    assert receiver.acknowledged == [message.msh.msh_10.value]
+    assert Outbox(tmp_path / "outbox").messages() == []
+
+    queued = json.loads(run_nirpoct(site, *run))  # the receiver is down now
+    assert queued["status"] == "completed" and queued["record"]
+    (waiting,) = Outbox(tmp_path / "outbox").messages()
+    assert waiting.payload["control_id"] != message.msh.msh_10.value
+    receiver = Hl7Receiver(port=port).start()
+    try:
+        run_nirpoct(site, "outbox", "retry", "--config", str(config))
+    finally:
+        receiver.stop()
+    assert receiver.acknowledged == [waiting.payload["control_id"]]
+    assert Outbox(tmp_path / "outbox").messages() == []

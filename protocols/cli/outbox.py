@@ -24,16 +24,20 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
             "only."
         ),
     )
-    parser.add_argument("--outbox", metavar="DIR", help="outbox directory")
-    parser.add_argument("--config", metavar="FILE", help="site configuration with exchange:")
+    where = argparse.ArgumentParser(add_help=False)  # before or after the action
+    for owner, default in ((parser, None), (where, argparse.SUPPRESS)):
+        owner.add_argument("--outbox", metavar="DIR", default=default, help="outbox directory")
+        owner.add_argument(
+            "--config", metavar="FILE", default=default, help="site configuration with exchange:"
+        )
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-    listing = actions.add_parser("list", help="list the waiting messages")
+    listing = actions.add_parser("list", parents=[where], help="list the waiting messages")
     listing.add_argument("--json", action="store_true", help="print JSON on stdout")
-    retry = actions.add_parser("retry", help="send waiting messages now")
+    retry = actions.add_parser("retry", parents=[where], help="send waiting messages now")
     retry.add_argument("id", nargs="?", metavar="ID", help="only this message (or id prefix)")
     retry.add_argument("--due", action="store_true", help="only those whose back-off has passed")
     retry.add_argument("--json", action="store_true", help="print JSON on stdout")
-    show = actions.add_parser("show", help="show one message")
+    show = actions.add_parser("show", parents=[where], help="show one message")
     show.add_argument("id", metavar="ID", help="message id (or a unique prefix)")
     parser.set_defaults(run=run)
 

@@ -53,6 +53,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.add_argument(
         "--subject", default="", help="subject id (records keep only its pseudonym)"
     )
+    parser.add_argument(
+        "--accession",
+        default="",
+        help="the order's accession number, sent with the results to the hospital",
+    )
     parser.add_argument("--out", default="runs", metavar="DIR", help="directory for the outputs")
     parser.add_argument("--json", action="store_true", help="print the JSON summary on stdout")
     parser.add_argument(
@@ -202,6 +207,7 @@ def run(args: argparse.Namespace) -> int:
         sim_fault=args.sim_fault,
         duration_scale=args.duration_scale,
         confirm_prompts=args.confirm_prompts,
+        accession=args.accession,
     )
     outcome: list[RunFinished | BaseException] = []
     done = threading.Event()
