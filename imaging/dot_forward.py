@@ -37,7 +37,8 @@ QUADRATURE_NODES = 200
 """Gauss-Legendre nodes of the Fresnel angular averages."""
 
 _SERIES_DECADES = 40.0
-"""Image terms are kept until exp(-μ_eff · distance) falls below e^-40."""
+"""Image pairs are kept while their weight relative to the nearest pair, at most
+exp(-μ_eff (|m| - 1) · period), stays above e^-40 (far below float64 resolution)."""
 
 
 def _fresnel_reflectance(n_rel: float, cos_i: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -97,7 +98,7 @@ def _check_optics(mua_per_mm: float, musp_per_mm: float, thickness_mm: float) ->
 def _image_orders(mu_eff: float, period_mm: float) -> NDArray[np.int64]:
     if not np.isfinite(period_mm):
         return np.zeros(1, dtype=np.int64)
-    count = int(np.ceil(_SERIES_DECADES / (mu_eff * period_mm))) + 1
+    count = max(1, int(np.ceil(_SERIES_DECADES / (mu_eff * period_mm))))
     return np.arange(-count, count + 1)
 
 
@@ -114,6 +115,8 @@ def _image_terms(
     """Σ over image pairs of Φ (or of D ∂Φ/∂z at the field point): shape (S, P).
 
     Distances below `min_distance_mm` are raised to it (finite value at the source itself).
+    Each term is evaluated in place on (S, P) buffers; the constant factors 1/(4π D) (and
+    -D for the derivative) are applied once to the sum.
     """
     diffusion = 1.0 / (3.0 * musp_per_mm)
     mu_eff = np.sqrt(mua_per_mm / diffusion)
@@ -123,16 +126,32 @@ def _image_terms(
     z_src = sources_mm[:, 2][:, None]
     z_pts = points_mm[None, :, 2]
     total = np.zeros(lateral_sq.shape)
+    r = np.empty(lateral_sq.shape)
+    inverse_r = np.empty(lateral_sq.shape)
+    term = np.empty(lateral_sq.shape)
+    dz = np.empty(lateral_sq.shape)
     for order in _image_orders(mu_eff, period):
         shift = order * period if order else 0.0
         for sign, z_image in ((1.0, shift + z_src), (-1.0, shift - 2.0 * z_e - z_src)):
-            dz = z_pts - z_image
-            r = np.maximum(np.sqrt(lateral_sq + dz**2), min_distance_mm)
-            green = np.exp(-mu_eff * r) / (4.0 * np.pi * diffusion * r)
-            if derivative:
-                total += sign * diffusion * (-dz) * (mu_eff + 1.0 / r) / r * green
+            np.subtract(z_pts, z_image, out=dz)
+            np.multiply(dz, dz, out=r)
+            r += lateral_sq
+            np.sqrt(r, out=r)
+            np.maximum(r, min_distance_mm, out=r)
+            np.divide(1.0, r, out=inverse_r)
+            np.multiply(r, -mu_eff, out=term)
+            np.exp(term, out=term)
+            term *= inverse_r  # exp(-μ_eff r) / r
+            if derivative:  # ∂/∂z of the point: -dz (μ_eff + 1/r) / r · exp(-μ_eff r) / r
+                term *= dz
+                inverse_r += mu_eff
+                term *= inverse_r
+                np.divide(term, r, out=term)
+            if sign > 0:
+                total += term
             else:
-                total += sign * green
+                total -= term
+    total *= (-diffusion if derivative else 1.0) / (4.0 * np.pi * diffusion)
     return total
 
 
