@@ -95,10 +95,10 @@ def _check_optics(mua_per_mm: float, musp_per_mm: float, thickness_mm: float) ->
         raise ValueError(f"slab thickness must be positive, got {thickness_mm:g} mm")
 
 
-def _image_orders(mu_eff: float, period_mm: float) -> NDArray[np.int64]:
+def _image_orders(mu_eff: float, period_mm: float, decades: float) -> NDArray[np.int64]:
     if not np.isfinite(period_mm):
         return np.zeros(1, dtype=np.int64)
-    count = max(1, int(np.ceil(_SERIES_DECADES / (mu_eff * period_mm))))
+    count = max(1, int(np.ceil(decades / (mu_eff * period_mm))))
     return np.arange(-count, count + 1)
 
 
@@ -111,6 +111,7 @@ def _image_terms(
     n_tissue: float,
     derivative: bool,
     min_distance_mm: float = 0.0,
+    decades: float = _SERIES_DECADES,
 ) -> NDArray[np.float64]:
     """Σ over image pairs of Φ (or of D ∂Φ/∂z at the field point): shape (S, P).
 
@@ -130,7 +131,7 @@ def _image_terms(
     inverse_r = np.empty(lateral_sq.shape)
     term = np.empty(lateral_sq.shape)
     dz = np.empty(lateral_sq.shape)
-    for order in _image_orders(mu_eff, period):
+    for order in _image_orders(mu_eff, period, decades):
         shift = order * period if order else 0.0
         for sign, z_image in ((1.0, shift + z_src), (-1.0, shift - 2.0 * z_e - z_src)):
             np.subtract(z_pts, z_image, out=dz)
@@ -170,6 +171,7 @@ def slab_fluence(
     thickness_mm: float,
     n_tissue: float = 1.4,
     min_distance_mm: float = 0.0,
+    series_decades: float = _SERIES_DECADES,
 ) -> NDArray[np.float64]:
     """Fluence at field points from unit isotropic point sources inside the slab.
 
@@ -188,6 +190,9 @@ def slab_fluence(
         Source-point distances are taken as at least this, mm: with (2/3) the radius of a
         sphere of one voxel's volume, the value at r → 0 is the Green's function averaged over
         that sphere (for μ_eff r ≪ 1) instead of the 1/r singularity.
+    series_decades : float
+        Image pairs whose weight relative to the nearest pair is below e^-series_decades are
+        left out (20 suffices for results kept in float32).
 
     Returns
     -------
@@ -198,9 +203,8 @@ def slab_fluence(
     _check_optics(mua_per_mm, musp_per_mm, thickness_mm)
     sources = _as_points(sources_mm, "sources_mm")
     points = _as_points(points_mm, "points_mm")
-    return _image_terms(
-        sources, points, mua_per_mm, musp_per_mm, thickness_mm, n_tissue, False, min_distance_mm
-    )
+    optics = (mua_per_mm, musp_per_mm, thickness_mm, n_tissue)
+    return _image_terms(sources, points, *optics, False, min_distance_mm, series_decades)
 
 
 def slab_face_flux(
@@ -211,6 +215,7 @@ def slab_face_flux(
     thickness_mm: float,
     n_tissue: float = 1.4,
     min_distance_mm: float = 0.0,
+    series_decades: float = _SERIES_DECADES,
 ) -> NDArray[np.float64]:
     """Diffuse flux leaving the slab at detectors on its faces, from internal point sources.
 
@@ -220,7 +225,7 @@ def slab_face_flux(
         (S, 3) unit point sources inside the slab, mm.
     detectors_mm : array_like
         (D, 3) detector positions on the faces (z = 0 or z = T), mm.
-    mua_per_mm, musp_per_mm, thickness_mm, n_tissue, min_distance_mm
+    mua_per_mm, musp_per_mm, thickness_mm, n_tissue, min_distance_mm, series_decades
         As in `slab_fluence`.
 
     Returns
@@ -241,9 +246,8 @@ def slab_face_flux(
     on_bottom = np.abs(detectors[:, 2] - thickness_mm) <= FACE_TOLERANCE_MM
     if not np.all(on_top | on_bottom):
         raise ValueError("every detector must lie on a slab face (z = 0 or z = thickness)")
-    flux = _image_terms(
-        sources, detectors, mua_per_mm, musp_per_mm, thickness_mm, n_tissue, True, min_distance_mm
-    )
+    optics = (mua_per_mm, musp_per_mm, thickness_mm, n_tissue)
+    flux = _image_terms(sources, detectors, *optics, True, min_distance_mm, series_decades)
     return np.where(on_top[None, :], flux, -flux)
 
 
