@@ -364,8 +364,7 @@ def versus_redbirdpy(repeats: int) -> None:
     ]
     for name, seconds, error, contrast in rows:
         print(
-            f"{name:34} {seconds:7.2f}s {t_peer / seconds:6.1f}x {error:10.1f} mm "
-            f"{contrast:14.2f}"
+            f"{name:34} {seconds:7.2f}s {t_peer / seconds:6.1f}x {error:10.1f} mm {contrast:14.2f}"
         )
 
 

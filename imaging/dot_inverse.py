@@ -23,11 +23,12 @@ uses the same Jacobian, computed once at the homogeneous background (Rytov linea
 Gauss–Newton name refers to the re-weighted normal equations, the forward model is not
 re-linearised.
 
-Cost: every solve forms one M × M kernel J D² Jᵀ (BLAS syrk over blocks of columns of J, each
-block's product summed in float64), so nothing of size M × N is copied; a float32 Jacobian
-(`imaging.dot_jacobian.rytov_jacobian`) is used as it is, with the kernel, its
-eigendecomposition (computed once, for the choice of α and the linear step) and the
-Cholesky factors of the re-weighted steps in float64. The solution x = D² Jᵀ c needs no
+Cost: every solve forms one M × M kernel J D² Jᵀ (BLAS syrk over blocks of columns of J, the
+blocks' products summed in float64), so nothing of size M × N is copied. A float32 Jacobian
+(`imaging.dot_jacobian.rytov_jacobian`) is used as it is: the linear step's kernel is formed
+in float64 and eigendecomposed once (it serves every α of the GCV/L-curve search and the
+linear solution); the re-weighted steps form theirs in float32 when α allows
+(`SINGLE_PRECISION_ALPHA`), and factor them (Cholesky) in float64. The solution x = D² Jᵀ c needs no
 weighted copy of J either.
 
 With ≥ 2 wavelengths the unknowns are ΔHbO2 and ΔHb directly (spectral constraint,
@@ -37,14 +38,13 @@ chromophore (`imaging.chromophores`).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-from collections.abc import Iterator
-
 import numpy as np
 import scipy.linalg
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 from scipy.linalg.blas import get_blas_funcs
 from threadpoolctl import threadpool_limits
 
@@ -77,6 +77,11 @@ BLAS_THREADS = 1
 """BLAS threads of a solve. Its dense operations are M × M (M ≤ a few thousand) or blocks of
 columns: on the two cores of the instrument, shared with acquisition, OpenBLAS's own threads
 wait on each other for longer than they save (5-10× slower when the cores are busy)."""
+
+SINGLE_PRECISION_ALPHA = 1e-3
+"""Re-weighted steps form their kernels in float32 when α is at least this: the rounding
+(about 1e-6 of the largest eigenvalue) is then ≤ 0.1 % of λ. The linear step, whose
+eigenvalues choose α down to 1e-5, and smaller α use float64."""
 
 BLOCK_ELEMENTS = 1 << 21
 """Columns of the Jacobian are processed in blocks of about this many values."""
@@ -162,20 +167,22 @@ def _column_sums_of_squares(matrix: NDArray[np.floating]) -> NDArray[np.float64]
 
 
 def _weighted_kernel(
-    jacobian: NDArray[np.floating], weights: NDArray[np.float64]
+    jacobian: NDArray[np.floating], weights: NDArray[np.float64], dtype: DTypeLike = np.float64
 ) -> NDArray[np.float64]:
     """K = J diag(w²) Jᵀ (M × M, float64) over the columns with w ≠ 0, by blocks of columns.
 
-    Each block's product is a BLAS syrk in the Jacobian's precision, summed in float64.
+    Each block is a BLAS syrk in `dtype` (float32 rounds each block's sum to about 1e-6 of the
+    largest eigenvalue), the blocks summed in float64.
     """
     rows = jacobian.shape[0]
     columns = np.flatnonzero(weights)
     every = columns.size == jacobian.shape[1]
-    syrk = get_blas_funcs("syrk", dtype=jacobian.dtype)
+    syrk = get_blas_funcs("syrk", dtype=dtype)
     upper = np.zeros((rows, rows))
     for part in _column_blocks(rows, columns.size):
         index = part if every else columns[part]
-        block = np.asfortranarray(jacobian[:, index] * weights[index].astype(jacobian.dtype))
+        block = np.asfortranarray(jacobian[:, index], dtype=dtype)
+        block *= weights[index].astype(dtype)
         upper += syrk(1.0, block)  # upper triangle of block · blockᵀ
     return np.triu(upper) + np.triu(upper, 1).T
 
@@ -404,6 +411,7 @@ def _reweighted_steps(
 ) -> tuple[NDArray[np.float64], int]:
     """The minimum-support steps after the linear one: (x, steps taken in all)."""
     voxels = j.shape[1] // blocks
+    precision = j.dtype if linear.alpha >= SINGLE_PRECISION_ALPHA else np.float64
     x = linear.x
     free = np.ones(voxels, dtype=bool)
     taken = 1
@@ -416,7 +424,7 @@ def _reweighted_steps(
         positive = np.where(free, contrast, 0.0)
         focus = np.sqrt(positive / positive.max() + support_floor)
         step_weights = np.where(np.tile(free, blocks), w * np.tile(focus, blocks), 0.0)
-        kernel = _weighted_kernel(j, step_weights)
+        kernel = _weighted_kernel(j, step_weights, precision)
         lam = linear.alpha * _largest_eigenvalue(kernel)
         kernel[np.diag_indices_from(kernel)] += lam
         factor = scipy.linalg.cho_factor(kernel, overwrite_a=True)

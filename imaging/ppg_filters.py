@@ -5,8 +5,8 @@ through the same pass band (zero-phase Butterworth, forward and backward).
 """
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
 from numpy.lib.stride_tricks import sliding_window_view
+from numpy.typing import ArrayLike, NDArray
 from scipy import ndimage, signal
 
 PULSE_BAND_HZ = (0.5, 5.0)

@@ -252,9 +252,7 @@ def spectral_quality(
     """
     pair = np.column_stack([np.asarray(red, dtype=float), np.asarray(infrared, dtype=float)])
     all_frequencies, spectra = windowed_spectra(pair, sample_rate_hz, centre_s, SPECTRAL_WINDOW_S)
-    fundamental = pulse_fundamental_hz(
-        all_frequencies, np.abs(spectra[..., 1]) ** 2, rate_range_hz
-    )
+    fundamental = pulse_fundamental_hz(all_frequencies, np.abs(spectra[..., 1]) ** 2, rate_range_hz)
     # Every figure below counts only pulse-band bins: the rest of the spectrum is dropped.
     band = (all_frequencies >= PULSE_BAND_HZ[0]) & (all_frequencies <= PULSE_BAND_HZ[1])
     frequency = all_frequencies[band]
@@ -293,9 +291,10 @@ def spectral_quality(
         red_signal = np.sum(np.where(at_pulse, power_red, 0.0), axis=1) - density_red * (
             np.count_nonzero(at_pulse, axis=1)
         )
-        noise_ratio = np.maximum(
-            density / signal_power, density_red / (RED_NOISE_TOLERANCE * red_signal)
-        ) * frequency.size
+        noise_ratio = (
+            np.maximum(density / signal_power, density_red / (RED_NOISE_TOLERANCE * red_signal))
+            * frequency.size
+        )
         noise_ratio = np.where((signal_power > 0.0) & (red_signal > 0.0), noise_ratio, np.inf)
         ratios, variances = [], []
         for k in (0, 1):
