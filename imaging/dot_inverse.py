@@ -25,10 +25,10 @@ re-linearised.
 
 Cost: every solve forms one M × M kernel J D² Jᵀ (BLAS syrk over blocks of columns of J, the
 blocks' products summed in float64), so nothing of size M × N is copied. A float32 Jacobian
-(`imaging.dot_jacobian.rytov_jacobian`) is used as it is: the linear step's kernel is formed
-in float64 and eigendecomposed once (it serves every α of the GCV/L-curve search and the
-linear solution); the re-weighted steps form theirs in float32 when α allows
-(`SINGLE_PRECISION_ALPHA`), and factor them (Cholesky) in float64. The solution x = D² Jᵀ c needs no
+(`imaging.dot_jacobian.rytov_jacobian`) is used as it is. The linear step's kernel is formed in
+float64 and eigendecomposed once: that serves every α of the GCV/L-curve search and the linear
+solution. The re-weighted steps form theirs in float32 when α allows
+(`SINGLE_PRECISION_ALPHA`) and factor them (Cholesky) in float64. The solution x = D² Jᵀ c needs no
 weighted copy of J either.
 
 With ≥ 2 wavelengths the unknowns are ΔHbO2 and ΔHb directly (spectral constraint,
@@ -79,9 +79,10 @@ columns: on the two cores of the instrument, shared with acquisition, OpenBLAS's
 wait on each other for longer than they save (5-10× slower when the cores are busy)."""
 
 SINGLE_PRECISION_ALPHA = 1e-3
-"""Re-weighted steps form their kernels in float32 when α is at least this: the rounding
-(about 1e-6 of the largest eigenvalue) is then ≤ 0.1 % of λ. The linear step, whose
-eigenvalues choose α down to 1e-5, and smaller α use float64."""
+"""The re-weighted steps form their kernels in float32 when α is at least this: the rounding
+(about 1e-6 of the largest eigenvalue) is then ≤ 0.1 % of λ. The linear step's kernel, whose
+eigenvalues choose α (GCV curves are flat, small perturbations move their minimum), and the
+steps of a smaller α use float64."""
 
 BLOCK_ELEMENTS = 1 << 21
 """Columns of the Jacobian are processed in blocks of about this many values."""
@@ -167,13 +168,14 @@ def _column_sums_of_squares(matrix: NDArray[np.floating]) -> NDArray[np.float64]
 
 
 def _weighted_kernel(
-    jacobian: NDArray[np.floating], weights: NDArray[np.float64], dtype: DTypeLike = np.float64
+    jacobian: NDArray[np.floating], weights: NDArray[np.float64], dtype: DTypeLike = None
 ) -> NDArray[np.float64]:
     """K = J diag(w²) Jᵀ (M × M, float64) over the columns with w ≠ 0, by blocks of columns.
 
-    Each block is a BLAS syrk in `dtype` (float32 rounds each block's sum to about 1e-6 of the
-    largest eigenvalue), the blocks summed in float64.
+    Each block is a BLAS syrk in `dtype` (default float64; float32 rounds each block's sum to
+    about 1e-6 of the largest eigenvalue), the blocks summed in float64.
     """
+    dtype = np.float64 if dtype is None else dtype
     rows = jacobian.shape[0]
     columns = np.flatnonzero(weights)
     every = columns.size == jacobian.shape[1]
@@ -343,6 +345,8 @@ def _linear_step(
     alpha: float | None,
     rule: LambdaRule,
 ) -> Reconstruction:
+    """The linear solve: one eigendecomposition of the float64 kernel serves the α search and
+    the solution (a float32 kernel would move the GCV minimum, which is flat on real data)."""
     eigenvalues, vectors = np.linalg.eigh(_weighted_kernel(j, w))
     projected = vectors.T @ y
     if alpha is None:
@@ -411,7 +415,8 @@ def _reweighted_steps(
 ) -> tuple[NDArray[np.float64], int]:
     """The minimum-support steps after the linear one: (x, steps taken in all)."""
     voxels = j.shape[1] // blocks
-    precision = j.dtype if linear.alpha >= SINGLE_PRECISION_ALPHA else np.float64
+    single = j.dtype == np.float32 and linear.alpha >= SINGLE_PRECISION_ALPHA
+    precision = np.float32 if single else np.float64
     x = linear.x
     free = np.ones(voxels, dtype=bool)
     taken = 1

@@ -13,9 +13,9 @@ the cost is (S + D) × V Green's function evaluations, not M × V. A voxel centr
 radius of a sphere of one voxel's volume, where the point value equals the voxel-averaged
 Green's function (`imaging.dot_forward.slab_fluence`).
 
-The Green's functions and their products are computed in float64; the Jacobian is stored as
-float32 by default (7 significant digits, far below the model error of a few per cent), in
-column-major (Fortran) order so that the solver's column gathers are contiguous copies.
+The Green's functions are computed in float64 and their products in the Jacobian's type,
+float32 by default (7 significant digits, far below the model error of a few per cent), stored
+in column-major (Fortran) order so that the solver's column gathers are contiguous copies.
 """
 
 from __future__ import annotations
@@ -86,13 +86,19 @@ def rytov_jacobian(
     from_source = np.ascontiguousarray(slab_fluence(sources[used_s], voxels, *truncated).T)
     to_detector = slab_face_flux(voxels, detectors, *truncated)  # (V, D')
     direct = slab_face_flux(sources[used_s], detectors, *optics[:4])[s_pos, d_pos]  # (M,)
-    scale = -voxel_volume_mm3 / direct
+    # Each probe's Green's function scaled to a peak of 1 before the cast, so that float32
+    # neither underflows nor overflows; the scales go into each measurement's factor.
+    source_peak = from_source.max(axis=0)
+    detector_peak = to_detector.max(axis=0)
+    from_source = (from_source / source_peak).astype(dtype)
+    to_detector = (to_detector / detector_peak).astype(dtype)
+    scale = (-voxel_volume_mm3 * source_peak[s_pos] * detector_peak[d_pos] / direct).astype(dtype)
     jacobian = np.empty((s_idx.size, voxels.shape[0]), dtype=dtype, order="F")
     block = max(1, BLOCK_ELEMENTS // max(1, s_idx.size))
     for start in range(0, voxels.shape[0], block):
         part = slice(start, start + block)
-        product = from_source[part][:, s_pos]  # (block, M)
-        product *= to_detector[part][:, d_pos]
+        product = np.take(from_source[part], s_pos, axis=1)  # (block, M)
+        product *= np.take(to_detector[part], d_pos, axis=1)
         product *= scale
         jacobian[:, part] = product.T
     return jacobian
