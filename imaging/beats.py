@@ -80,7 +80,7 @@ def _welch_power(
     segments = segments - segments.mean(axis=1, keepdims=True)
     taper = signal.get_window("hann", segment)
     power = np.mean(np.abs(np.fft.rfft(segments * taper, axis=1)) ** 2, axis=0)
-    return np.fft.rfftfreq(segment, 1.0 / sample_rate_hz), power
+    return np.fft.rfftfreq(segment, 1.0 / sample_rate_hz).astype(np.float64), power
 
 
 def local_rate_bpm(pulse: ArrayLike, sample_rate_hz: float) -> NDArray[np.float64]:

@@ -168,7 +168,9 @@ def _column_sums_of_squares(matrix: NDArray[np.floating]) -> NDArray[np.float64]
 
 
 def _weighted_kernel(
-    jacobian: NDArray[np.floating], weights: NDArray[np.float64], dtype: DTypeLike = None
+    jacobian: NDArray[np.floating],
+    weights: NDArray[np.float64],
+    dtype: DTypeLike | None = None,
 ) -> NDArray[np.float64]:
     """K = J diag(w²) Jᵀ (M × M, float64) over the columns with w ≠ 0, by blocks of columns.
 

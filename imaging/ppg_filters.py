@@ -125,7 +125,8 @@ def windowed_spectra(
     means = (sums[:, starts + length] - sums[:, starts]) / length  # (C, S)
     spectra = np.fft.rfft(windows, axis=-1)
     spectra -= means[..., np.newaxis] * np.fft.rfft(taper)
-    return np.fft.rfftfreq(length, 1.0 / rate), spectra.transpose(1, 2, 0)
+    frequency_hz = np.fft.rfftfreq(length, 1.0 / rate).astype(np.float64)
+    return frequency_hz, spectra.transpose(1, 2, 0)
 
 
 HARMONICS = 3
