@@ -237,24 +237,24 @@ def remove_wavelength_offsets(
     ValueError
         If a group has fewer than two measurements (nothing would be left of it).
     """
-    j = np.array(_float_matrix(jacobian), order="K")
+    source = _float_matrix(jacobian)
     y = np.array(data, dtype=float)
     labels, group, counts = np.unique(np.asarray(groups), return_inverse=True, return_counts=True)
-    if j.ndim != 2 or y.shape != (j.shape[0],) or group.shape != y.shape:
-        raise ValueError(f"shapes do not match: Jacobian {j.shape}, data {y.shape}")
+    if source.ndim != 2 or y.shape != (source.shape[0],) or group.shape != y.shape:
+        raise ValueError(f"shapes do not match: Jacobian {source.shape}, data {y.shape}")
     if np.any(counts < 2):
         raise ValueError(
             f"group {labels[np.argmin(counts)]} has a single measurement; a common gain cannot "
             "be separated from absorption"
         )
     y -= (np.bincount(group, weights=y) / counts)[group]
-    for g in range(labels.size):
-        rows = np.flatnonzero(group == g)
-        if rows[-1] - rows[0] + 1 == rows.size:  # a contiguous run: centre in place
-            run = j[rows[0] : rows[-1] + 1]
-            run -= run.mean(axis=0, dtype=np.float64).astype(j.dtype)
-        else:
-            j[rows] -= j[rows].mean(axis=0, dtype=np.float64).astype(j.dtype)
+    membership = (group == np.arange(labels.size)[:, np.newaxis]) / counts[:, np.newaxis]
+    fortran = source.flags.f_contiguous and not source.flags.c_contiguous
+    j = np.empty(source.shape, dtype=source.dtype, order="F" if fortran else "C")
+    for part in _column_blocks(*source.shape):  # one pass: read, centre in float64, write
+        block = source[:, part].astype(np.float64)
+        block -= (membership @ block)[group]
+        j[:, part] = block
     return j, y
 
 
