@@ -251,10 +251,11 @@ def remove_wavelength_offsets(
     membership = (group == np.arange(labels.size)[:, np.newaxis]) / counts[:, np.newaxis]
     fortran = source.flags.f_contiguous and not source.flags.c_contiguous
     j = np.empty(source.shape, dtype=source.dtype, order="F" if fortran else "C")
-    for part in _column_blocks(*source.shape):  # one pass: read, centre in float64, write
-        block = source[:, part].astype(np.float64)
-        block -= (membership @ block)[group]
-        j[:, part] = block
+    with threadpool_limits(limits=BLAS_THREADS, user_api="blas"):
+        for part in _column_blocks(*source.shape):  # one pass: read, centre in float64, write
+            block = source[:, part].astype(np.float64)
+            block -= (membership @ block)[group]
+            j[:, part] = block
     return j, y
 
 
