@@ -11,7 +11,7 @@ kernel. The last lines extrapolate memory and time to 10⁵ voxels.
 
     python benchmarks/dot_reconstruction.py                 # default sizes
     python benchmarks/dot_reconstruction.py --probes 5 --voxel-mm 4.6
-    python benchmarks/dot_reconstruction.py --threads 1   # on a machine shared with others
+    python benchmarks/dot_reconstruction.py --threads 1   # BLAS threads of the dense baseline
     python benchmarks/dot_reconstruction.py --large       # 10^5 voxels, measured
     python benchmarks/dot_reconstruction.py --vs redbirdpy
 
@@ -152,7 +152,9 @@ def main() -> None:
         help="largest voxel count solved by the dense baseline",
     )
     parser.add_argument(
-        "--threads", type=int, help="BLAS threads (default: the library's own choice)"
+        "--threads",
+        type=int,
+        help="BLAS threads of the dense baseline (the solver: dot_inverse.BLAS_THREADS)",
     )
     parser.add_argument("--large", action="store_true", help="measure the 10^5-voxel case")
     parser.add_argument("--vs", choices=["redbirdpy"], help="compare with a peer on the slab")
