@@ -1,13 +1,16 @@
 """PPG benchmark: `imaging.pulse_oximetry` against HeartPy and NeuroKit2 on the same signal.
 
 The signal is the array-summed light of the simulator's tissue (`drivers.sim.tissue`, 4×4
-pixels, 660 and 940 nm, shot noise) at 100 Hz. HeartPy (``heartpy.process``) and NeuroKit2
-(``neurokit2.ppg_process``) analyse the 940 nm channel for beats and rate only; the pipeline
-analyses both channels and also gives SpO2, perfusion index and quality each second. Each
-analysis runs ``--repeats`` times; the best time counts. Ratios > 1 mean the pipeline is
-faster.
+pixels, 660 and 940 nm, shot noise), by default 5 min at 25, 100 and 500 Hz and 10 min of a
+low-perfusion (0.5 %) recording at 100 Hz; and 10 min at 100 Hz of the tests' synthetic
+generator (`tests.ppg_synthetic`) at 0.3 % perfusion under a fixed detector noise. HeartPy
+(``heartpy.process``) and NeuroKit2 (``neurokit2.ppg_process``) analyse the 940 nm channel for
+beats and rate only; the pipeline analyses both channels and also gives SpO2, perfusion index
+and quality each second. Each analysis runs ``--repeats`` times; the best time counts. Ratios
+> 1 mean the pipeline is faster.
 
-    python benchmarks/ppg_vs_heartpy_neurokit.py --minutes 5
+    python benchmarks/ppg_vs_heartpy_neurokit.py
+    python benchmarks/ppg_vs_heartpy_neurokit.py --rates 100 --minutes 5 --low-perfusion-minutes 0
 """
 
 from __future__ import annotations
@@ -22,14 +25,24 @@ import numpy as np
 
 from drivers.sim.tissue import TissueConfig, TissuePhantom
 from imaging.pulse_oximetry import pulse_oximetry
+from imaging.spo2_curves import default_curve
+from tests.ppg_synthetic import SyntheticPpg, synthesize
 
 WAVELENGTHS_NM = (660.0, 940.0)
 CURRENT_MA = 1.0
 
 
-def simulated_ppg(minutes: float, rate_hz: float, seed: int = 0) -> tuple[np.ndarray, float]:
+LOW_PERFUSION_PERCENT = 0.5
+
+
+def simulated_ppg(
+    minutes: float, rate_hz: float, seed: int = 0, perfusion_percent: float | None = None
+) -> tuple[np.ndarray, float]:
     """(N, 2) photon counts per sample of the simulated tissue and its mean pulse rate."""
-    config = TissueConfig(rows=4, cols=4, inclusion=None, led_wavelengths_nm=WAVELENGTHS_NM)
+    perfusion = {} if perfusion_percent is None else {"perfusion_index_percent": perfusion_percent}
+    config = TissueConfig(
+        rows=4, cols=4, inclusion=None, led_wavelengths_nm=WAVELENGTHS_NM, **perfusion
+    )
     tissue = TissuePhantom(config, np.random.default_rng(seed))
     t = np.arange(round(minutes * 60.0 * rate_hz)) / rate_hz
     exposure_s = 0.5 / rate_hz
@@ -44,6 +57,19 @@ def simulated_ppg(minutes: float, rate_hz: float, seed: int = 0) -> tuple[np.nda
     return noisy, config.pulse_rate_bpm
 
 
+def synthetic_low_perfusion(minutes: float) -> tuple[np.ndarray, float]:
+    """(N, 2) signals of the tests' generator at 0.3 % perfusion and 10 counts of detector
+    noise, 100 Hz, and their mean pulse rate."""
+    config = SyntheticPpg(
+        sample_rate_hz=100.0,
+        duration_s=60.0 * minutes,
+        perfusion_index_percent=0.3,
+        noise_counts=10.0,
+        seed=3,
+    )
+    return synthesize(config, default_curve(*WAVELENGTHS_NM)).signals, config.pulse_rate_bpm
+
+
 def best_time(function, repeats: int) -> tuple[float, object]:
     """Shortest wall time of `repeats` calls, s, and the last result."""
     times, result = [], None
@@ -54,43 +80,75 @@ def best_time(function, repeats: int) -> tuple[float, object]:
     return min(times), result
 
 
+def compare(signals: np.ndarray, rate_hz: float, repeats: int) -> dict[str, float]:
+    """Best times (s) and mean rates (beats/min) of the three analyses of one recording."""
+    # Both libraries expect blood volume up: the negated 940 nm light (HeartPy also scaled).
+    volume = -signals[:, 1]
+    ours_s, ours = best_time(lambda: pulse_oximetry(signals, rate_hz, WAVELENGTHS_NM), repeats)
+    heartpy_s, (_, measures) = best_time(
+        lambda: heartpy.process(heartpy.scale_data(volume), rate_hz), repeats
+    )
+    neurokit_s, (frame, _) = best_time(
+        lambda: neurokit2.ppg_process(volume, sampling_rate=rate_hz), repeats
+    )
+    return {
+        "ours_s": ours_s,
+        "heartpy_s": heartpy_s,
+        "neurokit_s": neurokit_s,
+        "ours_bpm": ours.mean_pulse_rate_bpm,
+        "heartpy_bpm": measures["bpm"],
+        "neurokit_bpm": float(frame["PPG_Rate"].mean()),
+        "spo2": float(np.nanmedian(ours.spo2_percent)),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=5.0)
-    parser.add_argument("--rate", type=float, default=100.0, help="sample rate, Hz")
+    parser.add_argument(
+        "--rates", type=float, nargs="*", default=[25.0, 100.0, 500.0], help="sample rates, Hz"
+    )
+    parser.add_argument(
+        "--low-perfusion-minutes",
+        type=float,
+        default=10.0,
+        help=f"length of the {LOW_PERFUSION_PERCENT} %% perfusion recording at 100 Hz (0: none)",
+    )
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    signals, true_rate = simulated_ppg(args.minutes, args.rate)
-    # Both libraries expect blood volume up: the negated 940 nm light (HeartPy also scaled).
-    volume = -signals[:, 1]
     warnings.filterwarnings("ignore")
+    cases = [
+        (f"{args.minutes:g} min at {rate:g} Hz", args.minutes, rate, None) for rate in args.rates
+    ]
+    if args.low_perfusion_minutes > 0:
+        cases.append(
+            (
+                f"{args.low_perfusion_minutes:g} min at 100 Hz, PI {LOW_PERFUSION_PERCENT} %",
+                args.low_perfusion_minutes,
+                100.0,
+                LOW_PERFUSION_PERCENT,
+            )
+        )
+    print(
+        f"{'2-wavelength PPG':32} {'nirpoct':>9} {'HeartPy':>9} {'NeuroKit2':>10} "
+        f"{'vs HeartPy':>10} {'vs NK2':>7}   rates nirpoct/HeartPy/NK2 (bpm), SpO2"
+    )
+    for name, minutes, rate, perfusion in cases:
+        signals, true_rate = simulated_ppg(minutes, rate, perfusion_percent=perfusion)
+        print_row(name, compare(signals, rate, args.repeats), true_rate)
+    if args.low_perfusion_minutes > 0:
+        signals, true_rate = synthetic_low_perfusion(args.low_perfusion_minutes)
+        name = f"{args.low_perfusion_minutes:g} min at 100 Hz, synthetic 0.3 %"
+        print_row(name, compare(signals, 100.0, args.repeats), true_rate)
 
-    ours_s, ours = best_time(
-        lambda: pulse_oximetry(signals, args.rate, WAVELENGTHS_NM), args.repeats
-    )
-    heartpy_s, (_, measures) = best_time(
-        lambda: heartpy.process(heartpy.scale_data(volume), args.rate), args.repeats
-    )
-    neurokit_s, (frame, _) = best_time(
-        lambda: neurokit2.ppg_process(volume, sampling_rate=args.rate), args.repeats
-    )
-    fastest = min(heartpy_s, neurokit_s)
+
+def print_row(name: str, r: dict[str, float], true_rate: float) -> None:
+    """One line of the table."""
     print(
-        f"{args.minutes:g} min of 2-wavelength PPG at {args.rate:g} Hz, true rate {true_rate:g} bpm"
-    )
-    print(
-        f"  nirpoct pulse_oximetry  {ours_s * 1e3:8.1f} ms  "
-        f"rate {ours.mean_pulse_rate_bpm:6.2f} bpm  "
-        f"SpO2 median {np.nanmedian(ours.spo2_percent):5.1f} %"
-    )
-    print(f"  HeartPy process         {heartpy_s * 1e3:8.1f} ms  rate {measures['bpm']:6.2f} bpm")
-    print(
-        f"  NeuroKit2 ppg_process   {neurokit_s * 1e3:8.1f} ms  rate "
-        f"{frame['PPG_Rate'].mean():6.2f} bpm"
-    )
-    print(
-        f"  speed-up vs HeartPy {heartpy_s / ours_s:.1f}x, "
-        f"vs NeuroKit2 {neurokit_s / ours_s:.1f}x, vs the faster of them {fastest / ours_s:.1f}x"
+        f"{name:32} {r['ours_s'] * 1e3:7.1f}ms {r['heartpy_s'] * 1e3:7.1f}ms "
+        f"{r['neurokit_s'] * 1e3:8.1f}ms {r['heartpy_s'] / r['ours_s']:9.1f}x "
+        f"{r['neurokit_s'] / r['ours_s']:6.1f}x   {r['ours_bpm']:.1f}/{r['heartpy_bpm']:.1f}/"
+        f"{r['neurokit_bpm']:.1f} (true {true_rate:g}), {r['spo2']:.1f} %"
     )
 
 

@@ -23,6 +23,14 @@ uses the same Jacobian, computed once at the homogeneous background (Rytov linea
 Gauss–Newton name refers to the re-weighted normal equations, the forward model is not
 re-linearised.
 
+Cost: every solve forms one M × M kernel J D² Jᵀ (BLAS syrk over blocks of columns of J, the
+blocks' products summed in float64), so nothing of size M × N is copied. A float32 Jacobian
+(`imaging.dot_jacobian.rytov_jacobian`) is used as it is. The linear step's kernel is formed in
+float64 and eigendecomposed once: that serves every α of the GCV/L-curve search and the linear
+solution. The re-weighted steps form theirs in float32 when α allows
+(`SINGLE_PRECISION_ALPHA`) and factor them (Cholesky) in float64. The solution x = D² Jᵀ c needs no
+weighted copy of J either.
+
 With ≥ 2 wavelengths the unknowns are ΔHbO2 and ΔHb directly (spectral constraint,
 Li et al., Opt. Lett. 29, 256 (2004)): J_λ is multiplied by the Prahl extinction of each
 chromophore (`imaging.chromophores`).
@@ -30,12 +38,15 @@ chromophore (`imaging.chromophores`).
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import scipy.linalg
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike, DTypeLike, NDArray
+from scipy.linalg.blas import get_blas_funcs
+from threadpoolctl import threadpool_limits
 
 from imaging.chromophores import (
     LN10,
@@ -61,6 +72,20 @@ the per-wavelength gain offset is projected out)."""
 
 SUPPORT_FLOOR = 0.05
 """ε of the minimum-support weights (relative to the peak contrast)."""
+
+BLAS_THREADS = 1
+"""BLAS threads of a solve. Its dense operations are M × M (M ≤ a few thousand) or blocks of
+columns: on the two cores of the instrument, shared with acquisition, OpenBLAS's own threads
+wait on each other for longer than they save (5-10× slower when the cores are busy)."""
+
+SINGLE_PRECISION_ALPHA = 1e-3
+"""The re-weighted steps form their kernels in float32 when α is at least this: the rounding
+(about 1e-6 of the largest eigenvalue) is then ≤ 0.1 % of λ. The linear step's kernel, whose
+eigenvalues choose α (GCV curves are flat, small perturbations move their minimum), and the
+steps of a smaller α use float64."""
+
+BLOCK_ELEMENTS = 1 << 21
+"""Columns of the Jacobian are processed in blocks of about this many values."""
 
 LambdaRule = Literal["gcv", "lcurve"]
 
@@ -113,11 +138,72 @@ def depth_weights(
     """
     voxels = int(np.prod(grid_shape))
     blocks = jacobian.shape[1] // voxels
-    column_norm = np.sqrt(np.sum(jacobian**2, axis=0)).reshape(blocks, *grid_shape)
+    column_norm = np.sqrt(_column_sums_of_squares(jacobian)).reshape(blocks, *grid_shape)
     layer = np.sqrt(np.mean(column_norm**2, axis=(0, 1, 2)))  # (nz,)
     weight = (layer + floor * layer.max()) ** -power
     weight /= weight.max()
     return np.tile(np.broadcast_to(weight, grid_shape).ravel(), blocks)
+
+
+def _float_matrix(values: ArrayLike) -> NDArray[np.floating]:
+    """A float32 or float64 array as given (no copy), anything else as float64."""
+    array = np.asarray(values)
+    return array if array.dtype in (np.float32, np.float64) else array.astype(np.float64)
+
+
+def _column_blocks(rows: int, columns: int) -> Iterator[slice]:
+    """Slices of about `BLOCK_ELEMENTS` values of an (rows, columns) matrix, by columns."""
+    width = max(1, BLOCK_ELEMENTS // max(1, rows))
+    for start in range(0, columns, width):
+        yield slice(start, min(start + width, columns))
+
+
+def _column_sums_of_squares(matrix: NDArray[np.floating]) -> NDArray[np.float64]:
+    """Σ_i A_ij² for every column, accumulated in float64."""
+    result = np.empty(matrix.shape[1])
+    for part in _column_blocks(*matrix.shape):
+        block = matrix[:, part].astype(np.float64)
+        result[part] = np.einsum("ij,ij->j", block, block)
+    return result
+
+
+def _weighted_kernel(
+    jacobian: NDArray[np.floating],
+    weights: NDArray[np.float64],
+    dtype: DTypeLike | None = None,
+) -> NDArray[np.float64]:
+    """K = J diag(w²) Jᵀ (M × M, float64) over the columns with w ≠ 0, by blocks of columns.
+
+    Each block is a BLAS syrk in `dtype` (default float64; float32 rounds each block's sum to
+    about 1e-6 of the largest eigenvalue), the blocks summed in float64.
+    """
+    dtype = np.float64 if dtype is None else dtype
+    rows = jacobian.shape[0]
+    columns = np.flatnonzero(weights)
+    every = columns.size == jacobian.shape[1]
+    syrk = get_blas_funcs("syrk", dtype=dtype)
+    upper = np.zeros((rows, rows))
+    for part in _column_blocks(rows, columns.size):
+        index = part if every else columns[part]
+        block = np.asfortranarray(jacobian[:, index], dtype=dtype)
+        block *= weights[index].astype(dtype)
+        upper += syrk(1.0, block)  # upper triangle of block · blockᵀ
+    return np.triu(upper) + np.triu(upper, 1).T
+
+
+def _back_project(
+    jacobian: NDArray[np.floating], coefficients: NDArray[np.float64], weights: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """x = diag(w²) Jᵀ c, float64."""
+    projected = jacobian.T @ coefficients.astype(jacobian.dtype)
+    return weights**2 * projected.astype(np.float64)
+
+
+def _residual_norm(
+    jacobian: NDArray[np.floating], data: NDArray[np.float64], x: NDArray[np.float64]
+) -> float:
+    """‖y - J x‖."""
+    return float(np.linalg.norm(data - jacobian @ x.astype(jacobian.dtype)))
 
 
 def remove_wavelength_offsets(
@@ -143,27 +229,33 @@ def remove_wavelength_offsets(
     Returns
     -------
     (jacobian, data) : tuple of ndarray
-        Centred copies, each group with zero mean.
+        Centred copies, each group with zero mean (a float32 Jacobian stays float32, in its
+        memory order; the group means are taken in float64).
 
     Raises
     ------
     ValueError
         If a group has fewer than two measurements (nothing would be left of it).
     """
-    j = np.array(jacobian, dtype=float)
+    source = _float_matrix(jacobian)
     y = np.array(data, dtype=float)
     labels, group, counts = np.unique(np.asarray(groups), return_inverse=True, return_counts=True)
-    if j.ndim != 2 or y.shape != (j.shape[0],) or group.shape != y.shape:
-        raise ValueError(f"shapes do not match: Jacobian {j.shape}, data {y.shape}")
+    if source.ndim != 2 or y.shape != (source.shape[0],) or group.shape != y.shape:
+        raise ValueError(f"shapes do not match: Jacobian {source.shape}, data {y.shape}")
     if np.any(counts < 2):
         raise ValueError(
             f"group {labels[np.argmin(counts)]} has a single measurement; a common gain cannot "
             "be separated from absorption"
         )
     y -= (np.bincount(group, weights=y) / counts)[group]
-    for g in range(labels.size):
-        rows = group == g
-        j[rows] -= j[rows].mean(axis=0)
+    membership = (group == np.arange(labels.size)[:, np.newaxis]) / counts[:, np.newaxis]
+    fortran = source.flags.f_contiguous and not source.flags.c_contiguous
+    j = np.empty(source.shape, dtype=source.dtype, order="F" if fortran else "C")
+    with threadpool_limits(limits=BLAS_THREADS, user_api="blas"):
+        for part in _column_blocks(*source.shape):  # one pass: read, centre in float64, write
+            block = source[:, part].astype(np.float64)
+            block -= (membership @ block)[group]
+            j[:, part] = block
     return j, y
 
 
@@ -203,16 +295,19 @@ def _alpha_by_rule(
 
 
 def _checked(
-    jacobian: ArrayLike, data: ArrayLike, weights: ArrayLike
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-    j = np.asarray(jacobian, dtype=float)
+    jacobian: ArrayLike, data: ArrayLike, weights: ArrayLike, alpha: float | None
+) -> tuple[NDArray[np.floating], NDArray[np.float64], NDArray[np.float64]]:
+    if alpha is not None and not alpha > 0:
+        raise ValueError(f"regularisation α must be positive, got {alpha:g}")
+    j = _float_matrix(jacobian)
     y = np.asarray(data, dtype=float)
     w = np.asarray(weights, dtype=float)
     if j.ndim != 2 or y.shape != (j.shape[0],) or w.shape != (j.shape[1],):
         raise ValueError(
             f"shapes do not match: Jacobian {j.shape}, data {y.shape}, weights {w.shape}"
         )
-    if not (np.all(np.isfinite(j)) and np.all(np.isfinite(y))):
+    finite = all(np.isfinite(j[:, part]).all() for part in _column_blocks(*j.shape))
+    if not (finite and np.all(np.isfinite(y))):
         raise ValueError("Jacobian and data must be finite")
     return j, y, w
 
@@ -243,19 +338,28 @@ def tikhonov_reconstruct(
     -------
     Reconstruction
     """
-    j, y, w = _checked(jacobian, data, weights)
-    jw = j * w
-    kernel = jw @ jw.T
-    eigenvalues, vectors = np.linalg.eigh(kernel)
+    j, y, w = _checked(jacobian, data, weights, alpha)
+    with threadpool_limits(limits=BLAS_THREADS, user_api="blas"):
+        return _linear_step(j, y, w, alpha, rule)
+
+
+def _linear_step(
+    j: NDArray[np.floating],
+    y: NDArray[np.float64],
+    w: NDArray[np.float64],
+    alpha: float | None,
+    rule: LambdaRule,
+) -> Reconstruction:
+    """The linear solve: one eigendecomposition of the float64 kernel serves the α search and
+    the solution (a float32 kernel would move the GCV minimum, which is flat on real data)."""
+    eigenvalues, vectors = np.linalg.eigh(_weighted_kernel(j, w))
     projected = vectors.T @ y
     if alpha is None:
         alpha = _alpha_by_rule(eigenvalues, projected, rule)
-    elif not alpha > 0:
-        raise ValueError(f"regularisation α must be positive, got {alpha:g}")
     lam = alpha * max(float(eigenvalues.max()), np.finfo(float).tiny)
     coefficients = vectors @ (projected / (np.clip(eigenvalues, 0, None) + lam))
-    x = w * (jw.T @ coefficients)
-    return Reconstruction(x, float(alpha), 1, float(np.linalg.norm(y - j @ x)))
+    x = _back_project(j, coefficients, w)
+    return Reconstruction(x, float(alpha), 1, _residual_norm(j, y, x))
 
 
 def gauss_newton_reconstruct(
@@ -298,10 +402,27 @@ def gauss_newton_reconstruct(
     """
     if steps < 1:
         raise ValueError(f"at least one Gauss–Newton step is needed, got {steps}")
-    j, y, w = _checked(jacobian, data, weights)
-    result = tikhonov_reconstruct(j, y, w, alpha, rule)
+    j, y, w = _checked(jacobian, data, weights, alpha)
+    with threadpool_limits(limits=BLAS_THREADS, user_api="blas"):
+        result = _linear_step(j, y, w, alpha, rule)
+        x, taken = _reweighted_steps(j, y, w, result, blocks, steps, support_floor)
+    return Reconstruction(x, result.alpha, taken, _residual_norm(j, y, x))
+
+
+def _reweighted_steps(
+    j: NDArray[np.floating],
+    y: NDArray[np.float64],
+    w: NDArray[np.float64],
+    linear: Reconstruction,
+    blocks: int,
+    steps: int,
+    support_floor: float,
+) -> tuple[NDArray[np.float64], int]:
+    """The minimum-support steps after the linear one: (x, steps taken in all)."""
     voxels = j.shape[1] // blocks
-    x = result.x
+    single = j.dtype == np.float32 and linear.alpha >= SINGLE_PRECISION_ALPHA
+    precision = np.float32 if single else np.float64
+    x = linear.x
     free = np.ones(voxels, dtype=bool)
     taken = 1
     for _ in range(steps - 1):
@@ -312,15 +433,13 @@ def gauss_newton_reconstruct(
         taken += 1
         positive = np.where(free, contrast, 0.0)
         focus = np.sqrt(positive / positive.max() + support_floor)
-        columns = np.flatnonzero(np.tile(free, blocks))
-        step_weights = w[columns] * np.tile(focus, blocks)[columns]
-        jw = j[:, columns] * step_weights
-        kernel = jw @ jw.T
-        lam = result.alpha * _largest_eigenvalue(kernel)
-        factor = scipy.linalg.cho_factor(kernel + lam * np.eye(len(y)))
-        x = np.zeros_like(x)
-        x[columns] = step_weights * (jw.T @ scipy.linalg.cho_solve(factor, y))
-    return Reconstruction(x, result.alpha, taken, float(np.linalg.norm(y - j @ x)))
+        step_weights = np.where(np.tile(free, blocks), w * np.tile(focus, blocks), 0.0)
+        kernel = _weighted_kernel(j, step_weights, precision)
+        lam = linear.alpha * _largest_eigenvalue(kernel)
+        kernel[np.diag_indices_from(kernel)] += lam
+        factor = scipy.linalg.cho_factor(kernel, overwrite_a=True)
+        x = _back_project(j, scipy.linalg.cho_solve(factor, y), step_weights)
+    return x, taken
 
 
 def chromophore_absorption_per_um_mm(wavelength_nm: ArrayLike) -> NDArray[np.float64]:
@@ -330,7 +449,7 @@ def chromophore_absorption_per_um_mm(wavelength_nm: ArrayLike) -> NDArray[np.flo
 
 
 def spectral_jacobian(
-    jacobians: list[NDArray[np.float64]], wavelengths_nm: ArrayLike
+    jacobians: Sequence[NDArray[np.floating]], wavelengths_nm: ArrayLike
 ) -> NDArray[np.float64]:
     """Stack per-wavelength μa Jacobians into one for [ΔHbO2, ΔHb] (µM).
 
@@ -344,14 +463,23 @@ def spectral_jacobian(
     Returns
     -------
     ndarray
-        (Σ M_λ, 2V) Jacobian, ln-intensity change per µM.
+        (Σ M_λ, 2V) Jacobian in Fortran order and the Jacobians' precision, ln-intensity
+        change per µM.
     """
     if len(jacobians) < 2:
         raise ValueError("a spectral reconstruction needs at least two wavelengths")
     per_um = chromophore_absorption_per_um_mm(wavelengths_nm)
-    return np.vstack(
-        [np.hstack([jac * per_um[i, 0], jac * per_um[i, 1]]) for i, jac in enumerate(jacobians)]
-    )
+    voxels = jacobians[0].shape[1]
+    rows = sum(jac.shape[0] for jac in jacobians)
+    dtype = np.result_type(*(_float_matrix(jac).dtype for jac in jacobians))
+    stacked = np.empty((rows, 2 * voxels), dtype=dtype, order="F")
+    top = 0
+    for i, jac in enumerate(jacobians):
+        band = slice(top, top + jac.shape[0])
+        np.multiply(jac, per_um[i, 0].astype(dtype), out=stacked[band, :voxels])
+        np.multiply(jac, per_um[i, 1].astype(dtype), out=stacked[band, voxels:])
+        top += jac.shape[0]
+    return stacked
 
 
 def background_chromophores_um(

@@ -5,6 +5,7 @@ through the same pass band (zero-phase Butterworth, forward and backward).
 """
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import ArrayLike, NDArray
 from scipy import ndimage, signal
 
@@ -24,8 +25,9 @@ def pulse_band(
 ) -> NDArray[np.float64]:
     """Band-pass the pulsatile component of light-intensity signals.
 
-    The per-channel median is removed first, so DC levels of any size (e.g. 10⁶ counts under a
-    0.1 % pulse) leave no filter transient.
+    The per-channel mean is removed first, so DC levels of any size (e.g. 10⁶ counts under a
+    0.1 % pulse) leave no filter transient (the initial conditions start the filter in its
+    steady state, so the constant removed only sets the rounding, not the result).
 
     Parameters
     ----------
@@ -48,7 +50,7 @@ def pulse_band(
             f"sample rate must be at least {MIN_SAMPLE_RATE_HZ:g} Hz, got {sample_rate_hz:g} Hz"
         )
     values = np.asarray(signals, dtype=float)
-    centred = values - np.median(values, axis=axis, keepdims=True)
+    centred = values - np.mean(values, axis=axis, keepdims=True)
     band = (PULSE_BAND_HZ[0], min(high_hz, 0.4 * sample_rate_hz))
     sos = signal.butter(FILTER_ORDER, band, btype="bandpass", fs=sample_rate_hz, output="sos")
     filtered: NDArray[np.float64] = signal.sosfiltfilt(sos, centred, axis=axis)
@@ -109,19 +111,24 @@ def windowed_spectra(
     """
     values = np.asarray(signals, dtype=float)
     step = max(1, int(sample_rate_hz // SPECTRUM_RATE_HZ))
-    decimated = values[::step]
+    decimated = np.ascontiguousarray(values[::step].T)  # (C, N')
     rate = sample_rate_hz / step
-    length = int(min(decimated.shape[0], round(window_s * rate)))
+    length = int(min(decimated.shape[1], round(window_s * rate)))
     starts = np.clip(
         np.round((np.asarray(centre_s, dtype=float) - 0.5 * length / rate) * rate).astype(int),
         0,
-        decimated.shape[0] - length,
+        decimated.shape[1] - length,
     )
-    windows = decimated[starts[:, np.newaxis] + np.arange(length)]
-    windows = windows - windows.mean(axis=1, keepdims=True)
-    taper = np.hanning(length)[np.newaxis, :, np.newaxis]
-    frequencies_hz = np.asarray(np.fft.rfftfreq(length, 1.0 / rate), dtype=np.float64)
-    return frequencies_hz, np.fft.rfft(windows * taper, axis=1)
+    taper = np.hanning(length)
+    windows = sliding_window_view(decimated, length, axis=1)[:, starts] * taper  # (C, S, L)
+    # The window mean removed before tapering, subtracted afterwards as mean × spectrum(taper):
+    # one FFT of all windows of every channel, no centred copy.
+    sums = np.concatenate([np.zeros((decimated.shape[0], 1)), np.cumsum(decimated, axis=1)], 1)
+    means = (sums[:, starts + length] - sums[:, starts]) / length  # (C, S)
+    spectra = np.fft.rfft(windows, axis=-1)
+    spectra -= means[..., np.newaxis] * np.fft.rfft(taper)
+    frequency_hz = np.fft.rfftfreq(length, 1.0 / rate).astype(np.float64)
+    return frequency_hz, spectra.transpose(1, 2, 0)
 
 
 HARMONICS = 3

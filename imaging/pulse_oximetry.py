@@ -27,6 +27,7 @@ from imaging.signal_quality import (
     clipped_samples,
     clipping_score,
     correlation_score,
+    masked_median,
     perfusion_score,
     rhythm_score,
     spectral_quality,
@@ -179,9 +180,10 @@ def pulse_oximetry(
     duration_s = values.shape[0] / sample_rate_hz
     time_s = np.arange(int(duration_s + 1e-6), dtype=np.float64) + 0.5
     middle_s = 0.5 * (beats.time_s[:-1] + beats.time_s[1:])
+    dc = values.mean(axis=0)  # the spectral figures do not depend on this scale
     spectral = spectral_quality(
-        pulse[:, red] / np.median(values[:, red]),
-        pulse[:, infrared] / np.median(values[:, infrared]),
+        pulse[:, red] / dc[red],
+        pulse[:, infrared] / dc[infrared],
         sample_rate_hz,
         time_s,
         (PULSE_RATE_RANGE_BPM[0] / 60.0, PULSE_RATE_RANGE_BPM[1] / 60.0),
@@ -261,7 +263,7 @@ def _window_median(
     result = np.full(window.shape[0], np.nan)
     rows = np.flatnonzero(keep)
     if rows.size:
-        result[rows] = np.nanmedian(np.where(mask[rows], values[window[rows]], np.nan), axis=1)
+        result[rows] = masked_median(values[window[rows]], mask[rows])
     return result
 
 

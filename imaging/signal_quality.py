@@ -52,6 +52,35 @@ def ramp(values: ArrayLike, zero_at: float, one_at: float) -> NDArray[np.float64
     return np.nan_to_num(np.clip(score, 0.0, 1.0), nan=0.0)
 
 
+def masked_median(values: ArrayLike, mask: ArrayLike) -> NDArray[np.float64]:
+    """Median of each row's values where `mask` is true (NaN for a row without any).
+
+    The same numbers as ``np.nanmedian(np.where(mask, values, np.nan), axis=1)`` from one sort
+    of the rows, without the masked arrays NumPy uses for short rows.
+
+    Parameters
+    ----------
+    values : array_like, shape (R, K)
+        Values (NaN values count as masked out).
+    mask : array_like of bool, shape (R, K)
+        Which values count.
+
+    Returns
+    -------
+    ndarray, shape (R,)
+    """
+    array = np.asarray(values, dtype=float)
+    if array.shape[1] == 0:
+        return np.full(array.shape[0], np.nan)
+    keep = np.asarray(mask, dtype=bool) & ~np.isnan(array)
+    ordered = np.sort(np.where(keep, array, np.inf), axis=1)
+    count = np.count_nonzero(keep, axis=1)
+    rows = np.arange(array.shape[0])
+    low = ordered[rows, np.maximum(count - 1, 0) // 2]
+    high = ordered[rows, np.minimum(count // 2, array.shape[1] - 1)]
+    return np.where(count > 0, 0.5 * (low + high), np.nan)
+
+
 def correlation_score(correlation: ArrayLike) -> NDArray[np.float64]:
     """Score of a waveform or channel correlation coefficient."""
     return ramp(correlation, 0.6, 0.9)
@@ -94,12 +123,13 @@ def clipped_samples(signals: ArrayLike) -> NDArray[np.bool_]:
     for column in values.T:  # a few channels
         for sign in (1.0, -1.0):
             signed = sign * column
-            extreme = signed.max()
-            at_extreme = signed == extreme
+            at_extreme = signed == signed.max()
+            count = np.count_nonzero(at_extreme)
+            if count < MIN_CLIPPED_SAMPLES:  # the common case: no pile-up to look at
+                continue
             inside = signed[~at_extreme]
             next_count = np.count_nonzero(signed == inside.max()) if inside.size else 0
-            count = np.count_nonzero(at_extreme)
-            if count >= MIN_CLIPPED_SAMPLES and count > PILE_UP * next_count:
+            if count > PILE_UP * next_count:
                 clipped |= at_extreme
     return clipped
 
@@ -222,25 +252,28 @@ def spectral_quality(
         Pulse rates looked for, Hz.
     """
     pair = np.column_stack([np.asarray(red, dtype=float), np.asarray(infrared, dtype=float)])
-    frequency, spectra = windowed_spectra(pair, sample_rate_hz, centre_s, SPECTRAL_WINDOW_S)
+    all_frequencies, spectra = windowed_spectra(pair, sample_rate_hz, centre_s, SPECTRAL_WINDOW_S)
+    fundamental = pulse_fundamental_hz(all_frequencies, np.abs(spectra[..., 1]) ** 2, rate_range_hz)
+    # Every figure below counts only pulse-band bins: the rest of the spectrum is dropped.
+    band = (all_frequencies >= PULSE_BAND_HZ[0]) & (all_frequencies <= PULSE_BAND_HZ[1])
+    frequency = all_frequencies[band]
+    spectra = spectra[:, band]
     power_ir = np.abs(spectra[..., 1]) ** 2
     cross = np.real(spectra[..., 0] * np.conj(spectra[..., 1]))
-    band = (frequency >= PULSE_BAND_HZ[0]) & (frequency <= PULSE_BAND_HZ[1])
-    fundamental = pulse_fundamental_hz(frequency, power_ir, rate_range_hz)
     harmonics = np.arange(1, PULSE_HARMONICS + 1)
     distance = np.abs(
         frequency[np.newaxis, :, np.newaxis] - fundamental[:, np.newaxis, np.newaxis] * harmonics
     )
     near = distance <= HARMONIC_HALF_WIDTH_HZ
-    at_pulse = band & np.any(near, axis=2)
-    between = band & ~at_pulse
-    total = np.sum(np.where(band, power_ir, 0.0), axis=1)
+    at_pulse = np.any(near, axis=2)
+    between = ~at_pulse
+    total = np.sum(power_ir, axis=1)
     pulse_power = np.sum(np.where(at_pulse, power_ir, 0.0), axis=1)
-    density = np.nanmedian(np.where(between, power_ir, np.nan), axis=1)
+    density = masked_median(power_ir, between)
     density = np.nan_to_num(density, nan=0.0)
     signal_power = pulse_power - density * np.count_nonzero(at_pulse, axis=1)
     power_red = np.abs(spectra[..., 0]) ** 2
-    density_red = np.nan_to_num(np.nanmedian(np.where(between, power_red, np.nan), axis=1))
+    density_red = np.nan_to_num(masked_median(power_red, between))
     with np.errstate(divide="ignore", invalid="ignore"):
         # Components well above the noise: the pulse harmonics and any strong peak between.
         strong = at_pulse | (between & (power_ir > STRONG_PEAK_OF_DENSITY * density[:, None]))
@@ -259,20 +292,21 @@ def spectral_quality(
         red_signal = np.sum(np.where(at_pulse, power_red, 0.0), axis=1) - density_red * (
             np.count_nonzero(at_pulse, axis=1)
         )
-        noise_ratio = np.maximum(
-            density / signal_power, density_red / (RED_NOISE_TOLERANCE * red_signal)
-        ) * (np.count_nonzero(band))
+        noise_ratio = (
+            np.maximum(density / signal_power, density_red / (RED_NOISE_TOLERANCE * red_signal))
+            * frequency.size
+        )
         noise_ratio = np.where((signal_power > 0.0) & (red_signal > 0.0), noise_ratio, np.inf)
         ratios, variances = [], []
         for k in (0, 1):
-            bins = band & near[..., k]
+            bins = near[..., k]
             power = np.sum(np.where(bins, power_ir, 0.0), axis=1)
             ratios.append(np.sum(np.where(bins, cross, 0.0), axis=1) / power)
             variances.append(bin_noise * np.count_nonzero(bins, axis=1) / (overall**2 * power))
         spread = np.abs(ratios[1] / ratios[0] - 1.0)
         disagreement = np.maximum(spread - 3.0 * np.sqrt(variances[0] + variances[1]), 0.0)
         # A fast pulse has its second harmonic above the band: nothing to compare.
-        disagreement = np.where(np.any(band & near[..., 1], axis=1), disagreement, 0.0)
+        disagreement = np.where(np.any(near[..., 1], axis=1), disagreement, 0.0)
     return SpectralQuality(
         fundamental_hz=fundamental,
         periodicity=np.nan_to_num(periodicity, nan=0.0),

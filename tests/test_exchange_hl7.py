@@ -19,7 +19,7 @@ from protocols.outputs.exchange.delivery import deliver_run, send_due
 from protocols.outputs.exchange.hl7_message import build_oru_r01, new_control_id
 from protocols.outputs.exchange.outbox import Outbox
 from protocols.outputs.exchange.result_model import load_run_results
-from tests.exchange_fixtures import Hl7Receiver, run_nirpoct, free_port, session_runs
+from tests.exchange_fixtures import Hl7Receiver, free_port, run_nirpoct, session_runs
 
 pytestmark = pytest.mark.timeout(300)
 
