@@ -7,6 +7,7 @@ import argparse
 import datetime as dt
 import getpass
 import json
+import logging
 import os
 import sys
 from dataclasses import asdict
@@ -32,8 +33,12 @@ from calibration.registry import Registry
 from calibration.spo2_curve import fit_spo2_curve
 from instrument.instrument import software_version
 from instrument.pseudonym import load_site_key, pseudonymise
+from protocols.calibration_gate import Override
 from protocols.cli.common import wavelength_pair
 from protocols.cli.csv_table import read_columns
+from protocols.cli.output_file import atomic_output, refuse_unsafe_output
+
+logger = logging.getLogger(__name__)
 
 REGISTRY_ENV = "NIRPOCT_CALIBRATION_DIR"
 PASSWORD_ENV = "NIRPOCT_PASSWORD"
@@ -56,28 +61,84 @@ def password(environment_variable: str, prompt: str) -> str:
     return getpass.getpass(prompt)
 
 
-def registry_option() -> argparse.ArgumentParser:
-    """Parent parser with ``--registry``."""
-    parent = argparse.ArgumentParser(add_help=False)
-    parent.add_argument(
+def add_registry_option(parser: argparse.ArgumentParser) -> None:
+    """``--registry DIR`` (default ``$NIRPOCT_CALIBRATION_DIR``, else the user's data folder)."""
+    parser.add_argument(
         "--registry",
         type=Path,
         default=None,
         metavar="DIR",
         help=f"calibration registry (default ${REGISTRY_ENV}, else ~/.local/share/nirpoct/…)",
     )
+
+
+def add_override_options(parser: argparse.ArgumentParser, purpose: str) -> None:
+    """``--override-by USER`` and ``--override-reason TEXT``; ``purpose`` completes "approver
+    who authorises …" in the help."""
+    parser.add_argument(
+        "--override-by",
+        default="",
+        metavar="USER",
+        help=f"approver who authorises {purpose}",
+    )
+    parser.add_argument("--override-reason", default="", metavar="TEXT", help="why")
+
+
+def override_from_args(args: argparse.Namespace) -> Override | None:
+    """The override the options ask for (the approver's password from ``$NIRPOCT_PASSWORD`` or
+    the terminal), or None; each of the two options needs the other."""
+    if not args.override_by:
+        if args.override_reason:
+            raise ValueError("--override-reason needs --override-by")
+        return None
+    if not args.override_reason:
+        raise ValueError("--override-by needs --override-reason")
+    return Override(
+        args.override_by,
+        password(PASSWORD_ENV, f"password of {args.override_by}: "),
+        args.override_reason,
+    )
+
+
+def registry_option() -> argparse.ArgumentParser:
+    """Parent parser with ``--registry``."""
+    parent = argparse.ArgumentParser(add_help=False)
+    add_registry_option(parent)
     return parent
 
 
-def open_registry(args: argparse.Namespace) -> Registry:
-    """The registry the options name."""
-    return Registry(args.registry or default_registry())
+def open_registry(args: argparse.Namespace, *, must_exist: bool = True) -> Registry:
+    """The registry the options name; one that is not there is refused when ``must_exist``
+    (every action but those that create a registry's first content)."""
+    root = args.registry or default_registry()
+    if root.exists() and not root.is_dir():
+        raise ValueError(f"--registry {root}: is a file, not a calibration registry folder")
+    if must_exist and not root.is_dir():
+        raise ValueError(f"--registry {root}: no such calibration registry folder")
+    return Registry(root)
 
 
 def register_actions(actions: argparse._SubParsersAction) -> None:
     """Add the registry actions to ``nirpoct calib``."""
     parent = registry_option()
+    _register_users(actions, parent)
+    template = actions.add_parser("context-template", help="print an example context file")
+    template.set_defaults(run=lambda args: print(TEMPLATE, end="") or 0)
+    recording = argparse.ArgumentParser(add_help=False, parents=[parent])
+    recording.add_argument("--context", required=True, metavar="CONTEXT.yaml")
+    recording.add_argument("--performer", required=True, help="user id of who performed it")
+    recording.add_argument("--date", default=dt.date.today().isoformat(), help="calibration date")
+    recording.add_argument(
+        "--supersedes", default="", metavar="ID@VERSION", help="correct an earlier record"
+    )
+    recording.add_argument("--reason", default="", help="why (required for a correction)")
+    _register_detector_and_spo2(actions, recording)
+    _register_led_and_lockin(actions, recording)
+    _register_queries(actions, parent)
+    _register_signing(actions, parent)
 
+
+def _register_users(actions: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
     users = actions.add_parser("users", parents=[parent], help="people who may sign")
     users_actions = users.add_subparsers(dest="users_command", required=True, metavar="ACTION")
     add = users_actions.add_parser("add", parents=[parent], help="register a person")
@@ -94,18 +155,10 @@ def register_actions(actions: argparse._SubParsersAction) -> None:
     listing = users_actions.add_parser("list", parents=[parent], help="list people")
     listing.set_defaults(run=run_users_list)
 
-    template = actions.add_parser("context-template", help="print an example context file")
-    template.set_defaults(run=lambda args: print(TEMPLATE, end="") or 0)
 
-    recording = argparse.ArgumentParser(add_help=False, parents=[parent])
-    recording.add_argument("--context", required=True, metavar="CONTEXT.yaml")
-    recording.add_argument("--performer", required=True, help="user id of who performed it")
-    recording.add_argument("--date", default=dt.date.today().isoformat(), help="calibration date")
-    recording.add_argument(
-        "--supersedes", default="", metavar="ID@VERSION", help="correct an earlier record"
-    )
-    recording.add_argument("--reason", default="", help="why (required for a correction)")
-
+def _register_detector_and_spo2(
+    actions: argparse._SubParsersAction, recording: argparse.ArgumentParser
+) -> None:
     record = actions.add_parser(
         "record-detector",
         parents=[recording],
@@ -133,6 +186,10 @@ def register_actions(actions: argparse._SubParsersAction) -> None:
     spo2.add_argument("--arms-limit", type=float, default=3.0, metavar="PERCENT")
     spo2.set_defaults(run=run_record_spo2_curve)
 
+
+def _register_led_and_lockin(
+    actions: argparse._SubParsersAction, recording: argparse.ArgumentParser
+) -> None:
     led = actions.add_parser(
         "record-led-power",
         parents=[recording],
@@ -181,6 +238,8 @@ def register_actions(actions: argparse._SubParsersAction) -> None:
     lockin.add_argument("--phase-tolerance", type=float, default=1.0, metavar="DEG")
     lockin.set_defaults(run=run_record_lockin_verification)
 
+
+def _register_queries(actions: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
     listing = actions.add_parser("list", parents=[parent], help="records, states and due dates")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(run=run_list)
@@ -190,6 +249,8 @@ def register_actions(actions: argparse._SubParsersAction) -> None:
     show.add_argument("--json", action="store_true")
     show.set_defaults(run=run_show)
 
+
+def _register_signing(actions: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
     signing = actions.add_parser("sign", parents=[parent], help="review, approve or revoke")
     signing.add_argument("record", metavar="ID[@VERSION]")
     signing.add_argument("--meaning", required=True, choices=("reviewed", "approved", "revoked"))
@@ -205,6 +266,11 @@ def register_actions(actions: argparse._SubParsersAction) -> None:
     certificate = actions.add_parser("certificate", parents=[parent], help="PDF certificate")
     certificate.add_argument("record", metavar="ID[@VERSION]")
     certificate.add_argument("--out", required=True, metavar="CERT.pdf")
+    certificate.add_argument(
+        "--force",
+        action="store_true",
+        help="overwrite an existing CERT.pdf (never a run record or a registry file)",
+    )
     certificate.set_defaults(run=run_certificate)
 
     impact = actions.add_parser(
@@ -219,7 +285,7 @@ def register_actions(actions: argparse._SubParsersAction) -> None:
 
 def run_users_add(args: argparse.Namespace) -> int:
     """Execute ``calib users add``."""
-    registry = open_registry(args)
+    registry = open_registry(args, must_exist=False)
     admin_password = (
         password(ADMIN_PASSWORD_ENV, f"password of administrator {args.admin}: ")
         if args.admin
@@ -466,12 +532,12 @@ def run_verify(args: argparse.Namespace) -> int:
 
 def run_certificate(args: argparse.Namespace) -> int:
     """Execute ``calib certificate``."""
+    out = refuse_unsafe_output(args.out, force=args.force, option="--out")
     registry = open_registry(args)
     entry = registry.entry(args.record)
-    path = write_certificate(
-        registry.load(entry.reference), entry.state_on(dt.date.today()), args.out
-    )
-    print(f"certificate of {entry.reference} written to {path}")
+    with atomic_output(out) as scratch:
+        write_certificate(registry.load(entry.reference), entry.state_on(dt.date.today()), scratch)
+    print(f"certificate of {entry.reference} written to {out}")
     return 0
 
 
