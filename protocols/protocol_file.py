@@ -20,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from calibration.emva1288 import Emva1288Result
+from instrument import safe_yaml
 from instrument.config import DetectorConfig, LedStepConfig, RoiConfig
 
 SHIPPED_PACKAGE = "protocols.shipped"
@@ -472,8 +473,8 @@ def parse_protocol(text: str, source: str) -> Protocol:
         ``source:LINE: FIELD: problem (allowed …)``.
     """
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = safe_yaml.compose(text)
+        data = safe_yaml.construct(node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark is not None else source

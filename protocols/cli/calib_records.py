@@ -14,9 +14,10 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from calibration.certificate import write_certificate
-from calibration.context import TEMPLATE, load_context
+from calibration.context import TEMPLATE, CalibrationContext, parse_context
 from calibration.detector_record import detector_characterisation_content
 from calibration.emva1288 import characterize
 from calibration.frame_correction import coefficients_from_photon_transfer
@@ -31,6 +32,7 @@ from calibration.photon_transfer import read_photon_transfer
 from calibration.record import RecordContent
 from calibration.registry import Registry
 from calibration.spo2_curve import fit_spo2_curve
+from instrument import safe_yaml
 from instrument.instrument import software_version
 from instrument.pseudonym import load_site_key, pseudonymise
 from protocols.calibration_gate import Override
@@ -59,6 +61,29 @@ def password(environment_variable: str, prompt: str) -> str:
     if not sys.stdin.isatty():
         raise ValueError(f"no password: set {environment_variable} or run in a terminal")
     return getpass.getpass(prompt)
+
+
+def context_from_file(path: str | Path) -> CalibrationContext:
+    """A calibration context file, its YAML read with bounded work (``instrument.safe_yaml``).
+
+    Raises
+    ------
+    ValueError
+        Naming the file: unreadable, not YAML, beyond the YAML bounds, or malformed.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise ValueError(f"cannot read calibration context {path}: {reason}") from None
+    try:
+        safe_yaml.compose(text)
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or str(exc)
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise ValueError(f"{where}: not valid YAML: {problem}") from None
+    return parse_context(text, str(path))
 
 
 def add_registry_option(parser: argparse.ArgumentParser) -> None:
@@ -317,7 +342,7 @@ def run_record_detector(args: argparse.Namespace) -> int:
     content = detector_characterisation_content(
         characterize(data),
         coefficients_from_photon_transfer(data),
-        load_context(args.context),
+        context_from_file(args.context),
         dataset_path=args.dataset,
         performed_by=args.performer,
         calibration_date=args.date,
@@ -357,7 +382,7 @@ def run_record_spo2_curve(args: argparse.Namespace) -> int:
         print(f"nirpoct: warning: {warning}", file=sys.stderr)
     content = spo2_curve_content(
         curve,
-        load_context(args.context),
+        context_from_file(args.context),
         pair_nm=args.pair,
         ratio=table["ratio"],
         sao2_percent=table["sao2_percent"],
@@ -391,7 +416,7 @@ def run_record_led_power(args: argparse.Namespace) -> int:
     )
     content = led_power_content(
         calibrate_led_power(sweeps, reference),
-        load_context(args.context),
+        context_from_file(args.context),
         performed_by=args.performer,
         calibration_date=args.date,
         software_version=software_version(),
@@ -426,7 +451,7 @@ def run_record_lockin_verification(args: argparse.Namespace) -> int:
     )
     content = lockin_verification_content(
         verification,
-        load_context(args.context),
+        context_from_file(args.context),
         performed_by=args.performer,
         calibration_date=args.date,
         software_version=software_version(),
