@@ -137,9 +137,9 @@ def open_registry(args: argparse.Namespace, *, must_exist: bool = True) -> Regis
     (every action but those that create a registry's first content)."""
     root = args.registry or default_registry()
     if root.exists() and not root.is_dir():
-        raise ValueError(f"--registry {root}: is a file, not a calibration registry folder")
+        raise ValueError(f"calibration registry {root}: is a file, not a registry folder")
     if must_exist and not root.is_dir():
-        raise ValueError(f"--registry {root}: no such calibration registry folder")
+        raise ValueError(f"calibration registry {root}: no such folder")
     return Registry(root)
 
 
@@ -460,20 +460,39 @@ def run_record_lockin_verification(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    """Execute ``calib list``."""
+    """Execute ``calib list``: every record version with its state and its integrity (a
+    version whose files fail verification, or any version of a registry whose audit trail is
+    damaged or rolled back, is flagged and not usable)."""
     today = dt.date.today()
-    entries = sorted(open_registry(args).index().values(), key=lambda e: (e.record_id, e.version))
+    registry = open_registry(args)
+    problems = registry.verify()
+    entries = sorted(registry.index().values(), key=lambda e: (e.record_id, e.version))
+    own = {e.reference: [p for p in problems if p.startswith(f"{e.reference}:")] for e in entries}
+    shared = [p for p in problems if not any(p in listed for listed in own.values())]
+    integrity = {ref: "intact" if not (found or shared) else "FAILED" for ref, found in own.items()}
     if args.json:
-        print(json.dumps([{**asdict(e), "state": e.state_on(today)} for e in entries]))
-        return 0
+        listing = [
+            {
+                **asdict(e),
+                "state": e.state_on(today),
+                "integrity": integrity[e.reference],
+                "integrity_problems": own[e.reference] + shared,
+            }
+            for e in entries
+        ]
+        print(json.dumps(listing))
+        return 1 if problems else 0
     for e in entries:
         state = e.state_on(today)
-        flag = "  <-- NOT USABLE" if state in ("expired", "revoked") else ""
+        usable = state not in ("expired", "revoked") and integrity[e.reference] == "intact"
         print(
             f"{e.reference:26s} {state:11s} due {e.due_date}  {e.kind:26s} "
-            f"{e.item_serial} {e.component}{flag}"
+            f"{e.item_serial} {e.component}  integrity {integrity[e.reference]}"
+            f"{'' if usable else '  <-- NOT USABLE'}"
         )
-    return 0
+    if problems:
+        print(f"INTEGRITY FAILURE: {len(problems)} problem(s) in {registry.root}; see calib verify")
+    return 1 if problems else 0
 
 
 def run_show(args: argparse.Namespace) -> int:
