@@ -6,18 +6,25 @@ import argparse
 import json
 import math
 import sys
-from pathlib import Path
 
 from calibration.registry import Registry
 from drivers.sim.faults import FaultPlan
 from instrument.acquisition import AcquisitionStats
 from instrument.config import SIM
 from instrument.instrument import AcquisitionError, Instrument
-from protocols.calibration_gate import Override, check_calibrations
-from protocols.cli.calib_records import PASSWORD_ENV, default_registry, password
+from protocols.calibration_gate import check_calibrations
+from protocols.cli.calib_records import (
+    add_override_options,
+    add_registry_option,
+    default_registry,
+    override_from_args,
+)
 from protocols.cli.commands import COMMAND_HELP
 from protocols.cli.common import add_instrument_options, instrument_config
 from protocols.cli.progress import ProgressBar
+
+MAX_DURATION_S = 24 * 3600.0
+"""Longest acquisition one command may ask for, s."""
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -51,20 +58,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         metavar="ID",
         help="calibration record the run uses (besides the one the detector board holds)",
     )
-    parser.add_argument(
-        "--registry",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="calibration registry (default $NIRPOCT_CALIBRATION_DIR)",
-    )
-    parser.add_argument(
-        "--override-by",
-        default="",
-        metavar="USER",
-        help="approver who authorises running with an unusable calibration",
-    )
-    parser.add_argument("--override-reason", default="", metavar="TEXT", help="why")
+    add_registry_option(parser)
+    add_override_options(parser, "running with an expired calibration")
     parser.set_defaults(run=run)
 
 
@@ -77,15 +72,7 @@ def calibrations_used(args: argparse.Namespace, board_calibration_id: str) -> di
     )
     if not record_ids and not args.clinical:
         return {}
-    override = None
-    if args.override_by:
-        if not args.override_reason:
-            raise ValueError("--override-by needs --override-reason")
-        override = Override(
-            args.override_by,
-            password(PASSWORD_ENV, f"password of {args.override_by}: "),
-            args.override_reason,
-        )
+    override = override_from_args(args)
     registry = Registry(args.registry or default_registry())
     uses = check_calibrations(registry, record_ids, clinical=args.clinical, override=override)
     for use in uses:
@@ -131,9 +118,10 @@ def print_human(report: dict) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Execute ``nirpoct acquire``."""
-    if not math.isfinite(args.duration) or args.duration <= 0:
+    if not math.isfinite(args.duration) or not 0 < args.duration <= MAX_DURATION_S:
         raise ValueError(
-            f"--duration must be a finite number of seconds > 0, got {args.duration:g}"
+            f"--duration must be a finite number of seconds > 0 and at most {MAX_DURATION_S:g} "
+            f"(24 h), got {args.duration:g}"
         )
     config, text = instrument_config(args)
     if args.sim_fault is not None and config.detector.port != SIM:
