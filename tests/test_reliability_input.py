@@ -146,3 +146,22 @@ def test_csv_time_going_back_is_refused_naming_the_line(tmp_path, capsys):
     _logger_csv(tmp_path / "back.csv", time_s, signals)
     assert main(["analyze", "ppg", str(tmp_path / "back.csv")]) == 2
     assert "line 202: time goes back" in _error(capsys)
+
+
+@pytest.mark.parametrize(
+    "command", [["acquire", "--sim", "--duration", "0.2"], ["run", "daily-qc"]]
+)
+def test_out_pointing_at_a_file_is_named(tmp_path, capsys, command):
+    target = tmp_path / "notes.txt"
+    target.write_text("keep")
+    assert main([*command, "--sim", "--out", str(target)] if command[0] == "run" else
+                [*command, "--out", str(target)]) == 2  # fmt: skip
+    assert f"--out {target}: is a file, not a folder" in _error(capsys)
+    assert target.read_text() == "keep"
+
+
+def test_export_into_a_missing_folder_names_the_folder(sim_record, tmp_path, capsys):
+    out = tmp_path / "missing" / "run.snirf"
+    assert main(["export", "snirf", str(sim_record), str(out)]) != 0
+    error = _error(capsys)
+    assert f"the folder {out.parent} does not exist" in error and "/." not in error

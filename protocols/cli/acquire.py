@@ -21,6 +21,7 @@ from protocols.cli.calib_records import (
 )
 from protocols.cli.commands import COMMAND_HELP
 from protocols.cli.common import add_instrument_options, instrument_config
+from protocols.cli.output_file import output_folder
 from protocols.cli.progress import ProgressBar
 
 MAX_DURATION_S = 24 * 3600.0
@@ -123,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
             f"--duration must be a finite number of seconds > 0 and at most {MAX_DURATION_S:g} "
             f"(24 h), got {args.duration:g}"
         )
+    output_folder(args.out)
     config, text = instrument_config(args)
     if args.sim_fault is not None and config.detector.port != SIM:
         raise ValueError("--sim-fault needs the simulated detector board (add --sim)")

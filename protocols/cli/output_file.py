@@ -93,6 +93,22 @@ def refuse_unsafe_output(
     return target
 
 
+def output_folder(folder: str | Path, option: str = "--out") -> Path:
+    """Check a folder a command writes into (created when missing); return it as a Path.
+
+    Raises
+    ------
+    ValueError
+        ``folder`` is an existing file, or an existing folder that is not writable.
+    """
+    target = Path(folder)
+    if target.exists() and not target.is_dir():
+        raise ValueError(f"{option} {target}: is a file, not a folder for the outputs")
+    if target.is_dir() and not os.access(target, os.W_OK):
+        raise ValueError(f"{option} {target}: the folder is not writable")
+    return target
+
+
 @contextmanager
 def atomic_output(out: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``out`` to write; rename it to ``out`` on success.
