@@ -586,9 +586,24 @@ class Registry:
         return max(versions, key=lambda e: e.version)
 
     def load(self, reference: str) -> StoredRecord:
-        """Read a record version's file."""
+        """Read a record version's file.
+
+        Raises
+        ------
+        RecordIntegrityError
+            The file is missing, unreadable or corrupt (naming the record and the file).
+        """
         entry = self.entry(reference)
-        return read_record_file(self.root / entry.file)
+        path = self.root / entry.file
+        try:
+            return read_record_file(path)
+        except RecordIntegrityError as exc:
+            raise RecordIntegrityError(f"{entry.reference}: {exc}") from None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise RecordIntegrityError(
+                f"{entry.reference}: {path}: a signature or field of the record file is "
+                f"unreadable (corrupt: {exc})"
+            ) from None
 
     def _write_index(self) -> None:
         index = {ref: asdict(e) for ref, e in self.index().items()}

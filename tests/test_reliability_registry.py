@@ -123,6 +123,8 @@ def test_verify_names_every_damaged_file_and_goes_on(tmp_path, capsys):
     assert "index.json: unreadable or not JSON" in out
     assert f"{second}: {registry.root / entry.file}" in out and "corrupt" in out
     assert reference not in out  # the intact record is not blamed
+    code, _, err = _cli(capsys, "calib", "show", second, "--registry", str(registry.root))
+    assert code == 2 and f"{second}: {registry.root / entry.file}" in err and "corrupt" in err
     (registry.root / "users.json").write_text("[1, 2")
     code, _, err = _cli(capsys, "calib", "list", "--registry", str(registry.root))
     assert code == 2 and "users.json: unreadable or malformed" in err
