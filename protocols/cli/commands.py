@@ -16,6 +16,7 @@ COMMAND_MODULES = {
     "calib": "protocols.cli.calib",
     "devices": "protocols.cli.devices",
     "gui": "protocols.cli.gui",
+    "records": "protocols.cli.records",
 }
 """Command name → module whose ``register(commands)`` adds it (with its options)."""
 
@@ -29,5 +30,6 @@ COMMAND_HELP = {
     "calib": "calibration and detector characterisation",
     "devices": "find and identify devices",
     "gui": "open the desktop app",
+    "records": "list run records, finalise records left open by a crash",
 }
 """Command name → one-line help, shown by ``nirpoct --help``."""
