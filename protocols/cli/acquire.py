@@ -8,9 +8,11 @@ import math
 import sys
 
 from calibration.registry import Registry
+from drivers.errors import DeviceError
 from drivers.sim.faults import FaultPlan
 from instrument.acquisition import AcquisitionStats
 from instrument.config import SIM
+from instrument.disk_space import FreeSpaceMonitor, check_free_space, record_bytes
 from instrument.instrument import AcquisitionError, Instrument
 from protocols.calibration_gate import check_calibrations
 from protocols.cli.calib_records import (
@@ -131,13 +133,19 @@ def run(args: argparse.Namespace) -> int:
     progress = ProgressBar(args.duration)
     with Instrument(config, text, sim_fault=args.sim_fault) as instrument:
         calibrations = calibrations_used(args, instrument.identities["detector"]["calibration_id"])
+        board = instrument.board
+        if board is None:
+            raise DeviceError("the detector board did not open")
+        rate_hz, shape = board.frame_rate_hz, board.roi.frame_shape
+        needed = record_bytes(args.duration, rate_hz, shape)
+        check_free_space(args.out, needed, f"the record of {args.duration:g} s at {rate_hz:g} Hz")
         try:
             result = instrument.acquire(
                 args.duration,
                 args.out,
                 operator=args.operator,
                 subject_id=args.subject,
-                on_progress=progress.update,
+                on_progress=FreeSpaceMonitor(args.out, rate_hz, shape, then=progress.update),
                 calibrations=calibrations,
             )
         except AcquisitionError as exc:
