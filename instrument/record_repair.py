@@ -226,3 +226,22 @@ def record_summary(path: Path) -> dict[str, object] | None:
             "start_time_utc": str(root.attrs.get("start_time_utc", "")),
             "frames": int(root["raw/frames"].shape[0]) if "raw/frames" in root else 0,
         }
+
+
+def repair_unfinished(folder: str | Path) -> list[RepairOutcome | RepairError]:
+    """Finalise every record in ``folder`` a stopped writer left open (acquire, run and the
+    desktop app call this on their output folder at start); what could not be repaired is
+    returned as its error, records that may still be written are left alone silently."""
+    outcomes: list[RepairOutcome | RepairError] = []
+    directory = Path(folder)
+    if not directory.is_dir():
+        return outcomes
+    for path in sorted(directory.glob("*.h5")):
+        summary = record_summary(path)
+        if summary is None or summary["status"] != "unfinished":
+            continue
+        try:
+            outcomes.append(repair_record(path))
+        except RepairError as exc:
+            outcomes.append(exc)
+    return outcomes

@@ -94,6 +94,24 @@ def test_killed_acquisition_is_finalised_by_records_repair(tmp_path, capsys):
     assert "interrupted" in capsys.readouterr().out
 
 
+def test_acquire_finalises_a_record_a_crash_left_in_its_folder(tmp_path, capsys):
+    process = _start_acquisition(tmp_path)
+    path = _wait_for_frames(tmp_path, process)
+    process.kill()
+    process.communicate(timeout=60)
+    time.sleep(5.5)
+    assert main(["acquire", "--sim", "--duration", "0.2", "--out", str(tmp_path)]) == 0
+    err = capsys.readouterr().err
+    assert f"{path} was left open by an earlier run" in err and "finalised as interrupted" in err
+    with h5py.File(path, "r") as root:
+        assert root.attrs["status"] == "interrupted"
+    statuses = []
+    for record in tmp_path.glob("*.h5"):
+        with h5py.File(record, "r") as root:
+            statuses.append(str(root.attrs["status"]))
+    assert sorted(statuses) == ["completed", "interrupted"]
+
+
 def test_records_repair_refuses_what_it_must_not_touch(tmp_path, capsys):
     text = tmp_path / "notes.h5"
     text.write_text("not hdf5")

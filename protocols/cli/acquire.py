@@ -23,7 +23,7 @@ from protocols.cli.calib_records import (
 )
 from protocols.cli.commands import COMMAND_HELP
 from protocols.cli.common import add_instrument_options, instrument_config
-from protocols.cli.output_file import output_folder
+from protocols.cli.output_file import finalise_unfinished_records, output_folder
 from protocols.cli.progress import ProgressBar
 
 MAX_DURATION_S = 24 * 3600.0
@@ -127,6 +127,7 @@ def run(args: argparse.Namespace) -> int:
             f"(24 h), got {args.duration:g}"
         )
     output_folder(args.out)
+    finalise_unfinished_records(args.out)
     config, text = instrument_config(args)
     if args.sim_fault is not None and config.detector.port != SIM:
         raise ValueError("--sim-fault needs the simulated detector board (add --sim)")

@@ -9,6 +9,7 @@ from pathlib import Path
 from protocols.cli.calib_records import add_registry_option, default_registry
 from protocols.cli.commands import COMMAND_HELP
 from protocols.cli.common import add_instrument_options
+from protocols.cli.output_file import finalise_unfinished_records
 
 LANGUAGE_CODES = ("en", "zh_CN")
 
@@ -32,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
     # Qt loads only when the app is asked for: the other commands stay light.
     from gui.app import DesktopUnavailable, main, make_context
 
+    finalise_unfinished_records(args.out)
     context = make_context(args.config, args.sim, args.registry or default_registry(), args.out)
     try:
         return main(context, args.language)

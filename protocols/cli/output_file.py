@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import h5py
+
+from instrument.record_repair import RepairError, repair_unfinished
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +110,19 @@ def output_folder(folder: str | Path, option: str = "--out") -> Path:
     if target.is_dir() and not os.access(target, os.W_OK):
         raise ValueError(f"{option} {target}: the folder is not writable")
     return target
+
+
+def finalise_unfinished_records(folder: str | Path) -> None:
+    """Finalise records a crash left open in ``folder``, saying so on standard error."""
+    for outcome in repair_unfinished(folder):
+        if isinstance(outcome, RepairError):
+            print(f"nirpoct: warning: {outcome}", file=sys.stderr)
+        else:
+            print(
+                f"nirpoct: note: {outcome.path} was left open by an earlier run that stopped; "
+                f"finalised as interrupted with its {outcome.frames} frames",
+                file=sys.stderr,
+            )
 
 
 @contextmanager

@@ -23,7 +23,7 @@ from protocols.cli.calib_records import (
 )
 from protocols.cli.commands import COMMAND_HELP
 from protocols.cli.common import add_instrument_options, instrument_config
-from protocols.cli.output_file import output_folder
+from protocols.cli.output_file import finalise_unfinished_records, output_folder
 from protocols.events import (
     OperatorPrompt,
     QcResult,
@@ -165,6 +165,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--duration-scale must be in (0, 1], got {args.duration_scale:g}")
     protocol = load_protocol(args.protocol)
     output_folder(args.out)
+    finalise_unfinished_records(args.out)
     config, text = instrument_config(args)
     if args.sim_fault is not None and config.detector.port != SIM:
         raise ValueError("--sim-fault needs the simulated detector board (add --sim)")
