@@ -201,7 +201,23 @@ def repair_record(path: str | Path, *, quiet_s: float = QUIET_S) -> RepairOutcom
     return RepairOutcome(path, True, INTERRUPTED, kept, max(lengths, default=0) - kept)
 
 
-def record_summary(path: Path) -> dict[str, object] | None:
+@dataclass(frozen=True)
+class RunSummary:
+    """One run record as ``nirpoct records list`` shows it.
+
+    ``status`` is the record's, except ``unfinished`` for a record a stopped writer left open
+    (``running`` only while it is still being written).
+    """
+
+    file: str
+    path: str
+    status: str
+    protocol: str
+    start_time_utc: str
+    frames: int
+
+
+def record_summary(path: Path) -> RunSummary | None:
     """Status, protocol, start time and frame count of a run record (None when ``path`` is not
     a run record); reads attributes and shapes only, never the frames."""
     try:
@@ -218,14 +234,14 @@ def record_summary(path: Path) -> dict[str, object] | None:
         if status == "running" and consistency_flags(path):
             status = "running" if time.time() - path.stat().st_mtime < QUIET_S else "unfinished"
         protocol = root["protocol"].attrs.get("name", "") if "protocol" in root else ""
-        return {
-            "file": path.name,
-            "path": str(path),
-            "status": status,
-            "protocol": str(protocol),
-            "start_time_utc": str(root.attrs.get("start_time_utc", "")),
-            "frames": int(root["raw/frames"].shape[0]) if "raw/frames" in root else 0,
-        }
+        return RunSummary(
+            file=path.name,
+            path=str(path),
+            status=status,
+            protocol=str(protocol),
+            start_time_utc=str(root.attrs.get("start_time_utc", "")),
+            frames=int(root["raw/frames"].shape[0]) if "raw/frames" in root else 0,
+        )
 
 
 def repair_unfinished(folder: str | Path) -> list[RepairOutcome | RepairError]:
@@ -238,7 +254,7 @@ def repair_unfinished(folder: str | Path) -> list[RepairOutcome | RepairError]:
         return outcomes
     for path in sorted(directory.glob("*.h5")):
         summary = record_summary(path)
-        if summary is None or summary["status"] != "unfinished":
+        if summary is None or summary.status != "unfinished":
             continue
         try:
             outcomes.append(repair_record(path))

@@ -240,7 +240,7 @@ def read_ppg_csv(path: str | Path, sample_rate_hz: float | None = None) -> PpgSi
             f"{path}: header must be time,<nm>,<nm>… (time in s, one column per wavelength), "
             f"got {','.join(header)}"
         )
-    wavelengths = []
+    wavelengths: list[float] = []
     for column, name in enumerate(header[1:], start=2):
         try:
             wavelength = float(name.removesuffix("nm").strip())
@@ -280,7 +280,10 @@ def read_ppg_csv(path: str | Path, sample_rate_hz: float | None = None) -> PpgSi
 
 
 def _uniform_time_base(
-    path: str | Path, time_s: NDArray[np.float64], values: NDArray[np.float64], wavelengths: tuple
+    path: str | Path,
+    time_s: NDArray[np.float64],
+    values: NDArray[np.float64],
+    wavelengths: tuple[float, ...],
 ) -> PpgSignals:
     """Rows on a non-decreasing time base: checked, tied rows averaged, rate and note set."""
     steps = np.diff(time_s)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 from instrument.record_repair import RepairError, record_summary, repair_record
@@ -65,12 +66,12 @@ def run_list(args: argparse.Namespace) -> int:
     summaries = [record_summary(path) for path in sorted(folder.glob("*.h5"))]
     runs = [summary for summary in summaries if summary is not None]
     if args.json:
-        print(json.dumps(runs))
+        print(json.dumps([asdict(run) for run in runs]))
         return 0
     for run in runs:
         print(
-            f"{run['file']:44s} {run['status']:12s} {run['protocol'] or '(acquire)':28s} "
-            f"{run['start_time_utc'][:19]:19s} {run['frames']:>8d} frames"
+            f"{run.file:44s} {run.status:12s} {run.protocol or '(acquire)':28s} "
+            f"{run.start_time_utc[:19]:19s} {run.frames:>8d} frames"
         )
     if not runs:
         print(f"no run records in {folder}")
