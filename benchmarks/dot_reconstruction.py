@@ -329,8 +329,8 @@ def peer_accuracy(nodes: np.ndarray, mua: np.ndarray, background: float, centre:
 
 def versus_redbirdpy(repeats: int) -> None:
     """nirpoct against redbirdpy's Gauss–Newton on the committed slab, same data, same run."""
-    from protocols.dot_input import dot_input
-    from protocols.dot_scan import DotOptions, reconstruct_snirf
+    from instrument.dot_input import dot_input
+    from protocols.analyses.dot import DotOptions, reconstruct_snirf
 
     from instrument.snirf import read_snirf
 

@@ -56,7 +56,10 @@ class LineFit:
 class Emva1288Result:
     """EMVA 1288 figures of one sensor; see ``docs/emva1288.md`` for methods and thresholds.
 
-    Hot and dead pixels are (row, col) tuples; DSNU and PRNU exclude them.
+    Hot and dead pixels are (row, col) tuples; DSNU and PRNU exclude them. The temporal dark
+    noise in DN, ``dark_noise_dn``, is the standard's σ_y.dark: the measured dark noise,
+    quantisation noise included; ``dark_noise_e`` is σ_d = √(σ²_y.dark − 1/12) / K in e⁻, and
+    ``dark_noise_without_quantisation_dn`` the same σ_d in DN (K·σ_d).
     """
 
     system_gain_dn_per_e: Measurement
@@ -64,6 +67,7 @@ class Emva1288Result:
     responsivity_dn_per_photon: Measurement
     dark_noise_e: Measurement
     dark_noise_dn: Measurement
+    dark_noise_without_quantisation_dn: Measurement
     dark_current_e_per_s: Measurement
     dark_current_from_variance_e_per_s: Measurement
     saturation_capacity_e: Measurement
@@ -383,7 +387,10 @@ def characterize(data: PhotonTransferData) -> Emva1288Result:
         dark_noise_e=Measurement(
             sigma_d_e, sigma_d_e * _relative((sigma_d_dn, u_sigma_d_dn), (k, u_k)), "e⁻"
         ),
-        dark_noise_dn=Measurement(float(sigma_d_dn), float(u_sigma_d_dn), "DN"),
+        dark_noise_dn=Measurement(float(sigma_y_dark), float(u_sigma_y_dark), "DN"),
+        dark_noise_without_quantisation_dn=Measurement(
+            float(sigma_d_dn), float(u_sigma_d_dn), "DN"
+        ),
         dark_current_e_per_s=Measurement(
             dark_current,
             abs(dark_current)

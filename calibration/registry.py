@@ -8,6 +8,12 @@ A registry is a directory::
     audit.jsonl                  the hash-chained audit trail (calibration.audit)
     index.json                   the registry index, rebuilt from the audit trail on every change
 
+Beside the directory, ``<name>.audit-head.json`` witnesses the audit chain's head (length and
+hash of its last entry) outside the registry; run records keep the head they were made with
+(:meth:`Registry.chain_head`). A registry whose chain is shorter than, or does not extend, a
+head it has witnessed was rolled back (e.g. an older copy put back, reviving a revoked
+calibration): :meth:`Registry.verify` reports it, so the gate refuses its records.
+
 The lifecycle of a record version is replayed from the audit trail:
 ``draft`` → (reviewed) ``reviewed`` → (approved) ``approved`` → ``due`` (within
 :data:`DUE_WINDOW_DAYS` of its due date) → ``expired``; an approved version becomes
@@ -20,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import re
 import secrets
 from collections.abc import Iterable
@@ -162,6 +169,48 @@ class ImpactReport:
     runs: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class ChainHead:
+    """The head of a registry's audit chain: how many entries, and the hash of the last one.
+
+    A later state of the same registry has at least ``length`` entries and the same hash at
+    entry ``length``; anything else is a rollback or a different registry.
+    """
+
+    length: int
+    entry_hash: str
+
+    def as_attributes(self) -> dict[str, int | str]:
+        """The head as run-record attributes."""
+        return {"calibration_audit_length": self.length, "calibration_audit_head": self.entry_hash}
+
+    @classmethod
+    def from_attributes(cls, attributes: dict[str, object]) -> ChainHead | None:
+        """The head stored by :meth:`as_attributes`, or None when there is none."""
+        length = attributes.get("calibration_audit_length")
+        entry_hash = attributes.get("calibration_audit_head")
+        if length is None or entry_hash is None:
+            return None
+        return cls(int(str(length)), str(entry_hash))
+
+
+def head_problem(entries: list[AuditEntry], head: ChainHead, witness: str) -> str | None:
+    """Why a trail of ``entries`` does not extend ``head`` seen by ``witness``; None if it does."""
+    if head.length == 0:
+        return None
+    if len(entries) < head.length:
+        return (
+            f"the audit trail has {len(entries)} entries, fewer than the {head.length} "
+            f"{witness} witnessed: the registry was rolled back to an older copy"
+        )
+    if entries[head.length - 1].entry_hash != head.entry_hash:
+        return (
+            f"audit entry {head.length} differs from the one {witness} witnessed: the registry "
+            "was replaced or rewritten"
+        )
+    return None
+
+
 class RecordNotFound(LookupError):
     """No record with that id (or version) in the registry."""
 
@@ -190,6 +239,72 @@ class Registry:
         self.root = Path(root)
         self.audit = AuditTrail(self.root / "audit.jsonl")
 
+    # ------------------------------------------------------------------ audit chain head
+    @property
+    def witness_path(self) -> Path:
+        """The file beside the registry that witnesses its audit chain's head."""
+        root = self.root.absolute()
+        return root.parent / f"{root.name}.audit-head.json"
+
+    def chain_head(self) -> ChainHead:
+        """The audit chain's head now (store it in every run record that uses the registry)."""
+        entries = self.audit.entries()
+        return ChainHead(len(entries), entries[-1].entry_hash if entries else "")
+
+    def witnessed_head(self) -> ChainHead | None:
+        """The head the witness file holds, or None when there is no witness yet.
+
+        Raises
+        ------
+        ValueError
+            The witness file is unreadable or malformed (naming it).
+        """
+        try:
+            data = json.loads(self.witness_path.read_text())
+            return ChainHead(int(data["length"]), str(data["entry_hash"]))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ValueError(
+                f"{self.witness_path}: the registry's audit-head witness is unreadable ({exc})"
+            ) from None
+
+    def _witness(self, head: ChainHead) -> None:
+        """Record ``head`` in the witness file when it extends the head witnessed so far."""
+        try:
+            witnessed = self.witnessed_head()
+        except ValueError:
+            witnessed = None
+        if witnessed is not None and witnessed.length > head.length:
+            return
+        scratch = self.witness_path.with_name(f".{self.witness_path.name}.{os.getpid()}")
+        try:
+            scratch.write_text(
+                json.dumps({**asdict(head), "registry": str(self.root.absolute())}, indent=2)
+            )
+            os.replace(scratch, self.witness_path)
+        except OSError as exc:
+            logger.warning("cannot witness the audit head of %s: %s", self.root, exc)
+
+    def _append(
+        self,
+        user: str,
+        action: str,
+        record: str = "",
+        content_sha256: str = "",
+        reason: str = "",
+        details: dict | None = None,
+    ) -> AuditEntry:
+        """Append to the audit trail and witness the new head outside the registry."""
+        entry = self.audit.append(user, action, record, content_sha256, reason, details)
+        self._witness(ChainHead(entry.sequence, entry.entry_hash))
+        return entry
+
+    def rollback_problem(self, head: ChainHead, witness: str) -> str | None:
+        """Why this registry's audit chain does not extend ``head`` (seen by ``witness``, e.g.
+        a run record's path); None when it does. For heads kept in run records."""
+        return head_problem(self.audit.entries(), head, witness)
+
     # ------------------------------------------------------------------ people
     @property
     def _users_path(self) -> Path:
@@ -199,11 +314,14 @@ class Registry:
         """Registered users by id."""
         if not self._users_path.exists():
             return {}
-        data = json.loads(self._users_path.read_text())
-        return {
-            uid: User(uid, u["name"], tuple(u["roles"]), u["public_key_hex"])
-            for uid, u in data.items()
-        }
+        try:
+            data = json.loads(self._users_path.read_text())
+            return {
+                uid: User(uid, u["name"], tuple(u["roles"]), u["public_key_hex"])
+                for uid, u in data.items()
+            }
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"{self._users_path}: unreadable or malformed ({exc})") from None
 
     def _user(self, user_id: str) -> User:
         user = self.users().get(user_id)
@@ -268,7 +386,7 @@ class Registry:
                 indent=2,
             )
         )
-        self.audit.append(
+        self._append(
             actor,
             "add-user",
             details={"user": user_id, "name": name, "roles": list(roles), "public_key": public_hex},
@@ -324,7 +442,7 @@ class Registry:
         path.parent.mkdir(parents=True, exist_ok=True)
         digest = write_record_file(path, header, content)
         reference = f"{record_id}@{version}"
-        self.audit.append(
+        self._append(
             user.user_id,
             "create",
             reference,
@@ -361,7 +479,7 @@ class Registry:
         reference = f"{record_id}@{version}"
         signature = sign(key, user, record_id, version, digest, meaning)
         append_signature(self._path(record_id, version), signature)
-        self.audit.append(
+        self._append(
             user.user_id,
             "sign",
             reference,
@@ -410,7 +528,7 @@ class Registry:
                     and older.version < entry.version
                     and older.lifecycle == "approved"
                 ):
-                    self.audit.append(
+                    self._append(
                         user_id,
                         "supersede",
                         older.reference,
@@ -504,9 +622,24 @@ class Registry:
         return max(versions, key=lambda e: e.version)
 
     def load(self, reference: str) -> StoredRecord:
-        """Read a record version's file."""
+        """Read a record version's file.
+
+        Raises
+        ------
+        RecordIntegrityError
+            The file is missing, unreadable or corrupt (naming the record and the file).
+        """
         entry = self.entry(reference)
-        return read_record_file(self.root / entry.file)
+        path = self.root / entry.file
+        try:
+            return read_record_file(path)
+        except RecordIntegrityError as exc:
+            raise RecordIntegrityError(f"{entry.reference}: {exc}") from None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise RecordIntegrityError(
+                f"{entry.reference}: {path}: a signature or field of the record file is "
+                f"unreadable (corrupt: {exc})"
+            ) from None
 
     def _write_index(self) -> None:
         index = {ref: asdict(e) for ref, e in self.index().items()}
@@ -525,31 +658,44 @@ class Registry:
     def verify(self, reference: str | None = None) -> list[str]:
         """Every integrity problem found (empty when all is intact).
 
-        Checks the audit chain; the users file against the audit trail; every record file's
-        checksums and content hash against its own stored hash and the audit trail; every
-        signature against its signer's key, the record it claims and the audit trail; and the
-        index file against the replayed trail.
+        Checks that the registry exists and has an audit trail; the audit chain, and that it
+        extends the head witnessed beside the registry (no rollback); the users file against
+        the audit trail; every record file's checksums and content hash against its own stored
+        hash and the audit trail; every signature against its signer's key, the record it
+        claims and the audit trail; and the index file against the replayed trail. A damaged
+        file is reported by name and the other checks go on.
+
+        Raises
+        ------
+        ValueError
+            The registry folder does not exist (or is a file).
+        RecordNotFound
+            ``reference`` names no record of the registry.
         """
-        entries = self.audit.entries()
-        problems = verify_chain(entries)
-        users = self.users()
-        registered = {e.details["user"]: e.details for e in entries if e.action == "add-user"}
-        for user_id, user in users.items():
-            recorded = registered.get(user_id)
-            if (
-                recorded is None
-                or recorded["public_key"] != user.public_key_hex
-                or tuple(recorded["roles"]) != user.roles
-            ):
-                problems.append(f"user {user_id!r} in users.json differs from the audit trail")
-        index, replay_problems = self._replay()
-        problems += replay_problems
+        if not self.root.is_dir():
+            what = "is a file, not" if self.root.exists() else "does not exist; it is not"
+            raise ValueError(f"{self.root}: {what} a calibration registry folder")
+        if not self.audit.path.is_file():
+            return [f"{self.audit.path}: missing; without its audit trail the registry cannot "
+                    "be verified (deleted, or not a calibration registry)"]  # fmt: skip
+        try:
+            entries = self.audit.entries()
+        except ValueError as exc:
+            return [str(exc)]
+        problems = verify_chain(entries) + self._verify_witness(entries)
+        try:
+            users = self.users()
+            index, replay_problems = self._replay()
+        except (ValueError, KeyError, TypeError) as exc:
+            return [*problems, f"the registry cannot be replayed: {exc}"]
+        problems += self._verify_users(entries, users) + replay_problems
         problems += self._verify_overrides(entries, users)
-        selected = (
-            [index[reference]]
-            if reference and "@" in reference
-            else [e for e in index.values() if reference is None or e.record_id == reference]
-        )
+        record_id, version = parse_reference(reference) if reference else ("", None)
+        selected = [
+            e
+            for e in index.values()
+            if reference is None or (e.record_id == record_id and version in (None, e.version))
+        ]
         if reference and not selected:
             raise RecordNotFound(f"no calibration record {reference} in {self.root}")
         signed: dict[str, tuple[str, str | None, str]] = {
@@ -559,17 +705,45 @@ class Registry:
         }
         for entry in selected:
             problems += self._verify_record(entry, users, signed)
-        index_path = self.root / "index.json"
-        if index_path.exists():
-            on_disk = json.loads(index_path.read_text())
-            replayed = json.loads(json.dumps({r: asdict(e) for r, e in index.items()}))
-            if on_disk != replayed:
-                problems.append("index.json differs from the audit trail")
+        problems += self._verify_index(index)
+        if not problems:
+            self._witness(ChainHead(len(entries), entries[-1].entry_hash if entries else ""))
         if problems:
             logger.warning("registry %s: %d integrity problems", self.root, len(problems))
         for problem in problems:
             logger.info("registry %s: %s", self.root, problem)
         return problems
+
+    def _verify_witness(self, entries: list[AuditEntry]) -> list[str]:
+        try:
+            witnessed = self.witnessed_head()
+        except ValueError as exc:
+            return [str(exc)]
+        if witnessed is None:
+            return []
+        problem = head_problem(entries, witnessed, f"the witness {self.witness_path}")
+        return [problem] if problem else []
+
+    def _verify_users(self, entries: list[AuditEntry], users: dict[str, User]) -> list[str]:
+        registered = {e.details.get("user"): e.details for e in entries if e.action == "add-user"}
+        return [
+            f"user {user_id!r} in users.json differs from the audit trail"
+            for user_id, user in users.items()
+            if (recorded := registered.get(user_id)) is None
+            or recorded.get("public_key") != user.public_key_hex
+            or tuple(recorded.get("roles", ())) != user.roles
+        ]
+
+    def _verify_index(self, index: dict[str, IndexEntry]) -> list[str]:
+        index_path = self.root / "index.json"
+        if not index_path.exists():
+            return []
+        try:
+            on_disk = json.loads(index_path.read_text())
+        except (OSError, ValueError) as exc:
+            return [f"{index_path}: unreadable or not JSON ({exc})"]
+        replayed = json.loads(json.dumps({r: asdict(e) for r, e in index.items()}))
+        return [] if on_disk == replayed else ["index.json differs from the audit trail"]
 
     def _verify_record(
         self,
@@ -581,6 +755,11 @@ class Registry:
             stored = read_record_file(self.root / entry.file)
         except RecordIntegrityError as exc:
             return [f"{entry.reference}: {exc}"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            return [
+                f"{entry.reference}: {self.root / entry.file}: a signature or field of the record "
+                f"file is unreadable (corrupt: {exc})"
+            ]
         problems = []
         if stored.computed_sha256 != stored.stored_sha256:
             problems.append(f"{entry.reference}: content does not match its stored hash (altered)")
@@ -644,7 +823,7 @@ class Registry:
             for run in runs
             if entry.item_serial in run.device_serials and run.start_time_utc[:10] >= since
         )
-        self.audit.append(
+        self._append(
             user_id or "system",
             "impact-assessed",
             entry.reference,
@@ -676,7 +855,7 @@ class Registry:
         signature = sign(
             key, user, entry.record_id, entry.version, entry.content_sha256, "override"
         )
-        audit_entry = self.audit.append(
+        audit_entry = self._append(
             user_id,
             "override",
             entry.reference,

@@ -67,6 +67,10 @@ class IntensityError(ValueError):
         )
 
 
+MIN_WAVELENGTH_SEPARATION_NM = 1.0
+"""Closest two wavelengths may be, nm: nearer ones make the 2-chromophore system singular."""
+
+
 def _first_bad(values: NDArray[np.float64]) -> tuple[int, ...]:
     """Index of the first value that is not positive and finite."""
     bad = ~(np.isfinite(values) & (values > 0.0))
@@ -206,6 +210,15 @@ def _inverse_pathlength(
     factor = np.broadcast_to(np.asarray(dpf, dtype=float), lam.shape)
     if len(lam) < 2:
         raise ValueError("the modified Beer–Lambert law needs at least two wavelengths")
+    if not np.all(np.isfinite(lam)):
+        raise ValueError(f"wavelengths must be finite numbers of nm, got {lam.tolist()}")
+    if np.min(np.diff(np.sort(lam))) < MIN_WAVELENGTH_SEPARATION_NM:
+        raise ValueError(
+            "the modified Beer–Lambert law needs distinct wavelengths (at least "
+            f"{MIN_WAVELENGTH_SEPARATION_NM:g} nm apart); got "
+            + ", ".join(f"{w:g}" for w in lam)
+            + " nm, a wavelength repeated (the HbO2/HbR system would be singular)"
+        )
     if len(distance) != channels:
         raise ValueError(f"{len(distance)} distances given for {channels} channels")
     if not (np.all(distance > 0.0) and np.all(np.isfinite(distance))):

@@ -10,6 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from drivers import detector_messages as msg
+from instrument import safe_yaml
 
 SIM = "sim"
 
@@ -233,9 +234,14 @@ def parse_config(text: str, source: str, fmt: Literal["yaml", "toml"] = "yaml") 
         Naming ``source``, the field and what is allowed.
     """
     try:
-        data = tomllib.loads(text) if fmt == "toml" else yaml.safe_load(text)
-    except (yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{source}: not valid {fmt.upper()}: {exc}") from None
+        data = tomllib.loads(text) if fmt == "toml" else safe_yaml.load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark is not None else source
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{where}: not valid YAML: {problem}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: expected a mapping of sections at the top level")
     try:

@@ -15,8 +15,12 @@ clock × pattern length), which also bridges dropped frames.
 
 A CSV file (UTF-8, with or without a byte-order mark) has the header ``time,<nm>,<nm>…`` (time
 in s, one column per wavelength) and one row per sample; rows are resampled onto a uniform grid
-at the median sample rate (or ``--fs``). Time steps outside 0.1-80 ms (e.g. a time column in ms)
-are refused rather than guessed at.
+at the rows' rate (or ``--fs``). Loggers stamp rows with jitter and repeat a time at millisecond
+resolution: time may stay the same from one row to the next (rows with the same time are
+averaged) and the steps may vary; the rate is then the mean over the rows (span / (rows − 1)),
+which equals the median rate of a regular time base and is not biased by rounded stamps. Time
+that goes back, or a gap longer than `MAX_GAP_S` (a beat), is refused naming the line; so are
+time steps outside 0.1-80 ms (e.g. a time column in ms) rather than guessed at.
 """
 
 from __future__ import annotations
@@ -45,8 +49,12 @@ MAX_TIME_STEP_S = 0.08
 """Longest CSV time step accepted (12.5 Hz sampling, the least the pulse band needs), s."""
 MAX_SAMPLES = 20_000_000
 """Most samples per wavelength a resampled recording may have."""
-MAX_STEP_JITTER = 0.5
-"""Largest deviation of a CSV time step from the median step, as a fraction of that step."""
+MAX_GAP_S = 0.25
+"""Longest gap between two CSV rows bridged by interpolation, s (shorter than a beat at 240/min)."""
+JITTER_FRACTION = 0.1
+"""A CSV time step that deviates from the mean step by more than this fraction is jittered."""
+MIN_WAVELENGTH_SEPARATION_NM = 1.0
+"""CSV columns whose wavelengths are closer than this are one wavelength repeated, nm."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +73,9 @@ class PpgSignals:
         Sample rate, Hz.
     roi_pixels : int
         Pixels averaged per sample (0 for CSV input).
+    time_base_note : str
+        How an irregular CSV time base was made uniform (repeated and jittered stamps
+        counted); empty when there was nothing to say.
     """
 
     time_s: NDArray[np.float64]
@@ -72,6 +83,7 @@ class PpgSignals:
     wavelengths_nm: tuple[float, ...]
     sample_rate_hz: float
     roi_pixels: int = 0
+    time_base_note: str = ""
 
 
 def ppg_signals_from_run(
@@ -251,7 +263,7 @@ def read_ppg_csv(path: str | Path, sample_rate_hz: float | None = None) -> PpgSi
             f"{path}: header must be time,<nm>,<nm>… (time in s, one column per wavelength), "
             f"got {','.join(header)}"
         )
-    wavelengths = []
+    wavelengths: list[float] = []
     for column, name in enumerate(header[1:], start=2):
         try:
             wavelength = float(name.removesuffix("nm").strip())
@@ -259,8 +271,14 @@ def read_ppg_csv(path: str | Path, sample_rate_hz: float | None = None) -> PpgSi
             raise ValueError(
                 f"{path}: header column {column} is {name!r}, not a wavelength in nm"
             ) from None
-        if not 0.0 < wavelength < 1e4 or wavelength in wavelengths:
-            raise ValueError(f"{path}: header column {column}: bad or repeated wavelength {name!r}")
+        if not 0.0 < wavelength < 1e4:
+            raise ValueError(f"{path}: header column {column}: {name!r} is not a wavelength in nm")
+        for earlier, other in enumerate(wavelengths, start=2):
+            if abs(wavelength - other) < MIN_WAVELENGTH_SEPARATION_NM:
+                raise ValueError(
+                    f"{path}: header column {column}: {name!r} repeats the wavelength of column "
+                    f"{earlier} ({other:g} nm); each column must be a distinct wavelength"
+                )
         wavelengths.append(wavelength)
     values = np.empty((len(rows) - 1, len(header)))
     for line, row in enumerate(rows[1:], start=2):
@@ -280,26 +298,51 @@ def read_ppg_csv(path: str | Path, sample_rate_hz: float | None = None) -> PpgSi
         raise ValueError(
             f"{path}: {values.shape[0]} data row(s); a recording needs at least two time points"
         )
-    time_s = values[:, 0]
+    signals = _uniform_time_base(path, values[:, 0], values[:, 1:], tuple(wavelengths))
+    return resampled(signals, sample_rate_hz or signals.sample_rate_hz)
+
+
+def _uniform_time_base(
+    path: str | Path,
+    time_s: NDArray[np.float64],
+    values: NDArray[np.float64],
+    wavelengths: tuple[float, ...],
+) -> PpgSignals:
+    """Rows on a non-decreasing time base: checked, tied rows averaged, rate and note set."""
     steps = np.diff(time_s)
-    if np.any(steps <= 0.0):
-        line = int(np.argmax(steps <= 0.0)) + 3
-        raise ValueError(f"{path}: line {line}: time does not increase ({time_s[line - 2]:g} s)")
-    step = float(np.median(steps))
-    if np.any(np.abs(steps - step) > MAX_STEP_JITTER * step):
-        line = int(np.argmax(np.abs(steps - step) > MAX_STEP_JITTER * step)) + 3
+    if np.any(steps < 0.0):
+        line = int(np.argmax(steps < 0.0)) + 3
         raise ValueError(
-            f"{path}: line {line}: time step {steps[line - 3]:g} s differs from the median "
-            f"{step:g} s by more than {MAX_STEP_JITTER:.0%} (gap in the recording?)"
+            f"{path}: line {line}: time goes back ({time_s[line - 2]:g} s after "
+            f"{time_s[line - 3]:g} s)"
         )
+    span = float(time_s[-1] - time_s[0])
+    step = span / (time_s.size - 1)
     if not MIN_TIME_STEP_S <= step <= MAX_TIME_STEP_S:
         raise ValueError(
-            f"{path}: the time column steps by {step:g} per row, i.e. {1.0 / step:g} samples "
-            f"per second; time must be in s with {1.0 / MAX_TIME_STEP_S:g}-"
+            f"{path}: the time column steps by {step:g} per row, i.e. {1.0 / step if step else 0:g}"
+            f" samples per second; time must be in s with {1.0 / MAX_TIME_STEP_S:g}-"
             f"{1.0 / MIN_TIME_STEP_S:g} Hz sampling (a time in ms steps 1000 times too far)"
         )
-    signals = PpgSignals(time_s, values[:, 1:], tuple(wavelengths), 1.0 / step)
-    return resampled(signals, sample_rate_hz or 1.0 / step)
+    if np.any(steps > MAX_GAP_S):
+        line = int(np.argmax(steps > MAX_GAP_S)) + 3
+        raise ValueError(
+            f"{path}: line {line}: gap of {steps[line - 3]:g} s since the row before, longer "
+            f"than {MAX_GAP_S:g} s (a beat); the recording was interrupted"
+        )
+    repeats = int(np.count_nonzero(steps == 0.0))
+    jittered = int(np.count_nonzero(np.abs(steps - step) > JITTER_FRACTION * step)) - repeats
+    note = ""
+    if repeats or jittered:
+        note = (
+            f"{path}: irregular time base ({repeats} repeated and {jittered} jittered time "
+            f"stamps of {time_s.size}, largest step {steps.max() * 1e3:.3g} ms); rows resampled "
+            f"to a uniform {1.0 / step:.4g} Hz grid"
+        )
+    unique_s, group = np.unique(time_s, return_inverse=True)
+    counts = np.bincount(group).astype(float)
+    merged = np.stack([np.bincount(group, weights=column) / counts for column in values.T], axis=1)
+    return PpgSignals(unique_s, merged, wavelengths, 1.0 / step, time_base_note=note)
 
 
 def resampled(signals: PpgSignals, sample_rate_hz: float) -> PpgSignals:
@@ -319,7 +362,12 @@ def resampled(signals: PpgSignals, sample_rate_hz: float) -> PpgSignals:
     )
     columns = [np.interp(grid, signals.time_s, column) for column in signals.signals.T]
     return PpgSignals(
-        grid, np.stack(columns, axis=1), signals.wavelengths_nm, sample_rate_hz, signals.roi_pixels
+        grid,
+        np.stack(columns, axis=1),
+        signals.wavelengths_nm,
+        sample_rate_hz,
+        signals.roi_pixels,
+        signals.time_base_note,
     )
 
 
@@ -338,4 +386,5 @@ def selected(signals: PpgSignals, wavelengths_nm: tuple[float, ...]) -> PpgSigna
         tuple(wavelengths_nm),
         signals.sample_rate_hz,
         signals.roi_pixels,
+        signals.time_base_note,
     )

@@ -403,10 +403,14 @@ class RunRecord:
 
 
 def _open_for_reading(path: Path) -> h5py.File:
+    if path.is_dir():
+        raise RunRecordError(f"{path}: is a folder, not a run record file")
     try:
         return h5py.File(path, "r")
     except FileNotFoundError:
         raise RunRecordError(f"{path}: no such file") from None
+    except PermissionError:
+        raise RunRecordError(f"{path}: permission denied (the file cannot be read)") from None
     except OSError as exc:
         if "already open for write" not in str(exc):
             raise RunRecordError(f"{path}: not an HDF5 file ({exc})") from None
@@ -427,16 +431,25 @@ def read_run_record(path: str | Path) -> RunRecord:
     """
     path = Path(path)
     with _open_for_reading(path) as root:
-        if root.attrs.get("format") != FORMAT:
-            raise RunRecordError(f"{path}: not a {FORMAT} file")
-        missing = [n for n in ("frames", *PER_FRAME_FIELDS) if f"raw/{n}" not in root]
-        if missing:
-            raise RunRecordError(f"{path}: missing datasets {', '.join(missing)} under /raw")
+        _check_layout(root, path)
         raw = root["raw"]
         # Under SWMR the per-frame vectors may run ahead of the frames by one write: keep the
-        # frames that have every field.
-        count = min(raw[name].shape[0] for name in ("frames", *PER_FRAME_FIELDS))
+        # frames that have every field. A finished record's vectors all have one entry a frame.
+        lengths = {name: raw[name].shape[0] for name in ("frames", *PER_FRAME_FIELDS)}
+        if root.attrs.get("status") != "running" and len(set(lengths.values())) > 1:
+            raise RunRecordError(
+                f"{path}: damaged record: {lengths['frames']} frames but "
+                + ", ".join(
+                    f"{n} {length} /raw/{n}" for n, length in lengths.items() if n != "frames"
+                )
+            )
+        count = min(lengths.values())
         arrays = {name: raw[name][:count] for name in ("frames", *PER_FRAME_FIELDS)}
+        if not np.all(np.isfinite(arrays["time_s"])):
+            bad = int(np.argmin(np.isfinite(arrays["time_s"])))
+            raise RunRecordError(
+                f"{path}: damaged record: /raw/time_s of frame {bad} is not a number"
+            )
         metadata = {key: _decode(value) for key, value in root.attrs.items()}
         devices, calibrations = (
             {
@@ -481,6 +494,22 @@ def read_run_record(path: str | Path) -> RunRecord:
         results=results,
         log=[str(line) for line in log],
     )
+
+
+def _check_layout(root: h5py.File, path: Path) -> None:
+    """Refuse a file that is not a run record this version reads, naming what is wrong."""
+    if root.attrs.get("format") != FORMAT:
+        raise RunRecordError(f"{path}: not a {FORMAT} file")
+    version = _decode(root.attrs.get("format_version", FORMAT_VERSION))
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise RunRecordError(
+            f"{path}: record format version {version} was written by a newer nirpoct (this one "
+            f"reads up to version {FORMAT_VERSION}); update nirpoct to read it"
+        )
+    missing = [f"/raw/{n}" for n in ("frames", *PER_FRAME_FIELDS) if f"raw/{n}" not in root]
+    missing += ["/acquisition"] if "acquisition" not in root else []
+    if missing:
+        raise RunRecordError(f"{path}: damaged record: missing {', '.join(missing)}")
 
 
 def _decode(value: object) -> object:

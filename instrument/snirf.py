@@ -283,6 +283,8 @@ def refuse_unsafe_output(path: str | Path, *inputs: str | Path, overwrite: bool 
             out.exists() and Path(source).exists() and out.samefile(source)
         ):
             raise SnirfError(f"{out}: output is the input file; choose another output")
+    if not out.parent.is_dir():
+        raise SnirfError(f"{out}: the folder {out.parent} does not exist")
     if not out.exists():
         return
     if not out.is_file():

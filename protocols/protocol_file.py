@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal, NoReturn, Union
 import yaml
 from pydantic import Field, ValidationError, create_model
 
+from instrument import safe_yaml
 from instrument.config import DetectorConfig, LedStepConfig, RoiConfig
 from protocols.schema import EarlierSteps, StepBase, StepKind, Strict, explain
 from protocols.steps import STEP_KINDS
@@ -162,8 +163,8 @@ def parse_protocol(text: str, source: str, kinds: Mapping[str, StepKind] = STEP_
         ``source:LINE: FIELD: problem (allowed …)``.
     """
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = safe_yaml.compose(text)
+        data = safe_yaml.construct(node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark is not None else source

@@ -116,12 +116,13 @@ def test_one_column_csv_gives_pulse_rate_only(tmp_path, capsys):
         ("time,red,940", None, (), "header column 2 is 'red'"),
         ("time", None, (), "header must be time"),
         ("time,660,940", "text", (), "line 5, column 660: 'abc' is not a number"),
-        ("time,660,940", "unsorted", (), "line 7: time does not increase"),
+        ("time,660,940", "unsorted", (), "line 7: time goes back"),
         ("time,660,940", "short", (), "at least 5 s"),
         ("time,660,940", None, ("--pair", "660,850"), "no 850 nm signal"),
         ("time,660,940", "ragged", (), "line 4 has 2 cells, expected 3"),
         ("time,660,940", "nan", (), "line 6, column 940: not finite"),
-        ("time,660,940", "duplicate", (), "line 9: time does not increase"),
+        ("time,660,940", "gap", (), "line 101: gap of 0.4"),
+        ("time,660,660.5", None, (), "column 3: '660.5' repeats the wavelength of column 2"),
         ("time,660,940", "empty", (), "empty file"),
         ("time,660,940", "binary", (), "cannot read"),
         ("time,660,940", "nul", (), "is not a number"),
@@ -146,8 +147,8 @@ def test_bad_csv_files_give_one_clear_line(tmp_path, capsys, header, mutate, opt
         lines[3] = ",".join(lines[3].split(",")[:2])
     elif mutate == "nan":
         lines[5] = ",".join([*lines[5].split(",")[:2], "nan"])
-    elif mutate == "duplicate":
-        lines[8] = lines[7]
+    elif mutate == "gap":  # 40 rows lost after line 100
+        lines = lines[:100] + lines[140:]
     elif mutate == "empty":
         lines = []
     elif mutate == "huge_field":  # a cell past the csv module's 128 KiB field limit

@@ -80,7 +80,10 @@ def test_derived_figures_follow_their_definitions(result):
     assert result["snr_max_db"]["value"] == pytest.approx(10.0 * np.log10(saturation_e))
     dynamic_range = saturation_e / eta / threshold
     assert result["dynamic_range_db"]["value"] == pytest.approx(20.0 * np.log10(dynamic_range))
-    assert result["dark_noise_dn"]["value"] == pytest.approx(result["dark_noise_e"]["value"] * gain)
+    read_noise_dn = result["dark_noise_e"]["value"] * gain
+    assert result["dark_noise_without_quantisation_dn"]["value"] == pytest.approx(read_noise_dn)
+    # σ_y.dark (EMVA 1288) includes the quantisation noise of a 1 DN step, variance 1/12 DN².
+    assert result["dark_noise_dn"]["value"] == pytest.approx(np.hypot(read_noise_dn, 12**-0.5))
 
 
 def test_json_has_the_agreed_keys(result):
@@ -90,6 +93,7 @@ def test_json_has_the_agreed_keys(result):
         "responsivity_dn_per_photon",
         "dark_noise_e",
         "dark_noise_dn",
+        "dark_noise_without_quantisation_dn",
         "dark_current_e_per_s",
         "saturation_capacity_e",
         "absolute_sensitivity_threshold_photons",

@@ -39,8 +39,9 @@ TEMPORAL_FIGURES = {
     "quantum_efficiency_percent": lambda r: r.QE,
     "responsivity_dn_per_photon": lambda r: r.R,
     "dark_noise_e": lambda r: r.sigma_d,
-    # Ours in DN excludes the quantisation noise, the reference's σ_y.dark includes it.
-    "dark_noise_dn": lambda r: r.sigma_d * r.K,
+    # σ_y.dark in DN as the standard defines it: quantisation noise included.
+    "dark_noise_dn": lambda r: r.sigma_y_dark,
+    "dark_noise_without_quantisation_dn": lambda r: r.sigma_d * r.K,
     "dark_current_e_per_s": lambda r: r.u_I_mean,
     "dark_current_from_variance_e_per_s": lambda r: r.u_I_var,
     "saturation_capacity_e": lambda r: r.u_e_sat,

@@ -11,8 +11,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from types import FrameType
 
 from drivers.errors import DeviceError
 from protocols.cli.commands import COMMAND_HELP, COMMAND_MODULES
@@ -20,6 +25,58 @@ from protocols.cli.commands import COMMAND_HELP, COMMAND_MODULES
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+
+
+TERMINATION_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+"""Signals (systemd, `timeout`, a closed terminal, a shutdown) handled like Ctrl-C."""
+
+
+class Terminated(KeyboardInterrupt):
+    """A termination signal arrived; raised where Ctrl-C would be, so the same cleanup runs."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+class _TerminationHandler:
+    """Raises :class:`Terminated` once, where the main thread can act on it.
+
+    Python ignores an exception raised inside a destructor or a weakref callback ("Exception
+    ignored in …"); a signal that arrives there is delivered again a moment later instead, so it
+    is never lost. Later signals are ignored: the cleanup the first one started must finish.
+    """
+
+    def __init__(self) -> None:
+        self.raised = False
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        if self.raised:
+            return
+        code = frame.f_code if frame is not None else None
+        if code is not None and (
+            code.co_name == "__del__" or code.co_filename.endswith("weakref.py")
+        ):
+            threading.Timer(0.05, os.kill, (os.getpid(), signum)).start()
+            return
+        self.raised = True
+        raise Terminated(signum)
+
+
+@contextmanager
+def termination_signals_interrupt() -> Iterator[None]:
+    """While inside, SIGTERM and SIGHUP raise :class:`Terminated` in the main thread (as
+    SIGINT raises KeyboardInterrupt), so a run record is closed ``aborted`` on every path."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    handler = _TerminationHandler()
+    previous = {number: signal.signal(number, handler) for number in TERMINATION_SIGNALS}
+    try:
+        yield
+    finally:
+        for number, handler_before in previous.items():
+            signal.signal(number, handler_before)
 
 
 def chosen_command(argv: Sequence[str]) -> str | None:
@@ -84,11 +141,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return EXIT_USAGE
     try:
-        code: int = args.run(args)
+        with termination_signals_interrupt():
+            code: int = args.run(args)
         return code
     except BrokenPipeError:
         sys.stdout = None  # the reader went away (e.g. `| head`); nothing more to say
         return EXIT_FAILURE
+    except Terminated as stop:
+        name = signal.Signals(stop.signum).name
+        print(f"nirpoct: stopped by {name}; the run record is closed", file=sys.stderr)
+        return 128 + stop.signum
     except KeyboardInterrupt:
         print("nirpoct: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

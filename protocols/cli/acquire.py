@@ -6,18 +6,28 @@ import argparse
 import json
 import math
 import sys
-from pathlib import Path
 from typing import Any
 
-from calibration.gate import Override, check_calibrations
+from calibration.gate import check_calibrations
 from calibration.registry import Registry
+from drivers.errors import DeviceError
 from drivers.sim.faults import FaultPlan
 from instrument.acquisition import AcquisitionStats
+from instrument.disk_space import FreeSpaceMonitor, check_free_space, record_bytes
 from instrument.instrument import AcquisitionError, Instrument
-from protocols.cli.calib_records import PASSWORD_ENV, default_registry, password
+from protocols.cli.calib_records import (
+    add_override_options,
+    add_registry_option,
+    default_registry,
+    override_from_args,
+)
 from protocols.cli.commands import COMMAND_HELP
 from protocols.cli.common import add_instrument_options, instrument_config
+from protocols.cli.output_file import finalise_unfinished_records, output_folder
 from protocols.cli.progress import ProgressBar
+
+MAX_DURATION_S = 24 * 3600.0
+"""Longest acquisition one command may ask for, s."""
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -51,20 +61,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         metavar="ID",
         help="calibration record the run uses (besides the one the detector board holds)",
     )
-    parser.add_argument(
-        "--registry",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="calibration registry (default $NIRPOCT_CALIBRATION_DIR)",
-    )
-    parser.add_argument(
-        "--override-by",
-        default="",
-        metavar="USER",
-        help="approver who authorises running with an unusable calibration",
-    )
-    parser.add_argument("--override-reason", default="", metavar="TEXT", help="why")
+    add_registry_option(parser)
+    add_override_options(parser, "running with an expired calibration")
     parser.set_defaults(run=run)
 
 
@@ -79,15 +77,7 @@ def calibrations_used(
     )
     if not record_ids and not args.clinical:
         return {}
-    override = None
-    if args.override_by:
-        if not args.override_reason:
-            raise ValueError("--override-by needs --override-reason")
-        override = Override(
-            args.override_by,
-            password(PASSWORD_ENV, f"password of {args.override_by}: "),
-            args.override_reason,
-        )
+    override = override_from_args(args)
     registry = Registry(args.registry or default_registry())
     uses = check_calibrations(registry, record_ids, clinical=args.clinical, override=override)
     for use in uses:
@@ -133,23 +123,32 @@ def print_human(report: dict[str, Any]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Execute ``nirpoct acquire``."""
-    if not math.isfinite(args.duration) or args.duration <= 0:
+    if not math.isfinite(args.duration) or not 0 < args.duration <= MAX_DURATION_S:
         raise ValueError(
-            f"--duration must be a finite number of seconds > 0, got {args.duration:g}"
+            f"--duration must be a finite number of seconds > 0 and at most {MAX_DURATION_S:g} "
+            f"(24 h), got {args.duration:g}"
         )
+    output_folder(args.out)
+    finalise_unfinished_records(args.out)
     config, text = instrument_config(args)
     if args.sim_fault is not None and not config.detector.simulated:
         raise ValueError("--sim-fault needs the simulated detector board (add --sim)")
     progress = ProgressBar(args.duration)
     with Instrument(config, text, sim_fault=args.sim_fault) as instrument:
         calibrations = calibrations_used(args, instrument.identities["detector"]["calibration_id"])
+        board = instrument.board
+        if board is None:
+            raise DeviceError("the detector board did not open")
+        rate_hz, shape = board.frame_rate_hz, board.roi.frame_shape
+        needed = record_bytes(args.duration, rate_hz, shape)
+        check_free_space(args.out, needed, f"the record of {args.duration:g} s at {rate_hz:g} Hz")
         try:
             result = instrument.acquire(
                 args.duration,
                 args.out,
                 operator=args.operator,
                 subject_id=args.subject,
-                on_progress=progress.update,
+                on_progress=FreeSpaceMonitor(args.out, rate_hz, shape, then=progress.update),
                 calibrations=calibrations,
             )
         except AcquisitionError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -195,7 +196,10 @@ def load_input(args: argparse.Namespace) -> PpgInput:
     if not h5py.is_hdf5(path):
         if args.step is not None:
             raise ValueError(f"{path}: --step applies to protocol run records, not CSV files")
-        return PpgInput(_selected(read_ppg_csv(path, args.fs), args.pair))
+        signals = _selected(read_ppg_csv(path, args.fs), args.pair)
+        if signals.time_base_note:
+            print(f"nirpoct: note: {signals.time_base_note}", file=sys.stderr)
+        return PpgInput(signals)
     record = read_run_record(path)
     step = measurement_step(record, args.step)
     recorded = None if step is None else recorded_spo2(record, step.name)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from calibration.emva1288 import Measurement, characterize
 from calibration.photon_transfer import read_photon_transfer
 from protocols.cli import calib_photodiode, calib_records
 from protocols.cli.commands import COMMAND_HELP
+from protocols.cli.output_file import atomic_output, refuse_unsafe_output
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -37,6 +37,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     simulate_parser.add_argument("--wavelength", type=float, default=850.0, metavar="NM")
     simulate_parser.add_argument(
         "--truth", metavar="FILE", help="also write the sensor's true figures as JSON"
+    )
+    simulate_parser.add_argument(
+        "--force",
+        action="store_true",
+        help="overwrite existing output files (never a run record or a registry file)",
     )
     simulate_parser.set_defaults(run=run_simulate)
     calib_records.register_actions(actions)
@@ -68,11 +73,19 @@ def run_simulate(args: argparse.Namespace) -> int:
     # The physics scene is heavy to import; only this action needs it.
     from drivers.sim.photon_transfer import save_photon_transfer_h5, simulate_photon_transfer
 
+    out = refuse_unsafe_output(args.out, force=args.force)
+    truth_out = None
+    if args.truth:
+        truth_out = refuse_unsafe_output(args.truth, force=args.force, option="--truth")
+        if truth_out.resolve() == out.resolve():
+            raise ValueError(f"--truth {args.truth}: is also the dataset file; choose another")
     datasets, attrs, truth = simulate_photon_transfer(
         args.seed, height=args.size, width=args.size, wavelength_nm=args.wavelength
     )
-    save_photon_transfer_h5(args.out, datasets, attrs)
-    if args.truth:
-        Path(args.truth).write_text(json.dumps(truth, indent=2, default=str))
+    with atomic_output(out) as scratch:
+        save_photon_transfer_h5(scratch, datasets, attrs)
+    if truth_out is not None:
+        with atomic_output(truth_out) as scratch:
+            scratch.write_text(json.dumps(truth, indent=2, default=str))
     print(f"photon-transfer dataset written to {args.out}")
     return 0

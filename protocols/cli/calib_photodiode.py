@@ -6,7 +6,6 @@ import argparse
 import datetime as dt
 import json
 
-from calibration.context import load_context
 from calibration.photodiode_figures import (
     BenchSetup,
     compute_figures,
@@ -16,7 +15,7 @@ from calibration.photodiode_figures import (
 from instrument.bench import BenchInstruments
 from instrument.instrument import software_version
 from instrument.photodiode_bench import measure_photodiode
-from protocols.cli.calib_records import create_record, registry_option
+from protocols.cli.calib_records import context_from_file, create_record, registry_option
 from protocols.cli.common import add_instrument_options, instrument_config
 
 NEEDED = ("lockin", "sourcemeter", "powermeter", "ledsource", "photodiode")
@@ -91,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         content = record_content(
             figures,
             raw,
-            load_context(args.context),
+            context_from_file(args.context),
             performed_by=args.performer,
             calibration_date=args.date,
             software_version=software_version(),

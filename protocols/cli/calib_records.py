@@ -7,18 +7,21 @@ import argparse
 import datetime as dt
 import getpass
 import json
+import logging
 import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from calibration.certificate import write_certificate
-from calibration.context import TEMPLATE, load_context
+from calibration.context import TEMPLATE, CalibrationContext, parse_context
 from calibration.detector_record import detector_characterisation_content
 from calibration.emva1288 import characterize
 from calibration.frame_correction import coefficients_from_photon_transfer
+from calibration.gate import Override
 from calibration.instrument_records import (
     led_power_content,
     lockin_verification_content,
@@ -31,11 +34,15 @@ from calibration.record import RecordContent
 from calibration.registry import Registry, RunUse
 from calibration.signatures import ROLES
 from calibration.spo2_curve import fit_spo2_curve
+from instrument import safe_yaml
 from instrument.instrument import software_version
 from instrument.pseudonym import load_site_key, pseudonymise
 from instrument.run_record import run_headers
 from protocols.cli.common import wavelength_pair
 from protocols.cli.csv_table import read_columns
+from protocols.cli.output_file import atomic_output, refuse_unsafe_output
+
+logger = logging.getLogger(__name__)
 
 REGISTRY_ENV = "NIRPOCT_CALIBRATION_DIR"
 PASSWORD_ENV = "NIRPOCT_PASSWORD"
@@ -58,28 +65,107 @@ def password(environment_variable: str, prompt: str) -> str:
     return getpass.getpass(prompt)
 
 
-def registry_option() -> argparse.ArgumentParser:
-    """Parent parser with ``--registry``."""
-    parent = argparse.ArgumentParser(add_help=False)
-    parent.add_argument(
+def context_from_file(path: str | Path) -> CalibrationContext:
+    """A calibration context file, its YAML read with bounded work (``instrument.safe_yaml``).
+
+    Raises
+    ------
+    ValueError
+        Naming the file: unreadable, not YAML, beyond the YAML bounds, or malformed.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise ValueError(f"cannot read calibration context {path}: {reason}") from None
+    try:
+        safe_yaml.compose(text)
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or str(exc)
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise ValueError(f"{where}: not valid YAML: {problem}") from None
+    return parse_context(text, str(path))
+
+
+def add_registry_option(parser: argparse.ArgumentParser) -> None:
+    """``--registry DIR`` (default ``$NIRPOCT_CALIBRATION_DIR``, else the user's data folder)."""
+    parser.add_argument(
         "--registry",
         type=Path,
         default=None,
         metavar="DIR",
         help=f"calibration registry (default ${REGISTRY_ENV}, else ~/.local/share/nirpoct/…)",
     )
+
+
+def add_override_options(parser: argparse.ArgumentParser, purpose: str) -> None:
+    """``--override-by USER`` and ``--override-reason TEXT``; ``purpose`` completes "approver
+    who authorises …" in the help."""
+    parser.add_argument(
+        "--override-by",
+        default="",
+        metavar="USER",
+        help=f"approver who authorises {purpose}",
+    )
+    parser.add_argument("--override-reason", default="", metavar="TEXT", help="why")
+
+
+def override_from_args(args: argparse.Namespace) -> Override | None:
+    """The override the options ask for (the approver's password from ``$NIRPOCT_PASSWORD`` or
+    the terminal), or None; each of the two options needs the other."""
+    if not args.override_by:
+        if args.override_reason:
+            raise ValueError("--override-reason needs --override-by")
+        return None
+    if not args.override_reason:
+        raise ValueError("--override-by needs --override-reason")
+    return Override(
+        args.override_by,
+        password(PASSWORD_ENV, f"password of {args.override_by}: "),
+        args.override_reason,
+    )
+
+
+def registry_option() -> argparse.ArgumentParser:
+    """Parent parser with ``--registry``."""
+    parent = argparse.ArgumentParser(add_help=False)
+    add_registry_option(parent)
     return parent
 
 
-def open_registry(args: argparse.Namespace) -> Registry:
-    """The registry the options name."""
-    return Registry(args.registry or default_registry())
+def open_registry(args: argparse.Namespace, *, must_exist: bool = True) -> Registry:
+    """The registry the options name; one that is not there is refused when ``must_exist``
+    (every action but those that create a registry's first content)."""
+    root = args.registry or default_registry()
+    if root.exists() and not root.is_dir():
+        raise ValueError(f"calibration registry {root}: is a file, not a registry folder")
+    if must_exist and not root.is_dir():
+        raise ValueError(f"calibration registry {root}: no such folder")
+    return Registry(root)
 
 
 def register_actions(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the registry actions to ``nirpoct calib``."""
     parent = registry_option()
+    _register_users(actions, parent)
+    template = actions.add_parser("context-template", help="print an example context file")
+    template.set_defaults(run=lambda args: print(TEMPLATE, end="") or 0)
+    recording = argparse.ArgumentParser(add_help=False, parents=[parent])
+    recording.add_argument("--context", required=True, metavar="CONTEXT.yaml")
+    recording.add_argument("--performer", required=True, help="user id of who performed it")
+    recording.add_argument("--date", default=dt.date.today().isoformat(), help="calibration date")
+    recording.add_argument(
+        "--supersedes", default="", metavar="ID@VERSION", help="correct an earlier record"
+    )
+    recording.add_argument("--reason", default="", help="why (required for a correction)")
+    _register_detector_and_spo2(actions, recording)
+    _register_led_and_lockin(actions, recording)
+    _register_queries(actions, parent)
+    _register_signing(actions, parent)
 
+
+def _register_users(actions: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
     users = actions.add_parser("users", parents=[parent], help="people who may sign")
     users_actions = users.add_subparsers(dest="users_command", required=True, metavar="ACTION")
     add = users_actions.add_parser("add", parents=[parent], help="register a person")
@@ -96,18 +182,10 @@ def register_actions(actions: argparse._SubParsersAction[argparse.ArgumentParser
     listing = users_actions.add_parser("list", parents=[parent], help="list people")
     listing.set_defaults(run=run_users_list)
 
-    template = actions.add_parser("context-template", help="print an example context file")
-    template.set_defaults(run=lambda args: print(TEMPLATE, end="") or 0)
 
-    recording = argparse.ArgumentParser(add_help=False, parents=[parent])
-    recording.add_argument("--context", required=True, metavar="CONTEXT.yaml")
-    recording.add_argument("--performer", required=True, help="user id of who performed it")
-    recording.add_argument("--date", default=dt.date.today().isoformat(), help="calibration date")
-    recording.add_argument(
-        "--supersedes", default="", metavar="ID@VERSION", help="correct an earlier record"
-    )
-    recording.add_argument("--reason", default="", help="why (required for a correction)")
-
+def _register_detector_and_spo2(
+    actions: argparse._SubParsersAction, recording: argparse.ArgumentParser
+) -> None:
     record = actions.add_parser(
         "record-detector",
         parents=[recording],
@@ -135,6 +213,10 @@ def register_actions(actions: argparse._SubParsersAction[argparse.ArgumentParser
     spo2.add_argument("--arms-limit", type=float, default=3.0, metavar="PERCENT")
     spo2.set_defaults(run=run_record_spo2_curve)
 
+
+def _register_led_and_lockin(
+    actions: argparse._SubParsersAction, recording: argparse.ArgumentParser
+) -> None:
     led = actions.add_parser(
         "record-led-power",
         parents=[recording],
@@ -183,6 +265,8 @@ def register_actions(actions: argparse._SubParsersAction[argparse.ArgumentParser
     lockin.add_argument("--phase-tolerance", type=float, default=1.0, metavar="DEG")
     lockin.set_defaults(run=run_record_lockin_verification)
 
+
+def _register_queries(actions: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
     listing = actions.add_parser("list", parents=[parent], help="records, states and due dates")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(run=run_list)
@@ -192,6 +276,8 @@ def register_actions(actions: argparse._SubParsersAction[argparse.ArgumentParser
     show.add_argument("--json", action="store_true")
     show.set_defaults(run=run_show)
 
+
+def _register_signing(actions: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
     signing = actions.add_parser("sign", parents=[parent], help="review, approve or revoke")
     signing.add_argument("record", metavar="ID[@VERSION]")
     signing.add_argument("--meaning", required=True, choices=("reviewed", "approved", "revoked"))
@@ -207,6 +293,11 @@ def register_actions(actions: argparse._SubParsersAction[argparse.ArgumentParser
     certificate = actions.add_parser("certificate", parents=[parent], help="PDF certificate")
     certificate.add_argument("record", metavar="ID[@VERSION]")
     certificate.add_argument("--out", required=True, metavar="CERT.pdf")
+    certificate.add_argument(
+        "--force",
+        action="store_true",
+        help="overwrite an existing CERT.pdf (never a run record or a registry file)",
+    )
     certificate.set_defaults(run=run_certificate)
 
     impact = actions.add_parser(
@@ -221,7 +312,7 @@ def register_actions(actions: argparse._SubParsersAction[argparse.ArgumentParser
 
 def run_users_add(args: argparse.Namespace) -> int:
     """Execute ``calib users add``."""
-    registry = open_registry(args)
+    registry = open_registry(args, must_exist=False)
     admin_password = (
         password(ADMIN_PASSWORD_ENV, f"password of administrator {args.admin}: ")
         if args.admin
@@ -253,7 +344,7 @@ def run_record_detector(args: argparse.Namespace) -> int:
     content = detector_characterisation_content(
         characterize(data),
         coefficients_from_photon_transfer(data),
-        load_context(args.context),
+        context_from_file(args.context),
         dataset_path=args.dataset,
         performed_by=args.performer,
         calibration_date=args.date,
@@ -293,7 +384,7 @@ def run_record_spo2_curve(args: argparse.Namespace) -> int:
         print(f"nirpoct: warning: {warning}", file=sys.stderr)
     content = spo2_curve_content(
         curve,
-        load_context(args.context),
+        context_from_file(args.context),
         pair_nm=args.pair,
         ratio=table["ratio"],
         sao2_percent=table["sao2_percent"],
@@ -327,7 +418,7 @@ def run_record_led_power(args: argparse.Namespace) -> int:
     )
     content = led_power_content(
         calibrate_led_power(sweeps, reference),
-        load_context(args.context),
+        context_from_file(args.context),
         performed_by=args.performer,
         calibration_date=args.date,
         software_version=software_version(),
@@ -362,7 +453,7 @@ def run_record_lockin_verification(args: argparse.Namespace) -> int:
     )
     content = lockin_verification_content(
         verification,
-        load_context(args.context),
+        context_from_file(args.context),
         performed_by=args.performer,
         calibration_date=args.date,
         software_version=software_version(),
@@ -371,20 +462,39 @@ def run_record_lockin_verification(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    """Execute ``calib list``."""
+    """Execute ``calib list``: every record version with its state and its integrity (a
+    version whose files fail verification, or any version of a registry whose audit trail is
+    damaged or rolled back, is flagged and not usable)."""
     today = dt.date.today()
-    entries = sorted(open_registry(args).index().values(), key=lambda e: (e.record_id, e.version))
+    registry = open_registry(args)
+    problems = registry.verify()
+    entries = sorted(registry.index().values(), key=lambda e: (e.record_id, e.version))
+    own = {e.reference: [p for p in problems if p.startswith(f"{e.reference}:")] for e in entries}
+    shared = [p for p in problems if not any(p in listed for listed in own.values())]
+    integrity = {ref: "intact" if not (found or shared) else "FAILED" for ref, found in own.items()}
     if args.json:
-        print(json.dumps([{**asdict(e), "state": e.state_on(today)} for e in entries]))
-        return 0
+        listing = [
+            {
+                **asdict(e),
+                "state": e.state_on(today),
+                "integrity": integrity[e.reference],
+                "integrity_problems": own[e.reference] + shared,
+            }
+            for e in entries
+        ]
+        print(json.dumps(listing))
+        return 1 if problems else 0
     for e in entries:
         state = e.state_on(today)
-        flag = "  <-- NOT USABLE" if state in ("expired", "revoked") else ""
+        usable = state not in ("expired", "revoked") and integrity[e.reference] == "intact"
         print(
             f"{e.reference:26s} {state:11s} due {e.due_date}  {e.kind:26s} "
-            f"{e.item_serial} {e.component}{flag}"
+            f"{e.item_serial} {e.component}  integrity {integrity[e.reference]}"
+            f"{'' if usable else '  <-- NOT USABLE'}"
         )
-    return 0
+    if problems:
+        print(f"INTEGRITY FAILURE: {len(problems)} problem(s) in {registry.root}; see calib verify")
+    return 1 if problems else 0
 
 
 def run_show(args: argparse.Namespace) -> int:
@@ -468,12 +578,12 @@ def run_verify(args: argparse.Namespace) -> int:
 
 def run_certificate(args: argparse.Namespace) -> int:
     """Execute ``calib certificate``."""
+    out = refuse_unsafe_output(args.out, force=args.force, option="--out")
     registry = open_registry(args)
     entry = registry.entry(args.record)
-    path = write_certificate(
-        registry.load(entry.reference), entry.state_on(dt.date.today()), args.out
-    )
-    print(f"certificate of {entry.reference} written to {path}")
+    with atomic_output(out) as scratch:
+        write_certificate(registry.load(entry.reference), entry.state_on(dt.date.today()), scratch)
+    print(f"certificate of {entry.reference} written to {out}")
     return 0
 
 

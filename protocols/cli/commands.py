@@ -19,6 +19,7 @@ COMMAND_MODULES = {
     "sim": "protocols.cli.sim",
     "send": "protocols.cli.send",
     "outbox": "protocols.cli.outbox",
+    "records": "protocols.cli.records",
 }
 """Command name → module whose ``register(commands)`` adds it (with its options)."""
 
@@ -35,5 +36,6 @@ COMMAND_HELP = {
     "sim": "serve the simulated bench or detector board to any software (no hardware)",
     "send": "send a finished run to the hospital (HL7 v2, FHIR R4, DICOM)",
     "outbox": "messages waiting for a hospital receiver: list, retry, show",
+    "records": "list run records, finalise records left open by a crash",
 }
 """Command name → one-line help, shown by ``nirpoct --help``."""

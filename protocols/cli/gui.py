@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-from protocols.cli.calib_records import default_registry
+from protocols.cli.calib_records import add_registry_option, default_registry
 from protocols.cli.commands import COMMAND_HELP
 from protocols.cli.common import add_instrument_options
+from protocols.cli.output_file import finalise_unfinished_records
 
 LANGUAGE_CODES = ("en", "zh_CN")
 
@@ -20,13 +22,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         description="Instrument status, live view, protocol runs, results and calibrations.",
     )
     add_instrument_options(parser)
-    parser.add_argument(
-        "--registry",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="calibration registry (default $NIRPOCT_CALIBRATION_DIR)",
-    )
+    add_registry_option(parser)
     parser.add_argument("--out", type=Path, default=Path("runs"), metavar="DIR", help="run folder")
     parser.add_argument("--language", choices=LANGUAGE_CODES, default="en")
     parser.set_defaults(run=run)
@@ -35,7 +31,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 def run(args: argparse.Namespace) -> int:
     """Execute ``nirpoct gui``."""
     # Qt loads only when the app is asked for: the other commands stay light.
-    from gui.app import main, make_context
+    from gui.app import DesktopUnavailable, main, make_context
 
+    finalise_unfinished_records(args.out)
     context = make_context(args.config, args.sim, args.registry or default_registry(), args.out)
-    return main(context, args.language)
+    try:
+        return main(context, args.language)
+    except DesktopUnavailable as exc:
+        print(f"nirpoct: error: {exc}", file=sys.stderr)
+        return 1

@@ -12,12 +12,17 @@ import threading
 from pathlib import Path
 from typing import Any, TextIO
 
-from calibration.gate import Override
 from calibration.registry import Registry
 from protocols.cli.acquire import fault_plan
-from protocols.cli.calib_records import PASSWORD_ENV, REGISTRY_ENV, default_registry, password
+from protocols.cli.calib_records import (
+    REGISTRY_ENV,
+    add_override_options,
+    default_registry,
+    override_from_args,
+)
 from protocols.cli.commands import COMMAND_HELP
 from protocols.cli.common import add_instrument_options, instrument_config
+from protocols.cli.output_file import finalise_unfinished_records, output_folder
 from protocols.cli.progress import ProgressBar
 from protocols.events import (
     OperatorPrompt,
@@ -74,13 +79,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         metavar="ID",
         help="calibration record the run uses besides the protocol's required ones",
     )
-    parser.add_argument(
-        "--override-by",
-        default="",
-        metavar="USER",
-        help="approver who authorises a clinical run with an expired calibration",
-    )
-    parser.add_argument("--override-reason", default="", metavar="TEXT", help="why")
+    add_override_options(parser, "a clinical run with an expired calibration")
     parser.add_argument(
         "--duration-scale",
         type=float,
@@ -156,20 +155,6 @@ class ProgressPrinter:
             self._line(f"nirpoct: error: {event.message}")
 
 
-def _override(args: argparse.Namespace) -> Override | None:
-    if not args.override_by:
-        if args.override_reason:
-            raise ValueError("--override-reason needs --override-by")
-        return None
-    if not args.override_reason:
-        raise ValueError("--override-by needs --override-reason")
-    return Override(
-        args.override_by,
-        password(PASSWORD_ENV, f"password of {args.override_by}: "),
-        args.override_reason,
-    )
-
-
 def _registry(args: argparse.Namespace) -> Registry | None:
     root = args.registry or default_registry()
     if args.registry is not None and not root.is_dir():
@@ -182,6 +167,8 @@ def run(args: argparse.Namespace) -> int:
     if not math.isfinite(args.duration_scale) or not 0 < args.duration_scale <= 1:
         raise ValueError(f"--duration-scale must be in (0, 1], got {args.duration_scale:g}")
     protocol = load_protocol(args.protocol)
+    output_folder(args.out)
+    finalise_unfinished_records(args.out)
     config, text = instrument_config(args)
     if args.sim_fault is not None and not config.detector.simulated:
         raise ValueError("--sim-fault needs the simulated detector board (add --sim)")
@@ -203,7 +190,7 @@ def run(args: argparse.Namespace) -> int:
         config_text=text,
         registry=_registry(args),
         calibration_ids=tuple(args.calibration),
-        override=_override(args),
+        override=override_from_args(args),
         sim_fault=args.sim_fault,
         duration_scale=args.duration_scale,
         confirm_prompts=args.confirm_prompts,
