@@ -293,7 +293,7 @@ class Registry:
         record: str = "",
         content_sha256: str = "",
         reason: str = "",
-        details: dict | None = None,
+        details: dict[str, object] | None = None,
     ) -> AuditEntry:
         """Append to the audit trail and witness the new head outside the registry."""
         entry = self.audit.append(user, action, record, content_sha256, reason, details)

@@ -105,7 +105,7 @@ def lookup3(data: bytes, initval: int = 0) -> int:
     a = ((a ^ c) - _rot(c, 4)) & _MASK
     b = ((b ^ a) - _rot(a, 14)) & _MASK
     c = ((c ^ b) - _rot(b, 24)) & _MASK
-    return c
+    return int(c)
 
 
 def _superblock(path: Path) -> tuple[bytearray, int]:

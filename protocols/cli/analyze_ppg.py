@@ -8,6 +8,7 @@ import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
@@ -141,7 +142,7 @@ class RecordedSpo2:
     curve: SpO2Curve | None
 
 
-def _figures(result: dict) -> dict:
+def _figures(result: dict[str, Any]) -> dict[str, Any]:
     try:
         figures = json.loads(str(result.get("results_json", "{}")))
     except ValueError:
@@ -152,7 +153,8 @@ def _figures(result: dict) -> dict:
 def recorded_spo2(record: RunRecord, step_name: str) -> RecordedSpo2 | None:
     """The protocol's (first, in run order) SpO2 analysis of `step_name` in `record`, if the
     run made one."""
-    in_run_order = sorted(record.results.items(), key=lambda item: int(item[1].get("index", 0)))
+    results: dict[str, dict[str, Any]] = record.results
+    in_run_order = sorted(results.items(), key=lambda item: int(item[1].get("index", 0)))
     for name, result in in_run_order:
         figures = _figures(result)
         if figures.get("source") != step_name or not {"ppg_signals", "curve_numerator"} & set(
@@ -238,7 +240,7 @@ def report(
     source: str,
     step: str | None = None,
     recorded_by: str | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """The JSON object of an analysis (times in the input's time base, s: of a protocol run,
     from the start of the step)."""
     offset = float(signals.time_s[0])

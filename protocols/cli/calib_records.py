@@ -165,7 +165,9 @@ def register_actions(actions: argparse._SubParsersAction[argparse.ArgumentParser
     _register_signing(actions, parent)
 
 
-def _register_users(actions: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
+def _register_users(
+    actions: argparse._SubParsersAction[argparse.ArgumentParser], parent: argparse.ArgumentParser
+) -> None:
     users = actions.add_parser("users", parents=[parent], help="people who may sign")
     users_actions = users.add_subparsers(dest="users_command", required=True, metavar="ACTION")
     add = users_actions.add_parser("add", parents=[parent], help="register a person")
@@ -184,7 +186,8 @@ def _register_users(actions: argparse._SubParsersAction, parent: argparse.Argume
 
 
 def _register_detector_and_spo2(
-    actions: argparse._SubParsersAction, recording: argparse.ArgumentParser
+    actions: argparse._SubParsersAction[argparse.ArgumentParser],
+    recording: argparse.ArgumentParser,
 ) -> None:
     record = actions.add_parser(
         "record-detector",
@@ -215,7 +218,8 @@ def _register_detector_and_spo2(
 
 
 def _register_led_and_lockin(
-    actions: argparse._SubParsersAction, recording: argparse.ArgumentParser
+    actions: argparse._SubParsersAction[argparse.ArgumentParser],
+    recording: argparse.ArgumentParser,
 ) -> None:
     led = actions.add_parser(
         "record-led-power",
@@ -266,7 +270,9 @@ def _register_led_and_lockin(
     lockin.set_defaults(run=run_record_lockin_verification)
 
 
-def _register_queries(actions: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
+def _register_queries(
+    actions: argparse._SubParsersAction[argparse.ArgumentParser], parent: argparse.ArgumentParser
+) -> None:
     listing = actions.add_parser("list", parents=[parent], help="records, states and due dates")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(run=run_list)
@@ -277,7 +283,9 @@ def _register_queries(actions: argparse._SubParsersAction, parent: argparse.Argu
     show.set_defaults(run=run_show)
 
 
-def _register_signing(actions: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
+def _register_signing(
+    actions: argparse._SubParsersAction[argparse.ArgumentParser], parent: argparse.ArgumentParser
+) -> None:
     signing = actions.add_parser("sign", parents=[parent], help="review, approve or revoke")
     signing.add_argument("record", metavar="ID[@VERSION]")
     signing.add_argument("--meaning", required=True, choices=("reviewed", "approved", "revoked"))
@@ -434,9 +442,15 @@ def run_record_lockin_verification(args: argparse.Namespace) -> int:
     points = []
     for key in np.unique(keys, axis=0):
         rows = np.all(keys == key, axis=1)
+        sensitivity_v, frequency_hz, amplitude_v, phase_deg = (float(v) for v in key)
         points.append(
             LockinCheckPoint(
-                *(float(v) for v in key), table["amplitude_v"][rows], table["phase_deg"][rows]
+                sensitivity_v,
+                frequency_hz,
+                amplitude_v,
+                phase_deg,
+                table["amplitude_v"][rows],
+                table["phase_deg"][rows],
             )
         )
     source = ReferenceSource(
@@ -541,8 +555,11 @@ def run_show(args: argparse.Namespace) -> int:
                 f"  {stage:8s} {r.name:40s} {r.value:.6g} ± {r.expanded_uncertainty:.2g} "
                 f"{r.unit} (k={r.coverage_factor:.2f})"
             )
-    for r in content.references:
-        print(f"  reference {r.name} {r.serial}, certificate {r.certificate_id}, due {r.due_date}")
+    for standard in content.references:
+        print(
+            f"  reference {standard.name} {standard.serial}, certificate "
+            f"{standard.certificate_id}, due {standard.due_date}"
+        )
     for s in stored.signatures:
         print(f"  signed {s.meaning} by {s.signer_name} ({s.signer_id}) at {s.signed_utc}")
     return 0

@@ -12,7 +12,7 @@ from instrument.record_repair import RepairError, record_summary, repair_record
 from protocols.cli.commands import COMMAND_HELP
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the command group to the top-level parser."""
     parser = commands.add_parser("records", help=COMMAND_HELP["records"])
     actions = parser.add_subparsers(dest="records_command", required=True, metavar="ACTION")
