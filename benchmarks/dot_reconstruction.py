@@ -330,9 +330,8 @@ def peer_accuracy(nodes: np.ndarray, mua: np.ndarray, background: float, centre:
 def versus_redbirdpy(repeats: int) -> None:
     """nirpoct against redbirdpy's Gauss–Newton on the committed slab, same data, same run."""
     from instrument.dot_input import dot_input
-    from protocols.analyses.dot import DotOptions, reconstruct_snirf
-
     from instrument.snirf import read_snirf
+    from protocols.analyses.dot import DotOptions, reconstruct_snirf
 
     truth = json.loads((SLAB_DIR / "truth.json").read_text())["slab"]
     centre = np.array([truth["x_mm"], truth["y_mm"], truth["z_mm"]])
