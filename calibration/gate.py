@@ -82,9 +82,11 @@ def check_calibrations(
             refusals.append(f"{record_id} is not in the registry {registry.root}")
             continue
         state = entry.state_on(day)
-        if state in USABLE_STATES and registry.verify(entry.reference):
+        integrity = registry.verify(entry.reference) if state in USABLE_STATES else []
+        if integrity:
             state = "failed verification"
-        if state not in USABLE_STATES:
+            refusals.append(f"{entry.reference} failed verification ({integrity[0]})")
+        elif state not in USABLE_STATES:
             refusals.append(f"{entry.reference} is {state} (due {entry.due_date})")
         uses.append(CalibrationUse(entry.reference, entry.content_sha256, state, entry.due_date))
     if not (clinical and refusals):

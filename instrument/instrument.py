@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
@@ -236,11 +237,13 @@ class Instrument:
         on_progress: ProgressCallback | None = None,
         on_frames: FramesCallback | None = None,
         calibrations: dict[str, dict[str, str]] | None = None,
+        metadata: Mapping[str, object] | None = None,
     ) -> AcquisitionResult:
         """Acquire ``duration_s`` seconds into a new run record in ``out_dir``.
 
         The subject id is pseudonymised before it touches the record; ``calibrations``
-        (``ID@version`` → id, content hash, state …) says which calibrations the run used.
+        (``ID@version`` → id, content hash, state …) says which calibrations the run used;
+        ``metadata`` adds root attributes (e.g. the calibration registry's audit head).
 
         Raises
         ------
@@ -262,7 +265,7 @@ class Instrument:
         with RunRecordWriter(
             path,
             board.roi.frame_shape,
-            self.record_metadata(operator, subject_id),
+            self.record_metadata(operator, subject_id, **(metadata or {})),
             self.identities,
             flush_interval_s=self.config.acquisition.flush_interval_s,
             calibrations=calibrations,
@@ -281,10 +284,9 @@ class Instrument:
                 stats = acquisition.stats()
                 writer.close("aborted", {**settings, **stats.as_dict()}, error=str(exc))
                 raise AcquisitionError(exc, path, stats) from exc
-            except BaseException:
-                writer.close(
-                    "aborted", {**settings, **acquisition.stats().as_dict()}, "interrupted"
-                )
+            except BaseException as exc:  # Ctrl-C, a signal, a full disk: the reason is kept
+                why = str(exc) or "interrupted"
+                writer.close("aborted", {**settings, **acquisition.stats().as_dict()}, why)
                 raise
             writer.close("completed", {**settings, **stats.as_dict()})
         return AcquisitionResult(stats, path)

@@ -53,6 +53,7 @@ from protocols.events import (
 from protocols.outputs.report_pdf import write_report
 from protocols.outputs.summary import build_summary, write_summary
 from protocols.protocol_file import Protocol, detector_settings
+from protocols.registry_witness import head_attributes, rollback_problems
 from protocols.steps import STEP_KINDS
 
 logger = logging.getLogger(__name__)
@@ -231,6 +232,7 @@ class ProtocolRunner:
             override=self.override,
         )
         problems += pair_problems(self.protocol.steps, config, self.registry, uses)
+        problems += self._rollback_problems()
         if self.protocol.clinical and problems:
             error = "; ".join(problems)
             self.on_event(RunFailed(error))
@@ -252,6 +254,12 @@ class ProtocolRunner:
             if context is not None:
                 self._close_record(context, status, error)
         return self._finish(context, status, error, started)
+
+    def _rollback_problems(self) -> list[str]:
+        """Why the registry is older than the one the output folder's newest runs used."""
+        if self.registry is None:
+            return []
+        return rollback_problems(self.registry, self.out_dir)
 
     def _context(
         self, instrument: Instrument, uses: list[CalibrationUse], problems: list[str]
@@ -281,7 +289,10 @@ class ProtocolRunner:
         assert board is not None
         path = new_record_path(self.out_dir, self.protocol.name)
         metadata = instrument.record_metadata(
-            self.operator, self.subject_id, duration_scale=self.duration_scale
+            self.operator,
+            self.subject_id,
+            duration_scale=self.duration_scale,
+            **head_attributes(self.registry),
         )
         protocol = {
             "name": self.protocol.name,

@@ -129,3 +129,44 @@ def test_verify_names_every_damaged_file_and_goes_on(tmp_path, capsys):
     code, _, err = _cli(capsys, "calib", "list", "--registry", str(registry.root))
     assert code == 2 and "users.json: unreadable or malformed" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_the_newest_run_records_catch_a_registry_put_back_with_its_witness(tmp_path, capsys):
+    """Backup restored together with its witness file: the run records made in between still
+    hold the newer audit head, and a clinical run (acquire or protocol) is refused before any
+    device is opened."""
+    registry = make_registry(tmp_path / "registry")
+    reference = approved_record(registry)
+    shutil.copytree(registry.root, tmp_path / "backup")
+    shutil.copy(registry.witness_path, tmp_path / "backup-witness.json")
+    runs = tmp_path / "runs"
+    code, _, err = _cli(
+        capsys, "acquire", "--sim", "--duration", "0.3", "--out", str(runs),
+        "--registry", str(registry.root), "--calibration", reference,
+    )  # fmt: skip
+    assert code == 0, err
+    (made,) = runs.glob("*.h5")
+    with h5py.File(made, "r") as record:
+        assert record.attrs["calibration_audit_length"] == len(registry.audit.entries())
+    registry.sign(reference, "revoked", "boss", PASSWORDS["boss"], "detector dropped")
+    code, _, err = _cli(
+        capsys, "acquire", "--sim", "--duration", "0.3", "--out", str(runs),
+        "--registry", str(registry.root), "--calibration", reference,
+    )  # fmt: skip
+    assert code == 0, err  # a research acquisition after the revocation: the newer head
+    shutil.rmtree(registry.root)
+    shutil.copytree(tmp_path / "backup", registry.root)
+    shutil.copy(tmp_path / "backup-witness.json", registry.witness_path)
+    assert Registry(registry.root).verify() == []  # the restored registry looks intact alone
+    code, _, err = _cli(
+        capsys, "acquire", "--sim", "--duration", "0.3", "--out", str(runs), "--clinical",
+        "--registry", str(registry.root), "--calibration", reference,
+    )  # fmt: skip
+    assert code == 1 and "clinical run refused" in err and "rolled back" in err, err
+    assert "run record" in err and len(list(runs.glob("*.h5"))) == 2
+    code, out, err = _cli(
+        capsys, "run", "spo2-screening", "--sim", "--out", str(runs), "--subject", "S-1",
+        "--registry", str(registry.root),
+    )  # fmt: skip
+    assert code == 1 and "rolled back" in out + err, out + err
+    assert len(list(runs.glob("*.h5"))) == 2  # refused before any device was opened

@@ -6,9 +6,10 @@ import argparse
 import json
 import math
 import sys
+from pathlib import Path
 from typing import Any
 
-from calibration.gate import check_calibrations
+from calibration.gate import CalibrationRefused, check_calibrations
 from calibration.registry import Registry
 from drivers.errors import DeviceError
 from drivers.sim.faults import FaultPlan
@@ -25,6 +26,7 @@ from protocols.cli.commands import COMMAND_HELP
 from protocols.cli.common import add_instrument_options, instrument_config
 from protocols.cli.output_file import finalise_unfinished_records, output_folder
 from protocols.cli.progress import ProgressBar
+from protocols.registry_witness import head_attributes, rollback_problems
 
 MAX_DURATION_S = 24 * 3600.0
 """Longest acquisition one command may ask for, s."""
@@ -68,17 +70,22 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def calibrations_used(
     args: argparse.Namespace, board_calibration_id: str
-) -> dict[str, dict[str, str]]:
-    """Check the run's calibrations (refusing a clinical run that may not proceed)."""
+) -> tuple[dict[str, dict[str, str]], Registry | None]:
+    """Check the run's calibrations (refusing a clinical run that may not proceed, also on a
+    registry older than the one the newest records of ``--out`` used); the calibrations as the
+    record stores them, and the registry they come from."""
     record_ids = list(
         dict.fromkeys(
             [*args.calibration, board_calibration_id] if board_calibration_id else args.calibration
         )
     )
     if not record_ids and not args.clinical:
-        return {}
+        return {}, None
     override = override_from_args(args)
     registry = Registry(args.registry or default_registry())
+    rolled_back = rollback_problems(registry, Path(args.out)) if args.clinical else []
+    if rolled_back:
+        raise CalibrationRefused(f"clinical run refused: {rolled_back[0]}")
     uses = check_calibrations(registry, record_ids, clinical=args.clinical, override=override)
     for use in uses:
         if use.state == "due":
@@ -86,7 +93,7 @@ def calibrations_used(
                 f"nirpoct: warning: calibration {use.record} is due on {use.due_date}",
                 file=sys.stderr,
             )
-    return {use.record: use.as_attributes() for use in uses}
+    return {use.record: use.as_attributes() for use in uses}, registry
 
 
 def fault_plan(text: str) -> FaultPlan:
@@ -135,7 +142,9 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--sim-fault needs the simulated detector board (add --sim)")
     progress = ProgressBar(args.duration)
     with Instrument(config, text, sim_fault=args.sim_fault) as instrument:
-        calibrations = calibrations_used(args, instrument.identities["detector"]["calibration_id"])
+        calibrations, registry = calibrations_used(
+            args, instrument.identities["detector"]["calibration_id"]
+        )
         board = instrument.board
         if board is None:
             raise DeviceError("the detector board did not open")
@@ -150,6 +159,7 @@ def run(args: argparse.Namespace) -> int:
                 subject_id=args.subject,
                 on_progress=FreeSpaceMonitor(args.out, rate_hz, shape, then=progress.update),
                 calibrations=calibrations,
+                metadata=head_attributes(registry),
             )
         except AcquisitionError as exc:
             progress.finish()
