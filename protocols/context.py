@@ -19,6 +19,7 @@ from calibration.gate import CalibrationUse
 from calibration.registry import Registry
 from drivers.detector_messages import LedStep
 from instrument.acquisition import Acquisition, AcquisitionStats
+from instrument.disk_space import FreeSpaceMonitor
 from instrument.instrument import Instrument
 from instrument.live_data import LiveTraces, lit_steps_of
 from instrument.run_record import (
@@ -264,7 +265,10 @@ class RunContext:
             stall_timeout_s=settings.stall_timeout_s,
         )
         try:
-            stats = acquisition.run(duration_s, on_progress, on_frames)
+            watched = FreeSpaceMonitor(
+                self.writer.path.parent, board.frame_rate_hz, board.roi.frame_shape, on_progress
+            )
+            stats = acquisition.run(duration_s, watched, on_frames)
             if live_state is not None:
                 live_state.flush()
         except BaseException:

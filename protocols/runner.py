@@ -32,6 +32,7 @@ from calibration.registry import Registry
 from drivers.errors import DeviceError
 from drivers.sim.faults import FaultPlan
 from instrument.config import BenchConfig, InstrumentConfig, dump_config
+from instrument.disk_space import DiskSpaceError, check_free_space, record_bytes
 from instrument.instrument import Instrument
 from instrument.run_record import (
     RunRecordWriter,
@@ -255,6 +256,25 @@ class ProtocolRunner:
                 self._close_record(context, status, error)
         return self._finish(context, status, error, started)
 
+    def _check_free_space(self, frame_rate_hz: float, frame_shape: tuple[int, int]) -> None:
+        """Refuse to start when the output folder cannot hold every acquiring step's frames.
+
+        Raises
+        ------
+        DiskSpaceError
+            Naming the folder and both sizes (no record is made).
+        """
+        seconds = sum(
+            self.duration_scale * float(getattr(step, "duration_s", 0.0))
+            for step in self.protocol.steps
+            if STEP_KINDS[step.kind].acquires
+        )
+        check_free_space(
+            self.out_dir,
+            record_bytes(seconds, frame_rate_hz, frame_shape),
+            f"{self.protocol.name} ({seconds:g} s of frames)",
+        )
+
     def _rollback_problems(self) -> list[str]:
         """Why the registry is older than the one the output folder's newest runs used."""
         if self.registry is None:
@@ -287,6 +307,7 @@ class ProtocolRunner:
         calibrations = {use.record: use.as_attributes() for use in uses}
         board = instrument.board
         assert board is not None
+        self._check_free_space(board.frame_rate_hz, board.roi.frame_shape)
         path = new_record_path(self.out_dir, self.protocol.name)
         metadata = instrument.record_metadata(
             self.operator,
@@ -366,6 +387,8 @@ class ProtocolRunner:
             return StepOutcome("aborted", message=str(exc)), ""
         except DeviceError as exc:
             return StepOutcome("aborted", message=f"device fault: {exc}"), f"device fault: {exc}"
+        except DiskSpaceError as exc:
+            return StepOutcome("aborted", message=str(exc)), str(exc)
         except StepFailure as exc:
             return StepOutcome(
                 "failed", message=str(exc), stops_run=STEP_KINDS[step.kind].acquires
