@@ -223,12 +223,15 @@ def options_sha256(analysis: str, options: object, files: Sequence[Path] = ()) -
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def one_line(exc: BaseException) -> str:
-    """An exception as one line: its message (with its type when that says more)."""
-    message = " ".join(str(exc).split())
-    if isinstance(exc, ValueError | OSError) and message:
-        return message
-    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+def one_line(exc: BaseException, path: str | None = None) -> str:
+    """An exception as one line naming the input: the message of a refusal (ValueError,
+    OSError), else the exception's type and message as the cause of an unreadable input."""
+    message = " ".join(str(exc.args[0] if len(exc.args) == 1 else exc).split())
+    if not isinstance(exc, ValueError | OSError) or not message:
+        message = f"cannot be analysed ({type(exc).__name__}: {message})".replace(": )", ")")
+    if path is not None and path not in message:
+        message = f"{path}: {message}"
+    return message
 
 
 def write_text_atomically(path: Path, text: str) -> None:
@@ -322,7 +325,7 @@ def analyse_file(
         row["status"] = "ok"
     except Exception as exc:  # any bad input is a failed row, never the end of the batch
         logger.info("%s failed: %s", path, exc)
-        row.update(status="failed", error=one_line(exc), result="")
+        row.update(status="failed", error=one_line(exc, path), result="")
     row["wall_s"] = round(time.perf_counter() - started, 4)
     return row
 
@@ -387,6 +390,8 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
             threads_per_worker=1,
             processes=True,
             dashboard_address=None,
+            # No dashboard; its HTTP server on a free loopback port, not on 8787 for everyone.
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
             silence_logs=logging.ERROR,
         ) as cluster,
         Client(cluster) as client,
@@ -468,7 +473,7 @@ def run_batch(
         try:
             row = future.result()
         except Exception as exc:  # the task itself was lost, e.g. it killed its workers
-            row = {"path": path, "status": "failed", "error": one_line(exc)}
+            row = {"path": path, "status": "failed", "error": one_line(exc, path)}
         if row["status"] == "skipped":
             row = {**earlier[path], "status": "skipped"}
         rows[path] = row
