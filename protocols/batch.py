@@ -427,6 +427,33 @@ def _submitted(
     return futures
 
 
+def _collect(
+    futures: dict[Any, str],
+    earlier: dict[str, dict[str, str]],
+    rows: dict[str, dict[str, Any]],
+    on_progress: Callable[[int, int, int], None] | None,
+    save: Callable[[], None],
+) -> None:
+    """Gather the rows of the tasks as they finish into `rows`; `save` them now and then."""
+    failed = 0
+    saved = time.monotonic()
+    for done, future in enumerate(as_completed(futures), start=1):
+        path = futures[future]
+        try:
+            row = future.result()
+        except Exception as exc:  # the task itself was lost, e.g. it killed its workers
+            row = {"path": path, "status": "failed", "error": one_line(exc, path)}
+        if row["status"] == "skipped":
+            row = {**earlier[path], "status": "skipped"}
+        rows[path] = row
+        failed += row["status"] == "failed"
+        if on_progress is not None:
+            on_progress(done, len(futures), failed)
+        if time.monotonic() - saved > MANIFEST_PERIOD_S:
+            save()
+            saved = time.monotonic()
+
+
 def run_batch(
     client: Client,
     name: str,
@@ -464,27 +491,19 @@ def run_batch(
     manifest = out_dir / MANIFEST_NAME
     earlier = read_manifest(manifest) if resume else {}
     outputs = output_names(inputs, out_dir, analysis)
-    rows = {path: row for path, row in earlier.items()}
+    rows: dict[str, dict[str, Any]] = dict(earlier)
     futures = _submitted(client, name, inputs, outputs, options, options_hash, earlier)
-    failed = 0
-    written = time.monotonic()
-    for done, future in enumerate(as_completed(futures), start=1):
-        path = futures[future]
-        try:
-            row = future.result()
-        except Exception as exc:  # the task itself was lost, e.g. it killed its workers
-            row = {"path": path, "status": "failed", "error": one_line(exc, path)}
-        if row["status"] == "skipped":
-            row = {**earlier[path], "status": "skipped"}
-        rows[path] = row
-        failed += row["status"] == "failed"
-        if on_progress is not None:
-            on_progress(done, len(inputs), failed)
-        if time.monotonic() - written > MANIFEST_PERIOD_S:
-            write_manifest(manifest, rows.values(), analysis.figures)
-            written = time.monotonic()
+    try:
+        _collect(
+            futures,
+            earlier,
+            rows,
+            on_progress,
+            lambda: write_manifest(manifest, rows.values(), analysis.figures),
+        )
+    finally:  # also when interrupted: what is done is kept for --resume
+        write_manifest(manifest, rows.values(), analysis.figures)
     remove_partial_files(outputs)
-    write_manifest(manifest, rows.values(), analysis.figures)
     wall_s = time.perf_counter() - started
     statuses = [rows[str(path)]["status"] for path in inputs]
     skipped = statuses.count("skipped")

@@ -282,11 +282,14 @@ def test_scheduler_batch_gives_the_local_manifest(ppg_inputs, tmp_path, capsys):
 def test_killed_worker_loses_no_input_and_leaves_no_partial_output(tmp_path):
     scans = tmp_path / "scans"
     scans.mkdir()
-    count = 6
+    count = 4
     for k in range(count):
         shutil.copy(DOT_DATA / "slab_measurement.snirf", scans / f"scan-{k}.snirf")
     out = tmp_path / "out"
-    options = ["--baseline", str(DOT_DATA / "slab_baseline.snirf"), "--slab-thickness-mm", "60"]
+    options = [
+        *("--baseline", str(DOT_DATA / "slab_baseline.snirf")),
+        *("--slab-thickness-mm", "60", "--method", "linear"),
+    ]
     with dask_cluster(tmp_path) as (address, workers):
         batch = subprocess.Popen(
             [
