@@ -59,16 +59,16 @@ def cached_records(folder: Path, count: int) -> list[Path]:
     return paths
 
 
-def serial_s(records: list[Path], out: Path) -> float:
-    """Wall time of the serial loop, s."""
+def serial_s(records: list[Path], out: Path) -> tuple[float, float]:
+    """Wall time and CPU time of the serial loop, s."""
     out.mkdir(parents=True, exist_ok=True)
     options = PpgOptions()
     process(records[0], options)  # imports and caches warm before the clock starts
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for path in records:
         result = process(path, options)
         batch.write_text_atomically(out / f"{path.name}.ppg.json", json.dumps(result.report))
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - cpu
 
 
 def command_s(records: list[Path], out: Path, workers: int) -> tuple[float, dict]:
@@ -95,18 +95,22 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def running_cluster_s(records: list[Path], out: Path, workers: int) -> tuple[float, list[float]]:
-    """Wall time of the batch on a cluster already started, s, and each worker's peak
-    memory, MB."""
+def running_cluster_s(
+    records: list[Path], out: Path, workers: int
+) -> tuple[float, float, list[float]]:
+    """Wall time of the batch on a cluster already started, s, the CPU time its workers spent,
+    s, and each worker's peak memory, MB."""
     options = PpgOptions()
     warm_up = batch.Outputs(str(out / "warm-up.json"), None)  # workers import before the clock
     with batch.dask_client(workers) as client:
         client.run(batch.analyse_file, "ppg", str(records[0]), options, "", warm_up)
+        cpu = sum(client.run(time.process_time).values())
         started = time.perf_counter()
         batch.run_batch(client, "ppg", records, options, out, batch.options_sha256("ppg", options))
         elapsed = time.perf_counter() - started
+        cpu = sum(client.run(time.process_time).values()) - cpu
         memory = sorted(client.run(peak_rss_mb).values())
-    return elapsed, memory
+    return elapsed, cpu, memory
 
 
 def main() -> None:
@@ -119,22 +123,29 @@ def main() -> None:
     size_mb = sum(p.stat().st_size for p in records) / 1e6
     print(f"{len(records)} records, {size_mb:.0f} MB; load average {os.getloadavg()[0]:.1f}")
     with tempfile.TemporaryDirectory() as scratch:
-        serial = serial_s(records, Path(scratch) / "serial")
+        serial, serial_cpu = serial_s(records, Path(scratch) / "serial")
         command, summary = command_s(records, Path(scratch) / "command", args.workers)
-        running, memory = running_cluster_s(records, Path(scratch) / "running", args.workers)
+        running, cpu, memory = running_cluster_s(records, Path(scratch) / "running", args.workers)
     count = len(records)
-    print(f"serial loop (1 process)            {count / serial:7.2f} files/s  {serial:7.1f} s")
+    workers = args.workers
+    print("                                   files/s   wall s  ratio  CPU ms/file")
     print(
-        f"nirpoct batch --workers {args.workers} (command) "
-        f"{count / command:7.2f} files/s  {command:7.1f} s  ratio {serial / command:.2f}"
+        f"serial loop (1 process)            {count / serial:7.2f}  {serial:7.1f}   1.00"
+        f"  {1e3 * serial_cpu / count:7.0f}"
     )
     print(
-        f"batch on a running cluster         {count / running:7.2f} files/s  {running:7.1f} s"
-        f"  ratio {serial / running:.2f}"
+        f"nirpoct batch --workers {workers} (command) {count / command:7.2f}  {command:7.1f}"
+        f"  {serial / command:5.2f}  (start-up {command - summary['wall_s']:.1f} s)"
+    )
+    print(
+        f"batch on a running cluster         {count / running:7.2f}  {running:7.1f}"
+        f"  {serial / running:5.2f}  {1e3 * cpu / count:7.0f} (workers: hash, analysis, write)"
     )
     print(f"peak memory per worker             {', '.join(f'{m:.0f}' for m in memory)} MB")
-    print(f"batch summary: {summary['ok']} ok, {summary['failed']} failed")
-    print(f"load average at the end {os.getloadavg()[0]:.1f}")
+    print(
+        f"batch summary: {summary['ok']} ok, {summary['failed']} failed; "
+        f"load average at the end {os.getloadavg()[0]:.1f}"
+    )
 
 
 if __name__ == "__main__":
