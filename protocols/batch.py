@@ -149,7 +149,8 @@ def expand_inputs(
     """The input files named by files, directories (searched recursively) and globs.
 
     Files named one by one are taken whatever their ending; a directory search and a glob
-    that matches a directory pick up the files whose name ends with one of `suffixes`.
+    that matches a directory pick up the files whose name ends with one of `suffixes` (not
+    hidden ones, such as the temporary files of a write in progress).
     Everything inside `excluded` (files or folders) is left out.
 
     Returns
@@ -178,7 +179,9 @@ def expand_inputs(
                 found.update(
                     p.resolve()
                     for p in match.rglob("*")
-                    if p.is_file() and p.name.lower().endswith(tuple(suffixes))
+                    if p.is_file()
+                    and not p.name.startswith(".")
+                    and p.name.lower().endswith(tuple(suffixes))
                 )
             else:
                 found.add(match.resolve())
@@ -207,10 +210,10 @@ def file_sha256(path: str | Path) -> tuple[str, int]:
         return digest.hexdigest(), os.fstat(stream.fileno()).st_size
 
 
-def options_sha256(analysis: str, options: object, files: Sequence[Path] = ()) -> str:
+def options_sha256(analysis: str, options: Any, files: Sequence[Path] = ()) -> str:
     """Hash of the analysis, its settings and the content of the files they name (e.g. a
     DOT baseline): two batches with the same hash give the same results."""
-    settings = dataclasses.asdict(options) if dataclasses.is_dataclass(options) else options
+    settings = dataclasses.asdict(options)  # the options are a frozen dataclass
     content = [file_sha256(path)[0] for path in files]
     text = json.dumps(
         {"analysis": analysis, "options": settings, "files": content}, sort_keys=True, default=str

@@ -11,7 +11,7 @@ import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, SupportsInt, cast
 
 import h5py
 import numpy as np
@@ -178,7 +178,9 @@ def _recorded_curve(result: dict, figures: dict) -> SpO2Curve | None:
 def recorded_spo2(record: RunRecord, step_name: str) -> RecordedSpo2 | None:
     """The protocol's (first, in run order) SpO2 analysis of `step_name` in `record`, if the
     run made one."""
-    in_run_order = sorted(record.results.items(), key=lambda item: int(item[1].get("index", 0)))
+    in_run_order = sorted(
+        record.results.items(), key=lambda item: int(cast(SupportsInt, item[1].get("index", 0)))
+    )
     for name, result in in_run_order:
         figures = _figures(result)
         if figures.get("source") != step_name or not {"ppg_signals", "curve_numerator"} & set(
