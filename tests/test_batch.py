@@ -7,6 +7,7 @@ import contextlib
 import csv
 import json
 import os
+import pty
 import shutil
 import signal
 import socket
@@ -334,3 +335,34 @@ def test_killed_worker_loses_no_input_and_leaves_no_partial_output(tmp_path):
         + [f"scan-{k}.snirf.reconstruct.json" for k in range(count)]
         + [f"scan-{k}.snirf.maps.h5" for k in range(count)]
     )
+
+
+def test_progress_on_a_terminal(tmp_path):
+    """Files done / total, rate, time left and failures on stderr when it is a terminal."""
+    folder = tmp_path / "snirf"
+    folder.mkdir()
+    for k in range(2):
+        write_snirf(folder / f"cw-{k}.snirf", small_data())
+    (folder / "notes.snirf").write_text("not SNIRF\n")
+    controller, terminal = pty.openpty()
+    batch = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "protocols.cli", "batch", "nirs", str(folder)),
+            *("--out", str(tmp_path / "out"), "--workers", "1"),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=terminal,
+        text=True,
+    )
+    os.close(terminal)
+    stdout, _ = batch.communicate(timeout=240)
+    drawn = b""
+    with contextlib.suppress(OSError):  # the terminal closes with the process
+        while chunk := os.read(controller, 4096):
+            drawn += chunk
+    os.close(controller)
+    assert batch.returncode == 1
+    last = drawn.decode().replace("\r\n", "\n").split("\r")[-1]
+    assert "3/3 files" in last and "1 failed" in last and "ETA" in last and "/s" in last
+    assert "2 ok, 1 failed" in stdout
