@@ -109,7 +109,7 @@ def test_disk_filling_up_during_a_protocol_run_aborts_it_with_a_closed_record(sm
         time.sleep(0.1)
     with contextlib.suppress(OSError), open(small_disk / "filler", "wb") as filler:
         filler.write(bytes(7_000_000))
-    out, err = process.communicate(timeout=120)
+    _, err = process.communicate(timeout=120)
     assert "Traceback" not in err, err
     (record,) = small_disk.glob("runs/*.h5")
     with h5py.File(record, "r") as root:  # closed: a plain reader opens it

@@ -6,8 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
-from instrument.snirf import read_snirf
-from protocols.analyses.dot import DotOptions, reconstruct_snirf, result_summary, write_dot_maps
+from protocols.analyses.dot import DotOptions, write_dot_maps
+from protocols.analyses.reconstruct_file import ReconstructOptions, process
 from protocols.cli.commands import COMMAND_HELP
 
 
@@ -31,6 +31,15 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "recording, and report the inclusions found.",
     )
     parser.add_argument("measurement", metavar="MEAS.snirf", help="measurement (SNIRF, CW)")
+    add_options(parser)
+    parser.add_argument("--out", metavar="OUT.h5", help="write the maps with their grid (HDF5)")
+    parser.add_argument("--force", action="store_true", help="overwrite an existing OUT.h5")
+    parser.add_argument("--json", action="store_true", help="print a JSON object on stdout")
+    parser.set_defaults(run=run)
+
+
+def add_options(parser: argparse.ArgumentParser) -> None:
+    """The reconstruction options, shared by ``reconstruct`` and ``batch reconstruct``."""
     parser.add_argument(
         "--baseline",
         metavar="BASE.snirf",
@@ -65,10 +74,30 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.add_argument(
         "--rule", choices=("gcv", "lcurve"), default="gcv", help="automatic regularisation rule"
     )
-    parser.add_argument("--out", metavar="OUT.h5", help="write the maps with their grid (HDF5)")
-    parser.add_argument("--force", action="store_true", help="overwrite an existing OUT.h5")
-    parser.add_argument("--json", action="store_true", help="print a JSON object on stdout")
-    parser.set_defaults(run=run)
+
+
+def options_from_args(args: argparse.Namespace) -> ReconstructOptions:
+    """The reconstruction settings the options given by `add_options` ask for.
+
+    Raises
+    ------
+    ValueError
+        If no baseline recording is given.
+    """
+    if args.baseline is None:
+        raise ValueError(
+            "uncalibrated CW intensities cannot be reconstructed: give --baseline BASE.snirf"
+        )
+    dot = DotOptions(
+        thickness_mm=args.slab_thickness_mm,
+        mua_per_mm=args.mua,
+        musp_per_mm=args.musp,
+        voxel_mm=args.voxel_mm,
+        method=args.method,
+        alpha=args.alpha,
+        rule=args.rule,
+    )
+    return ReconstructOptions(baseline=args.baseline, dot=dot)
 
 
 def _check_out(out: str, inputs: tuple[str, ...], force: bool) -> None:
@@ -88,25 +117,14 @@ def _check_out(out: str, inputs: tuple[str, ...], force: bool) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Execute ``nirpoct reconstruct``."""
-    if args.baseline is None:
-        raise ValueError(
-            "uncalibrated CW intensities cannot be reconstructed: give --baseline BASE.snirf"
-        )
+    options = options_from_args(args)
     if args.out:
         _check_out(args.out, (args.measurement, args.baseline), args.force)
-    options = DotOptions(
-        thickness_mm=args.slab_thickness_mm,
-        mua_per_mm=args.mua,
-        musp_per_mm=args.musp,
-        voxel_mm=args.voxel_mm,
-        method=args.method,
-        alpha=args.alpha,
-        rule=args.rule,
-    )
-    result = reconstruct_snirf(read_snirf(args.measurement), read_snirf(args.baseline), options)
+    analysed = process(args.measurement, options)
+    result = analysed.dot
     if args.out:
         write_dot_maps(args.out, result)
-    summary = result_summary(result)
+    summary = analysed.summary
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0
