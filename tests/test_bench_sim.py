@@ -6,7 +6,6 @@ import math
 import socket
 
 import pytest
-import pyvisa
 
 from drivers.sim.bench import LED_WAVELENGTHS_NM, OpticalBench
 from drivers.sim.processes import ScpiSimulator
@@ -20,24 +19,6 @@ pytestmark = pytest.mark.timeout(60)
 def servers():
     with start_in_thread(seed=51) as running:
         yield running
-
-
-@pytest.fixture
-def raw():
-    """Open a raw pyvisa-py connection to a resource (closed after the test)."""
-    manager = pyvisa.ResourceManager("@py")
-    opened = []
-
-    def open_resource(resource_name: str):
-        resource = manager.open_resource(
-            resource_name, read_termination="\n", write_termination="\n", timeout=2000
-        )
-        opened.append(resource)
-        return resource
-
-    yield open_resource
-    for resource in opened:
-        resource.close()
 
 
 def test_responsivity_is_silicon_like():

@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pytest
-import pyvisa
 
 from drivers.sim.lockin_models import SR830_FACTS, SR860_FACTS, Param
 from drivers.sim.scpi_core import ERROR_QUEUE_LENGTH
@@ -22,24 +21,6 @@ CMD = 1 << 5
 def servers():
     with start_in_thread(seed=23) as running:
         yield running
-
-
-@pytest.fixture
-def raw():
-    """Open a raw pyvisa-py connection to a resource (closed after the test)."""
-    manager = pyvisa.ResourceManager("@py")
-    opened = []
-
-    def open_resource(resource_name: str):
-        resource = manager.open_resource(
-            resource_name, read_termination="\n", write_termination="\n", timeout=2000
-        )
-        opened.append(resource)
-        return resource
-
-    yield open_resource
-    for resource in opened:
-        resource.close()
 
 
 def _query(param: Param) -> str:
