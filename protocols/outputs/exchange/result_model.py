@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from calibration.gate import CalibrationUse
 from instrument.run_record import RunRecord, read_run_record
 from protocols.outputs.exchange import codes
 from protocols.outputs.exchange.codes import Code, ResultCoding, Unit
@@ -111,16 +112,6 @@ class DeviceIdentity:
     def equipment_id(self) -> str:
         """The serial number (the board has no EUI-64)."""
         return self.serial or "unknown"
-
-
-@dataclass(frozen=True)
-class CalibrationUse:
-    """A calibration record the run used."""
-
-    record: str
-    content_sha256: str
-    state: str
-    due_date: str
 
 
 @dataclass(frozen=True)
