@@ -14,7 +14,6 @@ its status is not ``running``, is refused.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import os
 import struct
@@ -22,7 +21,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import h5py
+from instrument.run_record import (
+    RunHeader,
+    RunRecordError,
+    finalise_interrupted,
+    read_run_header,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -31,10 +35,6 @@ FLAGS_OFFSET = 11
 """Byte of the file consistency flags in a version 2/3 superblock."""
 QUIET_S = 5.0
 """A record modified more recently than this may still be written; it is not repaired, s."""
-RUN_RECORD_FORMAT = "nirpoct-run"
-PER_FRAME = ("frames", "time_s", "wavelength_nm", "board_temperature_c", "frame_counter",
-             "device_time_us")  # fmt: skip
-INTERRUPTED = "interrupted"
 _MASK = 0xFFFFFFFF
 
 
@@ -140,14 +140,11 @@ def _clear_flags(path: Path) -> None:
         os.fsync(handle.fileno())
 
 
-def _status(path: Path) -> str:
+def _header(path: Path) -> RunHeader:
     try:
-        with h5py.File(path, "r", swmr=True) as root:
-            if root.attrs.get("format") != RUN_RECORD_FORMAT:
-                raise RepairError(f"{path}: not a {RUN_RECORD_FORMAT} record")
-            return str(root.attrs.get("status", ""))
-    except OSError as exc:
-        raise RepairError(f"{path}: cannot be read as a run record ({exc})") from None
+        return read_run_header(path)
+    except RunRecordError as exc:
+        raise RepairError(str(exc)) from None
 
 
 def repair_record(path: str | Path, *, quiet_s: float = QUIET_S) -> RepairOutcome:
@@ -169,11 +166,10 @@ def repair_record(path: str | Path, *, quiet_s: float = QUIET_S) -> RepairOutcom
     if not path.is_file():
         raise RepairError(f"{path}: {'is a folder' if path.is_dir() else 'no such file'}")
     flags = consistency_flags(path)
-    status = _status(path)
+    header = _header(path)
+    status = str(header.metadata.get("status", ""))
     if flags == 0 and status != "running":
-        with h5py.File(path, "r") as root:
-            frames = int(root["raw/frames"].shape[0]) if "raw/frames" in root else 0
-        return RepairOutcome(path, False, status, frames)
+        return RepairOutcome(path, False, status, header.frames)
     if time.time() - path.stat().st_mtime < quiet_s:
         raise RepairError(
             f"{path}: modified {time.time() - path.stat().st_mtime:.1f} s ago; it may still be "
@@ -182,23 +178,10 @@ def repair_record(path: str | Path, *, quiet_s: float = QUIET_S) -> RepairOutcom
     if flags:
         _clear_flags(path)
     try:
-        with h5py.File(path, "r+", libver="latest") as root:
-            raw = root["raw"]
-            lengths = [raw[name].shape[0] for name in PER_FRAME if name in raw]
-            kept = min(lengths) if lengths else 0
-            for name in PER_FRAME:
-                if name in raw and raw[name].shape[0] > kept:
-                    raw[name].resize(kept, axis=0)
-            root.attrs["status"] = INTERRUPTED
-            root.attrs["error"] = (
-                "the writer stopped before closing the record (crash, kill or power loss); "
-                f"finalised by nirpoct with the {kept} frames flushed"
-            )
-            root.attrs["stop_time_utc"] = dt.datetime.now(dt.UTC).isoformat()
-    except (OSError, KeyError) as exc:
-        raise RepairError(f"{path}: cannot be finalised ({exc})") from None
-    logger.info("repaired %s: %d frames kept", path, kept)
-    return RepairOutcome(path, True, INTERRUPTED, kept, max(lengths, default=0) - kept)
+        kept, dropped = finalise_interrupted(path)
+    except RunRecordError as exc:
+        raise RepairError(str(exc)) from None
+    return RepairOutcome(path, True, "interrupted", kept, dropped)
 
 
 @dataclass(frozen=True)
@@ -221,27 +204,20 @@ def record_summary(path: Path) -> RunSummary | None:
     """Status, protocol, start time and frame count of a run record (None when ``path`` is not
     a run record); reads attributes and shapes only, never the frames."""
     try:
-        try:
-            root = h5py.File(path, "r")
-        except OSError:
-            root = h5py.File(path, "r", swmr=True)
-    except OSError:
+        header = read_run_header(path)
+    except RunRecordError:
         return None
-    with root:
-        if root.attrs.get("format") != RUN_RECORD_FORMAT:
-            return None
-        status = str(root.attrs.get("status", ""))
-        if status == "running" and consistency_flags(path):
-            status = "running" if time.time() - path.stat().st_mtime < QUIET_S else "unfinished"
-        protocol = root["protocol"].attrs.get("name", "") if "protocol" in root else ""
-        return RunSummary(
-            file=path.name,
-            path=str(path),
-            status=status,
-            protocol=str(protocol),
-            start_time_utc=str(root.attrs.get("start_time_utc", "")),
-            frames=int(root["raw/frames"].shape[0]) if "raw/frames" in root else 0,
-        )
+    status = str(header.metadata.get("status", ""))
+    if status == "running" and consistency_flags(path):
+        status = "running" if time.time() - path.stat().st_mtime < QUIET_S else "unfinished"
+    return RunSummary(
+        file=path.name,
+        path=str(path),
+        status=status,
+        protocol=str(header.protocol.get("name", "")),
+        start_time_utc=str(header.metadata.get("start_time_utc", "")),
+        frames=header.frames,
+    )
 
 
 def repair_unfinished(folder: str | Path) -> list[RepairOutcome | RepairError]:

@@ -584,3 +584,35 @@ def run_headers(directory: str | Path) -> list[RunHeader]:
         except RunRecordError:
             logger.info("%s is not a readable run record; passed over", path)
     return headers
+
+
+def finalise_interrupted(path: Path) -> tuple[int, int]:
+    """Close a record its writer never finished: keep the frames whose per-frame fields were
+    all flushed, status ``interrupted`` with the reason; (frames kept, frames left out).
+
+    The file must be openable for writing (its HDF5 consistency flags cleared).
+
+    Raises
+    ------
+    RunRecordError
+        The file cannot be finalised (naming it).
+    """
+    try:
+        with h5py.File(path, "r+", libver="latest") as root:
+            raw = root["raw"]
+            names = [name for name in ("frames", *PER_FRAME_FIELDS) if name in raw]
+            lengths = [raw[name].shape[0] for name in names]
+            kept = min(lengths, default=0)
+            for name in names:
+                if raw[name].shape[0] > kept:
+                    raw[name].resize(kept, axis=0)
+            root.attrs["status"] = "interrupted"
+            root.attrs["error"] = (
+                "the writer stopped before closing the record (crash, kill or power loss); "
+                f"finalised by nirpoct with the {kept} frames flushed"
+            )
+            root.attrs["stop_time_utc"] = utc_now_iso()
+    except (OSError, KeyError) as exc:
+        raise RunRecordError(f"{path}: cannot be finalised ({exc})") from None
+    logger.info("finalised %s: %d frames kept", path, kept)
+    return kept, max(lengths, default=0) - kept
