@@ -172,7 +172,7 @@ class ResultsView(QWidget):
             return
         finished = self.outcome.finished
         verdict = self.tr("all QC gates passed") if finished.qc_passed else self.tr("QC not passed")
-        self.summary.setText(
+        text = (
             self.tr("%1 %2: %3, %4\nRun record: %5")
             .replace("%1", self.outcome.protocol.name)
             .replace("%2", self.outcome.protocol.version)
@@ -180,6 +180,15 @@ class ResultsView(QWidget):
             .replace("%4", verdict)
             .replace("%5", str(finished.record_path or "—"))
         )
+        if finished.hospital_delivery:
+            states = [
+                (
+                    self.tr("%1 delivered") if delivered else self.tr("%1 waiting in the outbox")
+                ).replace("%1", channel.upper())
+                for channel, delivered in finished.hospital_delivery.items()
+            ]
+            text += "\n" + self.tr("Hospital systems: %1").replace("%1", ", ".join(states))
+        self.summary.setText(text)
 
     def show_outcome(self, outcome: RunOutcome) -> None:
         """Show a finished run."""

@@ -92,7 +92,9 @@ class RunFinished:
     """The run is over; ``status`` is ``completed``, ``failed`` or ``aborted``.
 
     ``report_pdf`` and ``summary_json`` are ``None`` when they could not be written;
-    ``qc_passed`` is true only when every QC gate ran and passed.
+    ``qc_passed`` is true only when every QC gate ran and passed; ``hospital_delivery`` maps each
+    channel the results were sent on (``hl7``, ``fhir``, ``dicom``) to whether its receiver
+    acknowledged them (False: waiting in the outbox); empty when nothing was sent.
     """
 
     status: str
@@ -100,6 +102,7 @@ class RunFinished:
     report_pdf: Path | None
     summary_json: Path | None
     qc_passed: bool
+    hospital_delivery: dict[str, bool] = field(default_factory=dict)
 
 
 RunEvent = (

@@ -466,9 +466,15 @@ class ProtocolRunner:
         if pdf_path is not None:
             summary["report_pdf"] = str(pdf_path)
             write_summary(json_path, summary)
+        delivery: dict[str, bool] = {}
         if status == "completed" and record_path is not None:
-            self._send_to_hospital(record_path, json_path, pdf_path)
-        finished = RunFinished(status, record_path, pdf_path, json_path, summary["qc_passed"])
+            delivery = self._send_to_hospital(record_path, json_path, pdf_path)
+        if delivery:
+            summary["hospital_delivery"] = delivery
+            write_summary(json_path, summary)
+        finished = RunFinished(
+            status, record_path, pdf_path, json_path, summary["qc_passed"], delivery
+        )
         self.on_event(finished)
         return finished
 
@@ -486,12 +492,15 @@ class ProtocolRunner:
             return None
         return path
 
-    def _send_to_hospital(self, record: Path, summary: Path, report: Path | None) -> None:
+    def _send_to_hospital(
+        self, record: Path, summary: Path, report: Path | None
+    ) -> dict[str, bool]:
         """A completed clinical run's results to the hospital's systems, when the configuration
-        has an ``exchange:`` section; what cannot be delivered now waits in the outbox."""
+        has an ``exchange:`` section; what cannot be delivered now waits in the outbox. Per
+        channel, whether it was delivered."""
         exchange = self.config.exchange
         if exchange is None or not self.protocol.clinical or not self.subject_id:
-            return
+            return {}
         from protocols.outputs.exchange.delivery import deliver_run  # only runs that send
         from protocols.outputs.exchange.outbox import default_outbox_dir
 
@@ -507,7 +516,7 @@ class ProtocolRunner:
             )
         except (ValueError, OSError) as exc:
             self.on_event(RunWarning(f"results not sent to the hospital: {exc}"))
-            return
+            return {}
         for outcome in report_sent.outcomes:
             if not outcome.delivered:
                 self.on_event(
@@ -518,3 +527,4 @@ class ProtocolRunner:
                 )
             else:
                 logger.info("%s delivered to %s", outcome.channel, outcome.destination)
+        return {outcome.channel: outcome.delivered for outcome in report_sent.outcomes}

@@ -218,7 +218,7 @@ def test_a_clinical_run_sends_at_its_end_and_waits_in_the_outbox_when_the_his_is
         delivered = json.loads(run_nirpoct(site, *run))
     finally:
         receiver.stop()
-    assert delivered["status"] == "completed"
+    assert delivered["status"] == "completed" and delivered["hospital_delivery"] == {"hl7": True}
     (message,) = receiver.received
     assert message.ORU_R01_PATIENT_RESULT.ORU_R01_PATIENT.pid.pid_3.cx_1.value == MRN
     assert receiver.acknowledged == [message.msh.msh_10.value]
@@ -226,6 +226,7 @@ def test_a_clinical_run_sends_at_its_end_and_waits_in_the_outbox_when_the_his_is
 
     queued = json.loads(run_nirpoct(site, *run))  # the receiver is down now
     assert queued["status"] == "completed" and queued["record"]
+    assert queued["hospital_delivery"] == {"hl7": False}
     (waiting,) = Outbox(tmp_path / "outbox").messages()
     assert waiting.payload["control_id"] != message.msh.msh_10.value
     receiver = Hl7Receiver(port=port).start()

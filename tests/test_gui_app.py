@@ -331,3 +331,28 @@ def test_every_interface_text_has_a_shipped_chinese_translation(tmp_path):
         assert any("\u4e00" <= ch <= "\u9fff" for ch in chinese), (context, source, chinese)
         assert source.count("%") == chinese.count("%"), (context, source)
         assert translator.translate(context, source) == chinese, (context, source)
+
+
+def test_results_show_the_hospital_delivery_state_in_either_language(qtbot):
+    """A finished clinical run's delivery state (from the runner's RunFinished) is shown with
+    the results: delivered, or waiting in the outbox, per channel."""
+    from gui.results_view import ResultsView
+    from gui.runner_view import RunOutcome
+    from protocols.events import RunFinished
+    from protocols.protocol_file import load_protocol
+
+    view = ResultsView()
+    qtbot.addWidget(view)
+    finished = RunFinished("completed", None, None, None, True, {"hl7": True, "dicom": False})
+    view.show_outcome(RunOutcome(load_protocol("spo2-screening"), finished))
+    assert "Hospital systems: HL7 delivered, DICOM waiting in the outbox" in view.summary.text()
+    languages = Languages(QApplication.instance())
+    languages.set("zh_CN")
+    try:
+        qtbot.waitUntil(lambda: "医院系统" in view.summary.text(), timeout=5000)
+        assert "医院系统：HL7 已送达, DICOM 在发件箱中等待" in view.summary.text()
+    finally:
+        languages.set("en")
+    plain = RunFinished("completed", None, None, None, True)
+    view.show_outcome(RunOutcome(load_protocol("daily-qc"), plain))
+    assert "Hospital" not in view.summary.text()

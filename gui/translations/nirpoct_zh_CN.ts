@@ -260,67 +260,67 @@
 <context>
     <name>LiveView</name>
     <message>
-        <location filename="../live_view.py" line="150"/>
+        <location filename="../live_view.py" line="167"/>
         <source>Duration</source>
         <translation>时长</translation>
     </message>
     <message>
-        <location filename="../live_view.py" line="152"/>
+        <location filename="../live_view.py" line="169"/>
         <source>Start acquisition</source>
         <translation>开始采集</translation>
     </message>
     <message>
-        <location filename="../live_view.py" line="153"/>
+        <location filename="../live_view.py" line="170"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../live_view.py" line="154"/>
+        <location filename="../live_view.py" line="171"/>
         <source>SpO2 (%)</source>
         <translation>血氧饱和度 SpO2 (%)</translation>
     </message>
     <message>
-        <location filename="../live_view.py" line="155"/>
+        <location filename="../live_view.py" line="172"/>
         <source>Pulse rate (bpm)</source>
         <translation>脉率 (次/分)</translation>
     </message>
     <message>
-        <location filename="../live_view.py" line="156"/>
+        <location filename="../live_view.py" line="173"/>
         <source>Perfusion index (%)</source>
         <translation>灌注指数 (%)</translation>
     </message>
     <message>
-        <location filename="../live_view.py" line="157"/>
+        <location filename="../live_view.py" line="174"/>
         <source>Detector image (DN)</source>
         <translation>探测器图像 (DN)</translation>
     </message>
     <message>
-        <location filename="../live_view.py" line="158"/>
+        <location filename="../live_view.py" line="175"/>
         <source>Signal per wavelength</source>
         <translation>各波长信号</translation>
     </message>
     <message>
-        <location filename="../live_view.py" line="159"/>
+        <location filename="../live_view.py" line="176"/>
         <source>Sample</source>
         <translation>样本</translation>
     </message>
     <message>
-        <location filename="../live_view.py" line="160"/>
+        <location filename="../live_view.py" line="177"/>
         <source>Mean level</source>
         <translation>平均值</translation>
     </message>
     <message>
-        <location filename="../live_view.py" line="169"/>
+        <location filename="../live_view.py" line="186"/>
         <source>Acquiring…</source>
         <translation>正在采集…</translation>
     </message>
     <message>
-        <location filename="../live_view.py" line="174"/>
+        <location filename="../live_view.py" line="191"/>
         <source>Stopped.</source>
         <translation>已停止。</translation>
     </message>
     <message>
-        <location filename="../live_view.py" line="178"/>
+        <location filename="../live_view.py" line="195"/>
         <source>%1 frames in %2</source>
         <translation>%1 帧，保存在 %2</translation>
     </message>
@@ -338,62 +338,62 @@
         <translation>%1：%2 %3（到期 %4）</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="165"/>
+        <location filename="../main_window.py" line="166"/>
         <source>nirpoct — NIR point-of-care instrument</source>
         <translation>nirpoct — 近红外即时检测仪</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="167"/>
+        <location filename="../main_window.py" line="168"/>
         <source>(simulated devices)</source>
         <translation>（模拟设备）</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="169"/>
+        <location filename="../main_window.py" line="170"/>
         <source>Language</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="172"/>
+        <location filename="../main_window.py" line="173"/>
         <source>Instrument</source>
         <translation>仪器</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="173"/>
+        <location filename="../main_window.py" line="174"/>
         <source>Live view</source>
         <translation>实时视图</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="174"/>
+        <location filename="../main_window.py" line="175"/>
         <source>Protocol</source>
         <translation>检测方案</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="175"/>
+        <location filename="../main_window.py" line="176"/>
         <source>Results</source>
         <translation>结果</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="176"/>
+        <location filename="../main_window.py" line="177"/>
         <source>Calibration</source>
         <translation>校准</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="215"/>
+        <location filename="../main_window.py" line="219"/>
         <source>CALIBRATION REGISTRY UNREADABLE: %1</source>
         <translation>校准登记库无法读取：%1</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="224"/>
+        <location filename="../main_window.py" line="228"/>
         <source>CALIBRATION NOT VALID: %1. These clinical protocols cannot start: %2.</source>
         <translation>校准无效：%1。以下临床检测方案无法启动：%2。</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="250"/>
+        <location filename="../main_window.py" line="254"/>
         <source>A protocol is running. Abort it and close when it has stopped?</source>
         <translation>检测方案正在运行。是否中止并在其停止后关闭？</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="265"/>
+        <location filename="../main_window.py" line="269"/>
         <source>Aborting the run; the window closes when it has stopped…</source>
         <translation>正在中止运行；停止后窗口将关闭…</translation>
     </message>
@@ -434,74 +434,89 @@
 <context>
     <name>ResultsView</name>
     <message>
-        <location filename="../results_view.py" line="157"/>
+        <location filename="../results_view.py" line="158"/>
         <source>Open PDF report</source>
         <translation>打开 PDF 报告</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="158"/>
+        <location filename="../results_view.py" line="159"/>
         <source>t (s)</source>
         <translation>时间（秒）</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="160"/>
+        <location filename="../results_view.py" line="161"/>
         <source>Step</source>
         <translation>步骤</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="160"/>
+        <location filename="../results_view.py" line="161"/>
         <source>Figure</source>
         <translation>指标</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="160"/>
+        <location filename="../results_view.py" line="161"/>
         <source>Value</source>
         <translation>数值</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="163"/>
+        <location filename="../results_view.py" line="164"/>
         <source>Trends</source>
         <translation>趋势</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="163"/>
+        <location filename="../results_view.py" line="164"/>
         <source>Maps</source>
         <translation>分布图</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="163"/>
+        <location filename="../results_view.py" line="164"/>
         <source>DOT slices</source>
         <translation>DOT 切片</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="163"/>
+        <location filename="../results_view.py" line="164"/>
         <source>Lesions</source>
         <translation>病灶</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="170"/>
+        <location filename="../results_view.py" line="171"/>
         <source>No run yet.</source>
         <translation>尚无运行记录。</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="173"/>
+        <location filename="../results_view.py" line="174"/>
         <source>all QC gates passed</source>
         <translation>所有质控关卡均通过</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="173"/>
+        <location filename="../results_view.py" line="174"/>
         <source>QC not passed</source>
         <translation>质控未通过</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="175"/>
+        <location filename="../results_view.py" line="176"/>
         <source>%1 %2: %3, %4
 Run record: %5</source>
         <translation>%1 %2：%3，%4
 运行记录：%5</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="265"/>
+        <location filename="../results_view.py" line="185"/>
+        <source>%1 delivered</source>
+        <translation>%1 已送达</translation>
+    </message>
+    <message>
+        <location filename="../results_view.py" line="185"/>
+        <source>%1 waiting in the outbox</source>
+        <translation>%1 在发件箱中等待</translation>
+    </message>
+    <message>
+        <location filename="../results_view.py" line="189"/>
+        <source>Hospital systems: %1</source>
+        <translation>医院系统：%1</translation>
+    </message>
+    <message>
+        <location filename="../results_view.py" line="273"/>
         <source>Cannot read the run record: %1</source>
         <translation>无法读取运行记录：%1</translation>
     </message>
@@ -509,239 +524,239 @@ Run record: %5</source>
 <context>
     <name>RunnerView</name>
     <message>
-        <location filename="../runner_view.py" line="251"/>
-        <location filename="../runner_view.py" line="554"/>
+        <location filename="../runner_view.py" line="279"/>
+        <location filename="../runner_view.py" line="581"/>
         <source>Error: %1</source>
         <translation>错误：%1</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="251"/>
-        <location filename="../runner_view.py" line="554"/>
+        <location filename="../runner_view.py" line="279"/>
+        <location filename="../runner_view.py" line="581"/>
         <source>Warning: %1</source>
         <translation>警告：%1</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="254"/>
+        <location filename="../runner_view.py" line="282"/>
         <source>Protocol</source>
         <translation>检测方案</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="255"/>
+        <location filename="../runner_view.py" line="283"/>
         <source>About</source>
         <translation>说明</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="256"/>
+        <location filename="../runner_view.py" line="284"/>
         <source>Calibrations</source>
         <translation>校准</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="257"/>
+        <location filename="../runner_view.py" line="285"/>
         <source>Operator</source>
         <translation>操作员</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="258"/>
+        <location filename="../runner_view.py" line="286"/>
         <source>Subject</source>
         <translation>受试者</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="262"/>
+        <location filename="../runner_view.py" line="290"/>
         <source>stored only as a pseudonym</source>
         <translation>仅以假名存储</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="263"/>
+        <location filename="../runner_view.py" line="291"/>
         <source>Start</source>
         <translation>开始</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="264"/>
-        <location filename="../runner_view.py" line="403"/>
+        <location filename="../runner_view.py" line="292"/>
+        <location filename="../runner_view.py" line="431"/>
         <source>Resume</source>
         <translation>继续</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="264"/>
-        <location filename="../runner_view.py" line="403"/>
+        <location filename="../runner_view.py" line="292"/>
+        <location filename="../runner_view.py" line="431"/>
         <source>Pause</source>
         <translation>暂停</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="265"/>
+        <location filename="../runner_view.py" line="293"/>
         <source>Abort</source>
         <translation>中止</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="266"/>
+        <location filename="../runner_view.py" line="294"/>
         <source>The run waits for you</source>
         <translation>运行正在等待您的操作</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="267"/>
+        <location filename="../runner_view.py" line="295"/>
         <source>Done, continue</source>
         <translation>已完成，继续</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="269"/>
+        <location filename="../runner_view.py" line="297"/>
         <source>Approver override (an expired calibration only; recorded in the audit trail)</source>
         <translation>批准人越权放行（仅限已过期的校准；记录在审计追踪中）</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="271"/>
+        <location filename="../runner_view.py" line="299"/>
         <source>Approver user id</source>
         <translation>批准人用户 ID</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="271"/>
+        <location filename="../runner_view.py" line="299"/>
         <source>Password</source>
         <translation>密码</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="271"/>
+        <location filename="../runner_view.py" line="299"/>
         <source>Reason</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="279"/>
+        <location filename="../runner_view.py" line="307"/>
         <source>Steps</source>
         <translation>步骤</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="280"/>
+        <location filename="../runner_view.py" line="308"/>
         <source>QC gates and messages</source>
         <translation>质控关卡与消息</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="281"/>
-        <location filename="../runner_view.py" line="284"/>
+        <location filename="../runner_view.py" line="309"/>
+        <location filename="../runner_view.py" line="312"/>
         <source>Step</source>
         <translation>步骤</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="281"/>
+        <location filename="../runner_view.py" line="309"/>
         <source>Kind</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="281"/>
+        <location filename="../runner_view.py" line="309"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="285"/>
+        <location filename="../runner_view.py" line="313"/>
         <source>Figure</source>
         <translation>指标</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="286"/>
+        <location filename="../runner_view.py" line="314"/>
         <source>Value</source>
         <translation>数值</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="287"/>
+        <location filename="../runner_view.py" line="315"/>
         <source>Unit</source>
         <translation>单位</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="288"/>
+        <location filename="../runner_view.py" line="316"/>
         <source>Low</source>
         <translation>下限</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="289"/>
+        <location filename="../runner_view.py" line="317"/>
         <source>High</source>
         <translation>上限</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="290"/>
+        <location filename="../runner_view.py" line="318"/>
         <source>Result</source>
         <translation>结果</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="299"/>
-        <location filename="../runner_view.py" line="544"/>
+        <location filename="../runner_view.py" line="327"/>
+        <location filename="../runner_view.py" line="571"/>
         <source>PASS</source>
         <translation>通过</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="299"/>
-        <location filename="../runner_view.py" line="544"/>
+        <location filename="../runner_view.py" line="327"/>
+        <location filename="../runner_view.py" line="571"/>
         <source>FAIL</source>
         <translation>未通过</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="338"/>
+        <location filename="../runner_view.py" line="366"/>
         <source>none required</source>
         <translation>无需校准</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="343"/>
+        <location filename="../runner_view.py" line="371"/>
         <source>checking…</source>
         <translation>正在检查…</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="364"/>
+        <location filename="../runner_view.py" line="392"/>
         <source>due %1</source>
         <translation>到期日 %1</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="377"/>
+        <location filename="../runner_view.py" line="405"/>
         <source>BLOCKED: this clinical protocol needs approved, in-date calibrations. %1</source>
         <translation>已禁止：此临床检测方案需要已批准且在有效期内的校准。%1</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="421"/>
+        <location filename="../runner_view.py" line="449"/>
         <source>The instrument is busy; stop the live acquisition first.</source>
         <translation>仪器正忙；请先停止实时采集。</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="425"/>
+        <location filename="../runner_view.py" line="453"/>
         <source>Enter the operator.</source>
         <translation>请输入操作员。</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="450"/>
+        <location filename="../runner_view.py" line="478"/>
         <source>Running %1…</source>
         <translation>正在运行 %1…</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="459"/>
+        <location filename="../runner_view.py" line="487"/>
         <source>Resumed.</source>
         <translation>已继续。</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="462"/>
+        <location filename="../runner_view.py" line="490"/>
         <source>Paused.</source>
         <translation>已暂停。</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="476"/>
+        <location filename="../runner_view.py" line="504"/>
         <source>Aborting…</source>
         <translation>正在中止…</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="514"/>
+        <location filename="../runner_view.py" line="543"/>
         <source>Run failed: %1</source>
         <translation>运行失败：%1</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="575"/>
+        <location filename="../runner_view.py" line="602"/>
         <source>all QC gates passed</source>
         <translation>所有质控关卡均通过</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="575"/>
+        <location filename="../runner_view.py" line="602"/>
         <source>QC not passed</source>
         <translation>质控未通过</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="577"/>
+        <location filename="../runner_view.py" line="604"/>
         <source>Run %1: %2</source>
         <translation>运行%1：%2</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="592"/>
+        <location filename="../runner_view.py" line="619"/>
         <source>Run refused or failed: %1</source>
         <translation>运行被拒绝或失败：%1</translation>
     </message>
@@ -830,37 +845,37 @@ Run record: %5</source>
 <context>
     <name>Status</name>
     <message>
-        <location filename="../runner_view.py" line="82"/>
+        <location filename="../runner_view.py" line="89"/>
         <source>pending</source>
         <translation>等待中</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="83"/>
+        <location filename="../runner_view.py" line="90"/>
         <source>running</source>
         <translation>运行中</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="84"/>
+        <location filename="../runner_view.py" line="91"/>
         <source>passed</source>
         <translation>通过</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="85"/>
+        <location filename="../runner_view.py" line="92"/>
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="86"/>
+        <location filename="../runner_view.py" line="93"/>
         <source>skipped</source>
         <translation>已跳过</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="87"/>
+        <location filename="../runner_view.py" line="94"/>
         <source>aborted</source>
         <translation>已中止</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="88"/>
+        <location filename="../runner_view.py" line="95"/>
         <source>completed</source>
         <translation>已完成</translation>
     </message>
