@@ -311,6 +311,37 @@ def _doubling_temperature(
     return Measurement(nominal.value, uncertainty, "°C")
 
 
+def _spatial_figures(
+    data: PhotonTransferData, k: float, u_k: float
+) -> tuple[NDArray[np.bool_], NDArray[np.bool_], Measurement, Measurement]:
+    """Hot and dead pixels, DSNU (e⁻) and PRNU (%) of the spatial series, the defect pixels
+    left out of the non-uniformities; ``k`` is the system gain (DN/e⁻) and ``u_k`` its
+    uncertainty."""
+    dark_image, _, _ = spatial_variance(data.spatial_dark)
+    bright_image, _, _ = spatial_variance(data.spatial_bright)
+    hot = hot_pixel_map(dark_image)
+    dead = dead_pixel_map(bright_image - dark_image)
+    normal = ~(hot | dead)
+    pixel_count = int(normal.sum())
+    _, dark_spatial, dark_measured = spatial_variance(data.spatial_dark, normal)
+    _, bright_spatial, bright_measured = spatial_variance(data.spatial_bright, normal)
+    # Sampling variance of a spatial variance estimate: 2 s⁴ / (N - 1).
+    u_dark_spatial = dark_measured * np.sqrt(2.0 / (pixel_count - 1))
+    u_bright_spatial = bright_measured * np.sqrt(2.0 / (pixel_count - 1))
+    dsnu_e = np.sqrt(dark_spatial) / k
+    u_dsnu_rel = _relative((2.0 * dark_spatial, u_dark_spatial), (k, u_k))
+    photo_spatial = bright_spatial - dark_spatial
+    spatial_signal = float(bright_image[normal].mean() - dark_image[normal].mean())
+    prnu = 100.0 * np.sqrt(photo_spatial) / spatial_signal
+    u_prnu_rel = np.hypot(u_bright_spatial, u_dark_spatial) / (2.0 * photo_spatial)
+    return (
+        hot,
+        dead,
+        Measurement(dsnu_e, dsnu_e * u_dsnu_rel, "e⁻"),
+        Measurement(prnu, prnu * u_prnu_rel, "%"),
+    )
+
+
 def characterize(data: PhotonTransferData) -> Emva1288Result:
     """All EMVA 1288 figures of `data`; see ``docs/emva1288.md``."""
     exposure_s = np.asarray(data.exposure_s, dtype=float)
@@ -358,24 +389,7 @@ def characterize(data: PhotonTransferData) -> Emva1288Result:
     linearity = signal_range(signal, saturation, *LINEARITY_RANGE_FRACTIONS)
     linearity_min, linearity_max = linearity_error_percent(photons, signal, linearity)
 
-    dark_image, _, _ = spatial_variance(data.spatial_dark)
-    bright_image, _, _ = spatial_variance(data.spatial_bright)
-    hot = hot_pixel_map(dark_image)
-    dead = dead_pixel_map(bright_image - dark_image)
-    normal = ~(hot | dead)
-    pixel_count = int(normal.sum())
-    _, dark_spatial, dark_measured = spatial_variance(data.spatial_dark, normal)
-    _, bright_spatial, bright_measured = spatial_variance(data.spatial_bright, normal)
-    # Sampling variance of a spatial variance estimate: 2 s⁴ / (N - 1).
-    u_dark_spatial = dark_measured * np.sqrt(2.0 / (pixel_count - 1))
-    u_bright_spatial = bright_measured * np.sqrt(2.0 / (pixel_count - 1))
-    dsnu_e = np.sqrt(dark_spatial) / k
-    u_dsnu_rel = _relative((2.0 * dark_spatial, u_dark_spatial), (k, u_k))
-    photo_spatial = bright_spatial - dark_spatial
-    spatial_signal = float(bright_image[normal].mean() - dark_image[normal].mean())
-    prnu = 100.0 * np.sqrt(photo_spatial) / spatial_signal
-    u_prnu_rel = np.hypot(u_bright_spatial, u_dark_spatial) / (2.0 * photo_spatial)
-
+    hot, dead, dsnu, prnu = _spatial_figures(data, k, u_k)
     doubling = None
     if data.has_dark_current_series:
         doubling = _doubling_temperature(data, dark_mean_fit, k)
@@ -418,8 +432,8 @@ def characterize(data: PhotonTransferData) -> Emva1288Result:
         ),
         linearity_error_min_percent=linearity_min,
         linearity_error_max_percent=linearity_max,
-        dsnu_e=Measurement(dsnu_e, dsnu_e * u_dsnu_rel, "e⁻"),
-        prnu_percent=Measurement(prnu, prnu * u_prnu_rel, "%"),
+        dsnu_e=dsnu,
+        prnu_percent=prnu,
         hot_pixels=_pixel_list(hot),
         dead_pixels=_pixel_list(dead),
         doubling_temperature_c=doubling,
