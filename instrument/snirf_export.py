@@ -46,6 +46,7 @@ import numpy as np
 import yaml
 from numpy.typing import NDArray
 
+from instrument.region_defaults import DEFAULT_REGION_PX
 from instrument.run_record import RunRecord
 from instrument.run_steps import (
     dark_reference_dn,
@@ -56,7 +57,6 @@ from instrument.run_steps import (
 from instrument.snirf import DATA_TYPE_CW_AMPLITUDE, NirsData
 
 FRAMES_PER_CHUNK = 2048
-DEFAULT_REGION_PX = 8
 DEFAULT_BLACK_LEVEL_DN = 64.0
 MAX_LINEAR_DN = 3000.0
 MIN_SIGNAL_DN = 20.0

@@ -24,11 +24,9 @@ from instrument.snirf import (
     NirsData,
     read_snirf,
 )
+from protocols.analyses.option_defaults import DEFAULT_DPF
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_DPF = 6.0
-"""Differential pathlength factor used when neither a DPF nor an age is given."""
 
 KEY_FIGURES = ("channels", "samples", "hbo_min_um", "hbo_max_um", "hbr_min_um", "hbr_max_um")
 """The figures of a result that ``nirpoct batch`` lists in its manifest."""

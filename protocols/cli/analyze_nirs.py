@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+from typing import TYPE_CHECKING
 
-import numpy as np
+from protocols.analyses.option_defaults import DEFAULT_DPF
 
-from instrument.snirf import refuse_unsafe_output, write_snirf
-from protocols.analyses.nirs_file import DEFAULT_DPF, NirsOptions, process
+if TYPE_CHECKING:
+    from protocols.analyses.nirs_file import NirsOptions
 
 
 def register(analyses: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -63,6 +65,8 @@ def add_options(parser: argparse.ArgumentParser) -> None:
 
 def options_from_args(args: argparse.Namespace) -> NirsOptions:
     """The analysis settings the options given by `add_options` ask for."""
+    from protocols.analyses.nirs_file import NirsOptions
+
     return NirsOptions(dpf=args.dpf, age_years=args.age, baseline_s=args.baseline)
 
 
@@ -74,7 +78,7 @@ def dpf_argument(text: str) -> tuple[float, ...]:
         raise argparse.ArgumentTypeError(
             f"expected numbers separated by commas, got {text!r}"
         ) from None
-    if not all(np.isfinite(v) and v > 0.0 for v in values):
+    if not all(math.isfinite(v) and v > 0.0 for v in values):
         raise argparse.ArgumentTypeError(f"DPF values must be positive, got {text!r}")
     return values
 
@@ -94,6 +98,9 @@ def baseline_argument(text: str) -> tuple[float, float]:
 
 def run(args: argparse.Namespace) -> int:
     """Analyse one SNIRF file."""
+    from instrument.snirf import refuse_unsafe_output, write_snirf
+    from protocols.analyses.nirs_file import process
+
     if args.out:
         refuse_unsafe_output(args.out, args.file, overwrite=args.force)
     analysed = process(args.file, options_from_args(args))
