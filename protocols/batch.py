@@ -35,6 +35,7 @@ from distributed import Client, LocalCluster, as_completed
 
 from instrument.instrument import software_version
 from instrument.snirf import write_snirf
+from protocols import rerun
 from protocols.analyses import nirs_file, ppg_file, reconstruct_file
 from protocols.analyses.dot import write_dot_maps
 
@@ -67,7 +68,7 @@ class FileAnalysis:
     Attributes
     ----------
     name : str
-        The analysis (``ppg``, ``nirs``, ``reconstruct``).
+        The analysis (``ppg``, ``nirs``, ``reconstruct``, ``rerun``).
     suffixes : tuple of str
         File name endings a directory search picks up.
     figures : tuple of str
@@ -88,6 +89,7 @@ ANALYSES = {
     "reconstruct": FileAnalysis(
         "reconstruct", (".snirf",), reconstruct_file.KEY_FIGURES, ".maps.h5"
     ),
+    "rerun": FileAnalysis("rerun", (".h5", ".hdf5"), rerun.KEY_FIGURES, None),
 }
 """Analysis name → how the batch runs it."""
 
@@ -274,6 +276,10 @@ def _analysed(name: str, path: str, options: Any, outputs: Outputs) -> dict[str,
         os.chmod(str(outputs.data_path), FILE_MODE & ~_umask())
         write_text_atomically(Path(outputs.json_path), json.dumps(dot.summary, indent=2))
         return reconstruct_file.key_figures(dot)
+    if name == "rerun":
+        reanalysis = rerun.process(path, options)
+        write_text_atomically(Path(outputs.json_path), json.dumps(reanalysis.summary, indent=2))
+        return rerun.key_figures(reanalysis)
     raise ValueError(f"unknown analysis {name!r}; known: {', '.join(ANALYSES)}")
 
 
