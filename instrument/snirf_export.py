@@ -54,7 +54,7 @@ from instrument.run_steps import (
     led_pattern,
     measurement_view,
 )
-from instrument.snirf import DATA_TYPE_CW_AMPLITUDE, NirsData
+from instrument.snirf import DATA_TYPE_CW_AMPLITUDE, RECORD_STATUS_TAG, NirsData
 
 FRAMES_PER_CHUNK = 2048
 DEFAULT_BLACK_LEVEL_DN = 64.0
@@ -416,6 +416,7 @@ def _nirs_data(
             "ManufacturerName": "nirpoct",
             "RunID": str(record.metadata.get("run_id", "")),
             "SoftwareVersion": str(record.metadata.get("software_version", "")),
+            RECORD_STATUS_TAG: str(record.metadata.get("status", "")),
         },
         source_labels=("LED",),
         detector_labels=tuple(f"D{n + 1}" for n in np.flatnonzero(kept)),

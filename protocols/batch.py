@@ -50,6 +50,7 @@ MANIFEST_FIELDS = (
     "options_sha256",
     "status",
     "error",
+    "warning",
     "wall_s",
     "result",
 )
@@ -257,19 +258,20 @@ def _umask() -> int:
 
 
 def _analysed(name: str, path: str, options: Any, outputs: Outputs) -> dict[str, Any]:
-    """Run the analysis of `path`, write its results; return its key figures."""
+    """Run the analysis of `path`, write its results; return its key figures and a warning
+    (a record of a run that did not finish)."""
     Path(outputs.json_path).parent.mkdir(parents=True, exist_ok=True)
     if name == "ppg":
         ppg = ppg_file.process(path, options)
         write_text_atomically(Path(outputs.json_path), json.dumps(ppg.report))
-        return ppg_file.key_figures(ppg)
+        return {**ppg_file.key_figures(ppg), "warning": ppg.warning}
     if name == "nirs":
         nirs = nirs_file.process(path, options)
         write_snirf(str(outputs.data_path), nirs.hemoglobin, overwrite=True)
         os.chmod(str(outputs.data_path), FILE_MODE & ~_umask())
         summary = {**nirs.summary, "out": outputs.data_path}
         write_text_atomically(Path(outputs.json_path), json.dumps(summary, indent=2))
-        return nirs_file.key_figures(nirs)
+        return {**nirs_file.key_figures(nirs), "warning": nirs.warning}
     if name == "reconstruct":
         dot = reconstruct_file.process(path, options)
         write_dot_maps(str(outputs.data_path), dot.dot)
@@ -279,7 +281,7 @@ def _analysed(name: str, path: str, options: Any, outputs: Outputs) -> dict[str,
     if name == "rerun":
         reanalysis = rerun.process(path, options)
         write_text_atomically(Path(outputs.json_path), json.dumps(reanalysis.summary, indent=2))
-        return rerun.key_figures(reanalysis)
+        return {**rerun.key_figures(reanalysis), "warning": reanalysis.warning}
     raise ValueError(f"unknown analysis {name!r}; known: {', '.join(ANALYSES)}")
 
 

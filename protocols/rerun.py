@@ -21,7 +21,7 @@ import numpy as np
 from calibration.gate import CalibrationUse, run_calibrations
 from calibration.registry import USABLE_STATES, RecordNotFound, Registry
 from instrument.acquisition import AcquisitionStats
-from instrument.run_record import RunRecord, read_run_record
+from instrument.run_record import RunRecord, read_run_record, unfinished_note
 from instrument.run_steps import RecordedStep, recorded_steps, step_view
 from protocols.context import RunContext, Segment, StepFailure, StepOutcome
 from protocols.protocol_file import Protocol, parse_protocol
@@ -103,12 +103,15 @@ class RerunFileResult:
         The calibrations the re-analysis used.
     summary : dict
         JSON-able result (the file ``nirpoct batch rerun`` writes).
+    warning : str
+        One line when the record's run did not finish (else "").
     """
 
     record: RunRecord
     steps: dict[str, StepRerun]
     calibrations: list[CalibrationUse]
     summary: dict[str, Any]
+    warning: str = ""
 
 
 class RecordContext(RunContext):
@@ -296,7 +299,8 @@ def process(path: str | Path, options: RerunOptions) -> RerunFileResult:
             for name, rerun in steps.items()
         },
     }
-    return RerunFileResult(record, steps, uses, summary)
+    warning = unfinished_note(path, record.metadata.get("status"))
+    return RerunFileResult(record, steps, uses, summary, warning)
 
 
 def key_figures(result: RerunFileResult) -> dict[str, float | int | str | None]:

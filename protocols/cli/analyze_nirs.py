@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 from typing import TYPE_CHECKING
 
 from protocols.analyses.option_defaults import DEFAULT_DPF
@@ -104,6 +105,8 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         refuse_unsafe_output(args.out, args.file, overwrite=args.force)
     analysed = process(args.file, options_from_args(args))
+    if analysed.warning:
+        print(f"nirpoct: warning: {analysed.warning}", file=sys.stderr)
     if args.out:
         write_snirf(args.out, analysed.hemoglobin, overwrite=args.force)
     summary = {**analysed.summary, "out": args.out}

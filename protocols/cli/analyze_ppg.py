@@ -147,6 +147,8 @@ def run(args: argparse.Namespace) -> int:
     from protocols.analyses.ppg_file import process
 
     analysed = process(args.file, options_from_args(args))
+    if analysed.warning:
+        print(f"nirpoct: warning: {analysed.warning}", file=sys.stderr)
     if analysed.signals.time_base_note:
         print(f"nirpoct: note: {analysed.signals.time_base_note}", file=sys.stderr)
     if args.json:
