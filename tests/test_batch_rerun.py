@@ -105,6 +105,9 @@ def test_rerun_reproduces_the_run_then_follows_a_new_curve(screening, tmp_path, 
     assert float(row["spo2_percent"]) == pytest.approx(recorded["spo2_percent"], abs=1e-9)
     result = json.loads((out / row["result"]).read_text())
     assert result["steps"]["oximetry"]["recorded"]["spo2_percent"] == recorded["spo2_percent"]
+    # Resumed with the registry unchanged: nothing to do.
+    assert _rerun(record_path.parent, "--out", out, "--registry", registry_copy, "--resume") == 0
+    assert _rows(out)[0]["status"] == "skipped"
 
     # A new SpO2 curve approved today: the re-analysis uses it and the SpO2 moves.
     new_curve = _new_curve(registry_copy)
@@ -116,6 +119,12 @@ def test_rerun_reproduces_the_run_then_follows_a_new_curve(screening, tmp_path, 
     assert abs(oximetry.results["spo2_percent"] - recorded["spo2_percent"]) > 1.0
     # The pulse rate does not depend on the curve.
     assert oximetry.results["pulse_rate_bpm"] == pytest.approx(recorded["pulse_rate_bpm"])
+    # A resumed batch sees the registry changed and analyses the run again.
+    assert _rerun(record_path.parent, "--out", out, "--registry", registry_copy, "--resume") == 0
+    (row,) = _rows(out)
+    assert row["status"] == "ok" and float(row["spo2_percent"]) == pytest.approx(
+        oximetry.results["spo2_percent"]
+    )
 
     # --calibration names the old curve: the run's numbers again.
     kinds = {

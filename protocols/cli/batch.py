@@ -95,8 +95,8 @@ def _options(args: argparse.Namespace) -> tuple[Any, list[Path]]:
         options = dataclasses.replace(options, baseline=str(baseline.resolve()))
         return options, [baseline.resolve()]
     if args.analysis == "rerun":
-        audit = Path(options.registry) / batch_rerun.REGISTRY_MARKER
-        return options, [audit] if audit.is_file() else []
+        index = Path(options.registry) / batch_rerun.REGISTRY_INDEX
+        return options, [index] if index.is_file() else []
     return options, []
 
 

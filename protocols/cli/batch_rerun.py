@@ -13,9 +13,10 @@ from protocols.cli.calib_records import REGISTRY_ENV, add_registry_option, defau
 if TYPE_CHECKING:
     from protocols.rerun import RerunOptions
 
-REGISTRY_MARKER = "audit.jsonl"
-"""The registry's audit trail: its content is hashed into the batch's options, so a batch
-resumed after a calibration changed analyses every run again."""
+REGISTRY_INDEX = "index.json"
+"""The registry's index (every record version and its state): its content is hashed into the
+batch's options, so a batch resumed after a calibration changed analyses every run again,
+while an impact assessment (an audit entry, not a change of any record) does not."""
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:
