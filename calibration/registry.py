@@ -37,10 +37,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from calibration.audit import AuditEntry, AuditTrail, verify_chain
 from calibration.record import RecordContent, RecordHeader
+from calibration.roles import ROLES
 from calibration.signatures import (
     MEANINGS,
     ROLE_FOR_MEANING,
-    ROLES,
     AuthorisationError,
     Signature,
     User,

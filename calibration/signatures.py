@@ -23,8 +23,6 @@ from calibration.record import canonical_json
 
 logger = logging.getLogger(__name__)
 
-ROLES: tuple[str, ...] = ("performer", "reviewer", "approver", "administrator")
-"""The roles a registry user can hold (the one list; the CLI's ``--role`` choices too)."""
 MEANINGS: tuple[str, ...] = ("performed", "reviewed", "approved", "revoked")
 ROLE_FOR_MEANING: dict[str, str] = {
     "performed": "performer",

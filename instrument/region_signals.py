@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from instrument.region_defaults import DEFAULT_REGION_PX
 from instrument.run_record import RunRecord
 from instrument.run_steps import frames_by_led_step
 from instrument.snirf_export import (
@@ -36,7 +37,6 @@ __all__ = [
     "region_reflectance",
 ]
 
-DEFAULT_REGION_PX = 8
 DEFAULT_MIN_DISTANCE_MM = 10.0
 
 

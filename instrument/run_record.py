@@ -48,20 +48,28 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import TypeVar
 
 import h5py
 import numpy as np
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 FORMAT = "nirpoct-run"
 FORMAT_VERSION = 1
 FRAME_CHUNK_BYTES = 256 * 1024
 VECTOR_CHUNK = 4096
+UNFINISHED_STATUSES = ("running", "interrupted")
+"""Statuses of a record its writer never closed: still being written (or left open by a
+crash), or finalised after a crash by ``nirpoct records repair``."""
+READ_ERRORS = (KeyError, OSError, RuntimeError, TypeError, AttributeError, ValueError)
+"""What h5py raises on a damaged file's objects; wrapped into :class:`RunRecordError`."""
 
 PER_FRAME_FIELDS: dict[str, str] = {
     "time_s": "f8",
@@ -76,6 +84,28 @@ PER_FRAME_FIELDS: dict[str, str] = {
 
 class RunRecordError(ValueError):
     """A file is not a readable run record; the message says what is wrong with it."""
+
+
+def unfinished_note(source: str | Path, status: object) -> str:
+    """The one-line warning for results of a record whose run did not finish (status
+    ``running`` or ``interrupted``), or "" for a finished one."""
+    if status not in UNFINISHED_STATUSES:
+        return ""
+    return (
+        f"{source}: the run did not finish (record status {status}); the results cover only "
+        "the frames it holds"
+    )
+
+
+def _damage_named(read: Callable[[Path], T], path: str | Path) -> T:
+    """``read(path)``, with any error h5py raises on a damaged file's objects as a
+    :class:`RunRecordError` naming the file."""
+    try:
+        return read(Path(path))
+    except RunRecordError:
+        raise
+    except READ_ERRORS as exc:
+        raise RunRecordError(f"{path}: damaged record ({type(exc).__name__}: {exc})") from None
 
 
 def utc_now_iso() -> str:
@@ -393,8 +423,8 @@ class RunRecord:
 
     @property
     def complete(self) -> bool:
-        """True when the writer closed the record."""
-        return self.metadata.get("status") != "running"
+        """True when the writer closed the record (status neither running nor interrupted)."""
+        return self.metadata.get("status") not in UNFINISHED_STATUSES
 
     @property
     def wavelengths_nm(self) -> tuple[int, ...]:
@@ -427,9 +457,13 @@ def read_run_record(path: str | Path) -> RunRecord:
     Raises
     ------
     RunRecordError
-        If the file is missing, not HDF5, not a run record, or its arrays disagree in length.
+        If the file is missing, not HDF5, not a run record, its arrays disagree in length or
+        its content is damaged.
     """
-    path = Path(path)
+    return _damage_named(_read_run_record, path)
+
+
+def _read_run_record(path: Path) -> RunRecord:
     with _open_for_reading(path) as root:
         _check_layout(root, path)
         raw = root["raw"]
@@ -555,9 +589,12 @@ def read_run_header(path: str | Path) -> RunHeader:
     Raises
     ------
     RunRecordError
-        If the file is missing, not HDF5 or not a run record.
+        If the file is missing, not HDF5, not a run record or damaged.
     """
-    path = Path(path)
+    return _damage_named(_read_run_header, path)
+
+
+def _read_run_header(path: Path) -> RunHeader:
     with _open_for_reading(path) as root:
         if root.attrs.get("format") != FORMAT:
             raise RunRecordError(f"{path}: not a {FORMAT} file")

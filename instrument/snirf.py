@@ -52,12 +52,16 @@ HEMOGLOBIN_LABELS = ("HbO", "HbR", "HbT")
 HEMOGLOBIN_UNIT = "uM"
 UNIT_TAGS = {"LengthUnit": "mm", "TimeUnit": "s", "FrequencyUnit": "Hz"}
 REQUIRED_TAGS = ("SubjectID", "MeasurementDate", "MeasurementTime")
+RECORD_STATUS_TAG = "RecordStatus"
+"""metaDataTag with the status of the run record a file was exported from (``running`` and
+``interrupted``: the run did not finish)."""
 # metaDataTags passed on when writing: none of them identifies a person.
 PASSED_TAGS = (
     *REQUIRED_TAGS,
     "ManufacturerName",
     "Model",
     "RunID",
+    RECORD_STATUS_TAG,
     "SessionID",
     "SoftwareVersion",
 )
@@ -624,7 +628,9 @@ def read_snirf(path: str | Path) -> NirsData:
     """
     path = Path(path)
     if not path.is_file():
-        raise SnirfError(f"{path}: no such file")
+        raise SnirfError(
+            f"{path}: {'is a folder, not a SNIRF file' if path.is_dir() else 'no such file'}"
+        )
     try:
         root = h5py.File(path, "r")
     except OSError:

@@ -46,6 +46,7 @@ import numpy as np
 import yaml
 from numpy.typing import NDArray
 
+from instrument.region_defaults import DEFAULT_REGION_PX
 from instrument.run_record import RunRecord
 from instrument.run_steps import (
     dark_reference_dn,
@@ -53,10 +54,9 @@ from instrument.run_steps import (
     led_pattern,
     measurement_view,
 )
-from instrument.snirf import DATA_TYPE_CW_AMPLITUDE, NirsData
+from instrument.snirf import DATA_TYPE_CW_AMPLITUDE, RECORD_STATUS_TAG, NirsData
 
 FRAMES_PER_CHUNK = 2048
-DEFAULT_REGION_PX = 8
 DEFAULT_BLACK_LEVEL_DN = 64.0
 MAX_LINEAR_DN = 3000.0
 MIN_SIGNAL_DN = 20.0
@@ -416,6 +416,7 @@ def _nirs_data(
             "ManufacturerName": "nirpoct",
             "RunID": str(record.metadata.get("run_id", "")),
             "SoftwareVersion": str(record.metadata.get("software_version", "")),
+            RECORD_STATUS_TAG: str(record.metadata.get("status", "")),
         },
         source_labels=("LED",),
         detector_labels=tuple(f"D{n + 1}" for n in np.flatnonzero(kept)),

@@ -35,6 +35,7 @@ from distributed import Client, LocalCluster, as_completed
 
 from instrument.instrument import software_version
 from instrument.snirf import write_snirf
+from protocols import rerun
 from protocols.analyses import nirs_file, ppg_file, reconstruct_file
 from protocols.analyses.dot import write_dot_maps
 
@@ -49,6 +50,7 @@ MANIFEST_FIELDS = (
     "options_sha256",
     "status",
     "error",
+    "warning",
     "wall_s",
     "result",
 )
@@ -67,7 +69,7 @@ class FileAnalysis:
     Attributes
     ----------
     name : str
-        The analysis (``ppg``, ``nirs``, ``reconstruct``).
+        The analysis (``ppg``, ``nirs``, ``reconstruct``, ``rerun``).
     suffixes : tuple of str
         File name endings a directory search picks up.
     figures : tuple of str
@@ -88,6 +90,7 @@ ANALYSES = {
     "reconstruct": FileAnalysis(
         "reconstruct", (".snirf",), reconstruct_file.KEY_FIGURES, ".maps.h5"
     ),
+    "rerun": FileAnalysis("rerun", (".h5", ".hdf5"), rerun.KEY_FIGURES, None),
 }
 """Analysis name → how the batch runs it."""
 
@@ -255,25 +258,30 @@ def _umask() -> int:
 
 
 def _analysed(name: str, path: str, options: Any, outputs: Outputs) -> dict[str, Any]:
-    """Run the analysis of `path`, write its results; return its key figures."""
+    """Run the analysis of `path`, write its results; return its key figures and a warning
+    (a record of a run that did not finish)."""
     Path(outputs.json_path).parent.mkdir(parents=True, exist_ok=True)
     if name == "ppg":
         ppg = ppg_file.process(path, options)
         write_text_atomically(Path(outputs.json_path), json.dumps(ppg.report))
-        return ppg_file.key_figures(ppg)
+        return {**ppg_file.key_figures(ppg), "warning": ppg.warning}
     if name == "nirs":
         nirs = nirs_file.process(path, options)
         write_snirf(str(outputs.data_path), nirs.hemoglobin, overwrite=True)
         os.chmod(str(outputs.data_path), FILE_MODE & ~_umask())
         summary = {**nirs.summary, "out": outputs.data_path}
         write_text_atomically(Path(outputs.json_path), json.dumps(summary, indent=2))
-        return nirs_file.key_figures(nirs)
+        return {**nirs_file.key_figures(nirs), "warning": nirs.warning}
     if name == "reconstruct":
         dot = reconstruct_file.process(path, options)
         write_dot_maps(str(outputs.data_path), dot.dot)
         os.chmod(str(outputs.data_path), FILE_MODE & ~_umask())
         write_text_atomically(Path(outputs.json_path), json.dumps(dot.summary, indent=2))
         return reconstruct_file.key_figures(dot)
+    if name == "rerun":
+        reanalysis = rerun.process(path, options)
+        write_text_atomically(Path(outputs.json_path), json.dumps(reanalysis.summary, indent=2))
+        return {**rerun.key_figures(reanalysis), "warning": reanalysis.warning}
     raise ValueError(f"unknown analysis {name!r}; known: {', '.join(ANALYSES)}")
 
 

@@ -63,7 +63,7 @@ def _damaged_inputs(folder: Path, record: Path) -> dict[str, str]:
     shutil.copy(DOT_DATA / "slab_baseline.snirf", folder / "probe.h5")
     return {
         "truncated.h5": "truncated file",
-        "corrupt.h5": "cannot be analysed",
+        "corrupt.h5": "damaged record",
         "photo.h5": "not an HDF5 file",
         "table.csv": "header must be time",
         "probe.h5": "not a nirpoct-run file",

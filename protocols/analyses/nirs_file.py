@@ -18,17 +18,17 @@ import numpy as np
 from numpy.typing import NDArray
 
 from imaging.mbll import IntensityError, baseline_reference, dpf_from_age, hemoglobin_changes
+from instrument.run_record import unfinished_note
 from instrument.snirf import (
     DATA_TYPE_CW_AMPLITUDE,
     DATA_TYPE_PROCESSED,
+    RECORD_STATUS_TAG,
     NirsData,
     read_snirf,
 )
+from protocols.analyses.option_defaults import DEFAULT_DPF
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_DPF = 6.0
-"""Differential pathlength factor used when neither a DPF nor an age is given."""
 
 KEY_FIGURES = ("channels", "samples", "hbo_min_um", "hbo_max_um", "hbr_min_um", "hbr_max_um")
 """The figures of a result that ``nirpoct batch`` lists in its manifest."""
@@ -68,12 +68,15 @@ class NirsFileResult:
         Source–detector distance per channel, mm.
     dpf : ndarray, shape (W,)
         DPF used per wavelength.
+    warning : str
+        One line when the file was exported from a run that did not finish (else "").
     """
 
     summary: dict[str, Any]
     hemoglobin: NirsData
     distance_mm: NDArray[np.float64]
     dpf: NDArray[np.float64]
+    warning: str = ""
 
 
 def channel_columns(data: NirsData) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
@@ -248,7 +251,8 @@ def process(path: str | Path, options: NirsOptions) -> NirsFileResult:
         "hbr_um": {"min": float(hbr.min()), "max": float(hbr.max())},
     }
     logger.debug("analysed %s: %d channels", path, len(distance))
-    return NirsFileResult(summary, hb, distance, dpf)
+    warning = unfinished_note(path, data.metadata.get(RECORD_STATUS_TAG))
+    return NirsFileResult(summary, hb, distance, dpf, warning)
 
 
 def key_figures(result: NirsFileResult) -> dict[str, float | int]:

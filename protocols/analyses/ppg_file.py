@@ -26,7 +26,7 @@ from instrument.ppg_signals import (
     resampled,
     selected,
 )
-from instrument.run_record import RunRecord, read_run_record
+from instrument.run_record import RunRecord, read_run_record, unfinished_note
 from instrument.run_steps import dark_reference_dn, measurement_step, step_view
 
 logger = logging.getLogger(__name__)
@@ -87,12 +87,15 @@ class PpgInput:
         the frames here).
     recorded_curve : SpO2Curve or None
         The calibrated curve that analysis used.
+    warning : str
+        One line when the file is a record of a run that did not finish (else "").
     """
 
     signals: PpgSignals
     step: str | None = None
     recorded_by: str | None = None
     recorded_curve: SpO2Curve | None = None
+    warning: str = ""
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,8 @@ class PpgFileResult:
         The signals analysed.
     step, recorded_by : str or None
         As in `PpgInput`.
+    warning : str
+        As in `PpgInput`.
     """
 
     report: dict[str, Any]
@@ -135,6 +140,7 @@ class PpgFileResult:
     signals: PpgSignals
     step: str | None
     recorded_by: str | None
+    warning: str = ""
 
 
 def _figures(result: dict[str, Any]) -> dict[str, Any]:
@@ -203,6 +209,8 @@ def load_input(path: str | Path, options: PpgOptions) -> PpgInput:
         If the file is missing or is neither a run record nor a PPG CSV file.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path}: is a folder, not a run record or CSV file")
     if not path.is_file():
         raise ValueError(f"{path}: no such file")
     if not h5py.is_hdf5(path):
@@ -232,6 +240,7 @@ def load_input(path: str | Path, options: PpgOptions) -> PpgInput:
         None if step is None else step.name,
         recorded_by,
         None if recorded is None else recorded.curve,
+        unfinished_note(path, record.metadata.get("status")),
     )
 
 
@@ -310,6 +319,7 @@ def process(path: str | Path, options: PpgOptions) -> PpgFileResult:
         signals,
         given.step,
         given.recorded_by,
+        given.warning,
     )
 
 

@@ -7,26 +7,18 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from calibration.gate import CalibrationRefused, check_calibrations
-from calibration.registry import Registry
 from drivers.errors import DeviceError
-from drivers.sim.faults import FaultPlan
-from instrument.acquisition import AcquisitionStats
-from instrument.disk_space import FreeSpaceMonitor, check_free_space, record_bytes
-from instrument.instrument import AcquisitionError, Instrument
-from protocols.cli.calib_records import (
-    add_override_options,
-    add_registry_option,
-    default_registry,
-    override_from_args,
-)
 from protocols.cli.commands import COMMAND_HELP
 from protocols.cli.common import add_instrument_options, instrument_config
-from protocols.cli.output_file import finalise_unfinished_records, output_folder
 from protocols.cli.progress import ProgressBar
-from protocols.registry_witness import head_attributes, rollback_problems
+
+if TYPE_CHECKING:
+    from calibration.registry import Registry
+    from drivers.sim.faults import FaultPlan
+    from instrument.acquisition import AcquisitionStats
+
 
 MAX_DURATION_S = 24 * 3600.0
 """Longest acquisition one command may ask for, s."""
@@ -34,6 +26,8 @@ MAX_DURATION_S = 24 * 3600.0
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the command to the top-level parser."""
+    from protocols.cli.calib_records import add_override_options, add_registry_option
+
     parser = commands.add_parser(
         "acquire",
         help=COMMAND_HELP["acquire"],
@@ -74,6 +68,11 @@ def calibrations_used(
     """Check the run's calibrations (refusing a clinical run that may not proceed, also on a
     registry older than the one the newest records of ``--out`` used); the calibrations as the
     record stores them, and the registry they come from."""
+    from calibration.gate import CalibrationRefused, check_calibrations
+    from calibration.registry import Registry
+    from protocols.cli.calib_records import default_registry, override_from_args
+    from protocols.registry_witness import rollback_problems
+
     record_ids = list(
         dict.fromkeys(
             [*args.calibration, board_calibration_id] if board_calibration_id else args.calibration
@@ -98,6 +97,8 @@ def calibrations_used(
 
 def fault_plan(text: str) -> FaultPlan:
     """Parse ``--sim-fault`` so that argparse shows the parser's own message."""
+    from drivers.sim.faults import FaultPlan
+
     try:
         return FaultPlan.parse(text)
     except ValueError as exc:
@@ -130,6 +131,11 @@ def print_human(report: dict[str, Any]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Execute ``nirpoct acquire``."""
+    from instrument.disk_space import FreeSpaceMonitor, check_free_space, record_bytes
+    from instrument.instrument import AcquisitionError, Instrument
+    from protocols.cli.output_file import finalise_unfinished_records, output_folder
+    from protocols.registry_witness import head_attributes
+
     if not math.isfinite(args.duration) or not 0 < args.duration <= MAX_DURATION_S:
         raise ValueError(
             f"--duration must be a finite number of seconds > 0 and at most {MAX_DURATION_S:g} "

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import sys
+from typing import TYPE_CHECKING
 
-import numpy as np
+from protocols.analyses.option_defaults import DEFAULT_DPF
 
-from instrument.snirf import refuse_unsafe_output, write_snirf
-from protocols.analyses.nirs_file import DEFAULT_DPF, NirsOptions, process
+if TYPE_CHECKING:
+    from protocols.analyses.nirs_file import NirsOptions
 
 
 def register(analyses: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -63,6 +66,8 @@ def add_options(parser: argparse.ArgumentParser) -> None:
 
 def options_from_args(args: argparse.Namespace) -> NirsOptions:
     """The analysis settings the options given by `add_options` ask for."""
+    from protocols.analyses.nirs_file import NirsOptions
+
     return NirsOptions(dpf=args.dpf, age_years=args.age, baseline_s=args.baseline)
 
 
@@ -74,7 +79,7 @@ def dpf_argument(text: str) -> tuple[float, ...]:
         raise argparse.ArgumentTypeError(
             f"expected numbers separated by commas, got {text!r}"
         ) from None
-    if not all(np.isfinite(v) and v > 0.0 for v in values):
+    if not all(math.isfinite(v) and v > 0.0 for v in values):
         raise argparse.ArgumentTypeError(f"DPF values must be positive, got {text!r}")
     return values
 
@@ -94,9 +99,14 @@ def baseline_argument(text: str) -> tuple[float, float]:
 
 def run(args: argparse.Namespace) -> int:
     """Analyse one SNIRF file."""
+    from instrument.snirf import refuse_unsafe_output, write_snirf
+    from protocols.analyses.nirs_file import process
+
     if args.out:
         refuse_unsafe_output(args.out, args.file, overwrite=args.force)
     analysed = process(args.file, options_from_args(args))
+    if analysed.warning:
+        print(f"nirpoct: warning: {analysed.warning}", file=sys.stderr)
     if args.out:
         write_snirf(args.out, analysed.hemoglobin, overwrite=args.force)
     summary = {**analysed.summary, "out": args.out}

@@ -6,15 +6,15 @@ import argparse
 import json
 import math
 import sys
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from imaging.pulse_oximetry import OximetryResult
-from imaging.spo2_curves import SpO2Curve, parse_polynomial, polynomial_curve
-from imaging.statistics import median_of_finite
-from instrument.ppg_signals import PpgSignals
-from protocols.analyses.ppg_file import PpgOptions, process
 from protocols.cli.common import wavelength_pair
+
+if TYPE_CHECKING:
+    from imaging.pulse_oximetry import OximetryResult
+    from imaging.spo2_curves import SpO2Curve
+    from instrument.ppg_signals import PpgSignals
+    from protocols.analyses.ppg_file import PpgOptions
 
 
 def register(analyses: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -79,6 +79,8 @@ def add_options(parser: argparse.ArgumentParser) -> None:
 
 def options_from_args(args: argparse.Namespace) -> PpgOptions:
     """The analysis settings the options given by `add_options` ask for."""
+    from protocols.analyses.ppg_file import PpgOptions
+
     return PpgOptions(
         fs_hz=args.fs,
         curve=args.curve,
@@ -91,6 +93,8 @@ def options_from_args(args: argparse.Namespace) -> PpgOptions:
 
 def curve_argument(text: str) -> SpO2Curve:
     """Parse ``--curve`` so that argparse shows the parser's own message."""
+    from imaging.spo2_curves import parse_polynomial, polynomial_curve
+
     try:
         return polynomial_curve(parse_polynomial(text))
     except ValueError as exc:
@@ -112,6 +116,10 @@ def _value(value: float, unit: str, digits: int) -> str:
 
 def print_human(result: OximetryResult, signals: PpgSignals, source: str) -> None:
     """The summary for a person."""
+    import numpy as np
+
+    from imaging.statistics import median_of_finite
+
     seconds = result.time_s.size
     withheld = int(np.count_nonzero(np.isnan(result.spo2_percent)))
     wavelengths = "/".join(f"{w:g}" for w in signals.wavelengths_nm)
@@ -136,7 +144,11 @@ def print_human(result: OximetryResult, signals: PpgSignals, source: str) -> Non
 
 def run(args: argparse.Namespace) -> int:
     """Execute ``nirpoct analyze ppg``."""
+    from protocols.analyses.ppg_file import process
+
     analysed = process(args.file, options_from_args(args))
+    if analysed.warning:
+        print(f"nirpoct: warning: {analysed.warning}", file=sys.stderr)
     if analysed.signals.time_base_note:
         print(f"nirpoct: note: {analysed.signals.time_base_note}", file=sys.stderr)
     if args.json:

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from protocols.cli import analyze_nirs, analyze_ppg, reconstruct
+from protocols.cli import analyze_nirs, analyze_ppg, batch_rerun, reconstruct
 from protocols.cli.commands import COMMAND_HELP
 from protocols.cli.progress import ProgressBar
 
@@ -25,6 +25,7 @@ ANALYSIS_HELP = {
     "ppg": ("run records or PPG CSV files", analyze_ppg),
     "nirs": ("SNIRF CW-amplitude files", analyze_nirs),
     "reconstruct": ("SNIRF CW measurements against one --baseline", reconstruct),
+    "rerun": ("protocol run records, with the calibrations valid now", batch_rerun),
 }
 """Analysis → (its inputs, the single command's module that owns its options)."""
 
@@ -93,6 +94,9 @@ def _options(args: argparse.Namespace) -> tuple[Any, list[Path]]:
             raise ValueError(f"--baseline {baseline}: no such file")
         options = dataclasses.replace(options, baseline=str(baseline.resolve()))
         return options, [baseline.resolve()]
+    if args.analysis == "rerun":
+        index = Path(options.registry) / batch_rerun.REGISTRY_INDEX
+        return options, [index] if index.is_file() else []
     return options, []
 
 
@@ -129,7 +133,13 @@ def run(args: argparse.Namespace) -> int:
             "give --resume to continue it or --force to start afresh"
         )
     analysis = batch.ANALYSES[args.analysis]
-    inputs = batch.expand_inputs(args.inputs, analysis.suffixes, [out_dir, *named_files])
+    patterns = args.inputs
+    if getattr(args, "from_impact", None):
+        patterns = batch_rerun.impact_inputs(args)
+        if not patterns:
+            print(f"{args.from_impact}: no run among the inputs is affected; nothing to re-analyse")
+            return EXIT_OK
+    inputs = batch.expand_inputs(patterns, analysis.suffixes, [out_dir, *named_files])
     options_hash = batch.options_sha256(args.analysis, options, named_files)
     progress = _FileProgress()
     with batch.dask_client(args.workers, args.scheduler) as client:

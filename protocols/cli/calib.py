@@ -5,11 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from calibration.emva1288 import Measurement, characterize
-from calibration.photon_transfer import read_photon_transfer
 from protocols.cli import calib_photodiode, calib_records
 from protocols.cli.commands import COMMAND_HELP
-from protocols.cli.output_file import atomic_output, refuse_unsafe_output
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -49,6 +46,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _format(value: object) -> str:
+    from calibration.emva1288 import Measurement
+
     if isinstance(value, Measurement):
         return f"{value.value:.6g} ± {value.uncertainty:.2g} {value.unit}"
     if isinstance(value, tuple):
@@ -58,6 +57,9 @@ def _format(value: object) -> str:
 
 def run_characterize(args: argparse.Namespace) -> int:
     """Execute ``nirpoct calib characterize``."""
+    from calibration.emva1288 import characterize
+    from calibration.photon_transfer import read_photon_transfer
+
     result = characterize(read_photon_transfer(args.dataset))
     if args.json:
         print(json.dumps(result.to_json_dict()))
@@ -72,6 +74,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     """Execute ``nirpoct calib simulate-ptc``."""
     # The physics scene is heavy to import; only this action needs it.
     from drivers.sim.photon_transfer import save_photon_transfer_h5, simulate_photon_transfer
+    from protocols.cli.output_file import atomic_output, refuse_unsafe_output
 
     out = refuse_unsafe_output(args.out, force=args.force)
     truth_out = None

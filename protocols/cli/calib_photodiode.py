@@ -6,16 +6,6 @@ import argparse
 import datetime as dt
 import json
 
-from calibration.photodiode_figures import (
-    BenchSetup,
-    compute_figures,
-    figure_results,
-    record_content,
-)
-from instrument.bench import BenchInstruments
-from instrument.instrument import software_version
-from instrument.photodiode_bench import measure_photodiode
-from protocols.cli.calib_records import context_from_file, create_record, registry_option
 from protocols.cli.common import add_instrument_options, instrument_config
 
 NEEDED = ("lockin", "sourcemeter", "powermeter", "ledsource", "photodiode")
@@ -23,6 +13,8 @@ NEEDED = ("lockin", "sourcemeter", "powermeter", "ledsource", "photodiode")
 
 def register(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the action to ``nirpoct calib``."""
+    from protocols.cli.calib_records import registry_option
+
     parser = actions.add_parser(
         "photodiode",
         parents=[registry_option()],
@@ -38,6 +30,17 @@ def register(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 def run(args: argparse.Namespace) -> int:
     """Execute ``calib photodiode``."""
+    from calibration.photodiode_figures import (
+        BenchSetup,
+        compute_figures,
+        figure_results,
+        record_content,
+    )
+    from instrument.bench import BenchInstruments
+    from instrument.instrument import software_version
+    from instrument.photodiode_bench import measure_photodiode
+    from protocols.cli.calib_records import context_from_file, create_record
+
     if bool(args.context) != bool(args.performer):
         raise ValueError("--context and --performer go together")
     config, _ = instrument_config(args)

@@ -12,35 +12,17 @@ import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import yaml
-
-from calibration.certificate import write_certificate
-from calibration.context import TEMPLATE, CalibrationContext, parse_context
-from calibration.detector_record import detector_characterisation_content
-from calibration.emva1288 import characterize
-from calibration.frame_correction import coefficients_from_photon_transfer
-from calibration.gate import Override
-from calibration.instrument_records import (
-    led_power_content,
-    lockin_verification_content,
-    spo2_curve_content,
-)
-from calibration.led_power import LedSweep, ReferenceDetector, calibrate_led_power
-from calibration.lockin_verification import LockinCheckPoint, ReferenceSource, verify_lockin
-from calibration.photon_transfer import read_photon_transfer
-from calibration.record import RecordContent
-from calibration.registry import Registry, RunUse
-from calibration.signatures import ROLES
-from calibration.spo2_curve import fit_spo2_curve
-from instrument import safe_yaml
-from instrument.instrument import software_version
-from instrument.pseudonym import load_site_key, pseudonymise
-from instrument.run_record import run_headers
+from calibration.roles import ROLES
 from protocols.cli.common import wavelength_pair
-from protocols.cli.csv_table import read_columns
-from protocols.cli.output_file import atomic_output, refuse_unsafe_output
+
+if TYPE_CHECKING:
+    from calibration.context import CalibrationContext
+    from calibration.gate import Override
+    from calibration.record import RecordContent
+    from calibration.registry import Registry
+
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +55,11 @@ def context_from_file(path: str | Path) -> CalibrationContext:
     ValueError
         Naming the file: unreadable, not YAML, beyond the YAML bounds, or malformed.
     """
+    import yaml
+
+    from calibration.context import parse_context
+    from instrument import safe_yaml
+
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -114,6 +101,8 @@ def add_override_options(parser: argparse.ArgumentParser, purpose: str) -> None:
 def override_from_args(args: argparse.Namespace) -> Override | None:
     """The override the options ask for (the approver's password from ``$NIRPOCT_PASSWORD`` or
     the terminal), or None; each of the two options needs the other."""
+    from calibration.gate import Override
+
     if not args.override_by:
         if args.override_reason:
             raise ValueError("--override-reason needs --override-by")
@@ -137,6 +126,8 @@ def registry_option() -> argparse.ArgumentParser:
 def open_registry(args: argparse.Namespace, *, must_exist: bool = True) -> Registry:
     """The registry the options name; one that is not there is refused when ``must_exist``
     (every action but those that create a registry's first content)."""
+    from calibration.registry import Registry
+
     root = args.registry or default_registry()
     if root.exists() and not root.is_dir():
         raise ValueError(f"calibration registry {root}: is a file, not a registry folder")
@@ -150,7 +141,7 @@ def register_actions(actions: argparse._SubParsersAction[argparse.ArgumentParser
     parent = registry_option()
     _register_users(actions, parent)
     template = actions.add_parser("context-template", help="print an example context file")
-    template.set_defaults(run=lambda args: print(TEMPLATE, end="") or 0)
+    template.set_defaults(run=run_context_template)
     recording = argparse.ArgumentParser(add_help=False, parents=[parent])
     recording.add_argument("--context", required=True, metavar="CONTEXT.yaml")
     recording.add_argument("--performer", required=True, help="user id of who performed it")
@@ -318,6 +309,14 @@ def _register_signing(
     impact.set_defaults(run=run_impact)
 
 
+def run_context_template(args: argparse.Namespace) -> int:
+    """Execute ``calib context-template``."""
+    from calibration.context import TEMPLATE
+
+    print(TEMPLATE, end="")
+    return 0
+
+
 def run_users_add(args: argparse.Namespace) -> int:
     """Execute ``calib users add``."""
     registry = open_registry(args, must_exist=False)
@@ -348,6 +347,12 @@ def run_users_list(args: argparse.Namespace) -> int:
 
 def run_record_detector(args: argparse.Namespace) -> int:
     """Execute ``calib record-detector``."""
+    from calibration.detector_record import detector_characterisation_content
+    from calibration.emva1288 import characterize
+    from calibration.frame_correction import coefficients_from_photon_transfer
+    from calibration.photon_transfer import read_photon_transfer
+    from instrument.instrument import software_version
+
     data = read_photon_transfer(args.dataset)
     content = detector_characterisation_content(
         characterize(data),
@@ -378,6 +383,14 @@ def create_record(args: argparse.Namespace, content: RecordContent) -> int:
 
 def run_record_spo2_curve(args: argparse.Namespace) -> int:
     """Execute ``calib record-spo2-curve``."""
+    import numpy as np
+
+    from calibration.instrument_records import spo2_curve_content
+    from calibration.spo2_curve import fit_spo2_curve
+    from instrument.instrument import software_version
+    from instrument.pseudonym import load_site_key, pseudonymise
+    from protocols.cli.csv_table import read_columns
+
     table = read_columns(args.study, ("ratio", "sao2_percent"), ("subject",))
     key = load_site_key()
     pseudonyms = np.array([pseudonymise(subject, key) for subject in table["subject"]])
@@ -411,6 +424,13 @@ def run_record_spo2_curve(args: argparse.Namespace) -> int:
 
 def run_record_led_power(args: argparse.Namespace) -> int:
     """Execute ``calib record-led-power``."""
+    import numpy as np
+
+    from calibration.instrument_records import led_power_content
+    from calibration.led_power import LedSweep, ReferenceDetector, calibrate_led_power
+    from instrument.instrument import software_version
+    from protocols.cli.csv_table import read_columns
+
     table = read_columns(args.sweep, ("wavelength_nm", "current_ma", "power_w"))
     sweeps = []
     for wavelength in np.unique(table["wavelength_nm"]):
@@ -436,6 +456,13 @@ def run_record_led_power(args: argparse.Namespace) -> int:
 
 def run_record_lockin_verification(args: argparse.Namespace) -> int:
     """Execute ``calib record-lockin-verification``."""
+    import numpy as np
+
+    from calibration.instrument_records import lockin_verification_content
+    from calibration.lockin_verification import LockinCheckPoint, ReferenceSource, verify_lockin
+    from instrument.instrument import software_version
+    from protocols.cli.csv_table import read_columns
+
     settings = ("sensitivity_v", "frequency_hz", "reference_amplitude_v", "reference_phase_deg")
     table = read_columns(args.readings, (*settings, "amplitude_v", "phase_deg"))
     keys = np.stack([table[name] for name in settings], axis=1)
@@ -595,6 +622,9 @@ def run_verify(args: argparse.Namespace) -> int:
 
 def run_certificate(args: argparse.Namespace) -> int:
     """Execute ``calib certificate``."""
+    from calibration.certificate import write_certificate
+    from protocols.cli.output_file import atomic_output, refuse_unsafe_output
+
     out = refuse_unsafe_output(args.out, force=args.force, option="--out")
     registry = open_registry(args)
     entry = registry.entry(args.record)
@@ -606,6 +636,9 @@ def run_certificate(args: argparse.Namespace) -> int:
 
 def run_impact(args: argparse.Namespace) -> int:
     """Execute ``calib impact``."""
+    from calibration.registry import RunUse
+    from instrument.run_record import run_headers
+
     runs = [
         RunUse(
             str(header.path), str(header.metadata.get("start_time_utc", "")), header.device_serials

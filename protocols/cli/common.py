@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from instrument.config import InstrumentConfig, load_config, simulated
+if TYPE_CHECKING:
+    from instrument.config import InstrumentConfig
 
 
 def add_instrument_options(parser: argparse.ArgumentParser) -> None:
@@ -19,6 +21,8 @@ def add_instrument_options(parser: argparse.ArgumentParser) -> None:
 
 def instrument_config(args: argparse.Namespace) -> tuple[InstrumentConfig, str]:
     """The configuration the options ask for, and its text."""
+    from instrument.config import load_config, simulated
+
     config, text = load_config(args.config)
     if args.sim:
         config = simulated(config)

@@ -7,9 +7,7 @@ import json
 
 from serial.tools import list_ports
 
-from drivers.detector_board import DetectorBoard
 from drivers.errors import DeviceError
-from instrument.instrument import Instrument
 from protocols.cli.commands import COMMAND_HELP
 from protocols.cli.common import add_instrument_options, instrument_config
 
@@ -35,6 +33,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def probe_serial_ports() -> dict[str, dict[str, str]]:
     """Ask every serial port whether a detector board answers on it."""
+    from drivers.detector_board import DetectorBoard
+
     found: dict[str, dict[str, str]] = {}
     for port in list_ports.comports():
         try:
@@ -54,6 +54,8 @@ def probe_serial_ports() -> dict[str, dict[str, str]]:
 
 def run(args: argparse.Namespace) -> int:
     """Execute ``nirpoct devices``."""
+    from instrument.instrument import Instrument
+
     if args.sim or args.config:
         config, text = instrument_config(args)
         with Instrument(config, text) as instrument:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
-from instrument.run_record import read_run_record
-from instrument.run_steps import measurement_step
-from instrument.snirf import refuse_unsafe_output, write_snirf
-from instrument.snirf_export import DEFAULT_REGION_PX, export_run
+from instrument.region_defaults import DEFAULT_REGION_PX
 from protocols.cli.commands import COMMAND_HELP
 
 
@@ -55,8 +53,16 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def run_snirf(args: argparse.Namespace) -> int:
     """Export one run record to SNIRF."""
+    from instrument.run_record import read_run_record, unfinished_note
+    from instrument.run_steps import measurement_step
+    from instrument.snirf import refuse_unsafe_output, write_snirf
+    from instrument.snirf_export import export_run
+
     refuse_unsafe_output(args.out, args.record, overwrite=args.force)
     record = read_run_record(args.record)
+    warning = unfinished_note(args.record, record.metadata.get("status"))
+    if warning:
+        print(f"nirpoct: warning: {warning}", file=sys.stderr)
     step = measurement_step(record, args.step)
     export = export_run(
         record,

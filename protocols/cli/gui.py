@@ -6,16 +6,16 @@ import argparse
 import sys
 from pathlib import Path
 
-from protocols.cli.calib_records import add_registry_option, default_registry
 from protocols.cli.commands import COMMAND_HELP
 from protocols.cli.common import add_instrument_options
-from protocols.cli.output_file import finalise_unfinished_records
 
 LANGUAGE_CODES = ("en", "zh_CN")
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the command to the top-level parser."""
+    from protocols.cli.calib_records import add_registry_option
+
     parser = commands.add_parser(
         "gui",
         help=COMMAND_HELP["gui"],
@@ -32,6 +32,8 @@ def run(args: argparse.Namespace) -> int:
     """Execute ``nirpoct gui``."""
     # Qt loads only when the app is asked for: the other commands stay light.
     from gui.app import DesktopUnavailable, main, make_context
+    from protocols.cli.calib_records import default_registry
+    from protocols.cli.output_file import finalise_unfinished_records
 
     finalise_unfinished_records(args.out)
     context = make_context(args.config, args.sim, args.registry or default_registry(), args.out)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from instrument.config import ExchangeConfig, load_config
 from protocols.cli.commands import COMMAND_HELP
-from protocols.outputs.exchange.delivery import describe_destination, send_due
-from protocols.outputs.exchange.outbox import Outbox, OutboxMessage, default_outbox_dir
+
+if TYPE_CHECKING:
+    from instrument.config import ExchangeConfig
+    from protocols.outputs.exchange.outbox import Outbox, OutboxMessage
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -43,6 +44,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _settings(args: argparse.Namespace) -> tuple[Outbox, ExchangeConfig]:
+    from instrument.config import ExchangeConfig, load_config
+    from protocols.outputs.exchange.outbox import Outbox, default_outbox_dir
+
     config = load_config(args.config)[0] if args.config else None
     exchange = (config.exchange if config else None) or ExchangeConfig()
     directory = Path(args.outbox) if args.outbox else default_outbox_dir(exchange.outbox_dir)
@@ -50,6 +54,8 @@ def _settings(args: argparse.Namespace) -> tuple[Outbox, ExchangeConfig]:
 
 
 def _row(message: OutboxMessage) -> dict[str, Any]:
+    from protocols.outputs.exchange.delivery import describe_destination
+
     return {
         "id": message.id,
         "channel": message.channel,
@@ -80,6 +86,8 @@ def _printable(message: OutboxMessage) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     """Execute ``nirpoct outbox``."""
+    from protocols.outputs.exchange.delivery import send_due
+
     outbox, exchange = _settings(args)
     if args.action == "show":
         message = outbox.get(args.id)

@@ -17,10 +17,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-import h5py
-
-from instrument.record_repair import RepairError, repair_unfinished
-
 logger = logging.getLogger(__name__)
 
 PROTECTED_HDF5_FORMATS = {
@@ -36,6 +32,8 @@ def protected_kind(path: Path) -> str | None:
     """What ``path`` is when it must never be replaced (run record, calibration record,
     registry file), else None. An HDF5 file that cannot be opened (e.g. a run record still
     being written) counts as protected."""
+    import h5py
+
     resolved = path.resolve()
     if any((folder / REGISTRY_MARKER).is_file() for folder in resolved.parents):
         return "a file of a calibration registry"
@@ -114,6 +112,8 @@ def output_folder(folder: str | Path, option: str = "--out") -> Path:
 
 def finalise_unfinished_records(folder: str | Path) -> None:
     """Finalise records a crash left open in ``folder``, saying so on standard error."""
+    from instrument.record_repair import RepairError, repair_unfinished
+
     for outcome in repair_unfinished(folder):
         if isinstance(outcome, RepairError):
             print(f"nirpoct: warning: {outcome}", file=sys.stderr)

@@ -6,7 +6,6 @@ import argparse
 import json
 
 from protocols.cli.commands import COMMAND_HELP
-from protocols.protocol_file import load_protocol, shipped_protocols
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -22,6 +21,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def list_protocols(args: argparse.Namespace) -> int:
     """Execute ``nirpoct protocols``."""
+    from protocols.protocol_file import load_protocol, shipped_protocols
+
     rows = []
     for name in shipped_protocols():
         protocol = load_protocol(name)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from protocols.analyses.dot import DotOptions, write_dot_maps
-from protocols.analyses.reconstruct_file import ReconstructOptions, process
 from protocols.cli.commands import COMMAND_HELP
+
+if TYPE_CHECKING:
+    from protocols.analyses.reconstruct_file import ReconstructOptions
 
 
 def _values(text: str) -> tuple[float, ...]:
@@ -88,6 +90,9 @@ def options_from_args(args: argparse.Namespace) -> ReconstructOptions:
         raise ValueError(
             "uncalibrated CW intensities cannot be reconstructed: give --baseline BASE.snirf"
         )
+    from protocols.analyses.dot import DotOptions
+    from protocols.analyses.reconstruct_file import ReconstructOptions
+
     dot = DotOptions(
         thickness_mm=args.slab_thickness_mm,
         mua_per_mm=args.mua,
@@ -117,6 +122,9 @@ def _check_out(out: str, inputs: tuple[str, ...], force: bool) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Execute ``nirpoct reconstruct``."""
+    from protocols.analyses.dot import write_dot_maps
+    from protocols.analyses.reconstruct_file import process
+
     options = options_from_args(args)
     if args.out:
         _check_out(args.out, (args.measurement, args.baseline), args.force)

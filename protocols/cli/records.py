@@ -8,7 +8,6 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from instrument.record_repair import RepairError, record_summary, repair_record
 from protocols.cli.commands import COMMAND_HELP
 
 
@@ -38,6 +37,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def run_repair(args: argparse.Namespace) -> int:
     """Execute ``nirpoct records repair``; exit 1 when any record could not be finalised."""
+    from instrument.record_repair import RepairError, repair_record
+
     failed = 0
     for path in args.paths:
         try:
@@ -60,6 +61,8 @@ def run_repair(args: argparse.Namespace) -> int:
 
 def run_list(args: argparse.Namespace) -> int:
     """Execute ``nirpoct records list``."""
+    from instrument.record_repair import record_summary
+
     folder = Path(args.folder)
     if not folder.is_dir():
         raise ValueError(f"{folder}: {'is a file, not' if folder.exists() else 'no such'} folder")

@@ -6,17 +6,14 @@ import argparse
 import json
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from instrument.config import (
-    DicomDestinationConfig,
-    ExchangeConfig,
-    FhirDestinationConfig,
-    Hl7DestinationConfig,
-    load_config,
-)
 from protocols.cli.commands import COMMAND_HELP
-from protocols.outputs.exchange.delivery import DeliveryReport, deliver_run
-from protocols.outputs.exchange.outbox import default_outbox_dir
+
+if TYPE_CHECKING:
+    from instrument.config import ExchangeConfig
+    from protocols.outputs.exchange.delivery import DeliveryReport
+
 
 EXIT_QUEUED = 1
 _HOST_PORT = re.compile(r"^(?P<host>[^:@\s]+):(?P<port>\d{1,5})$")
@@ -54,6 +51,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 def destinations(args: argparse.Namespace, configured: ExchangeConfig | None) -> ExchangeConfig:
     """The exchange settings: the configuration's, with ``--hl7/--fhir/--dicom`` replacing
     its destinations when any is given (other settings, e.g. facility names, are kept)."""
+    from instrument.config import (
+        DicomDestinationConfig,
+        ExchangeConfig,
+        FhirDestinationConfig,
+        Hl7DestinationConfig,
+    )
+
     base = configured or ExchangeConfig()
     if not (args.hl7 or args.fhir or args.dicom):
         if base.hl7 is None and base.fhir is None and base.dicom is None:
@@ -99,6 +103,10 @@ def print_report(report: DeliveryReport) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Execute ``nirpoct send``."""
+    from instrument.config import load_config
+    from protocols.outputs.exchange.delivery import deliver_run
+    from protocols.outputs.exchange.outbox import default_outbox_dir
+
     record = Path(args.record)
     config = load_config(args.config)[0] if args.config else None
     exchange = destinations(args, config.exchange if config else None)

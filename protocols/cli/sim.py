@@ -63,17 +63,23 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     board.add_argument(
         "--scenario",
         default="steady",
-        choices=_board_scenarios(),
+        type=_board_scenario,
+        metavar="NAME",
         help="scene to show (only 'steady' so far: the seeded tissue phantom, steady sensor)",
     )
     board.add_argument("--json", action="store_true", help="print one JSON line")
     board.set_defaults(run=run_board)
 
 
-def _board_scenarios() -> tuple[str, ...]:
+def _board_scenario(name: str) -> str:
+    """Check ``--scenario`` against the simulated board's scenes (looked up only when a board
+    is served: the simulator loads SciPy, ``nirpoct sim board --help`` does not)."""
     from drivers.sim.board import SCENARIOS
 
-    return SCENARIOS
+    if name not in SCENARIOS:
+        choices = ", ".join(repr(scenario) for scenario in SCENARIOS)
+        raise argparse.ArgumentTypeError(f"invalid choice: {name!r} (choose from {choices})")
+    return name
 
 
 @contextmanager
