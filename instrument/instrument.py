@@ -18,7 +18,6 @@ import logging
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 from drivers.detector_board import DetectorBoard
@@ -42,16 +41,14 @@ from instrument.run_record import (
     new_record_path,
     record_metadata,
 )
+from instrument.version import VERSION
 
 logger = logging.getLogger(__name__)
 
 
 def software_version() -> str:
-    """Installed version of the nirpoct package."""
-    try:
-        return metadata.version("nirpoct")
-    except metadata.PackageNotFoundError:
-        return "0+unknown"
+    """The version of nirpoct that writes the record."""
+    return VERSION
 
 
 @dataclass(frozen=True)
