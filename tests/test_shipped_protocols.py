@@ -27,6 +27,7 @@ pytestmark = pytest.mark.timeout(180)
 
 RUN_THROUGH_THE_CLI = {"daily-qc", "spo2-screening"}
 RUN_HERE = {"tissue-oxygenation-map", "detector-characterisation", "dot-lesion-scan"}
+RUN_WITH_THEIR_WORKFLOW = {"spo2-accuracy-study"}  # test_spo2_study.py
 
 
 def run(name: str, tmp_path, scale: float):
@@ -57,7 +58,7 @@ def run(name: str, tmp_path, scale: float):
 
 
 def test_every_shipped_protocol_has_an_end_to_end_run():
-    assert set(shipped_protocols()) == RUN_THROUGH_THE_CLI | RUN_HERE
+    assert set(shipped_protocols()) == RUN_THROUGH_THE_CLI | RUN_HERE | RUN_WITH_THEIR_WORKFLOW
 
 
 def test_tissue_oxygenation_map_recovers_the_phantom_saturations(tmp_path):

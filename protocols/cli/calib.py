@@ -7,7 +7,7 @@ import json
 
 from calibration.emva1288 import Measurement, characterize
 from calibration.photon_transfer import read_photon_transfer, write_photon_transfer
-from protocols.cli import calib_photodiode, calib_records
+from protocols.cli import calib_photodiode, calib_records, calib_study
 from protocols.cli.commands import COMMAND_HELP
 from protocols.cli.output_file import atomic_output, refuse_unsafe_output
 
@@ -61,6 +61,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     export_parser.set_defaults(run=run_export)
     calib_records.register_actions(actions)
+    calib_study.register(actions)
     calib_photodiode.register(actions)
 
 
