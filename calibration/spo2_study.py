@@ -33,6 +33,7 @@ __all__ = [
     "DARK_SKIN_FRACTION",
     "MIN_DARK_SKIN_SUBJECTS",
     "SAO2_BANDS_PERCENT",
+    "STUDY_COLUMNS",
     "AccuracyFigures",
     "StudyReport",
     "accuracy_figures",
@@ -41,6 +42,23 @@ __all__ = [
     "skin_tone_group",
 ]
 
+STUDY_COLUMNS = (
+    "study_id",
+    "subject_pseudonym",
+    "sex",
+    "age_band",
+    "skin_tone_scale",
+    "skin_tone",
+    "skin_tone_group",
+    "probe_site",
+    "session",
+    "draw_time_utc",
+    "sao2_percent",
+    "ratio",
+    "ratio_seconds",
+    "quality",
+)
+"""Columns of the study table ``pair`` writes and ``report``/``record-spo2-curve`` read."""
 MIN_DARK_SKIN_SUBJECTS = 2
 DARK_SKIN_FRACTION = 0.15
 SAO2_BANDS_PERCENT = ((70.0, 80.0), (80.0, 90.0), (90.0, 100.0))

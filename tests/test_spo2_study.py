@@ -197,3 +197,22 @@ def test_a_session_of_the_shipped_protocol_pairs_with_reference_samples(tmp_path
     for row in rows:
         assert row["subject_pseudonym"].startswith("sub-") and row["skin_tone_group"] == "dark"
         assert 0.3 < float(row["ratio"]) < 1.5 and int(row["ratio_seconds"]) >= 5
+
+
+def test_simulated_study_curve_holds_on_other_simulated_subjects(tmp_path, capsys):
+    # Product path: simulated subjects with Monk skin tones (epidermal melanin), R through the
+    # product's chain, samples paired with the simulator's truth; the curve fitted to the
+    # table is then checked against the truth of subjects it never saw.
+    from protocols.cli.calib_study import study_report
+    from protocols.cli.calib_study_sim import simulated_subjects, truth_arms
+
+    table = tmp_path / "sim-study.csv"
+    argv = ["calib", "study", "simulate", str(table), "--subjects", "4", "--duration-s", "30"]
+    assert main([*argv, "--first-seed", "101"]) == 0
+    report = study_report(str(table), 1)
+    assert report.overall.subjects == 4 and report.overall.arms_percent < 1.0
+    assert any("fewer than 10" in w for w in report.warnings)
+    unseen = simulated_subjects(301, 2, first_tone=9)  # darkly pigmented, other seeds
+    assert truth_arms(report.curve.coefficients, unseen, 30.0) < 1.5
+    assert main([*argv, "--first-seed", "101"]) != 0  # the table exists: refused without --force
+    assert "exists" in capsys.readouterr().err

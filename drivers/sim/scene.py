@@ -48,6 +48,9 @@ class Scene:
         self.illumination: Callable[[float], tuple[float, float] | None] | None = None
         """Light that replaces the tissue when it returns (photons per pixel, wavelength nm)
         for an exposure (s), e.g. :class:`drivers.sim.illumination.DiffuserTarget`."""
+        self.skin: Callable[[float], float] | None = None
+        """Transmission of the epidermis by wavelength (nm) applied to the tissue's light, e.g.
+        :class:`drivers.sim.skin.SkinTransmission`; None for no melanin."""
 
     @property
     def sensor_shape(self) -> tuple[int, int]:
@@ -104,7 +107,7 @@ class Scene:
             photons, wavelength_nm = uniform
         else:
             photons = self.tissue.photon_rate(t_s, wavelength_nm, drive_current_ma)
-            photons *= exposure_s
+            photons *= exposure_s * (self.skin(wavelength_nm) if self.skin is not None else 1.0)
         return self.sensor.expose(
             photons,
             exposure_s,

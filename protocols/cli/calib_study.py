@@ -25,6 +25,7 @@ from calibration.spo2_study import (
     DEFAULT_LAG_S,
     DEFAULT_MIN_SECONDS,
     DEFAULT_WINDOW_S,
+    STUDY_COLUMNS,
     StudyReport,
     analyse_study,
     pair_with_references,
@@ -39,23 +40,6 @@ logger = logging.getLogger(__name__)
 
 SUBJECT_COLUMNS = ("subject", "sex", "age_band", "skin_tone_scale", "skin_tone", "probe_site")
 REFERENCE_COLUMNS = ("subject", "draw_time")
-STUDY_COLUMNS = (
-    "study_id",
-    "subject_pseudonym",
-    "sex",
-    "age_band",
-    "skin_tone_scale",
-    "skin_tone",
-    "skin_tone_group",
-    "probe_site",
-    "session",
-    "draw_time_utc",
-    "sao2_percent",
-    "ratio",
-    "ratio_seconds",
-    "quality",
-)
-"""Columns of the study table ``pair`` writes and ``report``/``record-spo2-curve`` read."""
 
 
 def register(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -96,6 +80,31 @@ def register(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     report.add_argument("--json", action="store_true", help="print JSON on stdout")
     report.add_argument("--force", action="store_true", help="overwrite an existing PDF")
     report.set_defaults(run=run_report)
+
+    simulate = verbs.add_parser(
+        "simulate", help="the study table of simulated subjects (truth as the co-oximeter)"
+    )
+    simulate.add_argument("out", metavar="STUDY.csv")
+    simulate.add_argument("--subjects", type=int, default=10, help="number of subjects")
+    simulate.add_argument("--first-seed", type=int, default=101)
+    simulate.add_argument("--duration-s", type=float, default=50.0, help="desaturation length")
+    simulate.add_argument("--study-id", default="SIM-DESAT")
+    simulate.add_argument("--force", action="store_true", help="overwrite an existing table")
+    simulate.set_defaults(run=run_simulate)
+
+
+def run_simulate(args: argparse.Namespace) -> int:
+    """Execute ``calib study simulate`` (the physics is heavy to import: only here)."""
+    from protocols.cli.calib_study_sim import write_simulated_study
+
+    return write_simulated_study(
+        args.out,
+        subjects=args.subjects,
+        first_seed=args.first_seed,
+        duration_s=args.duration_s,
+        study_id=args.study_id,
+        force=args.force,
+    )
 
 
 @dataclass(frozen=True)
