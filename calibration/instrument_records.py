@@ -41,12 +41,14 @@ def spo2_curve_content(
     calibration_date: str,
     software_version: str,
     arms_limit_percent: float = FDA_ARMS_LIMIT_PERCENT,
+    study: dict[str, np.ndarray] | None = None,
 ) -> RecordContent:
     """Record of an R → SpO2 curve from a desaturation study (subjects pseudonymised).
 
     Stores the coefficients, their covariance and the (red, infrared) wavelength pair of the
     study, nm, under ``coefficients/``, the study data under ``raw/``, and judges Arms against
-    ``arms_limit_percent`` (FDA guidance: 3 %).
+    ``arms_limit_percent`` (FDA guidance: 3 %). ``study`` adds arrays of an accuracy study
+    (its pairing under ``raw/``, its per-band and per-group figures under ``results/``).
     """
     red, infrared = (float(w) for w in pair_nm)
     if not 0.0 < red < infrared:
@@ -76,6 +78,7 @@ def spo2_curve_content(
             "raw/ratio": np.asarray(ratio, dtype=float),
             "raw/sao2_percent": np.asarray(sao2_percent, dtype=float),
             "raw/subject_pseudonym": np.asarray(subject_pseudonyms, dtype="S"),
+            **(study or {}),
         },
         remarks=" ".join(remarks),
     )

@@ -17,7 +17,7 @@ from typing import Any
 
 import h5py
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 TEMPORAL_BRIGHT = "/temporal/bright"
 TEMPORAL_DARK = "/temporal/dark"
@@ -285,3 +285,40 @@ def write_photon_transfer(path: str | PathLike[str], data: PhotonTransferData) -
             value = getattr(data, field)
             if value is not None:
                 file[group].attrs[name] = value
+
+
+PLANCK_J_S = 6.62607015e-34
+LIGHT_SPEED_M_PER_S = 299792458.0
+DARK_CURRENT_MIN_SPAN_C = 3.0
+"""Smallest temperature span of dark-current stacks that gives a doubling temperature, °C."""
+
+
+def photons_per_pixel(
+    power_w: ArrayLike,
+    aperture_area_mm2: float,
+    pixel_area_um2: float,
+    exposure_s: ArrayLike,
+    wavelength_nm: float,
+) -> NDArray[np.float64]:
+    """Mean photons a pixel receives in a uniform field, from a power meter in that field.
+
+    μ_p = E · A · t · λ / (h c) with the irradiance E = P / A_aperture (EMVA 1288 eq. 3).
+
+    Parameters
+    ----------
+    power_w : array_like
+        Power-meter reading(s) at the sensor plane, W.
+    aperture_area_mm2 : float
+        Aperture area of the power-meter sensor, mm².
+    pixel_area_um2 : float
+        Geometric pixel area, µm².
+    exposure_s : array_like
+        Exposure time(s), s.
+    wavelength_nm : float
+        Wavelength, nm.
+    """
+    irradiance_w_per_m2 = np.asarray(power_w, dtype=float) / (aperture_area_mm2 * 1e-6)
+    photon_energy_j = PLANCK_J_S * LIGHT_SPEED_M_PER_S / (wavelength_nm * 1e-9)
+    energy_j = irradiance_w_per_m2 * pixel_area_um2 * 1e-12 * np.asarray(exposure_s, dtype=float)
+    photons: NDArray[np.float64] = energy_j / photon_energy_j
+    return photons

@@ -24,6 +24,7 @@ class DC2200(VisaDevice):
     """
 
     DEFAULT_NAME = "DC2200"
+    MODES = ("CC", "CB", "PWM", "IMOD", "EMOD")
 
     channel_wavelengths_nm: tuple[float, ...] = ()
     current_range_a: tuple[float, float] | None = None
@@ -79,6 +80,19 @@ class DC2200(VisaDevice):
         if not isinstance(value, bool):
             raise TypeError(f"output_enabled must be a bool, got {type(value).__name__}")
         self.write_checked(f"OUTP {'ON' if value else 'OFF'}")
+
+    @property
+    def mode(self) -> str:
+        """Operating mode: ``CC`` constant current, ``CB`` constant brightness, ``PWM``,
+        ``IMOD`` internal or ``EMOD`` external modulation."""
+        return self.query("SOUR:MODE?").strip().upper()
+
+    @mode.setter
+    def mode(self, value: str) -> None:
+        if value not in self.MODES:
+            logger.info("%s refused mode %r (%s)", self.name, value, ", ".join(self.MODES))
+            raise ValueError(f"{self.name} mode {value!r} not one of {', '.join(self.MODES)}")
+        self.write_checked(f"SOUR:MODE {value}")
 
     @property
     def modulation_depth(self) -> float:

@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from docs.examples.simulated_spo2_study import study_rows
 from drivers.sim.scene import Scene
 from instrument.run_record import read_run_record
+from protocols.cli.calib_study_sim import simulated_subjects, study_rows
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -65,13 +65,14 @@ def created_record(result: subprocess.CompletedProcess[str]) -> str:
 
 def test_the_committed_study_table_is_the_simulators(tmp_path):
     with (EXAMPLES / "spo2-study-sim.csv").open() as handle:
-        rows = [row for row in csv.DictReader(handle) if row["subject"] == "SIM-101"]
-    regenerated = study_rows(101)
+        rows = [row for row in csv.DictReader(handle) if row["session"] == "SIM-101.h5"]
+    subject = simulated_subjects(101, 1)[0]
+    regenerated = study_rows(subject, 50.0, "SIM-DESAT-1", b"any key")
     assert len(rows) == len(regenerated) > 20
-    for row, (ratio, sao2, subject) in zip(rows, regenerated, strict=True):
-        assert float(row["ratio"]) == pytest.approx(ratio, abs=1e-5)
-        assert float(row["sao2_percent"]) == pytest.approx(sao2, abs=0.01)
-        assert row["subject"] == subject
+    for row, again in zip(rows, regenerated, strict=True):
+        assert float(row["ratio"]) == pytest.approx(float(again["ratio"]), abs=1e-5)
+        assert float(row["sao2_percent"]) == pytest.approx(float(again["sao2_percent"]), abs=0.01)
+        assert row["skin_tone"] == "1" and row["skin_tone_group"] == "light"
 
 
 def test_clinical_setup_walkthrough(tmp_path):

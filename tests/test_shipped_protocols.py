@@ -13,17 +13,21 @@ import re
 import pytest
 from pypdf import PdfReader
 
-from drivers.sim.photon_transfer import simulate_photon_transfer
+from calibration.emva1288 import characterize
+from drivers.sim.illumination import diffuser_truth
 from drivers.sim.scene import Scene
 from instrument.config import load_config, simulated
 from instrument.run_record import read_run_record
+from protocols.cli import main
 from protocols.protocol_file import load_protocol, shipped_protocols, step_figures
 from protocols.runner import ProtocolRunner
+from protocols.steps.photon_transfer import photon_transfer_from_record, series_from_record
 
 pytestmark = pytest.mark.timeout(180)
 
 RUN_THROUGH_THE_CLI = {"daily-qc", "spo2-screening"}
 RUN_HERE = {"tissue-oxygenation-map", "detector-characterisation", "dot-lesion-scan"}
+RUN_WITH_THEIR_WORKFLOW = {"spo2-accuracy-study"}  # test_spo2_study.py
 
 
 def run(name: str, tmp_path, scale: float):
@@ -54,7 +58,7 @@ def run(name: str, tmp_path, scale: float):
 
 
 def test_every_shipped_protocol_has_an_end_to_end_run():
-    assert set(shipped_protocols()) == RUN_THROUGH_THE_CLI | RUN_HERE
+    assert set(shipped_protocols()) == RUN_THROUGH_THE_CLI | RUN_HERE | RUN_WITH_THEIR_WORKFLOW
 
 
 def test_tissue_oxygenation_map_recovers_the_phantom_saturations(tmp_path):
@@ -72,23 +76,44 @@ def test_tissue_oxygenation_map_recovers_the_phantom_saturations(tmp_path):
     assert record.results["ippg"]["spo2_map_percent"].shape == (16, 16)
 
 
-def test_detector_characterisation_recovers_the_sensor(tmp_path):
+def test_detector_characterisation_recovers_the_sensor(tmp_path, capsys):
+    # The series is measured through the board and the bench: the bench LED lights the
+    # simulated diffuser in front of the array, the power meter reads the same field.
     finished, summary, figures = run("detector-characterisation", tmp_path, 1.0)
-    _, _, truth = simulate_photon_transfer(0, height=32, width=32, steps=50)
-    emva = figures["emva1288"]
+    ptc, emva = figures["ptc"], figures["emva1288"]
+    truth = diffuser_truth(0, tuple(ptc["window"]), 850.0, ptc["board_temperature_c"])
 
     assert finished.status == "completed" and finished.qc_passed
+    assert ptc["source"] == "instrument" and ptc["power_meter_certificate"]
     assert emva["system_gain_dn_per_e"] == pytest.approx(truth["system_gain_dn_per_e"], rel=0.03)
     assert emva["quantum_efficiency_percent"] == pytest.approx(
         truth["quantum_efficiency_percent"], rel=0.05
     )
     assert emva["dark_noise_e"] == pytest.approx(truth["dark_noise_e"], rel=0.05)
     assert emva["prnu_percent"] == pytest.approx(truth["prnu_percent"], rel=0.1)
+    assert emva["dsnu_e"] == pytest.approx(truth["dsnu_e"], rel=0.1)
     assert emva["hot_pixel_count"] == len(truth["hot_pixels"])
+    assert emva["dead_pixel_count"] == len(truth["dead_pixels"])
     gates = {g["step"]: g for g in summary["qc_gates"]}
     assert gates["system-gain"]["passed"] and gates["system-gain"]["value"] == pytest.approx(
         emva["system_gain_dn_per_e"]
     )
+    # Every frame and reading is in the record: the figures are recomputed from it alone.
+    record = read_run_record(finished.record_path)
+    series = series_from_record(record, "ptc")
+    assert series.bright.shape[:2] == (50, 2) and series.power_w.shape == (50, 3)
+    again = characterize(photon_transfer_from_record(record, "ptc"))
+    assert again.system_gain_dn_per_e.value == pytest.approx(emva["system_gain_dn_per_e"])
+    assert again.quantum_efficiency_percent.value == pytest.approx(
+        emva["quantum_efficiency_percent"]
+    )
+    # ... and exported as a PTC.h5 dataset that the calibration commands read.
+    exported = tmp_path / "ptc.h5"
+    assert main(["calib", "export-ptc", str(finished.record_path), str(exported)]) == 0
+    capsys.readouterr()
+    assert main(["calib", "characterize", str(exported), "--json"]) == 0
+    from_file = json.loads(capsys.readouterr().out)
+    assert from_file["prnu_percent"]["value"] == pytest.approx(emva["prnu_percent"])
 
 
 def test_dot_lesion_scan_runs_end_to_end_with_a_lesion_table_inside_the_volume(tmp_path):

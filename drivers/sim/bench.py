@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 import threading
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -202,6 +203,8 @@ class OpticalBench:
     photodiode_fraction: float = 1e-3
     power_meter_fraction: float = 0.1
     bias_v: float = 0.0
+    led_listeners: list[Callable[[OpticalBench], None]] = field(default_factory=list)
+    """Called with the bench after every LED change (e.g. the illumination head's link)."""
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
 
     def rng(self, stream: str) -> np.random.Generator:
@@ -232,6 +235,8 @@ class OpticalBench:
                 if not 0.0 <= drive_current_a <= 1.0:
                     raise ValueError(f"LED drive current {drive_current_a} A outside 0 … 1 A")
                 self.led = replace(self.led, drive_current_a=float(drive_current_a))
+            for listener in self.led_listeners:
+                listener(self)
 
     def set_bias(self, bias_v: float) -> None:
         """Apply ``bias_v`` across the photodiode, V (anode minus cathode)."""

@@ -19,12 +19,14 @@ import signal
 import sys
 import time
 import tty
+from pathlib import Path
 
 import numpy as np
 
 from drivers.detector_protocol import StreamDecoder
 from drivers.sim.board_device import BoardDevice
 from drivers.sim.faults import FaultInjector, FaultPlan
+from drivers.sim.illumination import DiffuserTarget
 from drivers.sim.scene import Scene
 
 # A device whose host stops reading cannot buffer forever: past this many bytes waiting to be
@@ -138,11 +140,18 @@ sensor and board temperature (the only scene so far)."""
 
 
 def open_board(
-    seed: int = 0, serial: str | None = None, fault: FaultPlan | None = None
+    seed: int = 0,
+    serial: str | None = None,
+    fault: FaultPlan | None = None,
+    light_link: Path | None = None,
 ) -> PtyBoardServer:
     """The simulated board of ``seed`` on a new pseudo-terminal (serve it with
-    :meth:`PtyBoardServer.serve`; its ``port`` is the device path a host opens)."""
+    :meth:`PtyBoardServer.serve`; its ``port`` is the device path a host opens); with
+    ``light_link`` the bench's illumination head can light the array
+    (:mod:`drivers.sim.illumination`)."""
     scene = Scene(seed=seed)
+    if light_link is not None:
+        scene.illumination = DiffuserTarget(light_link, scene.tissue.config.pixel_pitch_mm).photons
     device = BoardDevice(scene, serial=serial or f"SIM{seed:06d}")
     faults = FaultInjector(fault, np.random.default_rng([seed, 0xFA17]))
     return PtyBoardServer(device, faults)
@@ -154,10 +163,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="seed of the physics scene")
     parser.add_argument("--serial", default=None, help="serial number to report")
     parser.add_argument("--fault", type=FaultPlan.parse, default=None, help="KIND@SECONDS")
+    parser.add_argument("--light-link", type=Path, default=None, help="bench light-link file")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    server = open_board(args.seed, args.serial, args.fault)
+    server = open_board(args.seed, args.serial, args.fault, args.light_link)
     identity = server.device.identity
     print(json.dumps({"port": server.port, "serial": identity.serial}), flush=True)
     server.serve(stop_fd=sys.stdin.fileno())

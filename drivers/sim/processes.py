@@ -2,13 +2,16 @@
 
 Each simulator runs as ``python -m MODULE …``, prints one JSON line with its addresses when it
 is ready, and exits when its standard input closes, so it never outlives the process that
-started it. This module imports no physics: the host process stays light.
+started it. A board and a bench started by the same process share a light link
+(:func:`drivers.sim.light_link.light_link_path`): the bench's illumination head can light the
+board's array.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import select
 import subprocess
 import sys
@@ -17,6 +20,7 @@ from typing import Self
 
 from drivers.errors import DeviceError
 from drivers.sim.faults import FaultPlan
+from drivers.sim.light_link import light_link_path
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +133,8 @@ class DetectorBoardSimulator(SimulatorProcess):
 
     def __init__(self, seed: int = 0, fault: FaultPlan | None = None) -> None:
         args = ("--seed", str(seed)) + (("--fault", str(fault)) if fault else ())
-        super().__init__("drivers.sim.board", args)
+        link = ("--light-link", str(light_link_path(os.getpid(), seed)))
+        super().__init__("drivers.sim.board", args + link)
 
     @property
     def port(self) -> str:
@@ -154,7 +159,8 @@ class ScpiSimulator(SimulatorProcess):
     """
 
     def __init__(self, seed: int = 0, *, extra_args: tuple[str, ...] = ()) -> None:
-        super().__init__("drivers.sim.scpi_server", ("--seed", str(seed), *extra_args))
+        link = ("--light-link", str(light_link_path(os.getpid(), seed)))
+        super().__init__("drivers.sim.scpi_server", ("--seed", str(seed), *link, *extra_args))
 
     @property
     def resources(self) -> dict[str, str]:

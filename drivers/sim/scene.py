@@ -7,6 +7,7 @@ part its own independent stream, so the same seed and the same sequence of calls
 bit-identical frames.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -44,6 +45,12 @@ class Scene:
             thermal or BoardThermalConfig(), np.random.default_rng(thermal_seed)
         )
         self._noise = np.random.default_rng(noise_seed)
+        self.illumination: Callable[[float], tuple[float, float] | None] | None = None
+        """Light that replaces the tissue when it returns (photons per pixel, wavelength nm)
+        for an exposure (s), e.g. :class:`drivers.sim.illumination.DiffuserTarget`."""
+        self.skin: Callable[[float], float] | None = None
+        """Transmission of the epidermis by wavelength (nm) applied to the tissue's light, e.g.
+        :class:`drivers.sim.skin.SkinTransmission`; None for no melanin."""
 
     @property
     def sensor_shape(self) -> tuple[int, int]:
@@ -94,8 +101,13 @@ class Scene:
         ndarray of uint16, shape (height / binning, width / binning)
             Digital numbers, DN.
         """
-        photons = self.tissue.photon_rate(t_s, wavelength_nm, drive_current_ma)
-        photons *= exposure_s
+        uniform = self.illumination(exposure_s) if self.illumination is not None else None
+        photons: NDArray[np.float64] | float
+        if uniform is not None:
+            photons, wavelength_nm = uniform
+        else:
+            photons = self.tissue.photon_rate(t_s, wavelength_nm, drive_current_ma)
+            photons *= exposure_s * (self.skin(wavelength_nm) if self.skin is not None else 1.0)
         return self.sensor.expose(
             photons,
             exposure_s,

@@ -23,10 +23,12 @@ import socket
 import socketserver
 import sys
 import threading
+from pathlib import Path
 from types import TracebackType
 from typing import Protocol, Self
 
 from drivers.sim.bench import OpticalBench
+from drivers.sim.illumination import publish_bench_light
 from drivers.sim.lockin import sr830_sim, sr860_sim
 from drivers.sim.scpi_instruments import LedSourceSim, PowerMeterSim, SourceMeterSim
 
@@ -185,9 +187,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0, help="bench random seed")
     parser.add_argument("--led-wavelength-nm", type=float, default=850.0)
     parser.add_argument("--led-current-a", type=float, default=0.02)
+    parser.add_argument("--light-link", type=Path, default=None, help="light-link file to write")
     options = parser.parse_args(argv)
 
     bench = OpticalBench(seed=options.seed)
+    if options.light_link is not None:
+        link: Path = options.light_link
+        bench.led_listeners.append(lambda changed: publish_bench_light(changed, link))
     bench.set_led(wavelength_nm=options.led_wavelength_nm, drive_current_a=options.led_current_a)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -196,6 +202,8 @@ def main(argv: list[str] | None = None) -> None:
         threading.Thread(target=_set_on_stdin_eof, args=(stop,), daemon=True).start()
         while not stop.wait(0.5):
             pass
+    if options.light_link is not None:
+        options.light_link.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

@@ -85,7 +85,9 @@ def pair_problems(
 
 def run(step: Any, context: RunContext) -> StepOutcome:
     """Figures are medians over the per-second values that were not withheld;
-    ``withheld_percent`` is the share of seconds without an SpO2 value."""
+    ``withheld_percent`` is the share of seconds without an SpO2 value. The arrays keep R per
+    second and per beat with the beats' quality, for accuracy studies
+    (:mod:`calibration.spo2_study`)."""
     options = dict(step.options)
     options.pop("roi", None)
     roi = analysis_roi(step, context)
@@ -116,6 +118,11 @@ def run(step: Any, context: RunContext) -> StepOutcome:
         "pulse_rate_bpm": np.asarray(result.pulse_rate_bpm, dtype=float),
         "perfusion_index_percent": np.asarray(result.perfusion_index_percent, dtype=float),
         "signal_quality": np.asarray(result.signal_quality, dtype=float),
+        "ratio_of_ratios": np.asarray(result.ratio_of_ratios, dtype=float),
+        "beats_s": np.asarray(result.beats_s, dtype=float),
+        "beat_ratio_of_ratios": np.asarray(result.beat_ratio_of_ratios, dtype=float),
+        "beat_quality": np.asarray(result.beat_quality, dtype=float),
+        "beat_accepted": np.asarray(result.beat_accepted, dtype=bool),
         "ppg_time_s": np.asarray(signals.time_s, dtype=float),
         "ppg_signals": np.asarray(signals.signals, dtype=float),
         "ppg_wavelengths_nm": np.asarray(signals.wavelengths_nm, dtype=float),

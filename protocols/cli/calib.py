@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from protocols.cli import calib_photodiode, calib_records
+from protocols.cli import calib_photodiode, calib_records, calib_study
 from protocols.cli.commands import COMMAND_HELP
 
 
@@ -41,7 +41,24 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="overwrite existing output files (never a run record or a registry file)",
     )
     simulate_parser.set_defaults(run=run_simulate)
+    export_parser = actions.add_parser(
+        "export-ptc",
+        help="write the photon-transfer series a run measured as a PTC.h5 dataset",
+        description=(
+            "Read the photon-transfer series a photon_transfer step measured through the "
+            "instrument from its run record and write it in the PTC.h5 layout that "
+            "'calib characterize' and 'calib record-detector' read."
+        ),
+    )
+    export_parser.add_argument("record", metavar="RUN.h5")
+    export_parser.add_argument("out", metavar="OUT.h5")
+    export_parser.add_argument("--step", default="ptc", help="name of the photon_transfer step")
+    export_parser.add_argument(
+        "--force", action="store_true", help="overwrite an existing output file"
+    )
+    export_parser.set_defaults(run=run_export)
     calib_records.register_actions(actions)
+    calib_study.register(actions)
     calib_photodiode.register(actions)
 
 
@@ -67,6 +84,22 @@ def run_characterize(args: argparse.Namespace) -> int:
     for name, value in vars(result).items():
         if value is not None:
             print(f"{name:40s} {_format(value)}")
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    """Execute ``nirpoct calib export-ptc``."""
+    from calibration.photon_transfer import write_photon_transfer
+    from instrument.run_record import read_run_record
+    from protocols.cli.output_file import atomic_output, refuse_unsafe_output
+    from protocols.steps.photon_transfer import photon_transfer_from_record
+
+    out = refuse_unsafe_output(args.out, force=args.force)
+    data = photon_transfer_from_record(read_run_record(args.record), args.step)
+    with atomic_output(out) as scratch:
+        write_photon_transfer(scratch, data)
+    steps, _, height, width = data.temporal_bright.shape
+    print(f"{steps} exposure steps of {height}×{width} pixels written to {args.out}")
     return 0
 
 

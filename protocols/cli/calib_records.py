@@ -382,26 +382,38 @@ def create_record(args: argparse.Namespace, content: RecordContent) -> int:
 
 
 def run_record_spo2_curve(args: argparse.Namespace) -> int:
-    """Execute ``calib record-spo2-curve``."""
+    """Execute ``calib record-spo2-curve`` on a plain table (ratio, sao2_percent, subject) or
+    on the study table of ``calib study pair`` (kept with its pairing and per-group figures)."""
     import numpy as np
 
     from calibration.instrument_records import spo2_curve_content
     from calibration.spo2_curve import fit_spo2_curve
     from instrument.instrument import software_version
     from instrument.pseudonym import load_site_key, pseudonymise
-    from protocols.cli.csv_table import read_columns
+    from protocols.cli.calib_study import read_study_table, study_arrays, study_report
+    from protocols.cli.csv_table import read_columns, read_header
 
-    table = read_columns(args.study, ("ratio", "sao2_percent"), ("subject",))
-    key = load_site_key()
-    pseudonyms = np.array([pseudonymise(subject, key) for subject in table["subject"]])
-    curve = fit_spo2_curve(
-        table["ratio"],
-        table["sao2_percent"],
-        pseudonyms,
-        degree=args.degree,
-        study_id=args.study_id,
-    )
-    for warning in curve.warnings:
+    header = read_header(args.study)
+    study = None
+    if "subject_pseudonym" in header:
+        table = read_study_table(args.study)
+        pseudonyms = table["subject_pseudonym"]
+        study = study_report(args.study, args.degree)
+        curve = study.curve
+    else:
+        table = read_columns(args.study, ("ratio", "sao2_percent"), ("subject",))
+        key = load_site_key()
+        pseudonyms = np.array([pseudonymise(subject, key) for subject in table["subject"]])
+        curve = fit_spo2_curve(
+            table["ratio"],
+            table["sao2_percent"],
+            pseudonyms,
+            degree=args.degree,
+            study_id=args.study_id,
+        )
+    if curve.study_id != args.study_id:
+        raise ValueError(f"{args.study}: study {curve.study_id!r}, not --study-id {args.study_id}")
+    for warning in study.warnings if study is not None else curve.warnings:
         print(f"nirpoct: warning: {warning}", file=sys.stderr)
     content = spo2_curve_content(
         curve,
@@ -414,6 +426,7 @@ def run_record_spo2_curve(args: argparse.Namespace) -> int:
         calibration_date=args.date,
         software_version=software_version(),
         arms_limit_percent=args.arms_limit,
+        study=study_arrays(args.study, study) if study is not None else None,
     )
     print(
         f"Arms {curve.arms_percent:.2f} %, bias {curve.bias_percent:+.2f} %, "

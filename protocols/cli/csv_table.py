@@ -9,6 +9,21 @@ from typing import Any
 import numpy as np
 
 
+def read_header(path: str | Path) -> list[str]:
+    """Column names of a CSV file's header row (empty for an empty file).
+
+    Raises
+    ------
+    ValueError
+        Naming the file that cannot be read.
+    """
+    try:
+        with open(path, newline="") as handle:
+            return [name.strip() for name in next(csv.reader(handle), [])]
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror}") from None
+
+
 def read_columns(
     path: str | Path, numeric: tuple[str, ...], text: tuple[str, ...] = ()
 ) -> dict[str, np.ndarray]:
