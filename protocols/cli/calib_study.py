@@ -18,6 +18,7 @@ import logging
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -32,9 +33,11 @@ from calibration.spo2_study import (
     skin_tone_group,
 )
 from instrument.pseudonym import load_site_key, pseudonymise
-from instrument.run_record import RunRecord, read_run_record
 from protocols.cli.csv_table import read_columns
 from protocols.cli.output_file import atomic_output, refuse_unsafe_output
+
+if TYPE_CHECKING:
+    from instrument.run_record import RunRecord
 
 logger = logging.getLogger(__name__)
 
@@ -131,6 +134,8 @@ def parse_utc(text: str, where: str) -> float:
 
 def read_session(path: str) -> Session:
     """The R series of an ``spo2`` analysis in a session's run record."""
+    from instrument.run_record import read_run_record  # h5py: not at parse time
+
     record = read_run_record(path)
     for name, stored in record.results.items():
         if "ratio_of_ratios" in stored:
