@@ -7,12 +7,13 @@ The run is :meth:`protocols.runner.ProtocolRunner.run` in a worker thread — th
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QEvent, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QComboBox,
@@ -33,7 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from calibration.gate import CalibrationUse, Override, run_calibrations
-from calibration.registry import Registry
+from calibration.registry import OVERRIDABLE_STATES, USABLE_STATES, Registry
 from gui.calibration_browser import state_text
 from gui.instrument_session import InstrumentSession
 from gui.live_view import VITALS
@@ -53,6 +54,7 @@ from protocols.events import (
 )
 from protocols.protocol_file import Protocol, load_protocol, shipped_protocols
 from protocols.runner import ProtocolRunner
+from protocols.steps import STEP_KINDS
 
 STATUS_COLOURS = {
     "running": QColor("#1565c0"),
@@ -62,17 +64,70 @@ STATUS_COLOURS = {
     "skipped": QColor("#757575"),
 }
 PROGRESS_STEPS = 1000
+CLOCK_MS = 500
+
+
+def step_seconds(protocol: Protocol, duration_scale: float) -> list[float]:
+    """Expected duration (s) of each step: an acquiring or warm-up step's ``duration_s``
+    (scaled), 0 for steps that only compute, check or wait for the operator."""
+    return [
+        duration_scale * float(getattr(step, "duration_s", 0.0) or 0.0)
+        if STEP_KINDS[step.kind].acquires or hasattr(step, "duration_s")
+        else 0.0
+        for step in protocol.steps
+    ]
+
+
+def time_text(seconds: float) -> str:
+    """A duration as ``m:ss``."""
+    whole = max(0, round(seconds))
+    return f"{whole // 60}:{whole % 60:02d}"
 
 
 @dataclass
 class RunOutcome:
-    """What the runner view hands to the results view when a run ends."""
+    """What the runner view (or the run history) hands to the results view.
 
-    protocol: Protocol
+    ``protocol`` is ``None`` for a run read back from the output folder; ``refused`` is true
+    for a clinical run the runner refused before it touched the devices (no record).
+    """
+
+    protocol: Protocol | None
     finished: RunFinished
     step_results: dict[str, dict[str, Any]] = field(default_factory=dict)
     qc: list[QcResult] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
+    protocol_name: str = ""
+    protocol_version: str = ""
+    subject_pseudonym: str = ""
+    start_time_utc: str = ""
+
+    @property
+    def name(self) -> str:
+        """The protocol's name."""
+        return self.protocol.name if self.protocol is not None else self.protocol_name
+
+    @property
+    def version(self) -> str:
+        """The protocol's version."""
+        return self.protocol.version if self.protocol is not None else self.protocol_version
+
+    @property
+    def refused(self) -> bool:
+        """True for a run refused before it started (failed, and no record was made)."""
+        return self.finished.status == "failed" and self.finished.record_path is None
+
+
+def overridable(uses: list[CalibrationUse], kinds: tuple[str, ...]) -> bool:
+    """True when an approver's override can unblock a clinical run: every required kind has a
+    record and every record that is not usable is only expired (a missing, revoked or
+    unverifiable calibration cannot be overridden)."""
+    unusable = [use for use in uses if use.state not in USABLE_STATES]
+    return (
+        len(uses) >= len(kinds)
+        and bool(unusable)
+        and all(use.state in OVERRIDABLE_STATES for use in unusable)
+    )
 
 
 def _cell(table: QTableWidget, row: int, column: int) -> QTableWidgetItem:
@@ -144,6 +199,7 @@ class RunnerView(QWidget):
         self.config_text = config_text
         self.duration_scale = duration_scale
         self.calibrations_usable = True
+        self.calibrations_overridable = False
         self.calibrations_pending = False
         self._checked: tuple[str, list[CalibrationUse], list[str]] | None = None
         self.runs_dir = runs_dir
@@ -152,6 +208,12 @@ class RunnerView(QWidget):
         self.runner: ProtocolRunner | None = None
         self.outcome: RunOutcome | None = None
         self.paused = False
+        self._seconds: list[float] = []
+        self._done_s = 0.0
+        self._started_at: float | None = None
+        self.clock = QTimer(self)
+        self.clock.setInterval(CLOCK_MS)
+        self.clock.timeout.connect(self._show_time)
         self._status_text: Callable[[], str] = str
         self._status_error = False
 
@@ -246,6 +308,7 @@ class RunnerView(QWidget):
         self.progress = QProgressBar()
         self.progress.setRange(0, PROGRESS_STEPS)
         self.step_message = QLabel()
+        self.time_label = QLabel()
         self.steps = QTableWidget(0, 3)
         self.steps.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.qc = QTableWidget(0, 7)
@@ -261,7 +324,10 @@ class RunnerView(QWidget):
         splitter.addWidget(self.steps_box)
         splitter.addWidget(self.qc_box)
         layout.addWidget(self.status)
-        layout.addWidget(self.progress)
+        progress_row = QHBoxLayout()
+        progress_row.addWidget(self.progress, 1)
+        progress_row.addWidget(self.time_label)
+        layout.addLayout(progress_row)
         layout.addWidget(self.step_message)
         layout.addWidget(splitter, 1)
 
@@ -362,6 +428,7 @@ class RunnerView(QWidget):
         if not protocol.required_calibrations:
             self.calibrations_pending = False
             self.calibrations_usable = True
+            self.calibrations_overridable = False
             self.override_box.setVisible(False)
             self.calibrations.setText(self.tr("none required"))
             self.calibrations.setStyleSheet("")
@@ -395,7 +462,10 @@ class RunnerView(QWidget):
             for use in uses
         )
         self.calibrations_usable = not (protocol.clinical and problems)
-        self.override_box.setVisible(not self.calibrations_usable)
+        self.calibrations_overridable = not self.calibrations_usable and overridable(
+            uses, protocol.required_calibrations
+        )
+        self.override_box.setVisible(self.calibrations_overridable)
         if self.calibrations_usable:
             self.calibrations.setText(states)
             self.calibrations.setStyleSheet("")
@@ -438,7 +508,7 @@ class RunnerView(QWidget):
         """
         fields = (self.override_user.text().strip(), self.override_password.text())
         reason = self.override_reason.text().strip()
-        if self.calibrations_usable or not all(fields) or not reason:
+        if not self.calibrations_overridable or not all(fields) or not reason:
             return None
         return Override(fields[0], fields[1], reason)
 
@@ -457,7 +527,12 @@ class RunnerView(QWidget):
         self.qc.setRowCount(0)
         self.messages.clear()
         self.progress.setValue(0)
+        self.step_message.clear()
         self.paused = False
+        self._seconds = step_seconds(protocol, self.duration_scale)
+        self._done_s = 0.0
+        self._started_at = time.monotonic()
+        self.clock.start()
         self.outcome = RunOutcome(protocol, RunFinished("running", None, None, None, False))
         if self.worker.live is not None:
             self.worker.live.clear()
@@ -474,8 +549,19 @@ class RunnerView(QWidget):
             duration_scale=self.duration_scale,
         )
         self.override_password.clear()
+        self.subject.clear()  # the next run's subject is entered anew
+        was_open = self.session.is_open
         self.worker.start(self.session.run_job(self.runner.run))
-        self._say(lambda: self.tr("Running %1…").replace("%1", protocol.name))
+        if was_open:
+            self._say(
+                lambda: self.tr(
+                    "Running %1… The run uses the instrument itself: the Instrument tab's "
+                    "connection is closed and stays closed after the run (connect again there)."
+                ).replace("%1", protocol.name)
+            )
+        else:
+            self._say(lambda: self.tr("Running %1…").replace("%1", protocol.name))
+        self._show_time()
         self._update_buttons()
 
     def toggle_pause(self) -> None:
@@ -508,19 +594,17 @@ class RunnerView(QWidget):
     def on_event(self, event: object) -> None:
         """Show one runner event (GUI thread)."""
         outcome = self.outcome
-        count = max(1, self.steps.rowCount())
         if isinstance(event, StepStarted):
             self._set_step(event.index, event.name, event.kind, "running")
-            self.progress.setValue(int(PROGRESS_STEPS * event.index / count))
+            self._show_progress(event.index, 0.0)
             self.step_message.setText(event.name)
         elif isinstance(event, StepProgress):
-            fraction = min(max(event.fraction, 0.0), 1.0)
-            self.progress.setValue(int(PROGRESS_STEPS * (event.index + fraction) / count))
+            self._show_progress(event.index, min(max(event.fraction, 0.0), 1.0))
             self.step_message.setText(event.message)
         elif isinstance(event, StepFinished):
             kind = _cell(self.steps, event.index, 1).text()
             self._set_step(event.index, event.name, kind, event.status)
-            self.progress.setValue(int(PROGRESS_STEPS * (event.index + 1) / count))
+            self._show_progress(event.index, 1.0)
             if outcome is not None:
                 outcome.step_results[event.name] = dict(event.results)
             self._show_vitals(event.results)
@@ -544,6 +628,32 @@ class RunnerView(QWidget):
         elif isinstance(event, RunFinished):
             self.prompt_box.setVisible(False)
             self._finish(event)
+
+    def _show_progress(self, index: int, fraction: float) -> None:
+        """Progress by expected time: the acquisition seconds done of the run's total (by step
+        count when the protocol acquires nothing)."""
+        seconds = self._seconds or [0.0] * max(1, self.steps.rowCount())
+        total = sum(seconds)
+        if total > 0 and index < len(seconds):
+            self._done_s = sum(seconds[:index]) + fraction * seconds[index]
+            share = self._done_s / total
+        else:
+            share = (index + fraction) / max(1, len(seconds))
+        self.progress.setValue(int(PROGRESS_STEPS * min(share, 1.0)))
+        self._show_time()
+
+    def _show_time(self) -> None:
+        """Elapsed time and, for protocols that acquire, the acquisition time left."""
+        if self._started_at is None:
+            self.time_label.clear()
+            return
+        elapsed = time.monotonic() - self._started_at
+        text = self.tr("Elapsed %1").replace("%1", time_text(elapsed))
+        total = sum(self._seconds)
+        if total > 0 and self.runner is not None:
+            left = self.tr("about %1 left").replace("%1", time_text(total - self._done_s))
+            text += " · " + left
+        self.time_label.setText(text)
 
     def _show_vitals(self, results: dict[str, Any]) -> None:
         """Put a step's vital signs (SpO2, PR, PI) on the live view's big numbers."""
@@ -589,6 +699,8 @@ class RunnerView(QWidget):
         self.runner = None
         self.session.end_run()
         self.paused = False
+        self.clock.stop()
+        self._show_time()
         if event.status == "completed":
             self.progress.setValue(PROGRESS_STEPS)
         failures = [
@@ -596,6 +708,16 @@ class RunnerView(QWidget):
             for row in range(self.messages.count())
             if self.messages.item(row).data(Qt.ItemDataRole.UserRole)
         ]
+        if self.outcome is not None:
+            self.outcome.finished = event
+        if self.outcome is not None and self.outcome.refused:
+            reason = failures[0] if failures else ""
+            self._say(
+                lambda: self.tr("Run refused, nothing was measured: %1").replace("%1", reason), True
+            )
+            self._update_buttons()
+            self.run_finished.emit(self.outcome)
+            return
 
         def finished_text() -> str:
             verdict = (
@@ -607,11 +729,11 @@ class RunnerView(QWidget):
         self._say(finished_text, event.status != "completed" or not event.qc_passed)
         self._update_buttons()
         if self.outcome is not None:
-            self.outcome.finished = event
             self.run_finished.emit(self.outcome)
 
     def _on_failed(self, message: str) -> None:
         self.prompt_box.setVisible(False)
+        self.clock.stop()
         self.runner = None
         self.session.end_run()
         self.paused = False

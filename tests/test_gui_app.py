@@ -7,6 +7,7 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import dataclasses
 import datetime as dt
 import json
 import subprocess
@@ -165,6 +166,45 @@ def test_banner_names_a_kind_without_any_record(qtbot, registry, tmp_path):
     main.close()
 
 
+def test_the_banner_leads_to_what_must_be_done(qtbot, registry, tmp_path):
+    approved_record(registry)
+    draft = registry.create(
+        dataclasses.replace(make_content(), kind="spo2-curve", title="SpO2 curve"),
+        PASSWORDS["tech"],
+    ).reference
+    main = open_main(qtbot, registry, tmp_path)
+    assert main.banner.isVisible() and main.guide_button.isVisible()
+    main.guide_button.click()
+    assert main.tabs.currentWidget() is main.calibration_browser
+    guidance = main.guide_box.text()
+    # A draft is signed in the app; people are added with the command the guidance names.
+    assert f"spo2-curve: record {draft} is draft. Sign it in the Calibration tab" in guidance
+    assert f"nirpoct calib users add USER --name NAME --role ROLE --registry {registry.root}" in (
+        guidance
+    )
+    main.guide_box.close()
+    main.close()
+
+
+def test_guidance_for_a_missing_kind_names_the_command_that_records_it(qtbot, registry, tmp_path):
+    approved_record(registry)
+    main = open_main(qtbot, registry, tmp_path)
+    assert main.guide_button.isVisible()
+    guidance = main.guidance()
+    assert guidance.startswith("spo2-curve: no record. Measure and record one with")
+    assert "nirpoct calib record-spo2-curve STUDY.csv" in guidance
+    assert f"--registry {registry.root}" in guidance
+    main.close()
+
+
+def test_verify_on_an_empty_registry_says_there_is_nothing_to_verify(qtbot, window):
+    browser = window.calibration_browser
+    with qtbot.waitSignal(browser.verified, timeout=10_000):
+        browser.verify()
+    assert browser.message.text().startswith("Nothing to verify")
+    assert "intact" not in browser.message.text()
+
+
 def test_no_banner_when_every_calibration_is_usable(qtbot, registry, tmp_path):
     approved_record(registry)
     approved_spo2_curve(registry)
@@ -283,13 +323,20 @@ def test_sign_verify_certificate_and_audit_trail(qtbot, window, registry, tmp_pa
 
 def test_switching_to_chinese_changes_the_visible_texts(qtbot, window):
     english = [window.tabs.tabText(i) for i in range(window.tabs.count())]
-    assert english == ["Instrument", "Live view", "Protocol", "Results", "Calibration"]
+    assert english == [
+        "Instrument",
+        "Live view",
+        "Protocol",
+        "Results",
+        "Run history",
+        "Calibration",
+    ]
     connect = window.instrument_panel.connect_button.text()
     window.set_language("zh_CN")
     # Qt delivers the language change through the event loop.
     qtbot.waitUntil(lambda: window.tabs.tabText(0) != "Instrument", timeout=5000)
     chinese = [window.tabs.tabText(i) for i in range(window.tabs.count())]
-    assert chinese == ["仪器", "实时视图", "检测方案", "结果", "校准"]
+    assert chinese == ["仪器", "实时视图", "检测方案", "结果", "运行历史", "校准"]
     assert window.instrument_panel.connect_button.text() == "连接"
     assert window.calibration_browser.sign_button.text() == "签署…"
     assert window.language_menu.title() == "语言"
