@@ -403,3 +403,25 @@ def test_results_show_the_hospital_delivery_state_in_either_language(qtbot):
     plain = RunFinished("completed", None, None, None, True)
     view.show_outcome(RunOutcome(load_protocol("daily-qc"), plain))
     assert "Hospital" not in view.summary.text()
+
+
+def test_live_image_warns_of_saturation_and_wavelengths_keep_their_colours(qtbot, window):
+    from gui.plot_style import wavelength_colour
+    from instrument.live_data import LiveData
+
+    live = window.live_view
+    image = np.full((32, 32), 1000.0)
+    traces = {940.0: np.linspace(1, 2, 20), 660.0: np.linspace(2, 3, 20)}
+    window.live.push(LiveData(0.1, traces, image, {}))
+    live.redraw()
+    assert live.saturation.isHidden()
+    image[:4, :] = 4095.0  # 12.5 % of the pixels at full scale
+    window.live.push(LiveData(0.2, {850.0: np.linspace(1, 2, 20)}, image, {}))
+    live.redraw()
+    assert not live.saturation.isHidden()
+    assert "12.5 %" in live.saturation.text()
+    # The colour is the wavelength's own, whatever order the curves came in.
+    for wavelength, curve in live.curves.items():
+        assert curve.opts["pen"].color().name() == wavelength_colour(wavelength)
+    assert wavelength_colour(660.0) != wavelength_colour(940.0)
+    assert "660 nm" in live.traces.getPlotItem().titleLabel.text

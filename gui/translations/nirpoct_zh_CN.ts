@@ -265,67 +265,73 @@
 <context>
     <name>LiveView</name>
     <message>
-        <location filename="../live_view.py" line="167"/>
+        <location filename="../live_view.py" line="176"/>
         <source>Duration</source>
         <translation>时长</translation>
     </message>
     <message>
-        <location filename="../live_view.py" line="169"/>
+        <location filename="../live_view.py" line="178"/>
         <source>Start acquisition</source>
         <translation>开始采集</translation>
     </message>
     <message>
-        <location filename="../live_view.py" line="170"/>
+        <location filename="../live_view.py" line="179"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../live_view.py" line="171"/>
+        <location filename="../live_view.py" line="180"/>
         <source>SpO2 (%)</source>
         <translation>血氧饱和度 SpO2 (%)</translation>
     </message>
     <message>
-        <location filename="../live_view.py" line="172"/>
+        <location filename="../live_view.py" line="181"/>
         <source>Pulse rate (bpm)</source>
         <translation>脉率 (次/分)</translation>
     </message>
     <message>
-        <location filename="../live_view.py" line="173"/>
+        <location filename="../live_view.py" line="182"/>
         <source>Perfusion index (%)</source>
         <translation>灌注指数 (%)</translation>
     </message>
     <message>
-        <location filename="../live_view.py" line="174"/>
+        <location filename="../live_view.py" line="183"/>
         <source>Detector image (DN)</source>
         <translation>探测器图像 (DN)</translation>
     </message>
     <message>
-        <location filename="../live_view.py" line="175"/>
+        <location filename="../live_view.py" line="184"/>
+        <location filename="../live_view.py" line="268"/>
         <source>Signal per wavelength</source>
         <translation>各波长信号</translation>
     </message>
     <message>
-        <location filename="../live_view.py" line="176"/>
+        <location filename="../live_view.py" line="185"/>
         <source>Sample</source>
         <translation>样本</translation>
     </message>
     <message>
-        <location filename="../live_view.py" line="177"/>
-        <source>Mean level</source>
-        <translation>平均值</translation>
+        <location filename="../live_view.py" line="186"/>
+        <source>Mean level (DN)</source>
+        <translation>平均电平（DN）</translation>
     </message>
     <message>
-        <location filename="../live_view.py" line="186"/>
+        <location filename="../live_view.py" line="218"/>
+        <source>SATURATED: %1 % of the pixels at full scale; lower the LED current or the integration time</source>
+        <translation>饱和：%1 % 的像素达到满量程；请降低 LED 电流或积分时间</translation>
+    </message>
+    <message>
+        <location filename="../live_view.py" line="196"/>
         <source>Acquiring…</source>
         <translation>正在采集…</translation>
     </message>
     <message>
-        <location filename="../live_view.py" line="191"/>
+        <location filename="../live_view.py" line="201"/>
         <source>Stopped.</source>
         <translation>已停止。</translation>
     </message>
     <message>
-        <location filename="../live_view.py" line="195"/>
+        <location filename="../live_view.py" line="205"/>
         <source>%1 frames in %2</source>
         <translation>%1 帧，保存在 %2</translation>
     </message>
