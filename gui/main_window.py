@@ -3,6 +3,7 @@ results and calibration browser; a language menu."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from calibration.gate import CalibrationNeeds, CalibrationStatus, KindProblem, c
 from calibration.registry import Registry
 from calibration.signatures import ROLES
 from gui.calibration_browser import CalibrationBrowser, state_text
-from gui.i18n import LANGUAGES, Languages
+from gui.i18n import LANGUAGES, MISSING_CJK_FONT, Languages, cjk_font_installed
 from gui.instrument_panel import InstrumentPanel
 from gui.instrument_session import InstrumentSession
 from gui.live_buffer import LiveBuffer
@@ -35,6 +36,8 @@ from gui.runner_view import RunnerView, RunOutcome
 from gui.tasks import run_task
 from instrument.config import InstrumentConfig
 from protocols.protocol_file import load_protocol, shipped_protocols
+
+logger = logging.getLogger(__name__)
 
 BANNER_CHECK_MS = 60_000
 TASK_WAIT_MS = 10_000
@@ -66,6 +69,18 @@ def problem_text(problem: KindProblem) -> str:
         .replace("%3", state_text(problem.state))
         .replace("%4", problem.due_date)
     )
+
+
+def device_text(name: str) -> str:
+    """A configured device's name as the status bar shows it, in the current language."""
+    names = {
+        "detector": QCoreApplication.translate("MainWindow", "detector board"),
+        "lockin": QCoreApplication.translate("MainWindow", "lock-in amplifier"),
+        "sourcemeter": QCoreApplication.translate("MainWindow", "source meter"),
+        "powermeter": QCoreApplication.translate("MainWindow", "power meter"),
+        "ledsource": QCoreApplication.translate("MainWindow", "LED source"),
+    }
+    return names.get(name, name)
 
 
 def problem_guidance(problem: KindProblem, registry_root: Path) -> str:
@@ -278,6 +293,9 @@ class MainWindow(QMainWindow):
             else ""
         )
         self._show_devices()
+        self.font_warning.setVisible(self.languages.code != "en" and not cjk_font_installed())
+        if self.font_warning.isVisibleTo(self):
+            logger.warning("%s", MISSING_CJK_FONT)
         self._show_banner()
 
     def _build_status_bar(self) -> None:
@@ -288,6 +306,10 @@ class MainWindow(QMainWindow):
         self.simulated_label.setStyleSheet(
             "color: white; background: #6a1b9a; font-weight: bold; padding: 2px 6px"
         )
+        self.font_warning = QLabel(MISSING_CJK_FONT)
+        self.font_warning.setStyleSheet("color: white; background: #d32f2f; padding: 2px 6px")
+        self.font_warning.setVisible(False)
+        self.statusBar().addWidget(self.font_warning, 1)
         self.statusBar().addPermanentWidget(self.device_label)
         self.statusBar().addPermanentWidget(self.simulated_label)
 
@@ -307,7 +329,7 @@ class MainWindow(QMainWindow):
             for name in ("lockin", "sourcemeter", "powermeter", "ledsource")
             if getattr(bench, name) is not None
         ]
-        return dict.fromkeys(names, state)
+        return {device_text(name): state for name in names}
 
     def _show_devices(self) -> None:
         self.device_label.setText(

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.protocol_texts import message_text, step_text
 from gui.run_worker import Worker
 from gui.runner_view import RunOutcome, status_text
 from imaging.statistics import finite_range
@@ -310,7 +311,7 @@ class ResultsView(QWidget):
         finished = outcome.finished
         if outcome.refused:
             reason = outcome.messages[0] if outcome.messages else ""
-            text = self.tr("REFUSED — nothing was measured: %1").replace("%1", reason)
+            text = self.tr("REFUSED — nothing was measured: %1").replace("%1", message_text(reason))
             colour = "#d32f2f"
         elif finished.status == "completed" and finished.qc_passed:
             text = self.tr("RESULTS VALID — run completed, all QC gates passed")
@@ -357,7 +358,8 @@ class ResultsView(QWidget):
         rows = scalar_figures(outcome.step_results)
         self.figures.setRowCount(len(rows))
         for row, (step, name, value) in enumerate(rows):
-            for column, text in enumerate((step, name, value_text(value), figure_unit(name))):
+            cells = (step_text(step), name, value_text(value), figure_unit(name))
+            for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if column == 2:
                     item.setTextAlignment(

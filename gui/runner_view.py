@@ -38,6 +38,7 @@ from calibration.registry import OVERRIDABLE_STATES, USABLE_STATES, Registry
 from gui.calibration_browser import state_text
 from gui.instrument_session import InstrumentSession
 from gui.live_view import VITALS
+from gui.protocol_texts import description_text, kind_text, message_text, prompt_text, step_text
 from gui.run_worker import Worker
 from gui.tasks import run_task
 from instrument.config import InstrumentConfig
@@ -208,6 +209,7 @@ class RunnerView(QWidget):
         self.runner: ProtocolRunner | None = None
         self.outcome: RunOutcome | None = None
         self.paused = False
+        self._prompt: str | None = None
         self._seconds: list[float] = []
         self._done_s = 0.0
         self._started_at: float | None = None
@@ -343,7 +345,8 @@ class RunnerView(QWidget):
             item = self.messages.item(row)
             error = item.data(Qt.ItemDataRole.UserRole)
             framing = self.tr("Error: %1") if error else self.tr("Warning: %1")
-            item.setText(framing.replace("%1", item.data(Qt.ItemDataRole.UserRole + 1)))
+            original = item.data(Qt.ItemDataRole.UserRole + 1)
+            item.setText(framing.replace("%1", message_text(original)))
         labels = (
             self.tr("Protocol"),
             self.tr("About"),
@@ -385,8 +388,14 @@ class RunnerView(QWidget):
             ]
         )
         for row in range(self.steps.rowCount()):
-            status = _cell(self.steps, row, 2)
-            status.setText(status_text(status.data(Qt.ItemDataRole.UserRole)))
+            for column, shown in ((0, step_text), (1, kind_text), (2, status_text)):
+                cell = _cell(self.steps, row, column)
+                cell.setText(shown(cell.data(Qt.ItemDataRole.UserRole)))
+        self.steps.resizeColumnsToContents()
+        if self.protocol_box.count():
+            self.description.setText(description_text(self.protocol()))
+        if self._prompt is not None:
+            self.prompt_text.setText(prompt_text(self._prompt))
         for row in range(self.qc.rowCount()):
             verdict = _cell(self.qc, row, 6)
             verdict.setText(
@@ -409,9 +418,7 @@ class RunnerView(QWidget):
         if self.protocol_box.count() == 0:
             return
         protocol = self.protocol()
-        self.description.setText(
-            f"{protocol.name} {protocol.version} ({protocol.intended_use}) — {protocol.description}"
-        )
+        self.description.setText(description_text(protocol))
         self.steps.setRowCount(len(protocol.steps))
         for row, step in enumerate(protocol.steps):
             self._set_step(row, step.name, step.kind, "pending")
@@ -473,7 +480,7 @@ class RunnerView(QWidget):
             self.calibrations.setText(
                 self.tr(
                     "BLOCKED: this clinical protocol needs approved, in-date calibrations. %1"
-                ).replace("%1", "; ".join(problems))
+                ).replace("%1", message_text("; ".join(problems)))
             )
             self.calibrations.setStyleSheet(
                 "color: white; background: #d32f2f; font-weight: bold; padding: 4px"
@@ -481,13 +488,17 @@ class RunnerView(QWidget):
         self._update_buttons()
 
     def _set_step(self, row: int, name: str, kind: str, status: str) -> None:
-        status_item = QTableWidgetItem(status_text(status))
-        status_item.setData(Qt.ItemDataRole.UserRole, status)
+        """One step's row: its name, kind and status as shown; the identifiers as item data."""
+        items = []
+        for value, text in ((name, step_text), (kind, kind_text), (status, status_text)):
+            item = QTableWidgetItem(text(value))
+            item.setData(Qt.ItemDataRole.UserRole, value)
+            item.setToolTip(value)
+            items.append(item)
         if status in STATUS_COLOURS:
-            status_item.setForeground(QBrush(STATUS_COLOURS[status]))
-        self.steps.setItem(row, 0, QTableWidgetItem(name))
-        self.steps.setItem(row, 1, QTableWidgetItem(kind))
-        self.steps.setItem(row, 2, status_item)
+            items[2].setForeground(QBrush(STATUS_COLOURS[status]))
+        for column, item in enumerate(items):
+            self.steps.setItem(row, column, item)
 
     # ------------------------------------------------------------------ run control
     def _update_buttons(self) -> None:
@@ -597,19 +608,20 @@ class RunnerView(QWidget):
         if isinstance(event, StepStarted):
             self._set_step(event.index, event.name, event.kind, "running")
             self._show_progress(event.index, 0.0)
-            self.step_message.setText(event.name)
+            self.step_message.setText(step_text(event.name))
         elif isinstance(event, StepProgress):
             self._show_progress(event.index, min(max(event.fraction, 0.0), 1.0))
             self.step_message.setText(event.message)
         elif isinstance(event, StepFinished):
-            kind = _cell(self.steps, event.index, 1).text()
+            kind = _cell(self.steps, event.index, 1).data(Qt.ItemDataRole.UserRole)
             self._set_step(event.index, event.name, kind, event.status)
             self._show_progress(event.index, 1.0)
             if outcome is not None:
                 outcome.step_results[event.name] = dict(event.results)
             self._show_vitals(event.results)
         elif isinstance(event, OperatorPrompt):
-            self.prompt_text.setText(event.message)
+            self._prompt = event.message
+            self.prompt_text.setText(prompt_text(event.message))
             self.prompt_box.setVisible(True)
             self.prompt_shown.emit()
             self.continue_button.setFocus()
@@ -624,7 +636,9 @@ class RunnerView(QWidget):
                 outcome.messages.append(event.message)
             if failed:
                 message = event.message
-                self._say(lambda: self.tr("Run failed: %1").replace("%1", message), True)
+                self._say(
+                    lambda: self.tr("Run failed: %1").replace("%1", message_text(message)), True
+                )
         elif isinstance(event, RunFinished):
             self.prompt_box.setVisible(False)
             self._finish(event)
@@ -689,7 +703,7 @@ class RunnerView(QWidget):
     def _add_message(self, text: str, error: bool) -> None:
         """List a runner message (English, as recorded) under a translated ``Error``/``Warning``."""
         framing = self.tr("Error: %1") if error else self.tr("Warning: %1")
-        item = QListWidgetItem(framing.replace("%1", text))
+        item = QListWidgetItem(framing.replace("%1", message_text(text)))
         item.setData(Qt.ItemDataRole.UserRole, error)
         item.setData(Qt.ItemDataRole.UserRole + 1, text)
         item.setForeground(QBrush(QColor("#d32f2f" if error else "#e65100")))
@@ -713,7 +727,10 @@ class RunnerView(QWidget):
         if self.outcome is not None and self.outcome.refused:
             reason = failures[0] if failures else ""
             self._say(
-                lambda: self.tr("Run refused, nothing was measured: %1").replace("%1", reason), True
+                lambda: self.tr("Run refused, nothing was measured: %1").replace(
+                    "%1", message_text(reason)
+                ),
+                True,
             )
             self._update_buttons()
             self.run_finished.emit(self.outcome)
@@ -724,7 +741,9 @@ class RunnerView(QWidget):
                 self.tr("all QC gates passed") if event.qc_passed else self.tr("QC not passed")
             )
             text = self.tr("Run %1: %2").replace("%1", status_text(event.status))
-            return text.replace("%2", verdict) + (" — " + failures[0] if failures else "")
+            return text.replace("%2", verdict) + (
+                " — " + message_text(failures[0]) if failures else ""
+            )
 
         self._say(finished_text, event.status != "completed" or not event.qc_passed)
         self._update_buttons()
@@ -738,7 +757,10 @@ class RunnerView(QWidget):
         self.session.end_run()
         self.paused = False
         self._add_message(message, True)
-        self._say(lambda: self.tr("Run refused or failed: %1").replace("%1", message), True)
+        self._say(
+            lambda: self.tr("Run refused or failed: %1").replace("%1", message_text(message)),
+            True,
+        )
         self._update_buttons()
 
     def _say(self, text: Callable[[], str], error: bool = False) -> None:

@@ -10,6 +10,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import dataclasses
 import datetime as dt
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -425,3 +426,169 @@ def test_live_image_warns_of_saturation_and_wavelengths_keep_their_colours(qtbot
         assert curve.opts["pen"].color().name() == wavelength_colour(wavelength)
     assert wavelength_colour(660.0) != wavelength_colour(940.0)
     assert "660 nm" in live.traces.getPlotItem().titleLabel.text
+
+
+# Words that are the same in Chinese: acronyms, units, product and format names.
+SAME_IN_CHINESE = {
+    "nirpoct",
+    "SpO2",
+    "StO2",
+    "TOI",
+    "HbT",
+    "QC",
+    "LED",
+    "LEDs",
+    "DOT",
+    "PDF",
+    "UTC",
+    "DN",
+    "PPG",
+    "EMVA",
+    "SNR",
+    "PRNU",
+    "DSNU",
+    "HL7",
+    "FHIR",
+    "DICOM",
+    "bpm",
+    "nm",
+    "USER",
+    "NAME",
+    "ROLE",
+    "calib",
+    "users",
+    "add",
+    "name",
+    "role",
+    "registry",
+    "English",
+}
+
+
+def visible_texts(root) -> list[str]:
+    """Every text a user sees in ``root``: labels, buttons, group titles, placeholders, tab
+    titles, table headers and cells, combo boxes, menus."""
+    from PySide6.QtWidgets import (
+        QAbstractButton,
+        QComboBox,
+        QGroupBox,
+        QLabel,
+        QLineEdit,
+        QTableWidget,
+        QTabWidget,
+        QWidget,
+    )
+
+    texts = []
+    for widget in [root, *root.findChildren(QWidget)]:
+        if not widget.isVisibleTo(root) and widget is not root:
+            continue
+        if isinstance(widget, QLabel | QAbstractButton):
+            texts.append(widget.text())
+        elif isinstance(widget, QGroupBox):
+            texts.append(widget.title())
+        elif isinstance(widget, QLineEdit):
+            texts.append(widget.placeholderText())
+        elif isinstance(widget, QComboBox):
+            texts.append(widget.currentText())
+        elif isinstance(widget, QTabWidget):
+            texts += [widget.tabText(i) for i in range(widget.count())]
+        elif isinstance(widget, QTableWidget):
+            for column in range(widget.columnCount()):
+                header = widget.horizontalHeaderItem(column)
+                texts.append(header.text() if header is not None else "")
+            texts += [
+                widget.item(row, column).text()
+                for row in range(widget.rowCount())
+                for column in range(widget.columnCount())
+                if widget.item(row, column) is not None
+            ]
+    return [text for text in texts if text]
+
+
+def untranslated(
+    texts: list[str], identifiers: set[str], data: set[str] = frozenset()
+) -> list[str]:
+    """Texts with an English word that is neither an identifier (protocol, step, kind, record,
+    user id, figure name, path) nor the same in Chinese; ``data`` are texts shown as entered
+    (a calibration record's title and item)."""
+    found = []
+    for text in texts:
+        if text in data:
+            continue
+        plain = re.sub(r"<[^>]+>", " ", text)
+        plain = re.sub(r"(/[\w.@+-]+)+", " ", plain)  # paths
+        words = re.findall(r"[A-Za-z][A-Za-z0-9_.@-]*", plain)
+        english = [
+            word
+            for word in words
+            if len(word) > 2
+            and word not in SAME_IN_CHINESE
+            and word.strip(".-") not in identifiers
+            and not re.search(r"[0-9_@]", word)
+        ]
+        if english:
+            found.append(text)
+    return found
+
+
+def test_every_view_in_chinese_shows_no_untranslated_text(qtbot, registry, tmp_path):
+    from protocols.protocol_file import load_protocol, shipped_protocols
+
+    reference = approved_record(registry)
+    main = open_main(qtbot, registry, tmp_path)  # spo2-curve missing: banner and BLOCKED
+    identifiers = {"sim"}
+    for name in shipped_protocols():
+        protocol = load_protocol(name)
+        identifiers |= {protocol.name, *protocol.name.split("-"), *protocol.required_calibrations}
+        identifiers |= {part for step in protocol.steps for part in (step.name, step.kind)}
+    identifiers |= {reference.split("@")[0], *reference.split("@")[0].split("-")}
+    identifiers |= {*registry.users().keys(), "spo2-curve", "detector-characterisation"}
+    data = set()
+    for entry in registry.index().values():
+        data |= {entry.title, f"{entry.item_serial} {entry.component}"}
+    main.set_language("zh_CN")
+    try:
+        qtbot.waitUntil(lambda: main.tabs.tabText(0) == "仪器", timeout=5000)
+        for index in range(main.tabs.count()):
+            main.tabs.setCurrentIndex(index)
+            view = main.tabs.widget(index)
+            if view is main.runner_view:
+                view.select_protocol("spo2-screening")
+                qtbot.waitUntil(lambda: not main.runner_view.calibrations_pending, timeout=10_000)
+            texts = visible_texts(view)
+            assert texts, main.tabs.tabText(index)
+            assert untranslated(texts, identifiers, data) == [], (
+                main.tabs.tabText(index),
+                untranslated(texts, identifiers, data),
+            )
+        shown = [main.banner.text(), main.windowTitle(), main.guide_button.text()]
+        shown += [action.text() for action in main.menuBar().actions()]
+        shown += [main.device_label.text(), main.simulated_label.text()]
+        assert untranslated(shown, identifiers) == []
+        # The commands it names stay as typed; the roles are the command's identifiers.
+        from calibration.signatures import ROLES
+
+        guidance = re.sub(r"nirpoct[^\n）]*", "", main.guidance())
+        assert "无记录" in guidance
+        assert untranslated([guidance], identifiers | set(ROLES)) == []
+    finally:
+        main.set_language("en")
+        main.close()
+
+
+def test_a_missing_chinese_font_is_reported_with_the_package_to_install(qtbot, window):
+    from gui.i18n import cjk_font_installed
+
+    assert window.font_warning.isHidden()
+    window.set_language("zh_CN")
+    qtbot.waitUntil(lambda: window.tabs.tabText(0) == "仪器", timeout=5000)
+    # This machine may or may not have a CJK font; the warning follows what Qt finds.
+    assert window.font_warning.isHidden() == cjk_font_installed()
+    assert "fonts-wqy-microhei" in window.font_warning.text()
+    assert "fonts-noto-cjk" in window.font_warning.text()
+    # The Language menu names Chinese in English too, readable without the font.
+    assert "Chinese" in window.language_actions["zh_CN"].text()
+    window.set_language("en")
+    qtbot.waitUntil(lambda: window.tabs.tabText(0) == "Instrument", timeout=5000)
+    assert window.font_warning.isHidden()
