@@ -258,6 +258,11 @@ class ResultsView(QWidget):
         self.figures.setHorizontalHeaderLabels(
             [self.tr("Step"), self.tr("Figure"), self.tr("Value"), self.tr("Unit")]
         )
+        for row in range(self.figures.rowCount()):
+            step = self.figures.item(row, 0)
+            if step is not None:
+                step.setText(step_text(step.data(Qt.ItemDataRole.UserRole)))
+        self.figures.resizeColumnsToContents()  # headers change width with the language
         for index, text in enumerate(
             (self.tr("Trends"), self.tr("Maps"), self.tr("DOT slices"), self.tr("Lesions"))
         ):
@@ -361,6 +366,7 @@ class ResultsView(QWidget):
             cells = (step_text(step), name, value_text(value), figure_unit(name))
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
+                item.setData(Qt.ItemDataRole.UserRole, step)
                 if column == 2:
                     item.setTextAlignment(
                         Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter

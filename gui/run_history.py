@@ -253,7 +253,7 @@ class RunHistory(QWidget):
             status = self.tr("refused") if run.status == REFUSED else status_text(run.status)
             record = run.outcome.finished.record_path
             cells = (
-                run.start_time_utc.replace("T", " "),
+                run.start_time_utc.replace("T", " ")[:19],
                 run.protocol or self.tr("(acquisition)"),
                 run.subject_pseudonym or "—",
                 status,

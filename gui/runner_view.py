@@ -373,6 +373,7 @@ class RunnerView(QWidget):
         elif self.protocol_box.count():
             self.refresh_calibrations()
         self._say(self._status_text, self._status_error)
+        self._show_time()
         self.steps_box.setTitle(self.tr("Steps"))
         self.qc_box.setTitle(self.tr("QC gates and messages"))
         self.steps.setHorizontalHeaderLabels([self.tr("Step"), self.tr("Kind"), self.tr("Status")])
@@ -401,6 +402,7 @@ class RunnerView(QWidget):
             verdict.setText(
                 self.tr("PASS") if verdict.data(Qt.ItemDataRole.UserRole) else self.tr("FAIL")
             )
+        self.qc.resizeColumnsToContents()  # headers change width with the language
 
     # ------------------------------------------------------------------ protocol
     def protocol(self) -> Protocol:

@@ -878,37 +878,37 @@ then sign the new record in the Calibration tab.</source>
         <translation>打开 PDF 报告</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="314"/>
+        <location filename="../results_view.py" line="319"/>
         <source>REFUSED — nothing was measured: %1</source>
         <translation>已拒绝 — 未进行任何测量：%1</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="317"/>
+        <location filename="../results_view.py" line="322"/>
         <source>RESULTS VALID — run completed, all QC gates passed</source>
         <translation>结果有效 — 运行完成，所有质控关卡通过</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="320"/>
+        <location filename="../results_view.py" line="325"/>
         <source>NOT VALID — a QC gate failed; do not use these results</source>
         <translation>无效 — 有质控关卡未通过；请勿使用这些结果</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="323"/>
+        <location filename="../results_view.py" line="328"/>
         <source>NOT VALID — run %1</source>
         <translation>无效 — 运行%1</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="336"/>
+        <location filename="../results_view.py" line="341"/>
         <source>reference %1–%2 %3</source>
         <translation>参考范围 %1–%2 %3</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="339"/>
+        <location filename="../results_view.py" line="344"/>
         <source>withheld (the signal was too poor to report a value reliably)</source>
         <translation>未报告（信号质量太差，无法可靠地给出数值）</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="429"/>
+        <location filename="../results_view.py" line="435"/>
         <source>t (s)</source>
         <translation>时间（秒）</translation>
     </message>
@@ -968,79 +968,79 @@ then sign the new record in the Calibration tab.</source>
         <translation>单位</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="262"/>
+        <location filename="../results_view.py" line="267"/>
         <source>Trends</source>
         <translation>趋势</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="262"/>
+        <location filename="../results_view.py" line="267"/>
         <source>Maps</source>
         <translation>分布图</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="262"/>
+        <location filename="../results_view.py" line="267"/>
         <source>DOT slices</source>
         <translation>DOT 切片</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="262"/>
+        <location filename="../results_view.py" line="267"/>
         <source>Lesions</source>
         <translation>病灶</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="270"/>
+        <location filename="../results_view.py" line="275"/>
         <source>No run yet.</source>
         <translation>尚无运行记录。</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="287"/>
+        <location filename="../results_view.py" line="292"/>
         <source>Started %1 UTC</source>
         <translation>开始于 %1（UTC）</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="291"/>
+        <location filename="../results_view.py" line="296"/>
         <source>Subject (pseudonym): %1</source>
         <translation>受试者（假名）：%1</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="307"/>
+        <location filename="../results_view.py" line="312"/>
         <source>all QC gates passed</source>
         <translation>所有质控关卡均通过</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="307"/>
+        <location filename="../results_view.py" line="312"/>
         <source>QC not passed</source>
         <translation>质控未通过</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="431"/>
+        <location filename="../results_view.py" line="437"/>
         <source>value</source>
         <translation>数值</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="279"/>
+        <location filename="../results_view.py" line="284"/>
         <source>%1 %2: %3, %4
 Run record: %5</source>
         <translation>%1 %2：%3，%4
 运行记录：%5</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="297"/>
+        <location filename="../results_view.py" line="302"/>
         <source>%1 delivered</source>
         <translation>%1 已送达</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="297"/>
+        <location filename="../results_view.py" line="302"/>
         <source>%1 waiting in the outbox</source>
         <translation>%1 在发件箱中等待</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="301"/>
+        <location filename="../results_view.py" line="306"/>
         <source>Hospital systems: %1</source>
         <translation>医院系统：%1</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="303"/>
+        <location filename="../results_view.py" line="308"/>
         <source>Cannot read the run record: %1</source>
         <translation>无法读取运行记录：%1</translation>
     </message>
@@ -1122,13 +1122,13 @@ Run record: %5</source>
     <name>RunnerView</name>
     <message>
         <location filename="../runner_view.py" line="347"/>
-        <location filename="../runner_view.py" line="705"/>
+        <location filename="../runner_view.py" line="707"/>
         <source>Error: %1</source>
         <translation>错误：%1</translation>
     </message>
     <message>
         <location filename="../runner_view.py" line="347"/>
-        <location filename="../runner_view.py" line="705"/>
+        <location filename="../runner_view.py" line="707"/>
         <source>Warning: %1</source>
         <translation>警告：%1</translation>
     </message>
@@ -1169,13 +1169,13 @@ Run record: %5</source>
     </message>
     <message>
         <location filename="../runner_view.py" line="361"/>
-        <location filename="../runner_view.py" line="512"/>
+        <location filename="../runner_view.py" line="514"/>
         <source>Resume</source>
         <translation>继续</translation>
     </message>
     <message>
         <location filename="../runner_view.py" line="361"/>
-        <location filename="../runner_view.py" line="512"/>
+        <location filename="../runner_view.py" line="514"/>
         <source>Pause</source>
         <translation>暂停</translation>
     </message>
@@ -1215,165 +1215,165 @@ Run record: %5</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="376"/>
+        <location filename="../runner_view.py" line="377"/>
         <source>Steps</source>
         <translation>步骤</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="377"/>
+        <location filename="../runner_view.py" line="378"/>
         <source>QC gates and messages</source>
         <translation>质控关卡与消息</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="378"/>
-        <location filename="../runner_view.py" line="381"/>
+        <location filename="../runner_view.py" line="379"/>
+        <location filename="../runner_view.py" line="382"/>
         <source>Step</source>
         <translation>步骤</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="378"/>
+        <location filename="../runner_view.py" line="379"/>
         <source>Kind</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="378"/>
+        <location filename="../runner_view.py" line="379"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="382"/>
+        <location filename="../runner_view.py" line="383"/>
         <source>Figure</source>
         <translation>指标</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="383"/>
+        <location filename="../runner_view.py" line="384"/>
         <source>Value</source>
         <translation>数值</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="384"/>
+        <location filename="../runner_view.py" line="385"/>
         <source>Unit</source>
         <translation>单位</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="385"/>
+        <location filename="../runner_view.py" line="386"/>
         <source>Low</source>
         <translation>下限</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="386"/>
+        <location filename="../runner_view.py" line="387"/>
         <source>High</source>
         <translation>上限</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="387"/>
+        <location filename="../runner_view.py" line="388"/>
         <source>Result</source>
         <translation>结果</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="402"/>
-        <location filename="../runner_view.py" line="695"/>
+        <location filename="../runner_view.py" line="403"/>
+        <location filename="../runner_view.py" line="697"/>
         <source>PASS</source>
         <translation>通过</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="402"/>
-        <location filename="../runner_view.py" line="695"/>
+        <location filename="../runner_view.py" line="403"/>
+        <location filename="../runner_view.py" line="697"/>
         <source>FAIL</source>
         <translation>未通过</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="440"/>
+        <location filename="../runner_view.py" line="442"/>
         <source>none required</source>
         <translation>无需校准</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="445"/>
+        <location filename="../runner_view.py" line="447"/>
         <source>checking…</source>
         <translation>正在检查…</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="466"/>
+        <location filename="../runner_view.py" line="468"/>
         <source>due %1</source>
         <translation>到期日 %1</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="482"/>
+        <location filename="../runner_view.py" line="484"/>
         <source>BLOCKED: this clinical protocol needs approved, in-date calibrations. %1</source>
         <translation>已禁止：此临床检测方案需要已批准且在有效期内的校准。%1</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="530"/>
+        <location filename="../runner_view.py" line="532"/>
         <source>The instrument is busy; stop the live acquisition first.</source>
         <translation>仪器正忙；请先停止实时采集。</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="534"/>
+        <location filename="../runner_view.py" line="536"/>
         <source>Enter the operator.</source>
         <translation>请输入操作员。</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="569"/>
+        <location filename="../runner_view.py" line="571"/>
         <source>Running %1… The run uses the instrument itself: the Instrument tab&apos;s connection is closed and stays closed after the run (connect again there).</source>
         <translation>正在运行 %1… 运行会自行使用仪器：仪器标签页的连接已关闭，运行结束后仍保持关闭（请在那里重新连接）。</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="574"/>
+        <location filename="../runner_view.py" line="576"/>
         <source>Running %1…</source>
         <translation>正在运行 %1…</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="584"/>
+        <location filename="../runner_view.py" line="586"/>
         <source>Resumed.</source>
         <translation>已继续。</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="587"/>
+        <location filename="../runner_view.py" line="589"/>
         <source>Paused.</source>
         <translation>已暂停。</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="601"/>
+        <location filename="../runner_view.py" line="603"/>
         <source>Aborting…</source>
         <translation>正在中止…</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="640"/>
+        <location filename="../runner_view.py" line="642"/>
         <source>Run failed: %1</source>
         <translation>运行失败：%1</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="665"/>
+        <location filename="../runner_view.py" line="667"/>
         <source>Elapsed %1</source>
         <translation>已用时 %1</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="668"/>
+        <location filename="../runner_view.py" line="670"/>
         <source>about %1 left</source>
         <translation>约剩 %1</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="730"/>
+        <location filename="../runner_view.py" line="732"/>
         <source>Run refused, nothing was measured: %1</source>
         <translation>运行被拒绝，未进行任何测量：%1</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="741"/>
+        <location filename="../runner_view.py" line="743"/>
         <source>all QC gates passed</source>
         <translation>所有质控关卡均通过</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="741"/>
+        <location filename="../runner_view.py" line="743"/>
         <source>QC not passed</source>
         <translation>质控未通过</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="743"/>
+        <location filename="../runner_view.py" line="745"/>
         <source>Run %1: %2</source>
         <translation>运行%1：%2</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="761"/>
+        <location filename="../runner_view.py" line="763"/>
         <source>Run refused or failed: %1</source>
         <translation>运行被拒绝或失败：%1</translation>
     </message>
