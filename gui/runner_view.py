@@ -55,7 +55,6 @@ from protocols.events import (
 )
 from protocols.protocol_file import Protocol, load_protocol, shipped_protocols
 from protocols.runner import ProtocolRunner
-from protocols.steps import STEP_KINDS
 
 STATUS_COLOURS = {
     "running": QColor("#1565c0"),
@@ -69,14 +68,14 @@ CLOCK_MS = 500
 
 
 def step_seconds(protocol: Protocol, duration_scale: float) -> list[float]:
-    """Expected duration (s) of each step: an acquiring or warm-up step's ``duration_s``
-    (scaled), 0 for steps that only compute, check or wait for the operator."""
-    return [
-        duration_scale * float(getattr(step, "duration_s", 0.0) or 0.0)
-        if STEP_KINDS[step.kind].acquires or hasattr(step, "duration_s")
-        else 0.0
-        for step in protocol.steps
-    ]
+    """Expected duration (s) of each step: an acquiring step's ``duration_s``, a warm-up's
+    stability window ``window_s`` (its shortest duration), both scaled; 0 for steps that only
+    compute, check or wait for the operator."""
+    seconds = []
+    for step in protocol.steps:
+        expected = getattr(step, "duration_s", None) or getattr(step, "window_s", None) or 0.0
+        seconds.append(duration_scale * float(expected))
+    return seconds
 
 
 def time_text(seconds: float) -> str:
@@ -202,7 +201,7 @@ class RunnerView(QWidget):
         self.calibrations_usable = True
         self.calibrations_overridable = False
         self.calibrations_pending = False
-        self._checked: tuple[str, list[CalibrationUse], list[str]] | None = None
+        self._checked: tuple[str, list[CalibrationUse], list[str], dict[str, str]] | None = None
         self.runs_dir = runs_dir
         self.worker = worker
         self.session = session
@@ -448,26 +447,34 @@ class RunnerView(QWidget):
         self.calibrations.setStyleSheet("")
         self._update_buttons()
         registry, name = self.registry, protocol.name
+
+        def check() -> tuple[list[CalibrationUse], list[str], dict[str, str]]:
+            uses, problems = run_calibrations(
+                registry, protocol.required_calibrations, [], clinical=protocol.clinical
+            )
+            kinds = {entry.reference: entry.kind for entry in registry.index().values()}
+            return uses, problems, kinds
+
         run_task(
             self,
-            lambda: run_calibrations(
-                registry, protocol.required_calibrations, [], clinical=protocol.clinical
-            ),
+            check,
             lambda checked: self._show_calibrations(name, *checked),
-            lambda message: self._show_calibrations(name, [], [message]),
+            lambda message: self._show_calibrations(name, [], [message], {}),
         )
 
     def _show_calibrations(
-        self, name: str, uses: list[CalibrationUse], problems: list[str]
+        self, name: str, uses: list[CalibrationUse], problems: list[str], kinds: dict[str, str]
     ) -> None:
+        """The required calibrations, each as ``kind: record state (due …)``."""
         protocol = self.protocol()
         if protocol.name != name:  # another protocol was selected meanwhile
             return
-        self._checked = (name, uses, problems)
+        self._checked = (name, uses, problems, kinds)
         self.calibrations_pending = False
         due = self.tr("due %1")
         states = "; ".join(
-            f"{use.record} {state_text(use.state)} ({due.replace('%1', use.due_date)})"
+            f"{kinds.get(use.record, '?')}: {use.record} {state_text(use.state)} "
+            f"({due.replace('%1', use.due_date)})"
             for use in uses
         )
         self.calibrations_usable = not (protocol.clinical and problems)

@@ -29,6 +29,7 @@ from gui.i18n import TRANSLATIONS_DIR, Languages
 from gui.main_window import MainWindow
 from instrument.run_record import read_run_record
 from tests.calibration_fixtures import PASSWORDS, approved_record, make_content, make_registry
+from tests.gui_texts import untranslated, visible_texts
 from tests.test_gui_runs import approved_spo2_curve
 
 OPEN_TIMEOUT_MS = 60_000
@@ -426,110 +427,6 @@ def test_live_image_warns_of_saturation_and_wavelengths_keep_their_colours(qtbot
         assert curve.opts["pen"].color().name() == wavelength_colour(wavelength)
     assert wavelength_colour(660.0) != wavelength_colour(940.0)
     assert "660 nm" in live.traces.getPlotItem().titleLabel.text
-
-
-# Words that are the same in Chinese: acronyms, units, product and format names.
-SAME_IN_CHINESE = {
-    "nirpoct",
-    "SpO2",
-    "StO2",
-    "TOI",
-    "HbT",
-    "QC",
-    "LED",
-    "LEDs",
-    "DOT",
-    "PDF",
-    "UTC",
-    "DN",
-    "PPG",
-    "EMVA",
-    "SNR",
-    "PRNU",
-    "DSNU",
-    "HL7",
-    "FHIR",
-    "DICOM",
-    "bpm",
-    "nm",
-    "USER",
-    "NAME",
-    "ROLE",
-    "calib",
-    "users",
-    "add",
-    "name",
-    "role",
-    "registry",
-    "English",
-}
-
-
-def visible_texts(root) -> list[str]:
-    """Every text a user sees in ``root``: labels, buttons, group titles, placeholders, tab
-    titles, table headers and cells, combo boxes, menus."""
-    from PySide6.QtWidgets import (
-        QAbstractButton,
-        QComboBox,
-        QGroupBox,
-        QLabel,
-        QLineEdit,
-        QTableWidget,
-        QTabWidget,
-        QWidget,
-    )
-
-    texts = []
-    for widget in [root, *root.findChildren(QWidget)]:
-        if not widget.isVisibleTo(root) and widget is not root:
-            continue
-        if isinstance(widget, QLabel | QAbstractButton):
-            texts.append(widget.text())
-        elif isinstance(widget, QGroupBox):
-            texts.append(widget.title())
-        elif isinstance(widget, QLineEdit):
-            texts.append(widget.placeholderText())
-        elif isinstance(widget, QComboBox):
-            texts.append(widget.currentText())
-        elif isinstance(widget, QTabWidget):
-            texts += [widget.tabText(i) for i in range(widget.count())]
-        elif isinstance(widget, QTableWidget):
-            for column in range(widget.columnCount()):
-                header = widget.horizontalHeaderItem(column)
-                texts.append(header.text() if header is not None else "")
-            texts += [
-                widget.item(row, column).text()
-                for row in range(widget.rowCount())
-                for column in range(widget.columnCount())
-                if widget.item(row, column) is not None
-            ]
-    return [text for text in texts if text]
-
-
-def untranslated(
-    texts: list[str], identifiers: set[str], data: set[str] = frozenset()
-) -> list[str]:
-    """Texts with an English word that is neither an identifier (protocol, step, kind, record,
-    user id, figure name, path) nor the same in Chinese; ``data`` are texts shown as entered
-    (a calibration record's title and item)."""
-    found = []
-    for text in texts:
-        if text in data:
-            continue
-        plain = re.sub(r"<[^>]+>", " ", text)
-        plain = re.sub(r"(/[\w.@+-]+)+", " ", plain)  # paths
-        words = re.findall(r"[A-Za-z][A-Za-z0-9_.@-]*", plain)
-        english = [
-            word
-            for word in words
-            if len(word) > 2
-            and word not in SAME_IN_CHINESE
-            and word.strip(".-") not in identifiers
-            and not re.search(r"[0-9_@]", word)
-        ]
-        if english:
-            found.append(text)
-    return found
 
 
 def test_every_view_in_chinese_shows_no_untranslated_text(qtbot, registry, tmp_path):

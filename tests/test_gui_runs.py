@@ -20,9 +20,12 @@ from gui.app import make_context
 from gui.i18n import Languages
 from gui.main_window import MainWindow
 from gui.results_view import figure_unit, value_text
+from gui.runner_view import step_seconds
 from instrument.run_record import read_run_record
 from protocols.events import RunFinished, StepStarted
+from protocols.protocol_file import load_protocol
 from tests.calibration_fixtures import PASSWORDS, approved_record, make_content, make_registry
+from tests.gui_texts import untranslated, visible_texts
 
 RUN_TIMEOUT_MS = 180_000
 SPO2_LINE = np.array([110.0, -25.0])  # SpO2 = 110 - 25 R, the empirical red/infrared line
@@ -177,10 +180,15 @@ def test_daily_qc_run_shows_what_the_record_holds(qtbot, tmp_path):
 
 def test_spo2_screening_run_shows_the_recorded_vitals(qtbot, tmp_path):
     registry = make_registry(tmp_path / "registry")
-    approved_record(registry)
-    approved_spo2_curve(registry)
+    detector = approved_record(registry)
+    curve = approved_spo2_curve(registry)
     window = open_window(qtbot, registry, tmp_path, duration_scale=0.1)
     live = window.live_view
+    # The calibrations the protocol needs are named by kind, record and state.
+    select(qtbot, window.runner_view, "spo2-screening")
+    shown = window.runner_view.calibrations.text()
+    assert f"detector-characterisation: {detector} approved" in shown
+    assert f"spo2-curve: {curve} approved" in shown
     window.tabs.setCurrentWidget(live)
     outcome, ticks = run_protocol(qtbot, window, "spo2-screening", "nurse-li", "MRN-0042")
     finished = outcome.finished
@@ -406,6 +414,10 @@ def test_a_refused_clinical_run_is_a_refusal_and_the_history_opens_an_older_run(
     assert qc_outcome.finished.status == "completed"
     results, view, history = window.results_view, window.runner_view, window.history
     shown_before = table(results.figures)
+    # The progress went by time; the form is ready for the next subject.
+    assert view.time_label.text().startswith("Elapsed ")
+    assert view.progress.value() == view.progress.maximum()
+    assert view.subject.text() == ""
     assert shown_before and results.open_pdf_button.isEnabled()
 
     select(qtbot, view, "spo2-screening")
@@ -451,7 +463,28 @@ def test_a_refused_clinical_run_is_a_refusal_and_the_history_opens_an_older_run(
     record = read_run_record(qc_outcome.finished.record_path)
     qtbot.waitUntil(lambda: "dark.mean_frame_dn" in results.map_items, timeout=30_000)
     assert results.arrays.keys() == record.results.keys()
+
+    # After both runs, in Chinese: no English left in the runner, the results or the history
+    # (identifiers such as protocol and step names, figure names and file names aside).
+    identifiers = {"spo2-screening", "daily-qc", "spo2-curve", "sim"}
+    for protocol in (qc_outcome.protocol, refused.protocol):
+        identifiers |= {part for step in protocol.steps for part in (step.name, step.kind)}
+    identifiers |= {name for figures in stored_figures(qc_outcome) for name in figures}
+    window.set_language("zh_CN")
+    try:
+        qtbot.waitUntil(lambda: view.start_button.text() == "开始", timeout=5000)
+        for shown in (view, results, history):
+            window.tabs.setCurrentWidget(shown)
+            assert untranslated(visible_texts(shown), identifiers) == []
+        assert view.status.text().startswith("运行被拒绝，未进行任何测量：")
+        assert "校准登记库" in view.status.text()  # the runner's reason, translated
+    finally:
+        window.set_language("en")
     window.close()
+
+
+def stored_figures(outcome) -> list[dict]:
+    return list(outcome.step_results.values())
 
 
 def test_figures_have_units_and_integers_stay_integers():
@@ -485,3 +518,14 @@ def test_figures_have_units_and_integers_stay_integers():
         "processing_p50_ms": "ms",
         "hbt_um": "µM",
     }
+
+
+def test_progress_counts_the_acquisition_time_of_each_step():
+    protocol = load_protocol("spo2-screening")
+    names = [step.name for step in protocol.steps]
+    seconds = dict(zip(names, step_seconds(protocol, 0.5), strict=True))
+    by_name = {step.name: step for step in protocol.steps}
+    assert seconds["ppg"] == pytest.approx(0.5 * by_name["ppg"].duration_s)
+    assert seconds["settle"] == pytest.approx(0.5 * by_name["settle"].window_s)
+    # Steps that only compute or check take no share of the bar.
+    assert seconds["oximetry"] == 0.0 and seconds["check_calibrations"] == 0.0

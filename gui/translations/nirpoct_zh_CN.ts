@@ -1121,259 +1121,259 @@ Run record: %5</source>
 <context>
     <name>RunnerView</name>
     <message>
-        <location filename="../runner_view.py" line="347"/>
-        <location filename="../runner_view.py" line="707"/>
+        <location filename="../runner_view.py" line="346"/>
+        <location filename="../runner_view.py" line="714"/>
         <source>Error: %1</source>
         <translation>错误：%1</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="347"/>
-        <location filename="../runner_view.py" line="707"/>
+        <location filename="../runner_view.py" line="346"/>
+        <location filename="../runner_view.py" line="714"/>
         <source>Warning: %1</source>
         <translation>警告：%1</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="351"/>
+        <location filename="../runner_view.py" line="350"/>
         <source>Protocol</source>
         <translation>检测方案</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="352"/>
+        <location filename="../runner_view.py" line="351"/>
         <source>About</source>
         <translation>说明</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="353"/>
+        <location filename="../runner_view.py" line="352"/>
         <source>Calibrations</source>
         <translation>校准</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="354"/>
+        <location filename="../runner_view.py" line="353"/>
         <source>Operator</source>
         <translation>操作员</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="355"/>
+        <location filename="../runner_view.py" line="354"/>
         <source>Subject</source>
         <translation>受试者</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="359"/>
+        <location filename="../runner_view.py" line="358"/>
         <source>stored only as a pseudonym</source>
         <translation>仅以假名存储</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="360"/>
+        <location filename="../runner_view.py" line="359"/>
         <source>Start</source>
         <translation>开始</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="361"/>
-        <location filename="../runner_view.py" line="514"/>
+        <location filename="../runner_view.py" line="360"/>
+        <location filename="../runner_view.py" line="521"/>
         <source>Resume</source>
         <translation>继续</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="361"/>
-        <location filename="../runner_view.py" line="514"/>
+        <location filename="../runner_view.py" line="360"/>
+        <location filename="../runner_view.py" line="521"/>
         <source>Pause</source>
         <translation>暂停</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="362"/>
+        <location filename="../runner_view.py" line="361"/>
         <source>Abort</source>
         <translation>中止</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="363"/>
+        <location filename="../runner_view.py" line="362"/>
         <source>The run waits for you</source>
         <translation>运行正在等待您的操作</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="364"/>
+        <location filename="../runner_view.py" line="363"/>
         <source>Done, continue</source>
         <translation>已完成，继续</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="366"/>
+        <location filename="../runner_view.py" line="365"/>
         <source>Approver override (an expired calibration only; recorded in the audit trail)</source>
         <translation>批准人越权放行（仅限已过期的校准；记录在审计追踪中）</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="368"/>
+        <location filename="../runner_view.py" line="367"/>
         <source>Approver user id</source>
         <translation>批准人用户 ID</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="368"/>
+        <location filename="../runner_view.py" line="367"/>
         <source>Password</source>
         <translation>密码</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="368"/>
+        <location filename="../runner_view.py" line="367"/>
         <source>Reason</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="377"/>
+        <location filename="../runner_view.py" line="376"/>
         <source>Steps</source>
         <translation>步骤</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="378"/>
+        <location filename="../runner_view.py" line="377"/>
         <source>QC gates and messages</source>
         <translation>质控关卡与消息</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="379"/>
-        <location filename="../runner_view.py" line="382"/>
+        <location filename="../runner_view.py" line="378"/>
+        <location filename="../runner_view.py" line="381"/>
         <source>Step</source>
         <translation>步骤</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="379"/>
+        <location filename="../runner_view.py" line="378"/>
         <source>Kind</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="379"/>
+        <location filename="../runner_view.py" line="378"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="383"/>
+        <location filename="../runner_view.py" line="382"/>
         <source>Figure</source>
         <translation>指标</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="384"/>
+        <location filename="../runner_view.py" line="383"/>
         <source>Value</source>
         <translation>数值</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="385"/>
+        <location filename="../runner_view.py" line="384"/>
         <source>Unit</source>
         <translation>单位</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="386"/>
+        <location filename="../runner_view.py" line="385"/>
         <source>Low</source>
         <translation>下限</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="387"/>
+        <location filename="../runner_view.py" line="386"/>
         <source>High</source>
         <translation>上限</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="388"/>
+        <location filename="../runner_view.py" line="387"/>
         <source>Result</source>
         <translation>结果</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="403"/>
-        <location filename="../runner_view.py" line="697"/>
+        <location filename="../runner_view.py" line="402"/>
+        <location filename="../runner_view.py" line="704"/>
         <source>PASS</source>
         <translation>通过</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="403"/>
-        <location filename="../runner_view.py" line="697"/>
+        <location filename="../runner_view.py" line="402"/>
+        <location filename="../runner_view.py" line="704"/>
         <source>FAIL</source>
         <translation>未通过</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="442"/>
+        <location filename="../runner_view.py" line="441"/>
         <source>none required</source>
         <translation>无需校准</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="447"/>
+        <location filename="../runner_view.py" line="446"/>
         <source>checking…</source>
         <translation>正在检查…</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="468"/>
+        <location filename="../runner_view.py" line="474"/>
         <source>due %1</source>
         <translation>到期日 %1</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="484"/>
+        <location filename="../runner_view.py" line="491"/>
         <source>BLOCKED: this clinical protocol needs approved, in-date calibrations. %1</source>
         <translation>已禁止：此临床检测方案需要已批准且在有效期内的校准。%1</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="532"/>
+        <location filename="../runner_view.py" line="539"/>
         <source>The instrument is busy; stop the live acquisition first.</source>
         <translation>仪器正忙；请先停止实时采集。</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="536"/>
+        <location filename="../runner_view.py" line="543"/>
         <source>Enter the operator.</source>
         <translation>请输入操作员。</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="571"/>
+        <location filename="../runner_view.py" line="578"/>
         <source>Running %1… The run uses the instrument itself: the Instrument tab&apos;s connection is closed and stays closed after the run (connect again there).</source>
         <translation>正在运行 %1… 运行会自行使用仪器：仪器标签页的连接已关闭，运行结束后仍保持关闭（请在那里重新连接）。</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="576"/>
+        <location filename="../runner_view.py" line="583"/>
         <source>Running %1…</source>
         <translation>正在运行 %1…</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="586"/>
+        <location filename="../runner_view.py" line="593"/>
         <source>Resumed.</source>
         <translation>已继续。</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="589"/>
+        <location filename="../runner_view.py" line="596"/>
         <source>Paused.</source>
         <translation>已暂停。</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="603"/>
+        <location filename="../runner_view.py" line="610"/>
         <source>Aborting…</source>
         <translation>正在中止…</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="642"/>
+        <location filename="../runner_view.py" line="649"/>
         <source>Run failed: %1</source>
         <translation>运行失败：%1</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="667"/>
+        <location filename="../runner_view.py" line="674"/>
         <source>Elapsed %1</source>
         <translation>已用时 %1</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="670"/>
+        <location filename="../runner_view.py" line="677"/>
         <source>about %1 left</source>
         <translation>约剩 %1</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="732"/>
+        <location filename="../runner_view.py" line="739"/>
         <source>Run refused, nothing was measured: %1</source>
         <translation>运行被拒绝，未进行任何测量：%1</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="743"/>
+        <location filename="../runner_view.py" line="750"/>
         <source>all QC gates passed</source>
         <translation>所有质控关卡均通过</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="743"/>
+        <location filename="../runner_view.py" line="750"/>
         <source>QC not passed</source>
         <translation>质控未通过</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="745"/>
+        <location filename="../runner_view.py" line="752"/>
         <source>Run %1: %2</source>
         <translation>运行%1：%2</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="763"/>
+        <location filename="../runner_view.py" line="770"/>
         <source>Run refused or failed: %1</source>
         <translation>运行被拒绝或失败：%1</translation>
     </message>
@@ -1462,37 +1462,37 @@ Run record: %5</source>
 <context>
     <name>Status</name>
     <message>
-        <location filename="../runner_view.py" line="145"/>
+        <location filename="../runner_view.py" line="144"/>
         <source>pending</source>
         <translation>等待中</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="146"/>
+        <location filename="../runner_view.py" line="145"/>
         <source>running</source>
         <translation>运行中</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="147"/>
+        <location filename="../runner_view.py" line="146"/>
         <source>passed</source>
         <translation>通过</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="148"/>
+        <location filename="../runner_view.py" line="147"/>
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="149"/>
+        <location filename="../runner_view.py" line="148"/>
         <source>skipped</source>
         <translation>已跳过</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="150"/>
+        <location filename="../runner_view.py" line="149"/>
         <source>aborted</source>
         <translation>已中止</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="151"/>
+        <location filename="../runner_view.py" line="150"/>
         <source>completed</source>
         <translation>已完成</translation>
     </message>
