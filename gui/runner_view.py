@@ -238,7 +238,7 @@ class RunnerView(QWidget):
         self.protocol_box = QComboBox()
         for name in shipped_protocols():
             self.protocol_box.addItem(name, name)
-        self.protocol_box.currentIndexChanged.connect(self._show_protocol)
+        self.protocol_box.currentIndexChanged.connect(self._on_protocol_chosen)
         self.description = QLabel()
         self.description.setWordWrap(True)
         self.calibrations = QLabel()
@@ -414,6 +414,18 @@ class RunnerView(QWidget):
         if index < 0:
             raise LookupError(f"no shipped protocol named {name!r}")
         self.protocol_box.setCurrentIndex(index)
+
+    def _on_protocol_chosen(self) -> None:
+        """Another protocol was chosen: the last run's QC table, messages, status line and
+        progress go (its results stay in the Results tab and the Run history)."""
+        self.qc.setRowCount(0)
+        self.messages.clear()
+        self.progress.setValue(0)
+        self.step_message.clear()
+        self._started_at = None
+        self._show_time()
+        self._say(str)
+        self._show_protocol()
 
     def _show_protocol(self) -> None:
         if self.protocol_box.count() == 0:

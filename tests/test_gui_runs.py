@@ -420,7 +420,11 @@ def test_a_refused_clinical_run_is_a_refusal_and_the_history_opens_an_older_run(
     assert view.subject.text() == ""
     assert shown_before and results.open_pdf_button.isEnabled()
 
+    assert view.qc.rowCount() > 0 and view.status.text()
     select(qtbot, view, "spo2-screening")
+    # The daily QC's gates, messages and status line are not carried over to the next protocol.
+    assert view.qc.rowCount() == 0 and view.messages.count() == 0
+    assert view.status.text() == "" and view.progress.value() == 0
     view.operator.setText("nurse-li")
     # A missing calibration cannot be overridden: no override box, Start stays disabled.
     assert "BLOCKED" in view.calibrations.text()

@@ -1122,13 +1122,13 @@ Run record: %5</source>
     <name>RunnerView</name>
     <message>
         <location filename="../runner_view.py" line="346"/>
-        <location filename="../runner_view.py" line="714"/>
+        <location filename="../runner_view.py" line="726"/>
         <source>Error: %1</source>
         <translation>错误：%1</translation>
     </message>
     <message>
         <location filename="../runner_view.py" line="346"/>
-        <location filename="../runner_view.py" line="714"/>
+        <location filename="../runner_view.py" line="726"/>
         <source>Warning: %1</source>
         <translation>警告：%1</translation>
     </message>
@@ -1169,13 +1169,13 @@ Run record: %5</source>
     </message>
     <message>
         <location filename="../runner_view.py" line="360"/>
-        <location filename="../runner_view.py" line="521"/>
+        <location filename="../runner_view.py" line="533"/>
         <source>Resume</source>
         <translation>继续</translation>
     </message>
     <message>
         <location filename="../runner_view.py" line="360"/>
-        <location filename="../runner_view.py" line="521"/>
+        <location filename="../runner_view.py" line="533"/>
         <source>Pause</source>
         <translation>暂停</translation>
     </message>
@@ -1272,108 +1272,108 @@ Run record: %5</source>
     </message>
     <message>
         <location filename="../runner_view.py" line="402"/>
-        <location filename="../runner_view.py" line="704"/>
+        <location filename="../runner_view.py" line="716"/>
         <source>PASS</source>
         <translation>通过</translation>
     </message>
     <message>
         <location filename="../runner_view.py" line="402"/>
-        <location filename="../runner_view.py" line="704"/>
+        <location filename="../runner_view.py" line="716"/>
         <source>FAIL</source>
         <translation>未通过</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="441"/>
+        <location filename="../runner_view.py" line="453"/>
         <source>none required</source>
         <translation>无需校准</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="446"/>
+        <location filename="../runner_view.py" line="458"/>
         <source>checking…</source>
         <translation>正在检查…</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="474"/>
+        <location filename="../runner_view.py" line="486"/>
         <source>due %1</source>
         <translation>到期日 %1</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="491"/>
+        <location filename="../runner_view.py" line="503"/>
         <source>BLOCKED: this clinical protocol needs approved, in-date calibrations. %1</source>
         <translation>已禁止：此临床检测方案需要已批准且在有效期内的校准。%1</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="539"/>
+        <location filename="../runner_view.py" line="551"/>
         <source>The instrument is busy; stop the live acquisition first.</source>
         <translation>仪器正忙；请先停止实时采集。</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="543"/>
+        <location filename="../runner_view.py" line="555"/>
         <source>Enter the operator.</source>
         <translation>请输入操作员。</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="578"/>
+        <location filename="../runner_view.py" line="590"/>
         <source>Running %1… The run uses the instrument itself: the Instrument tab&apos;s connection is closed and stays closed after the run (connect again there).</source>
         <translation>正在运行 %1… 运行会自行使用仪器：仪器标签页的连接已关闭，运行结束后仍保持关闭（请在那里重新连接）。</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="583"/>
+        <location filename="../runner_view.py" line="595"/>
         <source>Running %1…</source>
         <translation>正在运行 %1…</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="593"/>
+        <location filename="../runner_view.py" line="605"/>
         <source>Resumed.</source>
         <translation>已继续。</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="596"/>
+        <location filename="../runner_view.py" line="608"/>
         <source>Paused.</source>
         <translation>已暂停。</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="610"/>
+        <location filename="../runner_view.py" line="622"/>
         <source>Aborting…</source>
         <translation>正在中止…</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="649"/>
+        <location filename="../runner_view.py" line="661"/>
         <source>Run failed: %1</source>
         <translation>运行失败：%1</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="674"/>
+        <location filename="../runner_view.py" line="686"/>
         <source>Elapsed %1</source>
         <translation>已用时 %1</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="677"/>
+        <location filename="../runner_view.py" line="689"/>
         <source>about %1 left</source>
         <translation>约剩 %1</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="739"/>
+        <location filename="../runner_view.py" line="751"/>
         <source>Run refused, nothing was measured: %1</source>
         <translation>运行被拒绝，未进行任何测量：%1</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="750"/>
+        <location filename="../runner_view.py" line="762"/>
         <source>all QC gates passed</source>
         <translation>所有质控关卡均通过</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="750"/>
+        <location filename="../runner_view.py" line="762"/>
         <source>QC not passed</source>
         <translation>质控未通过</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="752"/>
+        <location filename="../runner_view.py" line="764"/>
         <source>Run %1: %2</source>
         <translation>运行%1：%2</translation>
     </message>
     <message>
-        <location filename="../runner_view.py" line="770"/>
+        <location filename="../runner_view.py" line="782"/>
         <source>Run refused or failed: %1</source>
         <translation>运行被拒绝或失败：%1</translation>
     </message>
