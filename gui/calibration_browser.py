@@ -383,6 +383,12 @@ class CalibrationBrowser(QWidget):
                 + "\n".join(problems),
                 error=True,
             )
+        elif not self.entries:
+            self._say(
+                self.tr(
+                    "Nothing to verify: the registry holds no calibration record yet (%1)."
+                ).replace("%1", str(self.registry.root))
+            )
         else:
             self._say(
                 self.tr("Verified %1 record version(s), audit trail and users: intact").replace(

@@ -9,8 +9,22 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QTranslator
+from PySide6.QtGui import QFontDatabase
 
-LANGUAGES = {"en": "English", "zh_CN": "简体中文"}
+LANGUAGES = {"en": "English", "zh_CN": "简体中文 (Chinese)"}
+CJK_FONT_PACKAGES = ("fonts-wqy-microhei", "fonts-noto-cjk")
+MISSING_CJK_FONT = (
+    "No Chinese font is installed: Chinese text is drawn as empty boxes. Install one "
+    "(Debian/Ubuntu: apt-get install {packages}) and restart the app."
+).format(packages=" or ".join(CJK_FONT_PACKAGES))
+"""Shown in English: without the font, a Chinese warning could not be read."""
+
+
+def cjk_font_installed() -> bool:
+    """True when Qt finds a font that draws Simplified Chinese (needs a running QGuiApplication)."""
+    return bool(QFontDatabase.families(QFontDatabase.WritingSystem.SimplifiedChinese))
+
+
 TRANSLATIONS_DIR = Path(__file__).with_name("translations")
 
 

@@ -29,10 +29,10 @@ from PySide6.QtWidgets import (
 
 from gui.instrument_session import InstrumentSession
 from gui.live_buffer import LiveBuffer, LiveSnapshot
+from gui.plot_style import SATURATION_WARNING_FRACTION, saturated_fraction, wavelength_colour
 from instrument.instrument import AcquisitionResult
 
 REDRAW_PERIOD_MS = 100
-WAVELENGTH_COLOURS = ("#e53935", "#8e24aa", "#1e88e5", "#43a047", "#fb8c00", "#6d4c41")
 VITALS = ("spo2_percent", "pulse_rate_bpm", "perfusion_index_percent")
 
 
@@ -79,8 +79,18 @@ class LiveView(QWidget):
         self._build_traces()
         vitals = self._build_vitals()
 
+        self.saturation = QLabel()
+        self.saturation.setStyleSheet(
+            "color: white; background: #d32f2f; font-weight: bold; padding: 4px"
+        )
+        self.saturation.setVisible(False)
+        image_box = QWidget()
+        image_layout = QVBoxLayout(image_box)
+        image_layout.setContentsMargins(0, 0, 0, 0)
+        image_layout.addWidget(self.saturation)
+        image_layout.addWidget(self.image_widget, 1)
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self.image_widget)
+        splitter.addWidget(image_box)
         splitter.addWidget(self.traces)
         splitter.setSizes([400, 600])
         layout = QVBoxLayout(self)
@@ -134,7 +144,6 @@ class LiveView(QWidget):
     def _build_traces(self) -> None:
         """The PPG traces over the live window, one curve per wavelength (added as they come)."""
         self.traces = pg.PlotWidget()
-        self.traces.addLegend(offset=(5, 5))
         self.traces.setXRange(0, self.live.window_samples, padding=0)
         self.traces.getPlotItem().setDownsampling(auto=True, mode="peak")
         self.traces.getPlotItem().setClipToView(True)
@@ -174,7 +183,8 @@ class LiveView(QWidget):
         self.image_plot.setTitle(self.tr("Detector image (DN)"))
         self.traces.setTitle(self.tr("Signal per wavelength"))
         self.traces.setLabel("bottom", self.tr("Sample"))
-        self.traces.setLabel("left", self.tr("Mean level"))
+        self.traces.setLabel("left", self.tr("Mean level (DN)"))
+        self._show_saturation()
 
     def _update_buttons(self, _: bool = False) -> None:
         session = self.session
@@ -196,6 +206,18 @@ class LiveView(QWidget):
                 .replace("%1", str(result.stats.frames))
                 .replace("%2", str(result.record_path))
             )
+        )
+
+    def _show_saturation(self) -> None:
+        """Mark the image when part of it is at the ADC's full scale."""
+        image = self.snapshot.image if self.snapshot is not None else None
+        share = saturated_fraction(image) if image is not None else 0.0
+        self.saturation.setVisible(share > SATURATION_WARNING_FRACTION)
+        self.saturation.setText(
+            self.tr(
+                "SATURATED: %1 % of the pixels at full scale; lower the LED current or the "
+                "integration time"
+            ).replace("%1", f"{100 * share:.1f}")
         )
 
     def _say(self, text: Callable[[], str]) -> None:
@@ -227,15 +249,24 @@ class LiveView(QWidget):
         if snapshot.image is not None:
             self.image.setImage(snapshot.image, autoLevels=False)
             self.colour_bar.setLevels(self._levels(snapshot.image, snapshot.generation))
+        self._show_saturation()
         for wavelength in set(self.curves) - set(snapshot.traces):
             self.traces.removeItem(self.curves.pop(wavelength))
-        for index, (wavelength, samples) in enumerate(sorted(snapshot.traces.items())):
+        for wavelength, samples in sorted(snapshot.traces.items()):
             curve = self.curves.get(wavelength)
             if curve is None:
-                colour = WAVELENGTH_COLOURS[index % len(WAVELENGTH_COLOURS)]
+                colour = wavelength_colour(wavelength)
                 curve = self.traces.plot(pen=pg.mkPen(colour, width=1), name=f"{wavelength:g} nm")
                 self.curves[wavelength] = curve
             curve.setData(samples)
+        # The curves' names in their colours above the plot, not over the traces.
+        self.traces.setTitle(
+            "  ".join(
+                f"<span style='color: {wavelength_colour(nm)}'>■ {nm:g} nm</span>"
+                for nm in sorted(self.curves)
+            )
+            or self.tr("Signal per wavelength")
+        )
         decimals = {"spo2_percent": 0, "pulse_rate_bpm": 0, "perfusion_index_percent": 2}
         for name, label in self.vital_values.items():
             label.setText(vital_text(snapshot.vitals.get(name), decimals[name]))

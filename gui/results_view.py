@@ -13,9 +13,10 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QUrl, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
+    QGroupBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.protocol_texts import message_text, step_text
 from gui.run_worker import Worker
 from gui.runner_view import RunOutcome, status_text
 from imaging.statistics import finite_range
@@ -34,6 +36,57 @@ from instrument.run_record import read_run_record
 
 LESION_KEYS = ("inclusions", "lesions")
 MAP_MIN_SIDE = 4
+TREND_COLOURS = ("#e53935", "#1e88e5", "#43a047", "#8e24aa", "#fb8c00", "#6d4c41")
+
+# Units by the figure name's suffix (units are in the names, DESIGN.md), longest first.
+UNIT_SUFFIXES = (
+    ("_dn_per_photon", "DN/photon"),
+    ("_dn_per_e", "DN/e⁻"),
+    ("_e_per_s", "e⁻/s"),
+    ("_percent", "%"),
+    ("_photons", "photons"),
+    ("_pixels", "px"),
+    ("_count", ""),
+    ("_bpm", "bpm"),
+    ("_mm2", "mm²"),
+    ("_ms", "ms"),
+    ("_mm", "mm"),
+    ("_nm", "nm"),
+    ("_um", "µM"),
+    ("_db", "dB"),
+    ("_dn", "DN"),
+    ("_px", "px"),
+    ("_hz", "Hz"),
+    ("_mw", "mW"),
+    ("_ma", "mA"),
+    ("_c", "°C"),
+    ("_s", "s"),
+    ("_e", "e⁻"),
+    ("_v", "V"),
+    ("_w", "W"),
+)
+DIMENSIONLESS = ("quality", "fraction", "scatter", "ratio", "index")
+# Adult reference ranges of the vital signs (low, high, unit); shown beside the values.
+VITAL_RANGES = {
+    "spo2_percent": (95.0, 100.0, "%"),
+    "spo2_median_percent": (95.0, 100.0, "%"),
+    "pulse_rate_bpm": (60.0, 100.0, "bpm"),
+    "perfusion_index_percent": (0.2, 20.0, "%"),
+    "perfusion_index_median_percent": (0.2, 20.0, "%"),
+    "sto2_percent": (60.0, 80.0, "%"),
+}
+
+
+def figure_unit(name: str) -> str:
+    """The unit of a figure, from its name's suffix (``spo2_percent`` → ``%``; ``frames`` → no
+    unit; ``signal_quality`` → ``0–1``)."""
+    base = name.removesuffix("_uncertainty")
+    for suffix, unit in UNIT_SUFFIXES:
+        if base.endswith(suffix):
+            return unit
+    if any(base.endswith(word) for word in DIMENSIONLESS):
+        return "0–1"
+    return ""
 
 
 def scalar_figures(step_results: dict[str, dict[str, Any]]) -> list[tuple[str, str, float]]:
@@ -45,6 +98,16 @@ def scalar_figures(step_results: dict[str, dict[str, Any]]) -> list[tuple[str, s
                 continue
             rows.append((step, name, float(value)))
     return rows
+
+
+def vital_rows(step_results: dict[str, dict[str, Any]]) -> list[tuple[str, float, str]]:
+    """(figure, value, unit) of every vital sign a step reported, first occurrence of each."""
+    found: dict[str, tuple[str, float, str]] = {}
+    for results in step_results.values():
+        for name, value in results.items():
+            if name in VITAL_RANGES and name not in found and isinstance(value, int | float):
+                found[name] = (name, float(value), VITAL_RANGES[name][2])
+    return list(found.values())
 
 
 def trend_series(
@@ -98,10 +161,29 @@ def lesion_rows(step_results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]
 def value_text(value: object) -> str:
     """A result value as the tables show it."""
     if isinstance(value, float):
-        return "—" if not math.isfinite(value) else f"{value:.4g}"
+        if not math.isfinite(value):
+            return "—"
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))  # 12000 frames, not 1.2e+04
+        return f"{value:.4g}"
     if isinstance(value, list):
         return ", ".join(value_text(v) for v in value)
     return str(value)
+
+
+def vital_caption(name: str) -> str:
+    """A vital sign's name as the results show it, in the current language."""
+    captions = {
+        "spo2_percent": QCoreApplication.translate("ResultsView", "SpO2"),
+        "spo2_median_percent": QCoreApplication.translate("ResultsView", "SpO2 (median)"),
+        "pulse_rate_bpm": QCoreApplication.translate("ResultsView", "Pulse rate"),
+        "perfusion_index_percent": QCoreApplication.translate("ResultsView", "Perfusion index"),
+        "perfusion_index_median_percent": QCoreApplication.translate(
+            "ResultsView", "Perfusion index (median)"
+        ),
+        "sto2_percent": QCoreApplication.translate("ResultsView", "Tissue oxygenation (StO2)"),
+    }
+    return captions.get(name, name)
 
 
 class ResultsView(QWidget):
@@ -114,24 +196,35 @@ class ResultsView(QWidget):
         self.outcome: RunOutcome | None = None
         self.arrays: dict[str, dict[str, Any]] = {}
         self.trend_curves: dict[str, pg.PlotDataItem] = {}
+        self.trend_plots: list[pg.PlotItem] = []
         self.map_items: dict[str, pg.ImageItem] = {}
         self.slice_items: dict[str, pg.ImageItem] = {}
+        self._series: list[tuple[str, np.ndarray, np.ndarray]] = []
         self.loader = Worker(None, self)
-        self.loader.finished.connect(self.show_arrays)
+        self.loader.finished.connect(self._on_loaded)
         self.loader.failed.connect(self._on_load_failed)
+        self._load_error = ""
+        self.verdict = QLabel()
+        self.verdict.setWordWrap(True)
+        self.vitals = QLabel()
+        self.vitals.setWordWrap(True)
+        self.vitals.setTextFormat(Qt.TextFormat.RichText)
         self.summary = QLabel()
         self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.open_pdf_button = QPushButton()
         self.open_pdf_button.clicked.connect(self.open_pdf)
         self.open_pdf_button.setEnabled(False)
+        first = QVBoxLayout()
+        first.addWidget(self.verdict)
+        first.addWidget(self.vitals)
         top = QHBoxLayout()
-        top.addWidget(self.summary, 1)
-        top.addWidget(self.open_pdf_button)
+        top.addLayout(first, 1)
+        top.addWidget(self.open_pdf_button, 0, Qt.AlignmentFlag.AlignTop)
 
-        self.figures = QTableWidget(0, 3)
+        self.figures = QTableWidget(0, 4)
         self.figures.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.trends = pg.PlotWidget()
-        self.trends.addLegend(offset=(5, 5))
+        self.trends = pg.GraphicsLayoutWidget()
         self.maps = pg.GraphicsLayoutWidget()
         self.slices = pg.GraphicsLayoutWidget()
         self.lesions = QTableWidget(0, 0)
@@ -142,10 +235,15 @@ class ResultsView(QWidget):
         splitter = QSplitter()
         splitter.addWidget(self.figures)
         splitter.addWidget(self.tabs)
-        splitter.setSizes([350, 650])
+        splitter.setSizes([420, 580])
+        self.details_box = QGroupBox()
+        details = QVBoxLayout(self.details_box)
+        details.addWidget(self.summary)
+        details.addWidget(splitter, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
-        layout.addWidget(splitter, 1)
+        layout.addWidget(self.details_box, 1)
+        self._show_trends([])
         self.retranslate()
 
     def changeEvent(self, event: QEvent) -> None:
@@ -156,30 +254,48 @@ class ResultsView(QWidget):
     def retranslate(self) -> None:
         """Set every visible text in the current language."""
         self.open_pdf_button.setText(self.tr("Open PDF report"))
-        self.trends.setLabel("bottom", self.tr("t (s)"))
+        self.details_box.setTitle(self.tr("Details"))
         self.figures.setHorizontalHeaderLabels(
-            [self.tr("Step"), self.tr("Figure"), self.tr("Value")]
+            [self.tr("Step"), self.tr("Figure"), self.tr("Value"), self.tr("Unit")]
         )
+        for row in range(self.figures.rowCount()):
+            step = self.figures.item(row, 0)
+            if step is not None:
+                step.setText(step_text(step.data(Qt.ItemDataRole.UserRole)))
+        self.figures.resizeColumnsToContents()  # headers change width with the language
         for index, text in enumerate(
             (self.tr("Trends"), self.tr("Maps"), self.tr("DOT slices"), self.tr("Lesions"))
         ):
             self.tabs.setTabText(index, text)
+        self._label_trends()
         self._show_summary()
 
     def _show_summary(self) -> None:
         if self.outcome is None:
-            self.summary.setText(self.tr("No run yet."))
+            self.verdict.setText(self.tr("No run yet."))
+            self.verdict.setStyleSheet("font-size: 16pt; font-weight: bold")
+            self.vitals.clear()
+            self.summary.clear()
             return
+        self._show_verdict(self.outcome)
+        self._show_vitals(self.outcome)
         finished = self.outcome.finished
-        verdict = self.tr("all QC gates passed") if finished.qc_passed else self.tr("QC not passed")
         text = (
             self.tr("%1 %2: %3, %4\nRun record: %5")
-            .replace("%1", self.outcome.protocol.name)
-            .replace("%2", self.outcome.protocol.version)
+            .replace("%1", self.outcome.name)
+            .replace("%2", self.outcome.version)
             .replace("%3", status_text(finished.status))
-            .replace("%4", verdict)
+            .replace("%4", self._qc_text(finished.qc_passed))
             .replace("%5", str(finished.record_path or "—"))
         )
+        if self.outcome.start_time_utc:
+            text += "\n" + self.tr("Started %1 UTC").replace(
+                "%1", self.outcome.start_time_utc.replace("T", " ")
+            )
+        if self.outcome.subject_pseudonym:
+            text += "\n" + self.tr("Subject (pseudonym): %1").replace(
+                "%1", self.outcome.subject_pseudonym
+            )
         if finished.hospital_delivery:
             states = [
                 (
@@ -188,27 +304,89 @@ class ResultsView(QWidget):
                 for channel, delivered in finished.hospital_delivery.items()
             ]
             text += "\n" + self.tr("Hospital systems: %1").replace("%1", ", ".join(states))
+        if self._load_error:
+            text += "\n" + self.tr("Cannot read the run record: %1").replace("%1", self._load_error)
         self.summary.setText(text)
 
+    def _qc_text(self, passed: bool) -> str:
+        return self.tr("all QC gates passed") if passed else self.tr("QC not passed")
+
+    def _show_verdict(self, outcome: RunOutcome) -> None:
+        """The overall verdict, large: usable results, a refusal, or why not usable."""
+        finished = outcome.finished
+        if outcome.refused:
+            reason = outcome.messages[0] if outcome.messages else ""
+            text = self.tr("REFUSED — nothing was measured: %1").replace("%1", message_text(reason))
+            colour = "#d32f2f"
+        elif finished.status == "completed" and finished.qc_passed:
+            text = self.tr("RESULTS VALID — run completed, all QC gates passed")
+            colour = "#2e7d32"
+        elif finished.status == "completed":
+            text = self.tr("NOT VALID — a QC gate failed; do not use these results")
+            colour = "#d32f2f"
+        else:
+            text = self.tr("NOT VALID — run %1").replace("%1", status_text(finished.status))
+            colour = "#d32f2f"
+        self.verdict.setText(text)
+        self.verdict.setStyleSheet(
+            f"color: white; background: {colour}; font-size: 16pt; font-weight: bold; padding: 6px"
+        )
+
+    def _show_vitals(self, outcome: RunOutcome) -> None:
+        """Vital signs with their reference ranges; a withheld value is explained."""
+        parts = []
+        for name, value, unit in vital_rows(outcome.step_results):
+            low, high, _ = VITAL_RANGES[name]
+            caption = vital_caption(name)
+            reference = self.tr("reference %1–%2 %3").replace("%1", f"{low:g}")
+            reference = reference.replace("%2", f"{high:g}").replace("%3", unit)
+            if not math.isfinite(value):
+                shown = self.tr("withheld (the signal was too poor to report a value reliably)")
+                colour = "#e65100"
+            else:
+                shown = f"{value:.1f} {unit}"
+                colour = "#2e7d32" if low <= value <= high else "#d32f2f"
+            parts.append(
+                f"<span style='font-size: 15pt'>{caption}: "
+                f"<b style='color: {colour}'>{shown}</b></span> "
+                f"<span style='color: #616161'>({reference})</span>"
+            )
+        self.vitals.setText("<br>".join(parts))
+
     def show_outcome(self, outcome: RunOutcome) -> None:
-        """Show a finished run."""
+        """Show a finished run (or one of the run history)."""
         self.outcome = outcome
+        self._load_error = ""
         self._show_summary()
         pdf = outcome.finished.report_pdf
         self.open_pdf_button.setEnabled(pdf is not None and Path(pdf).exists())
         rows = scalar_figures(outcome.step_results)
         self.figures.setRowCount(len(rows))
         for row, (step, name, value) in enumerate(rows):
-            for column, text in enumerate((step, name, value_text(value))):
-                self.figures.setItem(row, column, QTableWidgetItem(text))
+            cells = (step_text(step), name, value_text(value), figure_unit(name))
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setData(Qt.ItemDataRole.UserRole, step)
+                if column == 2:
+                    item.setTextAlignment(
+                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+                    )
+                self.figures.setItem(row, column, item)
         self.figures.resizeColumnsToContents()
         self._show_lesions(lesion_rows(outcome.step_results))
-        self.trends.clear()
+        self._show_trends([])
         self.maps.clear()
         self.slices.clear()
+        self.map_items, self.slice_items = {}, {}
         record = outcome.finished.record_path
         if record is not None:
-            self.loader.start(lambda post: read_run_record(record).results)
+            self.loader.start(lambda post: (record, read_run_record(record).results))
+
+    def _on_loaded(self, loaded: tuple[Path, dict[str, dict[str, Any]]]) -> None:
+        """Draw a record's arrays if its run is still the one shown."""
+        record, results = loaded
+        if self.outcome is not None and self.outcome.finished.record_path == record:
+            self.show_arrays(results)
 
     def show_arrays(self, results: dict[str, dict[str, Any]]) -> None:
         """Draw the arrays the run stored: trends, maps and DOT slices."""
@@ -226,12 +404,37 @@ class ResultsView(QWidget):
         self.arrays_shown.emit()
 
     def _show_trends(self, series: list[tuple[str, np.ndarray, np.ndarray]]) -> None:
+        """One plot per unit (stacked, time axes linked), each series in a fixed colour; the
+        names are in the plot's title, not over the traces."""
+        self._series = series
         self.trends.clear()
         self.trend_curves = {}
-        colours = ("#e53935", "#1e88e5", "#43a047", "#8e24aa", "#fb8c00", "#6d4c41")
-        for index, (name, time_s, values) in enumerate(series):
-            pen = pg.mkPen(colours[index % len(colours)], width=2)
-            self.trend_curves[name] = self.trends.plot(time_s, values, pen=pen, name=name)
+        self.trend_plots = []
+        by_unit: dict[str, list[tuple[str, np.ndarray, np.ndarray]]] = {}
+        for name, time_s, values in series:
+            by_unit.setdefault(figure_unit(name.rsplit(".", 1)[-1]), []).append(
+                (name, time_s, values)
+            )
+        for row, (unit, members) in enumerate(by_unit.items() or [("", [])]):
+            plot = self.trends.addPlot(row=row, col=0)
+            plot.showGrid(x=True, y=True, alpha=0.2)
+            if self.trend_plots:
+                plot.setXLink(self.trend_plots[0])
+            plot.setProperty("unit", unit)
+            titles = []
+            for index, (name, time_s, values) in enumerate(members):
+                colour = TREND_COLOURS[(len(self.trend_curves) + index) % len(TREND_COLOURS)]
+                titles.append(f"<span style='color: {colour}'>■ {name}</span>")
+                self.trend_curves[name] = plot.plot(time_s, values, pen=pg.mkPen(colour, width=2))
+            plot.setTitle("  ".join(titles))
+            self.trend_plots.append(plot)
+        self._label_trends()
+
+    def _label_trends(self) -> None:
+        for plot in self.trend_plots:
+            plot.setLabel("bottom", self.tr("t (s)"))
+            unit = str(plot.property("unit") or "")
+            plot.setLabel("left", unit or self.tr("value"))
 
     @staticmethod
     def _show_images(
@@ -268,11 +471,8 @@ class ResultsView(QWidget):
         self.lesions.resizeColumnsToContents()
 
     def _on_load_failed(self, message: str) -> None:
-        self.summary.setText(
-            self.summary.text()
-            + "\n"
-            + self.tr("Cannot read the run record: %1").replace("%1", message)
-        )
+        self._load_error = message
+        self._show_summary()
 
     def open_pdf(self) -> bool:
         """Open the run's PDF report in the system viewer."""

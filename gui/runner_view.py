@@ -7,12 +7,13 @@ The run is :meth:`protocols.runner.ProtocolRunner.run` in a worker thread — th
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QEvent, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QComboBox,
@@ -33,10 +34,11 @@ from PySide6.QtWidgets import (
 )
 
 from calibration.gate import CalibrationUse, Override, run_calibrations
-from calibration.registry import Registry
+from calibration.registry import OVERRIDABLE_STATES, USABLE_STATES, Registry
 from gui.calibration_browser import state_text
 from gui.instrument_session import InstrumentSession
 from gui.live_view import VITALS
+from gui.protocol_texts import description_text, kind_text, message_text, prompt_text, step_text
 from gui.run_worker import Worker
 from gui.tasks import run_task
 from instrument.config import InstrumentConfig
@@ -62,17 +64,70 @@ STATUS_COLOURS = {
     "skipped": QColor("#757575"),
 }
 PROGRESS_STEPS = 1000
+CLOCK_MS = 500
+
+
+def step_seconds(protocol: Protocol, duration_scale: float) -> list[float]:
+    """Expected duration (s) of each step: an acquiring step's ``duration_s``, a warm-up's
+    stability window ``window_s`` (its shortest duration), both scaled; 0 for steps that only
+    compute, check or wait for the operator."""
+    seconds = []
+    for step in protocol.steps:
+        expected = getattr(step, "duration_s", None) or getattr(step, "window_s", None) or 0.0
+        seconds.append(duration_scale * float(expected))
+    return seconds
+
+
+def time_text(seconds: float) -> str:
+    """A duration as ``m:ss``."""
+    whole = max(0, round(seconds))
+    return f"{whole // 60}:{whole % 60:02d}"
 
 
 @dataclass
 class RunOutcome:
-    """What the runner view hands to the results view when a run ends."""
+    """What the runner view (or the run history) hands to the results view.
 
-    protocol: Protocol
+    ``protocol`` is ``None`` for a run read back from the output folder; ``refused`` is true
+    for a clinical run the runner refused before it touched the devices (no record).
+    """
+
+    protocol: Protocol | None
     finished: RunFinished
     step_results: dict[str, dict[str, Any]] = field(default_factory=dict)
     qc: list[QcResult] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
+    protocol_name: str = ""
+    protocol_version: str = ""
+    subject_pseudonym: str = ""
+    start_time_utc: str = ""
+
+    @property
+    def name(self) -> str:
+        """The protocol's name."""
+        return self.protocol.name if self.protocol is not None else self.protocol_name
+
+    @property
+    def version(self) -> str:
+        """The protocol's version."""
+        return self.protocol.version if self.protocol is not None else self.protocol_version
+
+    @property
+    def refused(self) -> bool:
+        """True for a run refused before it started (failed, and no record was made)."""
+        return self.finished.status == "failed" and self.finished.record_path is None
+
+
+def overridable(uses: list[CalibrationUse], kinds: tuple[str, ...]) -> bool:
+    """True when an approver's override can unblock a clinical run: every required kind has a
+    record and every record that is not usable is only expired (a missing, revoked or
+    unverifiable calibration cannot be overridden)."""
+    unusable = [use for use in uses if use.state not in USABLE_STATES]
+    return (
+        len(uses) >= len(kinds)
+        and bool(unusable)
+        and all(use.state in OVERRIDABLE_STATES for use in unusable)
+    )
 
 
 def _cell(table: QTableWidget, row: int, column: int) -> QTableWidgetItem:
@@ -144,14 +199,22 @@ class RunnerView(QWidget):
         self.config_text = config_text
         self.duration_scale = duration_scale
         self.calibrations_usable = True
+        self.calibrations_overridable = False
         self.calibrations_pending = False
-        self._checked: tuple[str, list[CalibrationUse], list[str]] | None = None
+        self._checked: tuple[str, list[CalibrationUse], list[str], dict[str, str]] | None = None
         self.runs_dir = runs_dir
         self.worker = worker
         self.session = session
         self.runner: ProtocolRunner | None = None
         self.outcome: RunOutcome | None = None
         self.paused = False
+        self._prompt: str | None = None
+        self._seconds: list[float] = []
+        self._done_s = 0.0
+        self._started_at: float | None = None
+        self.clock = QTimer(self)
+        self.clock.setInterval(CLOCK_MS)
+        self.clock.timeout.connect(self._show_time)
         self._status_text: Callable[[], str] = str
         self._status_error = False
 
@@ -175,7 +238,7 @@ class RunnerView(QWidget):
         self.protocol_box = QComboBox()
         for name in shipped_protocols():
             self.protocol_box.addItem(name, name)
-        self.protocol_box.currentIndexChanged.connect(self._show_protocol)
+        self.protocol_box.currentIndexChanged.connect(self._on_protocol_chosen)
         self.description = QLabel()
         self.description.setWordWrap(True)
         self.calibrations = QLabel()
@@ -246,6 +309,7 @@ class RunnerView(QWidget):
         self.progress = QProgressBar()
         self.progress.setRange(0, PROGRESS_STEPS)
         self.step_message = QLabel()
+        self.time_label = QLabel()
         self.steps = QTableWidget(0, 3)
         self.steps.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.qc = QTableWidget(0, 7)
@@ -261,7 +325,10 @@ class RunnerView(QWidget):
         splitter.addWidget(self.steps_box)
         splitter.addWidget(self.qc_box)
         layout.addWidget(self.status)
-        layout.addWidget(self.progress)
+        progress_row = QHBoxLayout()
+        progress_row.addWidget(self.progress, 1)
+        progress_row.addWidget(self.time_label)
+        layout.addLayout(progress_row)
         layout.addWidget(self.step_message)
         layout.addWidget(splitter, 1)
 
@@ -277,7 +344,8 @@ class RunnerView(QWidget):
             item = self.messages.item(row)
             error = item.data(Qt.ItemDataRole.UserRole)
             framing = self.tr("Error: %1") if error else self.tr("Warning: %1")
-            item.setText(framing.replace("%1", item.data(Qt.ItemDataRole.UserRole + 1)))
+            original = item.data(Qt.ItemDataRole.UserRole + 1)
+            item.setText(framing.replace("%1", message_text(original)))
         labels = (
             self.tr("Protocol"),
             self.tr("About"),
@@ -304,6 +372,7 @@ class RunnerView(QWidget):
         elif self.protocol_box.count():
             self.refresh_calibrations()
         self._say(self._status_text, self._status_error)
+        self._show_time()
         self.steps_box.setTitle(self.tr("Steps"))
         self.qc_box.setTitle(self.tr("QC gates and messages"))
         self.steps.setHorizontalHeaderLabels([self.tr("Step"), self.tr("Kind"), self.tr("Status")])
@@ -319,13 +388,20 @@ class RunnerView(QWidget):
             ]
         )
         for row in range(self.steps.rowCount()):
-            status = _cell(self.steps, row, 2)
-            status.setText(status_text(status.data(Qt.ItemDataRole.UserRole)))
+            for column, shown in ((0, step_text), (1, kind_text), (2, status_text)):
+                cell = _cell(self.steps, row, column)
+                cell.setText(shown(cell.data(Qt.ItemDataRole.UserRole)))
+        self.steps.resizeColumnsToContents()
+        if self.protocol_box.count():
+            self.description.setText(description_text(self.protocol()))
+        if self._prompt is not None:
+            self.prompt_text.setText(prompt_text(self._prompt))
         for row in range(self.qc.rowCount()):
             verdict = _cell(self.qc, row, 6)
             verdict.setText(
                 self.tr("PASS") if verdict.data(Qt.ItemDataRole.UserRole) else self.tr("FAIL")
             )
+        self.qc.resizeColumnsToContents()  # headers change width with the language
 
     # ------------------------------------------------------------------ protocol
     def protocol(self) -> Protocol:
@@ -339,13 +415,23 @@ class RunnerView(QWidget):
             raise LookupError(f"no shipped protocol named {name!r}")
         self.protocol_box.setCurrentIndex(index)
 
+    def _on_protocol_chosen(self) -> None:
+        """Another protocol was chosen: the last run's QC table, messages, status line and
+        progress go (its results stay in the Results tab and the Run history)."""
+        self.qc.setRowCount(0)
+        self.messages.clear()
+        self.progress.setValue(0)
+        self.step_message.clear()
+        self._started_at = None
+        self._show_time()
+        self._say(str)
+        self._show_protocol()
+
     def _show_protocol(self) -> None:
         if self.protocol_box.count() == 0:
             return
         protocol = self.protocol()
-        self.description.setText(
-            f"{protocol.name} {protocol.version} ({protocol.intended_use}) — {protocol.description}"
-        )
+        self.description.setText(description_text(protocol))
         self.steps.setRowCount(len(protocol.steps))
         for row, step in enumerate(protocol.steps):
             self._set_step(row, step.name, step.kind, "pending")
@@ -362,6 +448,7 @@ class RunnerView(QWidget):
         if not protocol.required_calibrations:
             self.calibrations_pending = False
             self.calibrations_usable = True
+            self.calibrations_overridable = False
             self.override_box.setVisible(False)
             self.calibrations.setText(self.tr("none required"))
             self.calibrations.setStyleSheet("")
@@ -372,30 +459,41 @@ class RunnerView(QWidget):
         self.calibrations.setStyleSheet("")
         self._update_buttons()
         registry, name = self.registry, protocol.name
+
+        def check() -> tuple[list[CalibrationUse], list[str], dict[str, str]]:
+            uses, problems = run_calibrations(
+                registry, protocol.required_calibrations, [], clinical=protocol.clinical
+            )
+            kinds = {entry.reference: entry.kind for entry in registry.index().values()}
+            return uses, problems, kinds
+
         run_task(
             self,
-            lambda: run_calibrations(
-                registry, protocol.required_calibrations, [], clinical=protocol.clinical
-            ),
+            check,
             lambda checked: self._show_calibrations(name, *checked),
-            lambda message: self._show_calibrations(name, [], [message]),
+            lambda message: self._show_calibrations(name, [], [message], {}),
         )
 
     def _show_calibrations(
-        self, name: str, uses: list[CalibrationUse], problems: list[str]
+        self, name: str, uses: list[CalibrationUse], problems: list[str], kinds: dict[str, str]
     ) -> None:
+        """The required calibrations, each as ``kind: record state (due …)``."""
         protocol = self.protocol()
         if protocol.name != name:  # another protocol was selected meanwhile
             return
-        self._checked = (name, uses, problems)
+        self._checked = (name, uses, problems, kinds)
         self.calibrations_pending = False
         due = self.tr("due %1")
         states = "; ".join(
-            f"{use.record} {state_text(use.state)} ({due.replace('%1', use.due_date)})"
+            f"{kinds.get(use.record, '?')}: {use.record} {state_text(use.state)} "
+            f"({due.replace('%1', use.due_date)})"
             for use in uses
         )
         self.calibrations_usable = not (protocol.clinical and problems)
-        self.override_box.setVisible(not self.calibrations_usable)
+        self.calibrations_overridable = not self.calibrations_usable and overridable(
+            uses, protocol.required_calibrations
+        )
+        self.override_box.setVisible(self.calibrations_overridable)
         if self.calibrations_usable:
             self.calibrations.setText(states)
             self.calibrations.setStyleSheet("")
@@ -403,7 +501,7 @@ class RunnerView(QWidget):
             self.calibrations.setText(
                 self.tr(
                     "BLOCKED: this clinical protocol needs approved, in-date calibrations. %1"
-                ).replace("%1", "; ".join(problems))
+                ).replace("%1", message_text("; ".join(problems)))
             )
             self.calibrations.setStyleSheet(
                 "color: white; background: #d32f2f; font-weight: bold; padding: 4px"
@@ -411,13 +509,17 @@ class RunnerView(QWidget):
         self._update_buttons()
 
     def _set_step(self, row: int, name: str, kind: str, status: str) -> None:
-        status_item = QTableWidgetItem(status_text(status))
-        status_item.setData(Qt.ItemDataRole.UserRole, status)
+        """One step's row: its name, kind and status as shown; the identifiers as item data."""
+        items = []
+        for value, text in ((name, step_text), (kind, kind_text), (status, status_text)):
+            item = QTableWidgetItem(text(value))
+            item.setData(Qt.ItemDataRole.UserRole, value)
+            item.setToolTip(value)
+            items.append(item)
         if status in STATUS_COLOURS:
-            status_item.setForeground(QBrush(STATUS_COLOURS[status]))
-        self.steps.setItem(row, 0, QTableWidgetItem(name))
-        self.steps.setItem(row, 1, QTableWidgetItem(kind))
-        self.steps.setItem(row, 2, status_item)
+            items[2].setForeground(QBrush(STATUS_COLOURS[status]))
+        for column, item in enumerate(items):
+            self.steps.setItem(row, column, item)
 
     # ------------------------------------------------------------------ run control
     def _update_buttons(self) -> None:
@@ -438,7 +540,7 @@ class RunnerView(QWidget):
         """
         fields = (self.override_user.text().strip(), self.override_password.text())
         reason = self.override_reason.text().strip()
-        if self.calibrations_usable or not all(fields) or not reason:
+        if not self.calibrations_overridable or not all(fields) or not reason:
             return None
         return Override(fields[0], fields[1], reason)
 
@@ -457,7 +559,12 @@ class RunnerView(QWidget):
         self.qc.setRowCount(0)
         self.messages.clear()
         self.progress.setValue(0)
+        self.step_message.clear()
         self.paused = False
+        self._seconds = step_seconds(protocol, self.duration_scale)
+        self._done_s = 0.0
+        self._started_at = time.monotonic()
+        self.clock.start()
         self.outcome = RunOutcome(protocol, RunFinished("running", None, None, None, False))
         if self.worker.live is not None:
             self.worker.live.clear()
@@ -474,8 +581,19 @@ class RunnerView(QWidget):
             duration_scale=self.duration_scale,
         )
         self.override_password.clear()
+        self.subject.clear()  # the next run's subject is entered anew
+        was_open = self.session.is_open
         self.worker.start(self.session.run_job(self.runner.run))
-        self._say(lambda: self.tr("Running %1…").replace("%1", protocol.name))
+        if was_open:
+            self._say(
+                lambda: self.tr(
+                    "Running %1… The run uses the instrument itself: the Instrument tab's "
+                    "connection is closed and stays closed after the run (connect again there)."
+                ).replace("%1", protocol.name)
+            )
+        else:
+            self._say(lambda: self.tr("Running %1…").replace("%1", protocol.name))
+        self._show_time()
         self._update_buttons()
 
     def toggle_pause(self) -> None:
@@ -508,24 +626,23 @@ class RunnerView(QWidget):
     def on_event(self, event: object) -> None:
         """Show one runner event (GUI thread)."""
         outcome = self.outcome
-        count = max(1, self.steps.rowCount())
         if isinstance(event, StepStarted):
             self._set_step(event.index, event.name, event.kind, "running")
-            self.progress.setValue(int(PROGRESS_STEPS * event.index / count))
-            self.step_message.setText(event.name)
+            self._show_progress(event.index, 0.0)
+            self.step_message.setText(step_text(event.name))
         elif isinstance(event, StepProgress):
-            fraction = min(max(event.fraction, 0.0), 1.0)
-            self.progress.setValue(int(PROGRESS_STEPS * (event.index + fraction) / count))
+            self._show_progress(event.index, min(max(event.fraction, 0.0), 1.0))
             self.step_message.setText(event.message)
         elif isinstance(event, StepFinished):
-            kind = _cell(self.steps, event.index, 1).text()
+            kind = _cell(self.steps, event.index, 1).data(Qt.ItemDataRole.UserRole)
             self._set_step(event.index, event.name, kind, event.status)
-            self.progress.setValue(int(PROGRESS_STEPS * (event.index + 1) / count))
+            self._show_progress(event.index, 1.0)
             if outcome is not None:
                 outcome.step_results[event.name] = dict(event.results)
             self._show_vitals(event.results)
         elif isinstance(event, OperatorPrompt):
-            self.prompt_text.setText(event.message)
+            self._prompt = event.message
+            self.prompt_text.setText(prompt_text(event.message))
             self.prompt_box.setVisible(True)
             self.prompt_shown.emit()
             self.continue_button.setFocus()
@@ -540,10 +657,38 @@ class RunnerView(QWidget):
                 outcome.messages.append(event.message)
             if failed:
                 message = event.message
-                self._say(lambda: self.tr("Run failed: %1").replace("%1", message), True)
+                self._say(
+                    lambda: self.tr("Run failed: %1").replace("%1", message_text(message)), True
+                )
         elif isinstance(event, RunFinished):
             self.prompt_box.setVisible(False)
             self._finish(event)
+
+    def _show_progress(self, index: int, fraction: float) -> None:
+        """Progress by expected time: the acquisition seconds done of the run's total (by step
+        count when the protocol acquires nothing)."""
+        seconds = self._seconds or [0.0] * max(1, self.steps.rowCount())
+        total = sum(seconds)
+        if total > 0 and index < len(seconds):
+            self._done_s = sum(seconds[:index]) + fraction * seconds[index]
+            share = self._done_s / total
+        else:
+            share = (index + fraction) / max(1, len(seconds))
+        self.progress.setValue(int(PROGRESS_STEPS * min(share, 1.0)))
+        self._show_time()
+
+    def _show_time(self) -> None:
+        """Elapsed time and, for protocols that acquire, the acquisition time left."""
+        if self._started_at is None:
+            self.time_label.clear()
+            return
+        elapsed = time.monotonic() - self._started_at
+        text = self.tr("Elapsed %1").replace("%1", time_text(elapsed))
+        total = sum(self._seconds)
+        if total > 0 and self.runner is not None:
+            left = self.tr("about %1 left").replace("%1", time_text(total - self._done_s))
+            text += " · " + left
+        self.time_label.setText(text)
 
     def _show_vitals(self, results: dict[str, Any]) -> None:
         """Put a step's vital signs (SpO2, PR, PI) on the live view's big numbers."""
@@ -579,7 +724,7 @@ class RunnerView(QWidget):
     def _add_message(self, text: str, error: bool) -> None:
         """List a runner message (English, as recorded) under a translated ``Error``/``Warning``."""
         framing = self.tr("Error: %1") if error else self.tr("Warning: %1")
-        item = QListWidgetItem(framing.replace("%1", text))
+        item = QListWidgetItem(framing.replace("%1", message_text(text)))
         item.setData(Qt.ItemDataRole.UserRole, error)
         item.setData(Qt.ItemDataRole.UserRole + 1, text)
         item.setForeground(QBrush(QColor("#d32f2f" if error else "#e65100")))
@@ -589,6 +734,8 @@ class RunnerView(QWidget):
         self.runner = None
         self.session.end_run()
         self.paused = False
+        self.clock.stop()
+        self._show_time()
         if event.status == "completed":
             self.progress.setValue(PROGRESS_STEPS)
         failures = [
@@ -596,27 +743,45 @@ class RunnerView(QWidget):
             for row in range(self.messages.count())
             if self.messages.item(row).data(Qt.ItemDataRole.UserRole)
         ]
+        if self.outcome is not None:
+            self.outcome.finished = event
+        if self.outcome is not None and self.outcome.refused:
+            reason = failures[0] if failures else ""
+            self._say(
+                lambda: self.tr("Run refused, nothing was measured: %1").replace(
+                    "%1", message_text(reason)
+                ),
+                True,
+            )
+            self._update_buttons()
+            self.run_finished.emit(self.outcome)
+            return
 
         def finished_text() -> str:
             verdict = (
                 self.tr("all QC gates passed") if event.qc_passed else self.tr("QC not passed")
             )
             text = self.tr("Run %1: %2").replace("%1", status_text(event.status))
-            return text.replace("%2", verdict) + (" — " + failures[0] if failures else "")
+            return text.replace("%2", verdict) + (
+                " — " + message_text(failures[0]) if failures else ""
+            )
 
         self._say(finished_text, event.status != "completed" or not event.qc_passed)
         self._update_buttons()
         if self.outcome is not None:
-            self.outcome.finished = event
             self.run_finished.emit(self.outcome)
 
     def _on_failed(self, message: str) -> None:
         self.prompt_box.setVisible(False)
+        self.clock.stop()
         self.runner = None
         self.session.end_run()
         self.paused = False
         self._add_message(message, True)
-        self._say(lambda: self.tr("Run refused or failed: %1").replace("%1", message), True)
+        self._say(
+            lambda: self.tr("Run refused or failed: %1").replace("%1", message_text(message)),
+            True,
+        )
         self._update_buttons()
 
     def _say(self, text: Callable[[], str], error: bool = False) -> None:

@@ -1,16 +1,24 @@
-"""Render the app's main views to PNG files, offscreen, after a simulated run.
+"""Render the app's main views to PNG files under a real X server, after simulated runs.
 
-    python -m gui.screenshots docs/screenshots
+    python -m gui.screenshots docs/screenshots              # starts Xvfb itself
+    python -m gui.screenshots --offscreen docs/screenshots  # Qt's offscreen platform instead
+
+Without ``--offscreen`` the app is drawn by Qt's X11 (xcb) platform on a private Xvfb server
+that this command starts and stops (Debian: ``apt-get install xvfb``; for the Chinese pictures
+also ``fonts-wqy-microhei`` or ``fonts-noto-cjk``).
 
 The app runs on the simulated instrument with a demonstration calibration registry (made in a
 temporary directory): approved detector and SpO2-curve calibrations, and an expired lock-in
-verification that shows the calibration banner. It connects the instrument, runs
-``spo2-screening`` (shortened), and saves one picture per view, plus the runner in Chinese.
+verification shown in red in the Calibration tab. It connects the instrument, runs
+``spo2-screening`` (shortened), revokes the SpO2 curve and starts a screening anyway (refused),
+and saves one picture per view, plus the runner, results and history in Chinese.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -18,11 +26,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
 import numpy as np
 from numpy.typing import NDArray
 from PySide6.QtCore import QCoreApplication, QEventLoop
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QWidget
 
 from calibration.record import (
@@ -121,11 +128,52 @@ def demo_registry(root: Path) -> Registry:
 
 
 def save(widget: QWidget, path: Path) -> Path:
-    """Grab ``widget`` as a PNG."""
-    if not widget.grab().save(str(path)):
+    """Save ``widget`` as a PNG: read back from the X server's screen when the app runs on X11
+    (what a user sees), else rendered by Qt."""
+    app = QApplication.instance()
+    if app is not None:
+        app.processEvents()
+    screen = widget.screen()
+    if QGuiApplication.platformName() == "xcb" and screen is not None:
+        picture = screen.grabWindow(widget.winId())
+    else:
+        picture = widget.grab()
+    if not picture.save(str(path)):
         raise OSError(f"cannot write {path}")
     print(path)
     return path
+
+
+def _run_screening(app: QCoreApplication, window: MainWindow) -> None:
+    runner = window.runner_view
+    runner.select_protocol("spo2-screening")
+    wait_until(app, lambda: not runner.calibrations_pending)
+    runner.operator.setText("demo operator")
+    runner.subject.setText("DEMO-001")
+    finished: list[object] = []
+    runner.run_finished.connect(finished.append)
+    runner.start_button.click()
+    window.tabs.setCurrentWidget(window.live_view)
+    wait_until(app, lambda: window.live_view.redraws >= 60)
+    window.live_view.redraw()
+    wait_until(app, lambda: bool(finished))
+
+
+def _refuse_screening(app: QCoreApplication, window: MainWindow, registry: Registry) -> None:
+    """Revoke the SpO2 curve, then start a screening anyway (as a script could): the runner
+    refuses it, and the app shows the refusal and the banner."""
+    curve = next(e for e in registry.index().values() if e.kind == "spo2-curve")
+    registry.sign(curve.reference, "revoked", "boss", DEMO_PASSWORD, "demonstration")
+    checks = window.calibration_checks
+    window.refresh_calibrations()
+    runner = window.runner_view
+    runner.refresh_calibrations()
+    wait_until(app, lambda: window.calibration_checks > checks)
+    wait_until(app, lambda: not runner.calibrations_pending)
+    refused: list[object] = []
+    runner.run_finished.connect(refused.append)
+    runner.start()
+    wait_until(app, lambda: bool(refused))
 
 
 def render(out_dir: Path) -> list[Path]:
@@ -149,27 +197,22 @@ def render(out_dir: Path) -> list[Path]:
     window.tabs.setCurrentWidget(window.instrument_panel)
     written.append(save(window, out_dir / "instrument.png"))
 
-    runner = window.runner_view
-    runner.select_protocol("spo2-screening")
-    wait_until(app, lambda: not runner.calibrations_pending)
-    runner.operator.setText("demo operator")
-    runner.subject.setText("DEMO-001")
-    finished: list[object] = []
-    runner.run_finished.connect(finished.append)
-    runner.start_button.click()
-    window.tabs.setCurrentWidget(window.live_view)
-    wait_until(app, lambda: window.live_view.redraws >= 60)
-    written.append(save(window, out_dir / "live.png"))
-    wait_until(app, lambda: bool(finished))
-    window.live_view.redraw()
+    _run_screening(app, window)
     written.append(save(window, out_dir / "live-vitals.png"))
+    runner, results, history = window.runner_view, window.results_view, window.history
     window.tabs.setCurrentWidget(runner)
     written.append(save(window, out_dir / "runner.png"))
-
-    results = window.results_view
     wait_until(app, lambda: bool(results.trend_curves))
     window.tabs.setCurrentWidget(results)
     written.append(save(window, out_dir / "results.png"))
+
+    _refuse_screening(app, window, registry)
+    window.tabs.setCurrentWidget(runner)
+    written.append(save(window, out_dir / "runner-refused.png"))
+    wait_until(app, lambda: history.table.rowCount() >= 2)
+    history.table.selectRow(1)
+    window.tabs.setCurrentWidget(history)
+    written.append(save(window, out_dir / "history.png"))
 
     browser = window.calibration_browser
     browser.select(browser.entries[-1].reference)
@@ -181,17 +224,68 @@ def render(out_dir: Path) -> list[Path]:
     wait_until(app, lambda: not runner.calibrations_pending)
     window.tabs.setCurrentWidget(runner)
     written.append(save(window, out_dir / "runner-zh_CN.png"))
+    window.tabs.setCurrentWidget(history)
+    written.append(save(window, out_dir / "history-zh_CN.png"))
+    history.open_run(1)  # the completed screening
+    wait_until(app, lambda: bool(results.trend_curves))
+    written.append(save(window, out_dir / "results-zh_CN.png"))
     window.close()
     return written
 
 
+def start_xvfb() -> tuple[subprocess.Popen[bytes], str]:
+    """Start a private Xvfb server; (its process, its display name).
+
+    Raises
+    ------
+    RuntimeError
+        When Xvfb is not installed or does not start.
+    """
+    xvfb = shutil.which("Xvfb")
+    if xvfb is None:
+        raise RuntimeError(
+            "Xvfb is not installed (Debian: apt-get install xvfb); or pass --offscreen"
+        )
+    read_end, write_end = os.pipe()
+    server = subprocess.Popen(
+        [xvfb, "-displayfd", str(write_end), "-screen", "0", "1400x900x24", "-nolisten", "tcp"],
+        pass_fds=(write_end,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write_end)
+    with os.fdopen(read_end) as display_number:
+        number = display_number.readline().strip()
+    if not number:
+        server.kill()
+        raise RuntimeError("Xvfb did not start")
+    return server, f":{number}"
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``python -m gui.screenshots OUT_DIR``."""
+    """``python -m gui.screenshots [--offscreen] OUT_DIR``."""
     args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print("usage: python -m gui.screenshots OUT_DIR", file=sys.stderr)
+    offscreen = "--offscreen" in args
+    paths = [arg for arg in args if arg != "--offscreen"]
+    if len(paths) != 1:
+        print("usage: python -m gui.screenshots [--offscreen] OUT_DIR", file=sys.stderr)
         return 2
-    render(Path(args[0]))
+    if offscreen:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        render(Path(paths[0]))
+        return 0
+    try:
+        server, display = start_xvfb()
+    except RuntimeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    os.environ["DISPLAY"] = display
+    os.environ["QT_QPA_PLATFORM"] = "xcb"
+    try:
+        render(Path(paths[0]))
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
     return 0
 
 

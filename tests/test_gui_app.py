@@ -7,8 +7,10 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import dataclasses
 import datetime as dt
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +29,7 @@ from gui.i18n import TRANSLATIONS_DIR, Languages
 from gui.main_window import MainWindow
 from instrument.run_record import read_run_record
 from tests.calibration_fixtures import PASSWORDS, approved_record, make_content, make_registry
+from tests.gui_texts import untranslated, visible_texts
 from tests.test_gui_runs import approved_spo2_curve
 
 OPEN_TIMEOUT_MS = 60_000
@@ -165,6 +168,45 @@ def test_banner_names_a_kind_without_any_record(qtbot, registry, tmp_path):
     main.close()
 
 
+def test_the_banner_leads_to_what_must_be_done(qtbot, registry, tmp_path):
+    approved_record(registry)
+    draft = registry.create(
+        dataclasses.replace(make_content(), kind="spo2-curve", title="SpO2 curve"),
+        PASSWORDS["tech"],
+    ).reference
+    main = open_main(qtbot, registry, tmp_path)
+    assert main.banner.isVisible() and main.guide_button.isVisible()
+    main.guide_button.click()
+    assert main.tabs.currentWidget() is main.calibration_browser
+    guidance = main.guide_box.text()
+    # A draft is signed in the app; people are added with the command the guidance names.
+    assert f"spo2-curve: record {draft} is draft. Sign it in the Calibration tab" in guidance
+    assert f"nirpoct calib users add USER --name NAME --role ROLE --registry {registry.root}" in (
+        guidance
+    )
+    main.guide_box.close()
+    main.close()
+
+
+def test_guidance_for_a_missing_kind_names_the_command_that_records_it(qtbot, registry, tmp_path):
+    approved_record(registry)
+    main = open_main(qtbot, registry, tmp_path)
+    assert main.guide_button.isVisible()
+    guidance = main.guidance()
+    assert guidance.startswith("spo2-curve: no record. Measure and record one with")
+    assert "nirpoct calib record-spo2-curve STUDY.csv" in guidance
+    assert f"--registry {registry.root}" in guidance
+    main.close()
+
+
+def test_verify_on_an_empty_registry_says_there_is_nothing_to_verify(qtbot, window):
+    browser = window.calibration_browser
+    with qtbot.waitSignal(browser.verified, timeout=10_000):
+        browser.verify()
+    assert browser.message.text().startswith("Nothing to verify")
+    assert "intact" not in browser.message.text()
+
+
 def test_no_banner_when_every_calibration_is_usable(qtbot, registry, tmp_path):
     approved_record(registry)
     approved_spo2_curve(registry)
@@ -283,13 +325,20 @@ def test_sign_verify_certificate_and_audit_trail(qtbot, window, registry, tmp_pa
 
 def test_switching_to_chinese_changes_the_visible_texts(qtbot, window):
     english = [window.tabs.tabText(i) for i in range(window.tabs.count())]
-    assert english == ["Instrument", "Live view", "Protocol", "Results", "Calibration"]
+    assert english == [
+        "Instrument",
+        "Live view",
+        "Protocol",
+        "Results",
+        "Run history",
+        "Calibration",
+    ]
     connect = window.instrument_panel.connect_button.text()
     window.set_language("zh_CN")
     # Qt delivers the language change through the event loop.
     qtbot.waitUntil(lambda: window.tabs.tabText(0) != "Instrument", timeout=5000)
     chinese = [window.tabs.tabText(i) for i in range(window.tabs.count())]
-    assert chinese == ["仪器", "实时视图", "检测方案", "结果", "校准"]
+    assert chinese == ["仪器", "实时视图", "检测方案", "结果", "运行历史", "校准"]
     assert window.instrument_panel.connect_button.text() == "连接"
     assert window.calibration_browser.sign_button.text() == "签署…"
     assert window.language_menu.title() == "语言"
@@ -356,3 +405,87 @@ def test_results_show_the_hospital_delivery_state_in_either_language(qtbot):
     plain = RunFinished("completed", None, None, None, True)
     view.show_outcome(RunOutcome(load_protocol("daily-qc"), plain))
     assert "Hospital" not in view.summary.text()
+
+
+def test_live_image_warns_of_saturation_and_wavelengths_keep_their_colours(qtbot, window):
+    from gui.plot_style import wavelength_colour
+    from instrument.live_data import LiveData
+
+    live = window.live_view
+    image = np.full((32, 32), 1000.0)
+    traces = {940.0: np.linspace(1, 2, 20), 660.0: np.linspace(2, 3, 20)}
+    window.live.push(LiveData(0.1, traces, image, {}))
+    live.redraw()
+    assert live.saturation.isHidden()
+    image[:4, :] = 4095.0  # 12.5 % of the pixels at full scale
+    window.live.push(LiveData(0.2, {850.0: np.linspace(1, 2, 20)}, image, {}))
+    live.redraw()
+    assert not live.saturation.isHidden()
+    assert "12.5 %" in live.saturation.text()
+    # The colour is the wavelength's own, whatever order the curves came in.
+    for wavelength, curve in live.curves.items():
+        assert curve.opts["pen"].color().name() == wavelength_colour(wavelength)
+    assert wavelength_colour(660.0) != wavelength_colour(940.0)
+    assert "660 nm" in live.traces.getPlotItem().titleLabel.text
+
+
+def test_every_view_in_chinese_shows_no_untranslated_text(qtbot, registry, tmp_path):
+    from protocols.protocol_file import load_protocol, shipped_protocols
+
+    reference = approved_record(registry)
+    main = open_main(qtbot, registry, tmp_path)  # spo2-curve missing: banner and BLOCKED
+    identifiers = {"sim"}
+    for name in shipped_protocols():
+        protocol = load_protocol(name)
+        identifiers |= {protocol.name, *protocol.name.split("-"), *protocol.required_calibrations}
+        identifiers |= {part for step in protocol.steps for part in (step.name, step.kind)}
+    identifiers |= {reference.split("@")[0], *reference.split("@")[0].split("-")}
+    identifiers |= {*registry.users().keys(), "spo2-curve", "detector-characterisation"}
+    data = set()
+    for entry in registry.index().values():
+        data |= {entry.title, f"{entry.item_serial} {entry.component}"}
+    main.set_language("zh_CN")
+    try:
+        qtbot.waitUntil(lambda: main.tabs.tabText(0) == "仪器", timeout=5000)
+        for index in range(main.tabs.count()):
+            main.tabs.setCurrentIndex(index)
+            view = main.tabs.widget(index)
+            if view is main.runner_view:
+                view.select_protocol("spo2-screening")
+                qtbot.waitUntil(lambda: not main.runner_view.calibrations_pending, timeout=10_000)
+            texts = visible_texts(view)
+            assert texts, main.tabs.tabText(index)
+            assert untranslated(texts, identifiers, data) == [], (
+                main.tabs.tabText(index),
+                untranslated(texts, identifiers, data),
+            )
+        shown = [main.banner.text(), main.windowTitle(), main.guide_button.text()]
+        shown += [action.text() for action in main.menuBar().actions()]
+        shown += [main.device_label.text(), main.simulated_label.text()]
+        assert untranslated(shown, identifiers) == []
+        # The commands it names stay as typed; the roles are the command's identifiers.
+        from calibration.signatures import ROLES
+
+        guidance = re.sub(r"nirpoct[^\n）]*", "", main.guidance())
+        assert "无记录" in guidance
+        assert untranslated([guidance], identifiers | set(ROLES)) == []
+    finally:
+        main.set_language("en")
+        main.close()
+
+
+def test_a_missing_chinese_font_is_reported_with_the_package_to_install(qtbot, window):
+    from gui.i18n import cjk_font_installed
+
+    assert window.font_warning.isHidden()
+    window.set_language("zh_CN")
+    qtbot.waitUntil(lambda: window.tabs.tabText(0) == "仪器", timeout=5000)
+    # This machine may or may not have a CJK font; the warning follows what Qt finds.
+    assert window.font_warning.isHidden() == cjk_font_installed()
+    assert "fonts-wqy-microhei" in window.font_warning.text()
+    assert "fonts-noto-cjk" in window.font_warning.text()
+    # The Language menu names Chinese in English too, readable without the font.
+    assert "Chinese" in window.language_actions["zh_CN"].text()
+    window.set_language("en")
+    qtbot.waitUntil(lambda: window.tabs.tabText(0) == "Instrument", timeout=5000)
+    assert window.font_warning.isHidden()

@@ -19,10 +19,13 @@ from calibration.registry import Registry
 from gui.app import make_context
 from gui.i18n import Languages
 from gui.main_window import MainWindow
-from gui.results_view import value_text
+from gui.results_view import figure_unit, value_text
+from gui.runner_view import step_seconds
 from instrument.run_record import read_run_record
 from protocols.events import RunFinished, StepStarted
+from protocols.protocol_file import load_protocol
 from tests.calibration_fixtures import PASSWORDS, approved_record, make_content, make_registry
+from tests.gui_texts import untranslated, visible_texts
 
 RUN_TIMEOUT_MS = 180_000
 SPO2_LINE = np.array([110.0, -25.0])  # SpO2 = 110 - 25 R, the empirical red/infrared line
@@ -144,7 +147,7 @@ def test_daily_qc_run_shows_what_the_record_holds(qtbot, tmp_path):
 
     results = window.results_view
     expected = [
-        [step, name, value_text(float(value))]
+        [step, name, value_text(float(value)), figure_unit(name)]
         for step, figures in stored.items()
         for name, value in figures.items()
         if isinstance(value, int | float) and not isinstance(value, bool)
@@ -177,10 +180,15 @@ def test_daily_qc_run_shows_what_the_record_holds(qtbot, tmp_path):
 
 def test_spo2_screening_run_shows_the_recorded_vitals(qtbot, tmp_path):
     registry = make_registry(tmp_path / "registry")
-    approved_record(registry)
-    approved_spo2_curve(registry)
+    detector = approved_record(registry)
+    curve = approved_spo2_curve(registry)
     window = open_window(qtbot, registry, tmp_path, duration_scale=0.1)
     live = window.live_view
+    # The calibrations the protocol needs are named by kind, record and state.
+    select(qtbot, window.runner_view, "spo2-screening")
+    shown = window.runner_view.calibrations.text()
+    assert f"detector-characterisation: {detector} approved" in shown
+    assert f"spo2-curve: {curve} approved" in shown
     window.tabs.setCurrentWidget(live)
     outcome, ticks = run_protocol(qtbot, window, "spo2-screening", "nurse-li", "MRN-0042")
     finished = outcome.finished
@@ -229,7 +237,7 @@ def test_spo2_screening_run_shows_the_recorded_vitals(qtbot, tmp_path):
     np.testing.assert_array_equal(x, stored["time_s"])
     np.testing.assert_array_equal(y, stored["spo2_percent"])
     figures = {(row[0], row[1]): row[2] for row in table(results.figures)}
-    assert figures[("oximetry", "spo2_percent")] == f"{oximetry['spo2_percent']:.4g}"
+    assert figures[("oximetry", "spo2_percent")] == value_text(float(oximetry["spo2_percent"]))
     window.close()
 
 
@@ -297,7 +305,7 @@ def test_runner_view_speaks_chinese(qtbot, tmp_path):
     qtbot.waitUntil(lambda: view.start_button.text() != "Start", timeout=5000)
     assert view.start_button.text() == "开始"
     assert table(view.steps)[0][2] == "等待中"
-    assert window.results_view.trends.getPlotItem().getAxis("bottom").labelText == "时间（秒）"
+    assert window.results_view.trend_plots[0].getAxis("bottom").labelText == "时间（秒）"
     window.set_language("en")
     qtbot.waitUntil(lambda: view.start_button.text() == "Start", timeout=5000)
     window.close()
@@ -396,3 +404,132 @@ def test_the_run_waits_at_each_operator_prompt_until_continue_is_pressed(qtbot, 
     results = step_results(record)
     assert results["place-reference"] == results["place-scan"] == {"confirmed_by": "operator"}
     assert {row[0]: row[2] for row in table(view.steps)}["dot"] == "passed"
+
+
+def test_a_refused_clinical_run_is_a_refusal_and_the_history_opens_an_older_run(qtbot, tmp_path):
+    registry = make_registry(tmp_path / "registry")
+    approved_record(registry)  # no spo2-curve: a screening is refused
+    window = open_window(qtbot, registry, tmp_path, duration_scale=0.05)
+    qc_outcome, _ = run_protocol(qtbot, window, "daily-qc", "qc-bot")
+    assert qc_outcome.finished.status == "completed"
+    results, view, history = window.results_view, window.runner_view, window.history
+    shown_before = table(results.figures)
+    # The progress went by time; the form is ready for the next subject.
+    assert view.time_label.text().startswith("Elapsed ")
+    assert view.progress.value() == view.progress.maximum()
+    assert view.subject.text() == ""
+    assert shown_before and results.open_pdf_button.isEnabled()
+
+    assert view.qc.rowCount() > 0 and view.status.text()
+    select(qtbot, view, "spo2-screening")
+    # The daily QC's gates, messages and status line are not carried over to the next protocol.
+    assert view.qc.rowCount() == 0 and view.messages.count() == 0
+    assert view.status.text() == "" and view.progress.value() == 0
+    view.operator.setText("nurse-li")
+    # A missing calibration cannot be overridden: no override box, Start stays disabled.
+    assert "BLOCKED" in view.calibrations.text()
+    assert view.override_box.isHidden() and not view.start_button.isEnabled()
+    view.override_user.setText("boss")
+    view.override_password.setText(PASSWORDS["boss"])
+    view.override_reason.setText("urgent")
+    assert not view.start_button.isEnabled() and view.override() is None
+    # Started by other means than the (disabled) button, the runner refuses it.
+    with qtbot.waitSignal(view.run_finished, timeout=RUN_TIMEOUT_MS) as finished:
+        view.start()
+    refused = finished.args[0]
+    assert refused.refused and refused.finished.record_path is None
+    assert view.status.text().startswith("Run refused, nothing was measured:")
+    assert "spo2-curve" in view.status.text() and "QC not passed" not in view.status.text()
+    # The results of the daily QC stay shown.
+    assert table(results.figures) == shown_before
+    assert results.outcome is not None and results.outcome.name == "daily-qc"
+    assert results.open_pdf_button.isEnabled()
+
+    # The history lists both runs, newest first, the refusal as such.
+    qtbot.waitUntil(lambda: history.table.rowCount() == 2, timeout=10_000)
+    rows = table(history.table)
+    assert [(row[1], row[3]) for row in rows] == [
+        ("spo2-screening", "refused"),
+        ("daily-qc", "completed"),
+    ]
+    assert rows[1][4] == qc_outcome.finished.record_path.name
+    # Opening the refused run shows the refusal; opening the older run shows its results.
+    history.open_run(0)
+    assert results.verdict.text().startswith("REFUSED")
+    assert results.figures.rowCount() == 0
+    assert results.outcome.finished.report_pdf == refused.finished.report_pdf  # its refusal
+    history.open_run(1)
+    assert window.tabs.currentWidget() is results
+    assert results.verdict.text().startswith("RESULTS VALID")
+    assert sorted(table(results.figures)) == sorted(shown_before)
+    assert results.open_pdf_button.isEnabled() and history.pdf_button.isEnabled()
+    assert history.record_button.isEnabled()
+    record = read_run_record(qc_outcome.finished.record_path)
+    qtbot.waitUntil(lambda: "dark.mean_frame_dn" in results.map_items, timeout=30_000)
+    assert results.arrays.keys() == record.results.keys()
+
+    # After both runs, in Chinese: no English left in the runner, the results or the history
+    # (identifiers such as protocol and step names, figure names and file names aside).
+    identifiers = {"spo2-screening", "daily-qc", "spo2-curve", "sim"}
+    for protocol in (qc_outcome.protocol, refused.protocol):
+        identifiers |= {part for step in protocol.steps for part in (step.name, step.kind)}
+    identifiers |= {name for figures in stored_figures(qc_outcome) for name in figures}
+    window.set_language("zh_CN")
+    try:
+        qtbot.waitUntil(lambda: view.start_button.text() == "开始", timeout=5000)
+        for shown in (view, results, history):
+            window.tabs.setCurrentWidget(shown)
+            assert untranslated(visible_texts(shown), identifiers) == []
+        assert view.status.text().startswith("运行被拒绝，未进行任何测量：")
+        assert "校准登记库" in view.status.text()  # the runner's reason, translated
+    finally:
+        window.set_language("en")
+    window.close()
+
+
+def stored_figures(outcome) -> list[dict]:
+    return list(outcome.step_results.values())
+
+
+def test_figures_have_units_and_integers_stay_integers():
+    assert value_text(12000.0) == "12000"
+    assert value_text(97.25) == "97.25"
+    assert value_text(float("nan")) == "—"
+    units = {
+        name: figure_unit(name)
+        for name in (
+            "spo2_percent",
+            "pulse_rate_bpm",
+            "board_temperature_c",
+            "signal_quality",
+            "frames",
+            "dark_noise_dn_uncertainty",
+            "dark_current_e_per_s",
+            "report_lag_p99_s",
+            "processing_p50_ms",
+            "hbt_um",
+        )
+    }
+    assert units == {
+        "spo2_percent": "%",
+        "pulse_rate_bpm": "bpm",
+        "board_temperature_c": "°C",
+        "signal_quality": "0–1",
+        "frames": "",
+        "dark_noise_dn_uncertainty": "DN",
+        "dark_current_e_per_s": "e⁻/s",
+        "report_lag_p99_s": "s",
+        "processing_p50_ms": "ms",
+        "hbt_um": "µM",
+    }
+
+
+def test_progress_counts_the_acquisition_time_of_each_step():
+    protocol = load_protocol("spo2-screening")
+    names = [step.name for step in protocol.steps]
+    seconds = dict(zip(names, step_seconds(protocol, 0.5), strict=True))
+    by_name = {step.name: step for step in protocol.steps}
+    assert seconds["ppg"] == pytest.approx(0.5 * by_name["ppg"].duration_s)
+    assert seconds["settle"] == pytest.approx(0.5 * by_name["settle"].window_s)
+    # Steps that only compute or check take no share of the bar.
+    assert seconds["oximetry"] == 0.0 and seconds["check_calibrations"] == 0.0
