@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from calibration.gate import CalibrationNeeds, CalibrationStatus, KindProblem, calibration_status
 from calibration.registry import Registry
-from calibration.signatures import ROLES
+from calibration.roles import ROLES
 from gui.calibration_browser import CalibrationBrowser, state_text
 from gui.i18n import LANGUAGES, MISSING_CJK_FONT, Languages, cjk_font_installed
 from gui.instrument_panel import InstrumentPanel

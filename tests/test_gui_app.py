@@ -464,7 +464,7 @@ def test_every_view_in_chinese_shows_no_untranslated_text(qtbot, registry, tmp_p
         shown += [main.device_label.text(), main.simulated_label.text()]
         assert untranslated(shown, identifiers) == []
         # The commands it names stay as typed; the roles are the command's identifiers.
-        from calibration.signatures import ROLES
+        from calibration.roles import ROLES
 
         guidance = re.sub(r"nirpoct[^\n）]*", "", main.guidance())
         assert "无记录" in guidance
