@@ -122,9 +122,17 @@ class BenchConfig(_Strict):
 
 
 class SimulatorConfig(_Strict):
-    """The physics scene behind every simulated device."""
+    """The physics scene behind every simulated device.
+
+    ``scenario`` plays a named patient scenario (``drivers.sim.scenarios``) laid out over
+    ``scenario_period_s`` from the first stream; ``speed`` runs the simulated board's clock that
+    many times faster than real time (timestamps stay on the simulated clock).
+    """
 
     seed: Annotated[int, Field(ge=0)] = 0
+    scenario: Literal["steady", "desaturation", "motion", "probe-off", "tachycardia"] | None = None
+    scenario_period_s: Annotated[float, Field(gt=0, le=1e6)] | None = None
+    speed: Annotated[float, Field(gt=0, le=1000)] = 1.0
 
 
 class ProbeConfig(_Strict):

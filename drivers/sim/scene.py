@@ -5,6 +5,11 @@
 the dark current). One seed determines everything: `numpy.random.SeedSequence.spawn` gives each
 part its own independent stream, so the same seed and the same sequence of calls produce
 bit-identical frames.
+
+Tissue time may start later than the board clock: `start_scenario` anchors the tissue's
+events (an SpO2 trajectory, motion bursts, the probe leaving the skin) at a board-clock
+instant, e.g. the start of the first stream, while the sensor and its temperature keep the
+board clock.
 """
 
 from typing import Any
@@ -44,6 +49,15 @@ class Scene:
             thermal or BoardThermalConfig(), np.random.default_rng(thermal_seed)
         )
         self._noise = np.random.default_rng(noise_seed)
+        self.scenario_start_s = 0.0
+
+    def start_scenario(self, t_s: float) -> None:
+        """Anchor tissue time 0 at board-clock time `t_s` (s)."""
+        self.scenario_start_s = float(t_s)
+
+    def tissue_time_s(self, t_s: float) -> float:
+        """Tissue (scenario) time at board-clock time `t_s`, s."""
+        return float(t_s) - self.scenario_start_s
 
     @property
     def sensor_shape(self) -> tuple[int, int]:
@@ -94,7 +108,7 @@ class Scene:
         ndarray of uint16, shape (height / binning, width / binning)
             Digital numbers, DN.
         """
-        photons = self.tissue.photon_rate(t_s, wavelength_nm, drive_current_ma)
+        photons = self.tissue.photon_rate(self.tissue_time_s(t_s), wavelength_nm, drive_current_ma)
         photons *= exposure_s
         return self.sensor.expose(
             photons,
@@ -117,6 +131,6 @@ class Scene:
             "seed": self.seed,
             "time_s": float(t_s),
             "board_temperature_c": self.board_temperature_c(t_s),
-            "tissue": self.tissue.truth(t_s),
+            "tissue": self.tissue.truth(self.tissue_time_s(t_s)),
             "sensor": self.sensor.truth(),
         }
