@@ -8,8 +8,10 @@ frame is counted as a buffer overrun. The consumer (the thread that calls
 
 from __future__ import annotations
 
+import logging
 import math
 import queue
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -19,6 +21,8 @@ import numpy as np
 from drivers.detector_board import DetectorBoard, ReceivedFrame
 from drivers.errors import DeviceError, DeviceTimeout
 from instrument.run_record import FrameBatch, RunRecordWriter
+
+logger = logging.getLogger(__name__)
 
 MAX_BATCH_FRAMES = 64
 BATCH_WINDOW_S = 0.05
@@ -179,20 +183,27 @@ class Acquisition:
 
     def run(
         self,
-        duration_s: float,
+        duration_s: float | None,
         on_progress: ProgressCallback | None = None,
         on_frames: FramesCallback | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> AcquisitionStats:
-        """Acquire ``duration_s`` seconds of frames (device time) into the record.
+        """Acquire ``duration_s`` seconds of frames (device time) into the record, or until
+        ``should_stop()`` returns true (checked after every batch; ``duration_s`` None: no
+        time limit).
 
-        Everything received before an error is in the record when this raises.
+        Frames go to the record (and to ``on_frames``) batch by batch as they arrive; none is
+        kept here. Everything received before an error is in the record when this raises.
 
         Raises
         ------
         DeviceError
             The link failed (disconnect) or stalled (no frame for ``stall_timeout_s``).
         """
-        expected_frames = self._expected_frames = frames_in(duration_s, self.frame_rate_hz)
+        expected_frames = self._expected_frames = (
+            sys.maxsize if duration_s is None else frames_in(duration_s, self.frame_rate_hz)
+        )
+        stop = should_stop or (lambda: False)
         clock = ClockMap(time.monotonic())
         last_frame_at = time.monotonic()
         try:
@@ -200,7 +211,7 @@ class Acquisition:
             # that stream is taken for one of this run; START_STREAM restarts the counter at 0.
             self.board.stop_stream()
             self.board.start_stream(self._enqueue, self._on_failure)
-            while self._next_counter < expected_frames:
+            while self._next_counter < expected_frames and not stop():
                 batch, past_end = self._take_batch(expected_frames)
                 if batch:
                     last_frame_at = time.monotonic()

@@ -36,6 +36,11 @@ Layout
 ``/results/<step>`` (runs of a protocol)
     attrs ``index``, ``kind``, ``status``, ``message``, ``results_json`` (the step's figures);
     datasets for the step's arrays (e.g. a mean dark frame, DN).
+``/alarm_log`` (N,) compound (monitoring runs fill it; empty otherwise)
+    One row per alarm start, end, acknowledgement or pause, in order: ``time_s`` (float64,
+    s since the run started), ``condition``, ``priority`` (IEC 60601-1-8: high / medium /
+    low) and ``event`` (start / end / acknowledged / paused) as ASCII, ``value`` (float64,
+    the value that set it off, NaN when none). Written as the alarms happen.
 ``/log`` (N,) UTF-8 strings
     The warnings and errors logged while the record was open, one per line:
     ``<UTC time> <LEVEL> <logger>: <message>``.
@@ -62,6 +67,11 @@ FORMAT = "nirpoct-run"
 FORMAT_VERSION = 1
 FRAME_CHUNK_BYTES = 256 * 1024
 VECTOR_CHUNK = 4096
+
+ALARM_LOG_DTYPE = np.dtype(
+    [("time_s", "f8"), ("condition", "S32"), ("priority", "S8"), ("event", "S16"), ("value", "f8")]
+)
+"""Row of ``/alarm_log``."""
 
 PER_FRAME_FIELDS: dict[str, str] = {
     "time_s": "f8",
@@ -238,6 +248,9 @@ class RunRecordWriter:
             for name, dtype in PER_FRAME_FIELDS.items()
         }
         root.create_group("acquisition")
+        self._alarm_log = root.create_dataset(
+            "alarm_log", shape=(0,), maxshape=(None,), chunks=(256,), dtype=ALARM_LOG_DTYPE
+        )
         self._file.swmr_mode = True
         self._file.flush()
         self._log = _WarningCollector()
@@ -273,6 +286,19 @@ class RunRecordWriter:
         self.frames_written = stop
         if time.monotonic() - self._last_flush >= self.flush_interval_s:
             self.flush()
+
+    def append_alarms(self, rows: Iterable[tuple[float, str, str, str, float]]) -> None:
+        """Append alarm-log rows (time_s, condition, priority, event, value) and flush them."""
+        table = np.array(
+            [(t, c.encode(), p.encode(), e.encode(), v) for t, c, p, e, v in rows],
+            dtype=ALARM_LOG_DTYPE,
+        )
+        if table.size == 0:
+            return
+        start = self._alarm_log.shape[0]
+        self._alarm_log.resize(start + table.size, axis=0)
+        self._alarm_log[start:] = table
+        self.flush()
 
     def flush(self) -> None:
         """Make everything appended so far durable and visible to readers."""
@@ -370,6 +396,8 @@ class RunRecord:
         ``/results/<step>`` attributes and arrays per step (empty for a plain acquisition).
     log : list of str
         Warnings and errors logged while the record was open (empty in older records).
+    alarm_log : list of dict
+        ``/alarm_log`` rows (time_s, condition, priority, event, value); empty when none.
     complete : bool
         False when the writer never finished (the run was killed); the arrays then hold
         everything up to the writer's last flush.
@@ -390,6 +418,7 @@ class RunRecord:
     protocol: dict[str, object] = field(default_factory=dict)
     results: dict[str, dict[str, object]] = field(default_factory=dict)
     log: list[str] = field(default_factory=list)
+    alarm_log: list[dict[str, object]] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -464,6 +493,10 @@ def read_run_record(path: str | Path) -> RunRecord:
             for name, group in root.get("results", {}).items()
         }
         log = [_decode(line) for line in root["log"][()]] if "log" in root else []
+        alarm_rows = root["alarm_log"][()] if "alarm_log" in root else []
+        alarm_log = [
+            {name: _decode(row[name]) for name in ALARM_LOG_DTYPE.names or ()} for row in alarm_rows
+        ]
     return RunRecord(
         path=path,
         frames=arrays["frames"],
@@ -480,6 +513,7 @@ def read_run_record(path: str | Path) -> RunRecord:
         protocol=protocol,
         results=results,
         log=[str(line) for line in log],
+        alarm_log=alarm_log,
     )
 
 

@@ -125,6 +125,8 @@ class RunContext:
         Multiplies every acquisition and warm-up time (shortened runs for tests; 1 otherwise).
     confirm_prompts : bool
         Confirm every operator prompt at once (headless runs).
+    stop : threading.Event, optional
+        Set when the operator ends an open-ended step (monitoring) normally.
     metadata, settings : dict
         The record's root attributes and the detector settings (for :meth:`record_view`).
     """
@@ -147,6 +149,7 @@ class RunContext:
         metadata: dict[str, object],
         settings: dict[str, object],
         confirm_prompts: bool = False,
+        stop: threading.Event | None = None,
     ) -> None:
         self.instrument = instrument
         self.writer = writer
@@ -168,6 +171,7 @@ class RunContext:
         self._abort = abort
         self._confirmed = confirmed
         self.confirm_prompts = confirm_prompts
+        self.stop_requested = stop if stop is not None else threading.Event()
 
     # ------------------------------------------------------------------ control
     def checkpoint(self) -> None:
@@ -224,9 +228,20 @@ class RunContext:
         )
 
     def acquire(
-        self, duration_s: float, led_pattern: tuple[LedStep, ...], *, live: bool = True
+        self,
+        duration_s: float | None,
+        led_pattern: tuple[LedStep, ...],
+        *,
+        live: bool = True,
+        consumer: Callable[[FrameBatch], None] | None = None,
+        keep_frames: bool = True,
     ) -> Segment:
         """Acquire ``duration_s`` s with ``led_pattern`` into the run record.
+
+        With ``duration_s`` None the acquisition runs until the operator stops it
+        (:attr:`stop_requested`). ``consumer`` sees every frame batch as it arrives (live
+        analysis); with ``keep_frames`` false the segment keeps no frame in memory (they are
+        in the record only: memory stays bounded however long the step runs).
 
         Raises
         ------
@@ -246,14 +261,21 @@ class RunContext:
         live_state = LiveTraces(self.emit, lit_steps_of(led_pattern)) if live else None
 
         def on_frames(batch: FrameBatch) -> None:
-            batches.append(batch)
+            batches.append(batch if keep_frames else _without_frames(batch))
             if live_state is not None:
                 live_state.add(batch)
+            if consumer is not None:
+                consumer(batch)
 
         def on_progress(done_s: float, frames: int) -> None:
             if self._abort.is_set():
                 raise RunAborted("aborted by the operator")
-            self.progress(done_s / duration_s, f"{done_s:.1f}/{duration_s:.1f} s, {frames} frames")
+            if duration_s is None:
+                self.progress(0.0, f"{done_s:.1f} s, {frames} frames (until stopped)")
+            else:
+                self.progress(
+                    done_s / duration_s, f"{done_s:.1f}/{duration_s:.1f} s, {frames} frames"
+                )
 
         settings = self.instrument.config.acquisition
         acquisition = Acquisition(
@@ -264,7 +286,9 @@ class RunContext:
             stall_timeout_s=settings.stall_timeout_s,
         )
         try:
-            stats = acquisition.run(duration_s, on_progress, on_frames)
+            stats = acquisition.run(
+                duration_s, on_progress, on_frames, should_stop=self.stop_requested.is_set
+            )
             if live_state is not None:
                 live_state.flush()
         except BaseException:
@@ -276,6 +300,12 @@ class RunContext:
         segment = _segment(self.step_name, batches, first, stats, led_pattern, started)
         self.segments.append(segment)
         return segment
+
+
+def _without_frames(batch: FrameBatch) -> FrameBatch:
+    """The batch's per-frame fields with its frames dropped (zero-size pixels)."""
+    frames = batch.frames
+    return FrameBatch(np.zeros((len(frames), 0, 0), dtype=frames.dtype), batch.fields)
 
 
 def _segment(

@@ -158,6 +158,7 @@ class ProtocolRunner:
         self._resume = threading.Event()
         self._resume.set()
         self._abort = threading.Event()
+        self._stop = threading.Event()
         self._confirmed = threading.Event()
         self.confirm_prompts = confirm_prompts
 
@@ -195,6 +196,11 @@ class ProtocolRunner:
         """
         self._abort.set()
         self._resume.set()
+
+    def stop(self) -> None:
+        """End the running open-ended step (monitoring) normally: its record, results and
+        alarm log are complete and the protocol's remaining steps run."""
+        self._stop.set()
 
     @property
     def aborted(self) -> bool:
@@ -310,6 +316,7 @@ class ProtocolRunner:
             calibration_problems=problems,
             duration_scale=self.duration_scale,
             confirm_prompts=self.confirm_prompts,
+            stop=self._stop,
             metadata=metadata,
             settings=instrument.detector_settings(),
         )
