@@ -13,6 +13,10 @@ recording's future frames as the batch adapter does).
 Each sample also says whether the light was lost (every lit level below `LIGHT_LOST_FRACTION`
 of its level when the region was chosen: the probe left the skin) or the detector saturated
 (more than `SATURATED_SHARE` of the region at full scale): the probe-off condition.
+
+Pattern cycles with lost frames are bridged: their samples are interpolated linearly between
+the cycles on either side (as the batch adapter's interpolation onto its uniform grid does),
+so the samples stay evenly spaced and the analysers' clocks stay right.
 """
 
 from __future__ import annotations
@@ -98,6 +102,8 @@ class StreamingPpg:
         self._times = np.full(len(self.led_pattern), np.nan)
         self._saturated = False
         self._previous: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
+        self._last_sample: tuple[int, float, NDArray[np.float64]] | None = None
+        self.bridged_samples = 0
 
     def push(self, frames: ArrayLike, frame_counter: ArrayLike, time_s: ArrayLike) -> PpgBlock:
         """Add frames; return the samples their pattern cycles completed.
@@ -166,7 +172,26 @@ class StreamingPpg:
         self._previous = (values, times)
         assert self._reference_dn is not None
         lost = bool(np.all(values < LIGHT_LOST_FRACTION * self._reference_dn))
+        if self._last_sample is not None:
+            self._bridge(samples, grid_s, sample, lost)
         samples.append((grid_s, sample, lost or self._saturated))
+        self._last_sample = (self._cycle, grid_s, sample)
+
+    def _bridge(
+        self,
+        samples: list[tuple[float, NDArray[np.float64], bool]],
+        grid_s: float,
+        sample: NDArray[np.float64],
+        lost: bool,
+    ) -> None:
+        """Samples of the cycles missing between the last sample and this one (interpolated)."""
+        last_cycle, last_s, last_values = self._last_sample or (self._cycle - 1, grid_s, sample)
+        missing = self._cycle - last_cycle - 1
+        for k in range(1, missing + 1):
+            share = k / (missing + 1)
+            instant = last_s + share * (grid_s - last_s)
+            samples.append((instant, last_values + share * (sample - last_values), lost))
+        self.bridged_samples += max(missing, 0)
 
     def _collect_setup(self, pixels: NDArray, counters: NDArray[np.int64]) -> None:
         """Keep the first cycles' frames until a region can be chosen from them."""

@@ -24,6 +24,7 @@ SHIPPED = {
     "daily-qc",
     "detector-characterisation",
     "dot-lesion-scan",
+    "spo2-monitoring",
     "spo2-screening",
     "tissue-oxygenation-map",
 }
@@ -66,7 +67,7 @@ def error_of(text: str) -> str:
     return str(caught.value)
 
 
-def test_shipped_protocols_are_the_five_and_all_validate():
+def test_shipped_protocols_are_the_six_and_all_validate():
     assert set(shipped_protocols()) == SHIPPED
     for name in SHIPPED:
         protocol = load_protocol(name)

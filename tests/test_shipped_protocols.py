@@ -22,7 +22,7 @@ from protocols.runner import ProtocolRunner
 
 pytestmark = pytest.mark.timeout(180)
 
-RUN_THROUGH_THE_CLI = {"daily-qc", "spo2-screening"}
+RUN_THROUGH_THE_CLI = {"daily-qc", "spo2-screening", "spo2-monitoring"}  # + test_live_monitoring.py
 RUN_HERE = {"tissue-oxygenation-map", "detector-characterisation", "dot-lesion-scan"}
 
 
