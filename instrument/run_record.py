@@ -154,6 +154,82 @@ class FrameBatch:
         return len(self.frames)
 
 
+READ_CHUNK_FRAMES = 512
+"""Frames read from the record at once by `RecordFrames`."""
+
+
+class RecordFrames:
+    """Frames ``first .. first + count`` of an open record's ``/raw/frames``, read on demand.
+
+    Indexing along the first axis (an int, a slice, an index or boolean array) reads only the
+    frames asked for, `READ_CHUNK_FRAMES` at a time, so an analysis that walks a long step in
+    chunks holds one chunk in memory; ``np.asarray`` (or ``astype``) reads them all.
+
+    Parameters
+    ----------
+    dataset : h5py.Dataset
+        The record's ``/raw/frames``.
+    first, count : int
+        The frames of the step.
+    """
+
+    def __init__(self, dataset: h5py.Dataset, first: int, count: int) -> None:
+        self._dataset = dataset
+        self.first = first
+        self.count = count
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """(frames, rows, cols)."""
+        return (self.count, *self._dataset.shape[1:])
+
+    @property
+    def dtype(self) -> np.dtype:
+        """Pixel type."""
+        return self._dataset.dtype
+
+    @property
+    def ndim(self) -> int:
+        """3."""
+        return 3
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, key: object) -> np.ndarray:
+        first_axis, rest = (key[0], key[1:]) if isinstance(key, tuple) else (key, ())
+        if isinstance(first_axis, int | np.integer):
+            index = int(first_axis) + (self.count if first_axis < 0 else 0)
+            if not 0 <= index < self.count:
+                raise IndexError(f"frame {first_axis} of {self.count}")
+            return (
+                self._dataset[self.first + index][rest]
+                if rest
+                else self._dataset[self.first + index]
+            )
+        indices = np.arange(self.count)[first_axis]
+        frames = self._read(indices)
+        return frames[(slice(None), *rest)] if rest else frames
+
+    def _read(self, indices: np.ndarray) -> np.ndarray:
+        """Frames at `indices` (of this step), read in contiguous chunks."""
+        out = np.empty((indices.size, *self._dataset.shape[1:]), dtype=self._dataset.dtype)
+        for start in range(0, indices.size, READ_CHUNK_FRAMES):
+            part = indices[start : start + READ_CHUNK_FRAMES]
+            low, high = int(part.min()), int(part.max()) + 1
+            block = self._dataset[self.first + low : self.first + high]
+            out[start : start + part.size] = block[part - low]
+        return out
+
+    def __array__(self, dtype: object = None, copy: object = None) -> np.ndarray:
+        frames = self._read(np.arange(self.count))
+        return frames if dtype is None else frames.astype(dtype)
+
+    def astype(self, dtype: object) -> np.ndarray:
+        """All frames as an array of `dtype` (reads them all)."""
+        return np.asarray(self).astype(dtype)
+
+
 class _WarningCollector(logging.Handler):
     """Keeps the warnings and errors logged while a record is open, for its ``/log``."""
 
@@ -286,6 +362,10 @@ class RunRecordWriter:
         self.frames_written = stop
         if time.monotonic() - self._last_flush >= self.flush_interval_s:
             self.flush()
+
+    def frames_view(self, first: int, count: int) -> RecordFrames:
+        """Frames ``first .. first + count`` already appended, read back on demand."""
+        return RecordFrames(self._frames, first, count)
 
     def append_alarms(self, rows: Iterable[tuple[float, str, str, str, float]]) -> None:
         """Append alarm-log rows (time_s, condition, priority, event, value) and flush them."""

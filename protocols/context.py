@@ -8,9 +8,12 @@ record), report progress through :meth:`RunContext.progress` and call
 
 from __future__ import annotations
 
+import shutil
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,12 +26,18 @@ from instrument.instrument import Instrument
 from instrument.live_data import LiveTraces, lit_steps_of
 from instrument.run_record import (
     FrameBatch,
+    RecordFrames,
     RunRecord,
     RunRecordWriter,
     led_pattern_attribute,
     utc_now_iso,
 )
 from protocols.events import OperatorPrompt, RunEvent, StepProgress
+
+DISK_RESERVE_BYTES = 500_000_000
+"""Free space always left on the record's file system, bytes."""
+DISK_CHECK_S = 10.0
+"""Time between free-space checks while acquiring, s."""
 
 
 class RunAborted(Exception):
@@ -68,13 +77,14 @@ class StepOutcome:
 class Segment:
     """Frames one acquiring step stored in the run record.
 
-    ``first_frame`` indexes ``/raw/frames``; ``led_pattern`` is (wavelength nm, drive mA) per
-    LED step (drive 0 for dark frames); ``start_time_utc`` is when the acquisition started (the
-    zero of the step's ``time_s``).
+    ``frames`` reads the step's frames back from the record on demand (none is held in
+    memory); ``first_frame`` indexes ``/raw/frames``; ``led_pattern`` is (wavelength nm,
+    drive mA) per LED step (drive 0 for dark frames); ``start_time_utc`` is when the
+    acquisition started (the zero of the step's ``time_s``).
     """
 
     step: str
-    frames: np.ndarray
+    frames: RecordFrames | np.ndarray
     time_s: np.ndarray
     wavelength_nm: np.ndarray
     board_temperature_c: np.ndarray
@@ -234,14 +244,15 @@ class RunContext:
         *,
         live: bool = True,
         consumer: Callable[[FrameBatch], None] | None = None,
-        keep_frames: bool = True,
     ) -> Segment:
         """Acquire ``duration_s`` s with ``led_pattern`` into the run record.
 
         With ``duration_s`` None the acquisition runs until the operator stops it
         (:attr:`stop_requested`). ``consumer`` sees every frame batch as it arrives (live
-        analysis); with ``keep_frames`` false the segment keeps no frame in memory (they are
-        in the record only: memory stays bounded however long the step runs).
+        analysis). Frames go to the record as they arrive and are not kept in memory: the
+        segment's ``frames`` read them back from the record on demand (in chunks), so memory
+        stays bounded however long the step runs. The free disk space is checked first
+        (:func:`check_disk_space`) and every ``DISK_CHECK_S`` while acquiring.
 
         Raises
         ------
@@ -261,7 +272,8 @@ class RunContext:
         live_state = LiveTraces(self.emit, lit_steps_of(led_pattern)) if live else None
 
         def on_frames(batch: FrameBatch) -> None:
-            batches.append(batch if keep_frames else _without_frames(batch))
+            batches.append(_without_frames(batch))
+            disk.check()
             if live_state is not None:
                 live_state.add(batch)
             if consumer is not None:
@@ -278,6 +290,8 @@ class RunContext:
                 )
 
         settings = self.instrument.config.acquisition
+        disk = DiskWatch(self.writer.path, board.frame_rate_hz, board.roi.frame_shape)
+        disk.check(duration_s)
         acquisition = Acquisition(
             board,
             self.writer,
@@ -293,13 +307,70 @@ class RunContext:
                 live_state.flush()
         except BaseException:
             self.segments.append(
-                _segment(self.step_name, batches, first, acquisition.stats(), led_pattern, started)
+                self._segment(batches, first, acquisition.stats(), led_pattern, started)
             )
             raise
         board.led_pattern = original
-        segment = _segment(self.step_name, batches, first, stats, led_pattern, started)
+        segment = self._segment(batches, first, stats, led_pattern, started)
         self.segments.append(segment)
         return segment
+
+    def _segment(
+        self,
+        batches: list[FrameBatch],
+        first: int,
+        stats: AcquisitionStats,
+        pattern: tuple[LedStep, ...],
+        start_time_utc: str,
+    ) -> Segment:
+        """The step's segment: per-frame fields of `batches`, frames read from the record."""
+        count = sum(len(b) for b in batches)
+        return _segment(
+            self.step_name,
+            batches,
+            self.writer.frames_view(first, count),
+            first,
+            stats,
+            pattern,
+            start_time_utc,
+        )
+
+
+class DiskWatch:
+    """Refuses to start, or stops, an acquisition that would fill the disk.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The run record (its file system is watched).
+    frame_rate_hz : float
+        Frames per second.
+    frame_shape : tuple of int
+        (rows, cols) of a frame (2 bytes per pixel).
+    """
+
+    def __init__(self, path: Path, frame_rate_hz: float, frame_shape: tuple[int, int]) -> None:
+        self.path = path
+        self.bytes_per_s = frame_rate_hz * (2 * frame_shape[0] * frame_shape[1] + 64)
+        self._next_check = 0.0
+
+    def check(self, duration_s: float | None = None) -> None:
+        """StepFailure when the free space falls below `DISK_RESERVE_BYTES` plus what
+        ``duration_s`` more seconds need (checked at most every `DISK_CHECK_S`; always when a
+        duration is given, e.g. up front)."""
+        now = time.monotonic()
+        if duration_s is None and now < self._next_check:
+            return
+        self._next_check = now + DISK_CHECK_S
+        free = shutil.disk_usage(self.path.parent).free
+        needed = DISK_RESERVE_BYTES + (duration_s or 0.0) * self.bytes_per_s
+        if free < needed:
+            raise StepFailure(
+                f"not enough disk space for the run record {self.path}: "
+                f"{free / 1e6:.0f} MB free, {needed / 1e6:.0f} MB needed "
+                f"({self.bytes_per_s / 1e6:.2f} MB/s of frames + "
+                f"{DISK_RESERVE_BYTES / 1e6:.0f} MB reserve)"
+            )
 
 
 def _without_frames(batch: FrameBatch) -> FrameBatch:
@@ -311,6 +382,7 @@ def _without_frames(batch: FrameBatch) -> FrameBatch:
 def _segment(
     step: str,
     batches: list[FrameBatch],
+    frames: RecordFrames,
     first: int,
     stats: AcquisitionStats,
     pattern: tuple[LedStep, ...],
@@ -323,7 +395,6 @@ def _segment(
             else np.zeros(0, dtype=dtype)
         )
 
-    frames = np.concatenate([b.frames for b in batches]) if batches else np.zeros((0, 0, 0), "u2")
     return Segment(
         step=step,
         frames=frames,

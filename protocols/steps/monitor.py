@@ -247,9 +247,7 @@ def run(step: MonitorStep, context: RunContext) -> StepOutcome:
     )
     duration = None if step.duration_s is None else context.scaled(step.duration_s)
     try:
-        segment = context.acquire(
-            duration, pattern, live=True, consumer=monitor.add, keep_frames=False
-        )
+        segment = context.acquire(duration, pattern, live=True, consumer=monitor.add)
     except DeviceError:
         monitor.disconnected()
         raise
