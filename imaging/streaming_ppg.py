@@ -75,10 +75,16 @@ class StreamingPpg:
         The LED steps of the stream in order (drive 0: dark step).
     full_scale_dn : float
         ADC full scale, DN.
+    black_level_dn : float, optional
+        Dark level of the frames, DN, when the pattern has no dark step (0 for frames already
+        corrected with a detector characterisation); default: the darkest pixels' level.
     """
 
     def __init__(
-        self, led_pattern: Sequence[tuple[float, float]], full_scale_dn: float = 4095.0
+        self,
+        led_pattern: Sequence[tuple[float, float]],
+        full_scale_dn: float = 4095.0,
+        black_level_dn: float | None = None,
     ) -> None:
         self.led_pattern = tuple((float(w), float(c)) for w, c in led_pattern)
         lit: dict[float, int] = {}
@@ -93,6 +99,7 @@ class StreamingPpg:
             [i for i, (_, current) in enumerate(self.led_pattern) if current == 0.0], dtype=int
         )
         self.full_scale_dn = float(full_scale_dn)
+        self.black_level_dn = black_level_dn
         self.region: NDArray[np.bool_] | None = None
         self._setup: list[tuple[int, NDArray[np.float64]]] = []  # (step, frame) of set-up
         self._reference_dn: NDArray[np.float64] | None = None
@@ -105,7 +112,13 @@ class StreamingPpg:
         self._last_sample: tuple[int, float, NDArray[np.float64]] | None = None
         self.bridged_samples = 0
 
-    def push(self, frames: ArrayLike, frame_counter: ArrayLike, time_s: ArrayLike) -> PpgBlock:
+    def push(
+        self,
+        frames: ArrayLike,
+        frame_counter: ArrayLike,
+        time_s: ArrayLike,
+        saturated: ArrayLike | None = None,
+    ) -> PpgBlock:
         """Add frames; return the samples their pattern cycles completed.
 
         Parameters
@@ -116,6 +129,8 @@ class StreamingPpg:
             Stream frame counters (step = counter modulo the pattern length).
         time_s : array_like, shape (n,)
             Exposure instants, s.
+        saturated : array_like of bool, shape (n, H, W), optional
+            Saturated pixels (of corrected frames); default: pixels at `full_scale_dn`.
         """
         pixels = np.asarray(frames)
         counters = np.asarray(frame_counter, dtype=np.int64)
@@ -126,10 +141,17 @@ class StreamingPpg:
                 return _empty(len(self.wavelengths_nm))
         region = self.region
         levels = pixels[:, region].mean(axis=1, dtype=np.float64)
-        saturated = np.mean(pixels[:, region] >= self.full_scale_dn, axis=1) > SATURATED_SHARE
+        at_limit = (
+            pixels[:, region] >= self.full_scale_dn
+            if saturated is None
+            else np.asarray(saturated)[:, region]
+        )
+        saturated_frames = np.mean(at_limit, axis=1) > SATURATED_SHARE
         samples: list[tuple[float, NDArray[np.float64], bool]] = []
         length = len(self.led_pattern)
-        for counter, level, instant, full in zip(counters, levels, times, saturated, strict=True):
+        for counter, level, instant, full in zip(
+            counters, levels, times, saturated_frames, strict=True
+        ):
             cycle, step = divmod(int(counter), length)
             if cycle != self._cycle:
                 self._close_cycle(samples)
@@ -216,6 +238,8 @@ class StreamingPpg:
             by_step.setdefault(step, []).append(frame)
         if self._dark_steps.size:
             dark = np.mean([np.mean(by_step[int(s)], axis=0) for s in self._dark_steps], axis=0)
+        elif self.black_level_dn is not None:
+            dark = np.full(self._setup[0][1].shape, float(self.black_level_dn))
         else:
             first = np.mean(by_step[int(self._lit_steps[0])], axis=0)
             dark = np.full_like(first, np.quantile(first, DARK_PIXEL_FRACTION))

@@ -170,6 +170,8 @@ def test_ctrl_c_stops_the_monitoring_with_a_complete_record(tmp_path):
     stderr = "".join(seen) + stderr
     assert process.returncode == 0, stderr
     assert "stopping the monitoring" in stderr
+    # The test registry's detector record holds no frame-correction coefficients.
+    assert "monitoring analyses uncorrected frames" in stderr
     assert "spo2-monitoring completed" in stdout
     record = record_of(tmp_path)
     assert record.metadata["status"] == "completed"

@@ -5,8 +5,10 @@ samples (`imaging.streaming_ppg`), once-per-second SpO2, pulse rate, perfusion i
 signal quality (`imaging.streaming_oximetry`), the alarm conditions (`protocols.alarms`) and
 a :class:`protocols.events.LiveVitals` event per second (terminal lines, JSON lines, LSL, the
 desktop app). No frame is kept in memory: memory is bounded by the analysis window however
-long the step runs. Every alarm start, end, acknowledgement and pause goes into the record's
-alarm log as it happens; the per-second values are the step's result arrays.
+long the step runs. Frames are first corrected with the run's approved detector-characterisation
+record (`protocols.detector_correction`; the step's ``frame_correction`` result names it, or
+says why the frames stay uncorrected). Every alarm start, end, acknowledgement and pause goes
+into the record's alarm log as it happens; the per-second values are the step's result arrays.
 
 A second is reported without numbers (never as current) while the probe is off the skin
 within `PROBE_OFF_MARGIN_S` of it, and is flagged stale once no value has been updated for
@@ -34,7 +36,8 @@ from instrument.run_record import FrameBatch
 from protocols.alarms import AlarmLogEntry, AlarmMonitor, AlarmSettings, Vitals
 from protocols.analyses.spo2 import calibrated_spo2_curve
 from protocols.context import RunContext, StepOutcome
-from protocols.events import LiveSamples, LiveVitals, RunEvent
+from protocols.detector_correction import FrameCorrector, run_frame_correction
+from protocols.events import LiveSamples, LiveVitals, RunEvent, RunWarning
 from protocols.schema import EarlierSteps, Fail, PositiveSeconds, StepBase, StepKind
 
 logger = logging.getLogger(__name__)
@@ -98,6 +101,8 @@ class LiveMonitor:
         Sends events.
     log_alarms : callable
         Appends alarm-log rows to the record.
+    corrector : FrameCorrector or None
+        Detector correction applied to every frame first (None: uncorrected frames).
     """
 
     step: str
@@ -107,11 +112,15 @@ class LiveMonitor:
     alarms: AlarmMonitor
     emit: Callable[[RunEvent], None]
     log_alarms: Callable[[list[tuple[float, str, str, str, float]]], None]
+    corrector: FrameCorrector | None = None
     series: dict[str, list[float]] = field(default_factory=dict)
     processing_s: list[float] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self._ppg = StreamingPpg(self.led_pattern)
+        # Corrected frames are in linear DN above the characterised dark level.
+        self._ppg = StreamingPpg(
+            self.led_pattern, black_level_dn=0.0 if self.corrector is not None else None
+        )
         self._oximeter = StreamingOximeter(
             self.sample_rate_hz, self._ppg.wavelengths_nm, self.curve
         )
@@ -123,7 +132,14 @@ class LiveMonitor:
     def add(self, batch: FrameBatch) -> None:
         """Feed one frame batch (called from the acquisition loop)."""
         started = time.perf_counter()
-        block = self._ppg.push(batch.frames, batch.fields["frame_counter"], batch.fields["time_s"])
+        frames, saturated = batch.frames, None
+        if self.corrector is not None:
+            frames, saturated = self.corrector.correct(
+                batch.frames, batch.fields["board_temperature_c"]
+            )
+        block = self._ppg.push(
+            frames, batch.fields["frame_counter"], batch.fields["time_s"], saturated
+        )
         if block.time_s.size == 0:
             return
         if self._start_s is None:
@@ -236,6 +252,15 @@ def run(step: MonitorStep, context: RunContext) -> StepOutcome:
             message="monitoring needs two lit wavelengths (red and infrared)",
             stops_run=True,
         )
+    settings = context.instrument.detector_settings()
+    corrector, correction = run_frame_correction(
+        context.registry,
+        context.calibration_uses,
+        float(settings["integration_time_us"]) * 1e-6,  # type: ignore[arg-type]
+        tuple(settings["roi"]),  # type: ignore[arg-type]
+    )
+    if corrector is None:
+        context.emit(RunWarning(f"{context.step_name} analyses {correction}"))
     monitor = LiveMonitor(
         step=context.step_name,
         led_pattern=tuple((float(s.wavelength_nm), float(s.drive_current_ma)) for s in pattern),
@@ -244,6 +269,7 @@ def run(step: MonitorStep, context: RunContext) -> StepOutcome:
         alarms=AlarmMonitor(step.alarms),
         emit=context.emit,
         log_alarms=context.writer.append_alarms,
+        corrector=corrector,
     )
     duration = None if step.duration_s is None else context.scaled(step.duration_s)
     try:
@@ -253,7 +279,9 @@ def run(step: MonitorStep, context: RunContext) -> StepOutcome:
         raise
     monitor.finish()
     context.data[context.step_name] = segment
-    return _outcome(monitor, segment.stats.frames, segment.stats.dropped_frames)
+    outcome = _outcome(monitor, segment.stats.frames, segment.stats.dropped_frames)
+    outcome.results["frame_correction"] = correction
+    return outcome
 
 
 def _outcome(monitor: LiveMonitor, frames: int, dropped: int) -> StepOutcome:
