@@ -42,6 +42,7 @@ from gui.tasks import run_task
 from instrument.config import InstrumentConfig
 from instrument.live_data import LiveData
 from protocols.events import (
+    LiveVitals,
     OperatorPrompt,
     QcResult,
     RunFailed,
@@ -51,6 +52,7 @@ from protocols.events import (
     StepProgress,
     StepStarted,
 )
+from protocols.outputs.live_lines import vitals_line
 from protocols.protocol_file import Protocol, load_protocol, shipped_protocols
 from protocols.runner import ProtocolRunner
 
@@ -117,6 +119,7 @@ class RunnerView(QWidget):
 
     run_finished = Signal(object)
     prompt_shown = Signal()
+    _alarms_shown: frozenset[str] | None = None  # while a monitor step runs: alarms listed
     """A prompt step waits for the operator (the window brings this view to the front)."""
 
     def __init__(
@@ -471,7 +474,14 @@ class RunnerView(QWidget):
             self.runner.confirm()
 
     def abort(self) -> None:
-        """End the run at its next safe point (the record is kept, marked aborted)."""
+        """End the run at its next safe point (the record is kept, marked aborted); while a
+        monitor step runs, end the monitoring normally instead (its record is complete and
+        the protocol's remaining steps run)."""
+        if self.runner is not None and self._alarms_shown is not None:
+            self.runner.stop()
+            self._alarms_shown = None
+            self._say(lambda: self.tr("Stopping the monitoring…"), False)
+            return
         if self.runner is not None:
             self.runner.abort()
             self._say(lambda: self.tr("Aborting…"), True)
@@ -482,14 +492,18 @@ class RunnerView(QWidget):
         """Show one runner event (GUI thread)."""
         outcome = self.outcome
         count = max(1, self.steps.rowCount())
-        if isinstance(event, StepStarted):
+        if isinstance(event, LiveVitals):
+            self._show_live_vitals(event)
+        elif isinstance(event, StepStarted):
+            self._alarms_shown = frozenset() if event.kind == "monitor" else None
             self._set_step(event.index, event.name, event.kind, "running")
             self.progress.setValue(int(PROGRESS_STEPS * event.index / count))
             self.step_message.setText(event.name)
         elif isinstance(event, StepProgress):
             fraction = min(max(event.fraction, 0.0), 1.0)
             self.progress.setValue(int(PROGRESS_STEPS * (event.index + fraction) / count))
-            self.step_message.setText(event.message)
+            if self._alarms_shown is None:  # monitoring shows its vitals line instead
+                self.step_message.setText(event.message)
         elif isinstance(event, StepFinished):
             kind = self.steps.item(event.index, 1).text()
             self._set_step(event.index, event.name, kind, event.status)
@@ -519,6 +533,18 @@ class RunnerView(QWidget):
         elif isinstance(event, RunFinished):
             self.prompt_box.setVisible(False)
             self._finish(event)
+
+    def _show_live_vitals(self, vitals: LiveVitals) -> None:
+        """One second of monitoring on the step line; each alarm as it starts in the messages
+        (high priority as an error). The big numbers come with the live data."""
+        self.step_message.setText(vitals_line(vitals))
+        if self._alarms_shown is None:
+            return
+        active = {str(a["condition"]): str(a["priority"]) for a in vitals.alarms}
+        for condition in sorted(set(active) - self._alarms_shown):
+            text = f"alarm {condition} ({active[condition]} priority) at {vitals.time_s:.0f} s"
+            self._add_message(text, active[condition] == "high")
+        self._alarms_shown = frozenset(active)
 
     def _show_vitals(self, results: dict[str, Any]) -> None:
         """Put a step's vital signs (SpO2, PR, PI) on the live view's big numbers."""
