@@ -39,7 +39,7 @@ from drivers.sim.scene import Scene
 OUTBOX_LIMIT_BYTES = 256 * 1024
 # Frames produced before the server looks at the host's commands again (a board running
 # faster than its physics must still answer STOP_STREAM).
-FRAMES_PER_TURN = 32
+FRAMES_PER_TURN = 8
 MAX_SPEED = 1000.0
 
 
@@ -137,11 +137,12 @@ class PtyBoardServer:
             if not (self.device.streaming and self.device.next_frame_due_s() <= self.now_s()):
                 break
             _, packet = self.device.produce_frame()
-            if len(self._outbox) > OUTBOX_LIMIT_BYTES:
+            # The device buffers a fixed stretch of its own (simulated) time.
+            if len(self._outbox) > OUTBOX_LIMIT_BYTES * max(1.0, self.speed):
                 self.frames_dropped_by_device += 1
                 continue
             self._send(packet, self.now_s())
-        self._flush()
+            self._flush()
 
 
 def main(argv: list[str] | None = None) -> int:

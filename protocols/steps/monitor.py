@@ -58,7 +58,8 @@ SERIES = (
     "report_lag_s",
 )
 """Per-second result arrays of the step (``report_lag_s``: signal time from a second's end
-to its report, s)."""
+to its report, s; the step's figures give its p50/p99, and those of the wall-clock time the
+live path spends on each frame batch, ``processing_p50_ms``/``processing_p99_ms``)."""
 
 
 class MonitorStep(StepBase):
@@ -305,8 +306,17 @@ def _outcome(monitor: LiveMonitor, frames: int, dropped: int) -> StepOutcome:
         "perfusion_index_percent": median(series["perfusion_index_percent"]),
         "alarms_started": len(starts),
         "alarm_conditions": sorted({e.condition for e in starts}),
+        "report_lag_p50_s": _quantile(series["report_lag_s"], 0.5),
+        "report_lag_p99_s": _quantile(series["report_lag_s"], 0.99),
+        "processing_p50_ms": _quantile(1e3 * np.asarray(monitor.processing_s), 0.5),
+        "processing_p99_ms": _quantile(1e3 * np.asarray(monitor.processing_s), 0.99),
     }
     return StepOutcome("passed", results, arrays={f"per_second_{k}": v for k, v in series.items()})
+
+
+def _quantile(values: np.ndarray, share: float) -> float | None:
+    """The `share` quantile of `values` (None when empty), 4 significant digits."""
+    return float(f"{np.quantile(values, share):.4g}") if np.size(values) else None
 
 
 KIND = StepKind(
@@ -321,6 +331,10 @@ KIND = StepKind(
         "pulse_rate_bpm",
         "perfusion_index_percent",
         "alarms_started",
+        "report_lag_p50_s",
+        "report_lag_p99_s",
+        "processing_p50_ms",
+        "processing_p99_ms",
     ),
     acquires=True,
     check=check,
