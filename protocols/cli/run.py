@@ -175,7 +175,7 @@ class ProgressPrinter:
             self._line(f"[{event.index + 1}/{self.steps}] {event.name} ({event.kind})")
             if event.kind == "monitor":
                 self.monitoring.set()
-                self._line("  monitoring until stopped: Ctrl-C stops it and completes the record")
+                self._line("  monitoring: Ctrl-C stops it (early) and completes the record")
         elif isinstance(event, LiveVitals):
             if self.jsonl is not None:
                 self.jsonl.write(vitals_json(event) + "\n")
