@@ -77,6 +77,7 @@ def test_protocols_lists_the_shipped_ones(capsys):
         "daily-qc",
         "detector-characterisation",
         "dot-lesion-scan",
+        "spo2-monitoring",
         "spo2-screening",
         "tissue-oxygenation-map",
     }
