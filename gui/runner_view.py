@@ -478,9 +478,8 @@ class RunnerView(QWidget):
         monitor step runs, end the monitoring normally instead (its record is complete and
         the protocol's remaining steps run)."""
         if self.runner is not None and self._alarms_shown is not None:
-            self.runner.stop()
+            self.runner.stop()  # the step list shows the monitoring step end
             self._alarms_shown = None
-            self._say(lambda: self.tr("Stopping the monitoring…"), False)
             return
         if self.runner is not None:
             self.runner.abort()
