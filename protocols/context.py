@@ -8,6 +8,7 @@ record), report progress through :meth:`RunContext.progress` and call
 
 from __future__ import annotations
 
+import queue
 import shutil
 import threading
 import time
@@ -137,6 +138,8 @@ class RunContext:
         Confirm every operator prompt at once (headless runs).
     stop : threading.Event, optional
         Set when the operator ends an open-ended step (monitoring) normally.
+    alarm_requests : queue.SimpleQueue of str, optional
+        The operator's ``acknowledge`` / ``pause`` requests for a monitor step's alarms.
     metadata, settings : dict
         The record's root attributes and the detector settings (for :meth:`record_view`).
     """
@@ -160,6 +163,7 @@ class RunContext:
         settings: dict[str, object],
         confirm_prompts: bool = False,
         stop: threading.Event | None = None,
+        alarm_requests: queue.SimpleQueue[str] | None = None,
     ) -> None:
         self.instrument = instrument
         self.writer = writer
@@ -182,6 +186,7 @@ class RunContext:
         self._confirmed = confirmed
         self.confirm_prompts = confirm_prompts
         self.stop_requested = stop if stop is not None else threading.Event()
+        self.alarm_requests: queue.SimpleQueue[str] = alarm_requests or queue.SimpleQueue()
 
     # ------------------------------------------------------------------ control
     def checkpoint(self) -> None:

@@ -205,3 +205,54 @@ def test_lsl_outlets_reach_an_inlet(tmp_path):
     finite = [v for v in vitals if np.isfinite(v[0])]
     assert finite and all(85.0 < v[0] <= 100.0 and 50.0 < v[1] < 100.0 for v in finite)
     assert len(ppg) > 100 and len(ppg[0]) == 2 and np.median([s[1] for s in ppg]) > 20.0
+
+
+def test_acknowledge_and_pause_reach_the_alarm_log(tmp_path):
+    from calibration.registry import Registry
+    from instrument.config import load_config, simulated
+    from protocols.events import LiveVitals
+    from protocols.protocol_file import load_protocol
+    from protocols.runner import ProtocolRunner
+
+    clinical_registry(tmp_path / "registry")
+    config, text = load_config(None)
+    config = simulated(config)
+    config = config.model_copy(
+        update={
+            "simulator": config.simulator.model_copy(
+                update={"scenario": "tachycardia", "speed": SPEED}
+            )
+        }
+    )
+    seen: list[LiveVitals] = []
+
+    def on_event(event: object) -> None:
+        if not isinstance(event, LiveVitals):
+            return
+        seen.append(event)
+        acknowledged = [a for a in event.alarms if a["acknowledged"]]
+        if event.alarms and not acknowledged and len(seen) < 40:
+            runner.acknowledge_alarms()
+        elif acknowledged and not runner._stop.is_set():
+            runner.pause_alarms()
+            runner.stop()
+
+    runner = ProtocolRunner(
+        load_protocol("spo2-monitoring"),
+        config,
+        tmp_path / "runs",
+        "tester",
+        on_event=on_event,
+        config_text=text,
+        registry=Registry(tmp_path / "registry"),
+    )
+    finished = runner.run()
+    assert finished.status == "completed"
+    log = read_run_record(finished.record_path).alarm_log
+    events = [(row["condition"], row["event"]) for row in log]
+    assert events[:3] == [
+        ("pulse_rate_high", "start"),
+        ("pulse_rate_high", "acknowledged"),
+        ("all", "paused"),
+    ]
+    assert log[1]["time_s"] >= log[0]["time_s"]

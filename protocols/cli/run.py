@@ -175,7 +175,10 @@ class ProgressPrinter:
             self._line(f"[{event.index + 1}/{self.steps}] {event.name} ({event.kind})")
             if event.kind == "monitor":
                 self.monitoring.set()
-                self._line("  monitoring: Ctrl-C stops it (early) and completes the record")
+                self._line(
+                    "  monitoring: Ctrl-C stops it (early) and completes the record; "
+                    "a + Enter acknowledges the alarms, p + Enter pauses them"
+                )
         elif isinstance(event, LiveVitals):
             if self.jsonl is not None:
                 self.jsonl.write(vitals_json(event) + "\n")
@@ -360,6 +363,8 @@ def _wait(
                     if sys.stdin.readline() == "":
                         raise KeyboardInterrupt  # no operator left to confirm
                     runner.confirm()
+                elif monitoring.is_set() and sys.stdin.isatty() and _line_typed():
+                    _alarm_command(sys.stdin.readline(), runner)
             return interrupted
         except KeyboardInterrupt:
             if monitoring.is_set() and not interrupted:
@@ -375,6 +380,19 @@ def _wait(
             )
             interrupted = True
             runner.abort()
+
+
+def _alarm_command(line: str, runner: ProtocolRunner) -> None:
+    """``a`` + Enter acknowledges the active alarms, ``p`` + Enter pauses the alarms."""
+    command = line.strip().lower()
+    if command == "a":
+        runner.acknowledge_alarms()
+    elif command == "p":
+        runner.pause_alarms()
+    elif command:
+        print(
+            "nirpoct: type a (acknowledge alarms) or p (pause alarms), then Enter", file=sys.stderr
+        )
 
 
 def _line_typed() -> bool:

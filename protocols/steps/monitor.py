@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
+import queue
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -104,6 +105,8 @@ class LiveMonitor:
         Appends alarm-log rows to the record.
     corrector : FrameCorrector or None
         Detector correction applied to every frame first (None: uncorrected frames).
+    requests : queue.SimpleQueue of str
+        The operator's ``acknowledge`` / ``pause`` requests, served with every batch.
     """
 
     step: str
@@ -114,6 +117,7 @@ class LiveMonitor:
     emit: Callable[[RunEvent], None]
     log_alarms: Callable[[list[tuple[float, str, str, str, float]]], None]
     corrector: FrameCorrector | None = None
+    requests: queue.SimpleQueue[str] = field(default_factory=queue.SimpleQueue)
     series: dict[str, list[float]] = field(default_factory=dict)
     processing_s: list[float] = field(default_factory=list)
 
@@ -133,6 +137,7 @@ class LiveMonitor:
     def add(self, batch: FrameBatch) -> None:
         """Feed one frame batch (called from the acquisition loop)."""
         started = time.perf_counter()
+        self._serve_requests()
         frames, saturated = batch.frames, None
         if self.corrector is not None:
             frames, saturated = self.corrector.correct(
@@ -163,8 +168,19 @@ class LiveMonitor:
             self._report(result, signal_end_s - (result.index + 1))
         self.processing_s.append(time.perf_counter() - started)
 
+    def _serve_requests(self) -> None:
+        """Acknowledge or pause the alarms as the operator asked (at the latest second)."""
+        now = self.series["time_s"][-1] if self.series["time_s"] else 0.0
+        while not self.requests.empty():
+            request = self.requests.get_nowait()
+            if request == "acknowledge":
+                self._log(self.alarms.acknowledge(now))
+            elif request == "pause":
+                self._log(self.alarms.pause(now))
+
     def finish(self) -> None:
-        """Report the seconds still waiting at the end of the stream."""
+        """Serve the last requests and report the seconds still waiting at the end."""
+        self._serve_requests()
         for result in self._oximeter.flush():
             self._report(result, 0.0)
 
@@ -271,6 +287,7 @@ def run(step: MonitorStep, context: RunContext) -> StepOutcome:
         emit=context.emit,
         log_alarms=context.writer.append_alarms,
         corrector=corrector,
+        requests=context.alarm_requests,
     )
     duration = None if step.duration_s is None else context.scaled(step.duration_s)
     try:
