@@ -57,9 +57,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import h5py
 import numpy as np
+import numpy.typing as npt
 
 logger = logging.getLogger(__name__)
 
@@ -196,7 +198,7 @@ class RecordFrames:
     def __len__(self) -> int:
         return self.count
 
-    def __getitem__(self, key: object) -> np.ndarray:
+    def __getitem__(self, key: Any) -> np.ndarray:
         first_axis, rest = (key[0], key[1:]) if isinstance(key, tuple) else (key, ())
         if isinstance(first_axis, int | np.integer):
             index = int(first_axis) + (self.count if first_axis < 0 else 0)
@@ -221,11 +223,11 @@ class RecordFrames:
             out[start : start + part.size] = block[part - low]
         return out
 
-    def __array__(self, dtype: object = None, copy: object = None) -> np.ndarray:
+    def __array__(self, dtype: npt.DTypeLike | None = None, copy: object = None) -> np.ndarray:
         frames = self._read(np.arange(self.count))
         return frames if dtype is None else frames.astype(dtype)
 
-    def astype(self, dtype: object) -> np.ndarray:
+    def astype(self, dtype: npt.DTypeLike) -> np.ndarray:
         """All frames as an array of `dtype` (reads them all)."""
         return np.asarray(self).astype(dtype)
 

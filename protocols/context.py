@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -85,7 +85,7 @@ class Segment:
     """
 
     step: str
-    frames: RecordFrames | np.ndarray
+    frames: np.ndarray
     time_s: np.ndarray
     wavelength_nm: np.ndarray
     board_temperature_c: np.ndarray
@@ -402,7 +402,9 @@ def _segment(
 
     return Segment(
         step=step,
-        frames=frames,
+        # A RecordFrames serves the array reads the analyses make (indexing, astype, len,
+        # shape) from the record, in chunks.
+        frames=cast(np.ndarray, frames),
         time_s=joined("time_s", "f8"),
         wavelength_nm=joined("wavelength_nm", "u2"),
         board_temperature_c=joined("board_temperature_c", "f4"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import math
 import select
@@ -270,7 +271,7 @@ def run(args: argparse.Namespace) -> int:
         args.out,
         args.operator,
         args.subject,
-        lambda event: [listener(event) for listener in listeners],
+        functools.partial(_broadcast, listeners),
         config_text=text,
         registry=_registry(args),
         calibration_ids=tuple(args.calibration),
@@ -305,6 +306,12 @@ def run(args: argparse.Namespace) -> int:
     if interrupted:
         return EXIT_INTERRUPTED
     return 0 if result.qc_passed else 1
+
+
+def _broadcast(listeners: list[Callable[[RunEvent], None]], event: RunEvent) -> None:
+    """Hand `event` to every listener (terminal printer, LSL outlets)."""
+    for listener in listeners:
+        listener(event)
 
 
 def _with_duration(protocol: Protocol, duration_s: float | None) -> Protocol:

@@ -10,6 +10,7 @@ pattern rate). Samples are stamped with the local LSL clock when sent.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import numpy as np
 
@@ -51,7 +52,7 @@ class LslOutlets:
             channel.append_child_value("label", label)
             channel.append_child_value("unit", unit)
         self.vitals = pylsl.StreamOutlet(info)
-        self.ppg = None
+        self.ppg: Any = None
 
     def __call__(self, event: RunEvent) -> None:
         if isinstance(event, LiveVitals):
@@ -69,7 +70,7 @@ class LslOutlets:
                 self.ppg = self._ppg_outlet(event)
             self.ppg.push_chunk(np.asarray(event.signals, dtype=np.float32).tolist())
 
-    def _ppg_outlet(self, event: LiveSamples):  # type: ignore[no-untyped-def]
+    def _ppg_outlet(self, event: LiveSamples) -> Any:
         pylsl = self._lsl
         info = pylsl.StreamInfo(
             PPG_STREAM,
