@@ -365,6 +365,10 @@ class RunRecordWriter:
         if time.monotonic() - self._last_flush >= self.flush_interval_s:
             self.flush()
 
+    def read_fields(self, first: int, count: int) -> dict[str, np.ndarray]:
+        """Per-frame fields (``PER_FRAME_FIELDS``) of frames ``first .. first + count``."""
+        return {name: dataset[first : first + count] for name, dataset in self._fields.items()}
+
     def frames_view(self, first: int, count: int) -> RecordFrames:
         """Frames ``first .. first + count`` already appended, read back on demand."""
         return RecordFrames(self._frames, first, count)

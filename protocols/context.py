@@ -273,11 +273,9 @@ class RunContext:
         board.led_pattern = led_pattern
         first = self.writer.frames_written
         started = utc_now_iso()
-        batches: list[FrameBatch] = []
         live_state = LiveTraces(self.emit, lit_steps_of(led_pattern)) if live else None
 
         def on_frames(batch: FrameBatch) -> None:
-            batches.append(_without_frames(batch))
             disk.check()
             if live_state is not None:
                 live_state.add(batch)
@@ -311,28 +309,27 @@ class RunContext:
             if live_state is not None:
                 live_state.flush()
         except BaseException:
-            self.segments.append(
-                self._segment(batches, first, acquisition.stats(), led_pattern, started)
-            )
+            self.segments.append(self._segment(first, acquisition.stats(), led_pattern, started))
             raise
         board.led_pattern = original
-        segment = self._segment(batches, first, stats, led_pattern, started)
+        segment = self._segment(first, stats, led_pattern, started)
         self.segments.append(segment)
         return segment
 
     def _segment(
         self,
-        batches: list[FrameBatch],
         first: int,
         stats: AcquisitionStats,
         pattern: tuple[LedStep, ...],
         start_time_utc: str,
     ) -> Segment:
-        """The step's segment: per-frame fields of `batches`, frames read from the record."""
-        count = sum(len(b) for b in batches)
+        """The step's segment, read back from the record: its per-frame fields (once the
+        acquisition has ended) and a view of its frames."""
+        self.writer.flush()
+        count = self.writer.frames_written - first
         return _segment(
             self.step_name,
-            batches,
+            self.writer.read_fields(first, count),
             self.writer.frames_view(first, count),
             first,
             stats,
@@ -378,38 +375,25 @@ class DiskWatch:
             )
 
 
-def _without_frames(batch: FrameBatch) -> FrameBatch:
-    """The batch's per-frame fields with its frames dropped (zero-size pixels)."""
-    frames = batch.frames
-    return FrameBatch(np.zeros((len(frames), 0, 0), dtype=frames.dtype), batch.fields)
-
-
 def _segment(
     step: str,
-    batches: list[FrameBatch],
+    fields: dict[str, np.ndarray],
     frames: RecordFrames,
     first: int,
     stats: AcquisitionStats,
     pattern: tuple[LedStep, ...],
     start_time_utc: str,
 ) -> Segment:
-    def joined(name: str, dtype: str) -> np.ndarray:
-        return (
-            np.concatenate([b.fields[name] for b in batches])
-            if batches
-            else np.zeros(0, dtype=dtype)
-        )
-
     return Segment(
         step=step,
         # A RecordFrames serves the array reads the analyses make (indexing, astype, len,
         # shape) from the record, in chunks.
         frames=cast(np.ndarray, frames),
-        time_s=joined("time_s", "f8"),
-        wavelength_nm=joined("wavelength_nm", "u2"),
-        board_temperature_c=joined("board_temperature_c", "f4"),
-        frame_counter=joined("frame_counter", "u4"),
-        device_time_us=joined("device_time_us", "u8"),
+        time_s=fields["time_s"],
+        wavelength_nm=fields["wavelength_nm"],
+        board_temperature_c=fields["board_temperature_c"],
+        frame_counter=fields["frame_counter"],
+        device_time_us=fields["device_time_us"],
         first_frame=first,
         stats=stats,
         led_pattern=tuple((int(s.wavelength_nm), float(s.drive_current_ma)) for s in pattern),
