@@ -247,6 +247,20 @@ class _WarningCollector(logging.Handler):
         )
 
 
+METADATA_CACHE_BYTES = 4 * 1024 * 1024
+"""Most memory HDF5's metadata cache of an open record may take (its default grows to 32 MB
+on a long run), bytes."""
+
+
+def _bound_metadata_cache(file: h5py.File) -> None:
+    """Keep the file's metadata cache within `METADATA_CACHE_BYTES`."""
+    config = file.id.get_mdc_config()
+    config.max_size = METADATA_CACHE_BYTES
+    config.initial_size = min(config.initial_size, METADATA_CACHE_BYTES)
+    config.set_initial_size = True
+    file.id.set_mdc_config(config)
+
+
 class RunRecordWriter:
     """Writes one run record while frames arrive.
 
@@ -286,6 +300,7 @@ class RunRecordWriter:
         self.frames_written = 0
         self._last_flush = time.monotonic()
         self._file = h5py.File(self.path, "x", libver="latest")
+        _bound_metadata_cache(self._file)
         root = self._file
         root.attrs.update(
             {

@@ -124,6 +124,14 @@ def test_desaturation_raises_spo2_low_within_the_stated_delay_and_clears_it(tmp_
     assert record.acquisition["dropped_frames"] < 0.01 * record.acquisition["frames"]
     results = record.results["monitoring"]
     np.testing.assert_allclose(results["per_second_time_s"], [line["time_s"] for line in lines])
+    # Per-beat values: one beat cycle per ~0.83 s at 72 beats/min, SpO2 following the seconds.
+    beat_time = results["per_beat_time_s"]
+    assert 0.8 * len(lines) < beat_time.size < 1.6 * len(lines)
+    assert np.all(np.diff(beat_time) > 0)
+    nadir_beats = results["per_beat_spo2_percent"][
+        (beat_time > third + 4) & (beat_time < 2 * third)
+    ]
+    assert abs(np.nanmedian(nadir_beats) - low) < 3.0
     # Reported 2.5 s after each second's end (plus at most one frame batch).
     lag = results["per_second_report_lag_s"][5:-3]
     assert lag.min() >= 2.4 and lag.max() <= 2.5 + 0.4

@@ -61,6 +61,15 @@ SERIES = (
 """Per-second result arrays of the step (``report_lag_s``: signal time from a second's end
 to its report, s; the step's figures give its p50/p99, and those of the wall-clock time the
 live path spends on each frame batch, ``processing_p50_ms``/``processing_p99_ms``)."""
+BEAT_SERIES = (
+    "time_s",
+    "interval_s",
+    "spo2_percent",
+    "perfusion_index_percent",
+    "quality",
+)
+"""Per-beat result arrays (``per_beat_<name>``: middle of each beat cycle, s from the step's
+first sample; SpO2 NaN for beats not accepted or near a probe-off stretch)."""
 
 
 class MonitorStep(StepBase):
@@ -133,6 +142,7 @@ class LiveMonitor:
         self._off: dict[int, list[int]] = {}  # second → [probe-off samples, samples]
         self._waveform: list[float] = []
         self.series = {name: [] for name in SERIES}
+        self.beats: dict[str, list[float]] = {name: [] for name in BEAT_SERIES}
 
     def add(self, batch: FrameBatch) -> None:
         """Feed one frame batch (called from the acquisition loop)."""
@@ -236,6 +246,15 @@ class LiveMonitor:
                 },
             )
         )
+        beats = (
+            result.beat_time_s,
+            result.beat_interval_s,
+            np.full_like(result.beat_spo2_percent, np.nan) if near else result.beat_spo2_percent,
+            result.beat_perfusion_index_percent,
+            result.beat_quality,
+        )
+        for name, values in zip(BEAT_SERIES, beats, strict=True):
+            self.beats[name].extend(np.asarray(values, dtype=float).tolist())
         for name, value in zip(
             SERIES,
             (end_s, spo2, rate, perfusion, vitals.signal_quality, stale, off, lag_s),
@@ -328,7 +347,9 @@ def _outcome(monitor: LiveMonitor, frames: int, dropped: int) -> StepOutcome:
         "processing_p50_ms": _quantile(1e3 * np.asarray(monitor.processing_s), 0.5),
         "processing_p99_ms": _quantile(1e3 * np.asarray(monitor.processing_s), 0.99),
     }
-    return StepOutcome("passed", results, arrays={f"per_second_{k}": v for k, v in series.items()})
+    arrays = {f"per_second_{k}": v for k, v in series.items()}
+    arrays |= {f"per_beat_{k}": np.asarray(v, dtype=float) for k, v in monitor.beats.items()}
+    return StepOutcome("passed", results, arrays=arrays)
 
 
 def _quantile(values: np.ndarray, share: float) -> float | None:
