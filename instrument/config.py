@@ -7,9 +7,17 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from drivers import detector_messages as msg
+from drivers.sim.scenarios import SCENARIOS
 
 SIM = "sim"
 
@@ -130,9 +138,16 @@ class SimulatorConfig(_Strict):
     """
 
     seed: Annotated[int, Field(ge=0)] = 0
-    scenario: Literal["steady", "desaturation", "motion", "probe-off", "tachycardia"] | None = None
+    scenario: str | None = None
     scenario_period_s: Annotated[float, Field(gt=0, le=1e6)] | None = None
     speed: Annotated[float, Field(gt=0, le=1000)] = 1.0
+
+    @field_validator("scenario")
+    @classmethod
+    def _known_scenario(cls, name: str | None) -> str | None:
+        if name is not None and name not in SCENARIOS:
+            raise ValueError(f"unknown scenario {name!r}; choose one of {', '.join(SCENARIOS)}")
+        return name
 
 
 class ProbeConfig(_Strict):

@@ -10,13 +10,18 @@ of the board's first stream (`drivers.sim.scene.Scene.start_scenario`).
 - ``motion``: motion bursts of `MOTION_BURST_S` every `MOTION_EVERY_S` seconds;
 - ``probe-off``: the probe leaves the skin (no light) over the middle fifth of the period;
 - ``tachycardia``: 140 beats/min at SpO2 97 %.
+
+The names and defaults import no physics, so the configuration and the command line can use
+them.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from drivers.sim.tissue import MotionBurst, TissueConfig
+if TYPE_CHECKING:
+    from drivers.sim.tissue import TissueConfig
 
 SCENARIOS = ("steady", "desaturation", "motion", "probe-off", "tachycardia")
 """Scenario names."""
@@ -53,6 +58,8 @@ def scenario_tissue(
     ValueError
         An unknown name (the known ones listed) or a period that is not positive.
     """
+    from drivers.sim.tissue import MotionBurst, TissueConfig  # physics: only when simulating
+
     if name not in SCENARIOS:
         raise ValueError(f"unknown scenario {name!r}; choose one of {', '.join(SCENARIOS)}")
     if not period_s > 0.0:
