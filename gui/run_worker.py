@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 
 from gui.live_buffer import LiveBuffer
 from instrument.live_data import LiveData
+from protocols.events import LiveSamples
 
 Post = Callable[[object], None]
 Job = Callable[[Post], Any]
@@ -74,6 +75,8 @@ class Worker(QObject):
         if isinstance(event, LiveData):
             if self.live is not None:
                 self.live.push(event)
+            return
+        if isinstance(event, LiveSamples):  # raw PPG samples are for LSL, not the screen
             return
         self._deliver.emit("event", event)
 

@@ -44,6 +44,7 @@ from gui.tasks import run_task
 from instrument.config import InstrumentConfig
 from instrument.live_data import LiveData
 from protocols.events import (
+    LiveVitals,
     OperatorPrompt,
     QcResult,
     RunFailed,
@@ -53,6 +54,7 @@ from protocols.events import (
     StepProgress,
     StepStarted,
 )
+from protocols.outputs.live_lines import vitals_line
 from protocols.protocol_file import Protocol, load_protocol, shipped_protocols
 from protocols.runner import ProtocolRunner
 
@@ -180,6 +182,7 @@ class RunnerView(QWidget):
 
     run_finished = Signal(object)
     prompt_shown = Signal()
+    _alarms_shown: frozenset[str] | None = None  # while a monitor step runs: alarms listed
     """A prompt step waits for the operator (the window brings this view to the front)."""
 
     def __init__(
@@ -616,7 +619,13 @@ class RunnerView(QWidget):
             self.runner.confirm()
 
     def abort(self) -> None:
-        """End the run at its next safe point (the record is kept, marked aborted)."""
+        """End the run at its next safe point (the record is kept, marked aborted); while a
+        monitor step runs, end the monitoring normally instead (its record is complete and
+        the protocol's remaining steps run)."""
+        if self.runner is not None and self._alarms_shown is not None:
+            self.runner.stop()  # the step list shows the monitoring step end
+            self._alarms_shown = None
+            return
         if self.runner is not None:
             self.runner.abort()
             self._say(lambda: self.tr("Aborting…"), True)
@@ -626,13 +635,17 @@ class RunnerView(QWidget):
     def on_event(self, event: object) -> None:
         """Show one runner event (GUI thread)."""
         outcome = self.outcome
-        if isinstance(event, StepStarted):
+        if isinstance(event, LiveVitals):
+            self._show_live_vitals(event)
+        elif isinstance(event, StepStarted):
+            self._alarms_shown = frozenset() if event.kind == "monitor" else None
             self._set_step(event.index, event.name, event.kind, "running")
             self._show_progress(event.index, 0.0)
             self.step_message.setText(step_text(event.name))
         elif isinstance(event, StepProgress):
             self._show_progress(event.index, min(max(event.fraction, 0.0), 1.0))
-            self.step_message.setText(event.message)
+            if self._alarms_shown is None:  # monitoring shows its vitals line instead
+                self.step_message.setText(event.message)
         elif isinstance(event, StepFinished):
             kind = _cell(self.steps, event.index, 1).data(Qt.ItemDataRole.UserRole)
             self._set_step(event.index, event.name, kind, event.status)
@@ -689,6 +702,18 @@ class RunnerView(QWidget):
             left = self.tr("about %1 left").replace("%1", time_text(total - self._done_s))
             text += " · " + left
         self.time_label.setText(text)
+
+    def _show_live_vitals(self, vitals: LiveVitals) -> None:
+        """One second of monitoring on the step line; each alarm as it starts in the messages
+        (high priority as an error). The big numbers come with the live data."""
+        self.step_message.setText(vitals_line(vitals))
+        if self._alarms_shown is None:
+            return
+        active = {str(a["condition"]): str(a["priority"]) for a in vitals.alarms}
+        for condition in sorted(set(active) - self._alarms_shown):
+            text = f"alarm {condition} ({active[condition]} priority) at {vitals.time_s:.0f} s"
+            self._add_message(text, active[condition] == "high")
+        self._alarms_shown = frozenset(active)
 
     def _show_vitals(self, results: dict[str, Any]) -> None:
         """Put a step's vital signs (SpO2, PR, PI) on the live view's big numbers."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import queue
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -200,23 +201,30 @@ class Acquisition:
 
     def run(
         self,
-        duration_s: float,
+        duration_s: float | None,
         on_progress: ProgressCallback | None = None,
         on_frames: FramesCallback | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> AcquisitionStats:
-        """Acquire ``duration_s`` seconds of frames (device time) into the record.
+        """Acquire ``duration_s`` seconds of frames (device time) into the record, or until
+        ``should_stop()`` returns true (checked after every batch; ``duration_s`` None: no
+        time limit).
 
-        Everything received before an error is in the record when this raises.
+        Frames go to the record (and to ``on_frames``) batch by batch as they arrive; none is
+        kept here. Everything received before an error is in the record when this raises.
 
         Raises
         ------
         DeviceError
             The link failed (disconnect) or stalled (no frame for ``stall_timeout_s``).
         """
-        expected_frames = self._expected_frames = frames_in(duration_s, self.frame_rate_hz)
+        expected_frames = self._expected_frames = (
+            sys.maxsize if duration_s is None else frames_in(duration_s, self.frame_rate_hz)
+        )
+        stop = should_stop or (lambda: False)
         logger.info(
-            "acquiring %d frames at %g Hz from the detector board on %s",
-            expected_frames,
+            "acquiring %s at %g Hz from the detector board on %s",
+            "until stopped" if duration_s is None else f"{expected_frames} frames",
             self.frame_rate_hz,
             self.board.port,
         )
@@ -227,7 +235,7 @@ class Acquisition:
             # that stream is taken for one of this run; START_STREAM restarts the counter at 0.
             self.board.stop_stream()
             self.board.start_stream(self._enqueue, self._on_failure)
-            while self._next_counter < expected_frames:
+            while self._next_counter < expected_frames and not stop():
                 batch, past_end = self._take_batch(expected_frames)
                 if batch:
                     last_frame_at = time.monotonic()

@@ -7,9 +7,17 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from drivers import detector_messages as msg
+from drivers.sim.scenario_names import SCENARIOS
 from instrument import safe_yaml
 
 SIM = "sim"
@@ -123,9 +131,24 @@ class BenchConfig(_Strict):
 
 
 class SimulatorConfig(_Strict):
-    """The physics scene behind every simulated device."""
+    """The physics scene behind every simulated device.
+
+    ``scenario`` plays a named patient scenario (``drivers.sim.scenarios``) laid out over
+    ``scenario_period_s`` from the first stream; ``speed`` runs the simulated board's clock that
+    many times faster than real time (timestamps stay on the simulated clock).
+    """
 
     seed: Annotated[int, Field(ge=0)] = 0
+    scenario: str | None = None
+    scenario_period_s: Annotated[float, Field(gt=0, le=1e6)] | None = None
+    speed: Annotated[float, Field(gt=0, le=1000)] = 1.0
+
+    @field_validator("scenario")
+    @classmethod
+    def _known_scenario(cls, name: str | None) -> str | None:
+        if name is not None and name not in SCENARIOS:
+            raise ValueError(f"unknown scenario {name!r}; choose one of {', '.join(SCENARIOS)}")
+        return name
 
 
 class ProbeConfig(_Strict):

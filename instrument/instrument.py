@@ -138,7 +138,14 @@ class Instrument:
         settings = self.config.detector
         port = settings.port
         if settings.simulated:
-            simulator = DetectorBoardSimulator(self.config.simulator.seed, self.sim_fault)
+            sim = self.config.simulator
+            simulator = DetectorBoardSimulator(
+                sim.seed,
+                self.sim_fault,
+                scenario=sim.scenario,
+                scenario_period_s=sim.scenario_period_s,
+                speed=sim.speed,
+            )
             self._stack.enter_context(simulator)
             self._board_simulator = simulator
             port = simulator.port

@@ -36,6 +36,11 @@ Layout
 ``/results/<step>`` (runs of a protocol)
     attrs ``index``, ``kind``, ``status``, ``message``, ``results_json`` (the step's figures);
     datasets for the step's arrays (e.g. a mean dark frame, DN).
+``/alarm_log`` (N,) compound (monitoring runs fill it; empty otherwise)
+    One row per alarm start, end, acknowledgement or pause, in order: ``time_s`` (float64,
+    s since the run started), ``condition``, ``priority`` (IEC 60601-1-8: high / medium /
+    low) and ``event`` (start / end / acknowledged / paused) as ASCII, ``value`` (float64,
+    the value that set it off, NaN when none). Written as the alarms happen.
 ``/log`` (N,) UTF-8 strings
     The warnings and errors logged while the record was open, one per line:
     ``<UTC time> <LEVEL> <logger>: <message>``.
@@ -52,10 +57,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import h5py
 import numpy as np
+import numpy.typing as npt
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +76,11 @@ UNFINISHED_STATUSES = ("running", "interrupted")
 crash), or finalised after a crash by ``nirpoct records repair``."""
 READ_ERRORS = (KeyError, OSError, RuntimeError, TypeError, AttributeError, ValueError)
 """What h5py raises on a damaged file's objects; wrapped into :class:`RunRecordError`."""
+
+ALARM_LOG_DTYPE = np.dtype(
+    [("time_s", "f8"), ("condition", "S32"), ("priority", "S8"), ("event", "S16"), ("value", "f8")]
+)
+"""Row of ``/alarm_log``."""
 
 PER_FRAME_FIELDS: dict[str, str] = {
     "time_s": "f8",
@@ -174,6 +185,80 @@ class FrameBatch:
         return len(self.frames)
 
 
+READ_CHUNK_FRAMES = 512
+"""Frames read from the record at once by `RecordFrames`."""
+
+
+class RecordFrames:
+    """Frames ``first .. first + count`` of an open record's ``/raw/frames``, read on demand.
+
+    Indexing along the first axis (an int, a slice, an index or boolean array) reads only the
+    frames asked for, `READ_CHUNK_FRAMES` at a time, so an analysis that walks a long step in
+    chunks holds one chunk in memory; ``np.asarray`` (or ``astype``) reads them all.
+
+    Parameters
+    ----------
+    dataset : h5py.Dataset
+        The record's ``/raw/frames``.
+    first, count : int
+        The frames of the step.
+    """
+
+    def __init__(self, dataset: h5py.Dataset, first: int, count: int) -> None:
+        self._dataset = dataset
+        self.first = first
+        self.count = count
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """(frames, rows, cols)."""
+        return (self.count, *self._dataset.shape[1:])
+
+    @property
+    def dtype(self) -> np.dtype:
+        """Pixel type."""
+        dtype: np.dtype = self._dataset.dtype
+        return dtype
+
+    @property
+    def ndim(self) -> int:
+        """3."""
+        return 3
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        first_axis, rest = (key[0], key[1:]) if isinstance(key, tuple) else (key, ())
+        if isinstance(first_axis, int | np.integer):
+            index = int(first_axis) + (self.count if first_axis < 0 else 0)
+            if not 0 <= index < self.count:
+                raise IndexError(f"frame {first_axis} of {self.count}")
+            frame: np.ndarray = self._dataset[self.first + index]
+            return frame[rest] if rest else frame
+        indices = np.arange(self.count)[first_axis]
+        frames = self._read(indices)
+        return frames[(slice(None), *rest)] if rest else frames
+
+    def _read(self, indices: np.ndarray) -> np.ndarray:
+        """Frames at `indices` (of this step), read in contiguous chunks."""
+        out = np.empty((indices.size, *self._dataset.shape[1:]), dtype=self._dataset.dtype)
+        for start in range(0, indices.size, READ_CHUNK_FRAMES):
+            part = indices[start : start + READ_CHUNK_FRAMES]
+            low, high = int(part.min()), int(part.max()) + 1
+            block = self._dataset[self.first + low : self.first + high]
+            out[start : start + part.size] = block[part - low]
+        return out
+
+    def __array__(self, dtype: npt.DTypeLike | None = None, copy: object = None) -> np.ndarray:
+        frames = self._read(np.arange(self.count))
+        return frames if dtype is None else frames.astype(dtype)
+
+    def astype(self, dtype: npt.DTypeLike) -> np.ndarray:
+        """All frames as an array of `dtype` (reads them all)."""
+        return np.asarray(self).astype(dtype)
+
+
 class _WarningCollector(logging.Handler):
     """Keeps the warnings and errors logged while a record is open, for its ``/log``."""
 
@@ -187,6 +272,20 @@ class _WarningCollector(logging.Handler):
             f"{stamp.replace('+00:00', 'Z')} {record.levelname} {record.name}: "
             f"{record.getMessage()}"
         )
+
+
+METADATA_CACHE_BYTES = 4 * 1024 * 1024
+"""Most memory HDF5's metadata cache of an open record may take (its default grows to 32 MB
+on a long run), bytes."""
+
+
+def _bound_metadata_cache(file: h5py.File) -> None:
+    """Keep the file's metadata cache within `METADATA_CACHE_BYTES`."""
+    config = file.id.get_mdc_config()
+    config.max_size = METADATA_CACHE_BYTES
+    config.initial_size = min(config.initial_size, METADATA_CACHE_BYTES)
+    config.set_initial_size = True
+    file.id.set_mdc_config(config)
 
 
 class RunRecordWriter:
@@ -228,6 +327,7 @@ class RunRecordWriter:
         self.frames_written = 0
         self._last_flush = time.monotonic()
         self._file = h5py.File(self.path, "x", libver="latest")
+        _bound_metadata_cache(self._file)
         root = self._file
         root.attrs.update(
             {
@@ -268,6 +368,9 @@ class RunRecordWriter:
             for name, dtype in PER_FRAME_FIELDS.items()
         }
         root.create_group("acquisition")
+        self._alarm_log = root.create_dataset(
+            "alarm_log", shape=(0,), maxshape=(None,), chunks=(256,), dtype=ALARM_LOG_DTYPE
+        )
         self._file.swmr_mode = True
         self._file.flush()
         self._log = _WarningCollector()
@@ -303,6 +406,27 @@ class RunRecordWriter:
         self.frames_written = stop
         if time.monotonic() - self._last_flush >= self.flush_interval_s:
             self.flush()
+
+    def read_fields(self, first: int, count: int) -> dict[str, np.ndarray]:
+        """Per-frame fields (``PER_FRAME_FIELDS``) of frames ``first .. first + count``."""
+        return {name: dataset[first : first + count] for name, dataset in self._fields.items()}
+
+    def frames_view(self, first: int, count: int) -> RecordFrames:
+        """Frames ``first .. first + count`` already appended, read back on demand."""
+        return RecordFrames(self._frames, first, count)
+
+    def append_alarms(self, rows: Iterable[tuple[float, str, str, str, float]]) -> None:
+        """Append alarm-log rows (time_s, condition, priority, event, value) and flush them."""
+        table = np.array(
+            [(t, c.encode(), p.encode(), e.encode(), v) for t, c, p, e, v in rows],
+            dtype=ALARM_LOG_DTYPE,
+        )
+        if table.size == 0:
+            return
+        start = self._alarm_log.shape[0]
+        self._alarm_log.resize(start + table.size, axis=0)
+        self._alarm_log[start:] = table
+        self.flush()
 
     def flush(self) -> None:
         """Make everything appended so far durable and visible to readers."""
@@ -400,6 +524,8 @@ class RunRecord:
         ``/results/<step>`` attributes and arrays per step (empty for a plain acquisition).
     log : list of str
         Warnings and errors logged while the record was open (empty in older records).
+    alarm_log : list of dict
+        ``/alarm_log`` rows (time_s, condition, priority, event, value); empty when none.
     complete : bool
         False when the writer never finished (the run was killed); the arrays then hold
         everything up to the writer's last flush.
@@ -420,6 +546,7 @@ class RunRecord:
     protocol: dict[str, object] = field(default_factory=dict)
     results: dict[str, dict[str, object]] = field(default_factory=dict)
     log: list[str] = field(default_factory=list)
+    alarm_log: list[dict[str, object]] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -511,6 +638,10 @@ def _read_run_record(path: Path) -> RunRecord:
             for name, group in root.get("results", {}).items()
         }
         log = [_decode(line) for line in root["log"][()]] if "log" in root else []
+        alarm_rows = root["alarm_log"][()] if "alarm_log" in root else []
+        alarm_log = [
+            {name: _decode(row[name]) for name in ALARM_LOG_DTYPE.names or ()} for row in alarm_rows
+        ]
     return RunRecord(
         path=path,
         frames=arrays["frames"],
@@ -527,6 +658,7 @@ def _read_run_record(path: Path) -> RunRecord:
         protocol=protocol,
         results=results,
         log=[str(line) for line in log],
+        alarm_log=alarm_log,
     )
 
 

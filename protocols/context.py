@@ -8,10 +8,11 @@ record), report progress through :meth:`RunContext.progress` and call
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -19,11 +20,12 @@ from calibration.gate import CalibrationUse
 from calibration.registry import Registry
 from drivers.detector_messages import LedStep
 from instrument.acquisition import Acquisition, AcquisitionStats
-from instrument.disk_space import FreeSpaceMonitor
+from instrument.disk_space import FreeSpaceMonitor, check_free_space, record_bytes
 from instrument.instrument import Instrument
 from instrument.live_data import LiveTraces, lit_steps_of
 from instrument.run_record import (
     FrameBatch,
+    RecordFrames,
     RunRecord,
     RunRecordWriter,
     led_pattern_attribute,
@@ -69,9 +71,10 @@ class StepOutcome:
 class Segment:
     """Frames one acquiring step stored in the run record.
 
-    ``first_frame`` indexes ``/raw/frames``; ``led_pattern`` is (wavelength nm, drive mA) per
-    LED step (drive 0 for dark frames); ``start_time_utc`` is when the acquisition started (the
-    zero of the step's ``time_s``).
+    ``frames`` reads the step's frames back from the record on demand (none is held in
+    memory); ``first_frame`` indexes ``/raw/frames``; ``led_pattern`` is (wavelength nm,
+    drive mA) per LED step (drive 0 for dark frames); ``start_time_utc`` is when the
+    acquisition started (the zero of the step's ``time_s``).
     """
 
     step: str
@@ -126,6 +129,10 @@ class RunContext:
         Multiplies every acquisition and warm-up time (shortened runs for tests; 1 otherwise).
     confirm_prompts : bool
         Confirm every operator prompt at once (headless runs).
+    stop : threading.Event, optional
+        Set when the operator ends an open-ended step (monitoring) normally.
+    alarm_requests : queue.SimpleQueue of str, optional
+        The operator's ``acknowledge`` / ``pause`` requests for a monitor step's alarms.
     metadata, settings : dict
         The record's root attributes and the detector settings (for :meth:`record_view`).
     """
@@ -148,6 +155,8 @@ class RunContext:
         metadata: dict[str, object],
         settings: dict[str, object],
         confirm_prompts: bool = False,
+        stop: threading.Event | None = None,
+        alarm_requests: queue.SimpleQueue[str] | None = None,
     ) -> None:
         self.instrument = instrument
         self.writer = writer
@@ -169,6 +178,8 @@ class RunContext:
         self._abort = abort
         self._confirmed = confirmed
         self.confirm_prompts = confirm_prompts
+        self.stop_requested = stop if stop is not None else threading.Event()
+        self.alarm_requests: queue.SimpleQueue[str] = alarm_requests or queue.SimpleQueue()
 
     # ------------------------------------------------------------------ control
     def checkpoint(self) -> None:
@@ -225,9 +236,21 @@ class RunContext:
         )
 
     def acquire(
-        self, duration_s: float, led_pattern: tuple[LedStep, ...], *, live: bool = True
+        self,
+        duration_s: float | None,
+        led_pattern: tuple[LedStep, ...],
+        *,
+        live: bool = True,
+        consumer: Callable[[FrameBatch], None] | None = None,
     ) -> Segment:
         """Acquire ``duration_s`` s with ``led_pattern`` into the run record.
+
+        With ``duration_s`` None the acquisition runs until the operator stops it
+        (:attr:`stop_requested`). ``consumer`` sees every frame batch as it arrives (live
+        analysis). Frames go to the record as they arrive and are not kept in memory: the
+        segment's ``frames`` read them back from the record on demand (in chunks), so memory
+        stays bounded however long the step runs. The free disk space is checked first and
+        while acquiring (:mod:`instrument.disk_space`).
 
         Raises
         ------
@@ -243,20 +266,33 @@ class RunContext:
         board.led_pattern = led_pattern
         first = self.writer.frames_written
         started = utc_now_iso()
-        batches: list[FrameBatch] = []
         live_state = LiveTraces(self.emit, lit_steps_of(led_pattern)) if live else None
 
         def on_frames(batch: FrameBatch) -> None:
-            batches.append(batch)
             if live_state is not None:
                 live_state.add(batch)
+            if consumer is not None:
+                consumer(batch)
 
         def on_progress(done_s: float, frames: int) -> None:
             if self._abort.is_set():
                 raise RunAborted("aborted by the operator")
-            self.progress(done_s / duration_s, f"{done_s:.1f}/{duration_s:.1f} s, {frames} frames")
+            if duration_s is None:
+                self.progress(0.0, f"{done_s:.1f} s, {frames} frames (until stopped)")
+            else:
+                self.progress(
+                    done_s / duration_s, f"{done_s:.1f}/{duration_s:.1f} s, {frames} frames"
+                )
 
         settings = self.instrument.config.acquisition
+        folder = self.writer.path.parent
+        if duration_s is not None:
+            check_free_space(
+                folder,
+                record_bytes(duration_s, board.frame_rate_hz, board.roi.frame_shape),
+                f"step {self.step_name} ({duration_s:g} s of frames)",
+            )
+        watched = FreeSpaceMonitor(folder, board.frame_rate_hz, board.roi.frame_shape, on_progress)
         acquisition = Acquisition(
             board,
             self.writer,
@@ -265,47 +301,60 @@ class RunContext:
             stall_timeout_s=settings.stall_timeout_s,
         )
         try:
-            watched = FreeSpaceMonitor(
-                self.writer.path.parent, board.frame_rate_hz, board.roi.frame_shape, on_progress
+            stats = acquisition.run(
+                duration_s, watched, on_frames, should_stop=self.stop_requested.is_set
             )
-            stats = acquisition.run(duration_s, watched, on_frames)
             if live_state is not None:
                 live_state.flush()
         except BaseException:
-            self.segments.append(
-                _segment(self.step_name, batches, first, acquisition.stats(), led_pattern, started)
-            )
+            self.segments.append(self._segment(first, acquisition.stats(), led_pattern, started))
             raise
         board.led_pattern = original
-        segment = _segment(self.step_name, batches, first, stats, led_pattern, started)
+        segment = self._segment(first, stats, led_pattern, started)
         self.segments.append(segment)
         return segment
+
+    def _segment(
+        self,
+        first: int,
+        stats: AcquisitionStats,
+        pattern: tuple[LedStep, ...],
+        start_time_utc: str,
+    ) -> Segment:
+        """The step's segment, read back from the record: its per-frame fields (once the
+        acquisition has ended) and a view of its frames."""
+        self.writer.flush()
+        count = self.writer.frames_written - first
+        return _segment(
+            self.step_name,
+            self.writer.read_fields(first, count),
+            self.writer.frames_view(first, count),
+            first,
+            stats,
+            pattern,
+            start_time_utc,
+        )
 
 
 def _segment(
     step: str,
-    batches: list[FrameBatch],
+    fields: dict[str, np.ndarray],
+    frames: RecordFrames,
     first: int,
     stats: AcquisitionStats,
     pattern: tuple[LedStep, ...],
     start_time_utc: str,
 ) -> Segment:
-    def joined(name: str, dtype: str) -> np.ndarray:
-        return (
-            np.concatenate([b.fields[name] for b in batches])
-            if batches
-            else np.zeros(0, dtype=dtype)
-        )
-
-    frames = np.concatenate([b.frames for b in batches]) if batches else np.zeros((0, 0, 0), "u2")
     return Segment(
         step=step,
-        frames=frames,
-        time_s=joined("time_s", "f8"),
-        wavelength_nm=joined("wavelength_nm", "u2"),
-        board_temperature_c=joined("board_temperature_c", "f4"),
-        frame_counter=joined("frame_counter", "u4"),
-        device_time_us=joined("device_time_us", "u8"),
+        # A RecordFrames serves the array reads the analyses make (indexing, astype, len,
+        # shape) from the record, in chunks.
+        frames=cast(np.ndarray, frames),
+        time_s=fields["time_s"],
+        wavelength_nm=fields["wavelength_nm"],
+        board_temperature_c=fields["board_temperature_c"],
+        frame_counter=fields["frame_counter"],
+        device_time_us=fields["device_time_us"],
         first_frame=first,
         stats=stats,
         led_pattern=tuple((int(s.wavelength_nm), float(s.drive_current_ma)) for s in pattern),

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from instrument.live_data import LiveData
 
 
@@ -81,6 +83,63 @@ class RunWarning:
 
 
 @dataclass(frozen=True)
+class LiveSamples:
+    """Per-wavelength PPG samples of a monitoring step as they arrive (for raw outputs).
+
+    ``time_s`` (n,) s since the step's first frame; ``signals`` (n, W) mean DN above dark of
+    each wavelength in ``wavelengths_nm``, sampled at ``sample_rate_hz``.
+    """
+
+    step: str
+    time_s: np.ndarray
+    signals: np.ndarray
+    wavelengths_nm: tuple[float, ...]
+    sample_rate_hz: float
+
+
+@dataclass(frozen=True)
+class LiveVitals:
+    """One second of monitoring: the per-second values, whether they are stale, and the
+    active alarms (each a dict with ``condition``, ``priority``, ``category``,
+    ``acknowledged``).
+
+    ``time_s`` is the end of the second, s since the step's first frame; values are NaN when
+    withheld; ``waveform`` is the infrared pulse of that second (AC/DC, dimensionless) for a
+    display.
+    """
+
+    step: str
+    time_s: float
+    spo2_percent: float
+    pulse_rate_bpm: float
+    perfusion_index_percent: float
+    signal_quality: float
+    stale: bool
+    probe_off: bool
+    alarms: tuple[dict[str, object], ...]
+    waveform: tuple[float, ...] = ()
+
+    def as_json(self) -> dict[str, object]:
+        """The JSON-lines object: NaN values as null."""
+
+        def number(value: float) -> float | None:
+            return round(value, 2) if value == value else None
+
+        return {
+            "time_s": round(self.time_s, 3),
+            "spo2_percent": number(self.spo2_percent),
+            "pulse_rate_bpm": number(self.pulse_rate_bpm),
+            "perfusion_index_percent": number(self.perfusion_index_percent),
+            "signal_quality": number(self.signal_quality),
+            "stale": self.stale,
+            "probe_off": self.probe_off,
+            "alarms": [
+                {"condition": a["condition"], "priority": a["priority"]} for a in self.alarms
+            ],
+        }
+
+
+@dataclass(frozen=True)
 class RunFailed:
     """An error: a step failed, the device faulted, or the run was aborted."""
 
@@ -110,6 +169,8 @@ RunEvent = (
     | StepProgress
     | StepFinished
     | LiveData
+    | LiveVitals
+    | LiveSamples
     | QcResult
     | OperatorPrompt
     | RunWarning

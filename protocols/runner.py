@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import queue
 import threading
 import traceback
 from collections.abc import Callable
@@ -164,6 +165,8 @@ class ProtocolRunner:
         self._resume = threading.Event()
         self._resume.set()
         self._abort = threading.Event()
+        self._stop = threading.Event()
+        self._alarm_requests: queue.SimpleQueue[str] = queue.SimpleQueue()
         self._confirmed = threading.Event()
         self.confirm_prompts = confirm_prompts
         self.accession = accession
@@ -202,6 +205,19 @@ class ProtocolRunner:
         """
         self._abort.set()
         self._resume.set()
+
+    def stop(self) -> None:
+        """End the running open-ended step (monitoring) normally: its record, results and
+        alarm log are complete and the protocol's remaining steps run."""
+        self._stop.set()
+
+    def acknowledge_alarms(self) -> None:
+        """Acknowledge the active alarms of the running monitor step (for its set time)."""
+        self._alarm_requests.put("acknowledge")
+
+    def pause_alarms(self) -> None:
+        """Pause the alarms of the running monitor step (for its set time)."""
+        self._alarm_requests.put("pause")
 
     @property
     def aborted(self) -> bool:
@@ -347,6 +363,8 @@ class ProtocolRunner:
             calibration_problems=problems,
             duration_scale=self.duration_scale,
             confirm_prompts=self.confirm_prompts,
+            stop=self._stop,
+            alarm_requests=self._alarm_requests,
             metadata=metadata,
             settings=instrument.detector_settings(),
         )

@@ -78,6 +78,7 @@ def test_protocols_lists_the_shipped_ones(capsys):
         "detector-characterisation",
         "dot-lesion-scan",
         "spo2-accuracy-study",
+        "spo2-monitoring",
         "spo2-screening",
         "tissue-oxygenation-map",
     }

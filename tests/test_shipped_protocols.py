@@ -25,7 +25,7 @@ from protocols.steps.photon_transfer import photon_transfer_from_record, series_
 
 pytestmark = pytest.mark.timeout(180)
 
-RUN_THROUGH_THE_CLI = {"daily-qc", "spo2-screening"}
+RUN_THROUGH_THE_CLI = {"daily-qc", "spo2-screening", "spo2-monitoring"}  # + test_live_monitoring.py
 RUN_HERE = {"tissue-oxygenation-map", "detector-characterisation", "dot-lesion-scan"}
 RUN_WITH_THEIR_WORKFLOW = {"spo2-accuracy-study"}  # test_spo2_study.py
 

@@ -4,6 +4,13 @@ Run as a process (``python -m drivers.sim.board --seed 0``): it opens a pseudo-t
 prints one JSON line ``{"port": "/dev/pts/N"}`` and then behaves like the board on a USB-CDC
 link: pyserial opens the printed device path exactly as it would open ``/dev/ttyACM0``.
 The process ends on SIGTERM or when its standard input closes (its parent went away).
+
+``--speed N`` runs the board's clock N times faster than real time: frames are produced N
+times as often and stamped on that clock, so an hour of streaming takes 60/N minutes. When the
+physics cannot keep up, the clock still advances but frames keep their schedule (and the
+board drops frames only when the host does not read them). ``--scenario NAME`` plays a named
+patient scenario (`drivers.sim.scenarios`) laid out over ``--scenario-period`` seconds from the
+first stream.
 """
 
 from __future__ import annotations
@@ -27,11 +34,16 @@ from drivers.detector_protocol import StreamDecoder
 from drivers.sim.board_device import BoardDevice
 from drivers.sim.faults import FaultInjector, FaultPlan
 from drivers.sim.illumination import DiffuserTarget
+from drivers.sim.scenarios import DEFAULT_PERIOD_S, SCENARIOS, scenario_tissue
 from drivers.sim.scene import Scene
 
 # A device whose host stops reading cannot buffer forever: past this many bytes waiting to be
 # written it drops whole frames, as a USB device does when the host does not poll.
 OUTBOX_LIMIT_BYTES = 256 * 1024
+# Frames produced before the server looks at the host's commands again (a board running
+# faster than its physics must still answer STOP_STREAM).
+FRAMES_PER_TURN = 8
+MAX_SPEED = 1000.0
 
 
 class PtyBoardServer:
@@ -43,9 +55,14 @@ class PtyBoardServer:
         The board's firmware.
     faults : FaultInjector
         Link faults to inject on the way to the host.
+    speed : float
+        Board clock rate relative to real time (1 = real time).
     """
 
-    def __init__(self, device: BoardDevice, faults: FaultInjector) -> None:
+    def __init__(self, device: BoardDevice, faults: FaultInjector, speed: float = 1.0) -> None:
+        if not 0.0 < speed <= MAX_SPEED:
+            raise ValueError(f"speed must be in (0, {MAX_SPEED:g}], got {speed:g}")
+        self.speed = speed
         self.device = device
         self.faults = faults
         self.master_fd, self.slave_fd = os.openpty()
@@ -59,8 +76,8 @@ class PtyBoardServer:
         self.frames_dropped_by_device = 0
 
     def now_s(self) -> float:
-        """Device clock, s since power-on."""
-        return time.monotonic() - self._clock_origin
+        """Device clock, s since power-on (running `speed` times real time)."""
+        return (time.monotonic() - self._clock_origin) * self.speed
 
     def _stream_time_s(self, now_s: float) -> float | None:
         return now_s - self.device.stream_start_s if self.device.streaming else None
@@ -89,7 +106,7 @@ class PtyBoardServer:
                 stalled_since = now
             stalled = stalled_since is not None
             if self.device.streaming and not stalled:
-                timeout = max(0.0, self.device.next_frame_due_s() - now)
+                timeout = max(0.0, self.device.next_frame_due_s() - now) / self.speed
             else:
                 timeout = 0.2
             readers = [self.master_fd] + ([stop_fd] if stop_fd is not None else [])
@@ -125,18 +142,16 @@ class PtyBoardServer:
         self._flush()
 
     def _produce_due_frames(self) -> None:
-        while self.device.streaming and self.device.next_frame_due_s() <= self.now_s():
+        for _ in range(FRAMES_PER_TURN):
+            if not (self.device.streaming and self.device.next_frame_due_s() <= self.now_s()):
+                break
             _, packet = self.device.produce_frame()
-            if len(self._outbox) > OUTBOX_LIMIT_BYTES:
+            # The device buffers a fixed stretch of its own (simulated) time.
+            if len(self._outbox) > OUTBOX_LIMIT_BYTES * max(1.0, self.speed):
                 self.frames_dropped_by_device += 1
                 continue
             self._send(packet, self.now_s())
-        self._flush()
-
-
-SCENARIOS = ("steady",)
-"""Scenes the simulated board can show: ``steady`` is the seeded tissue phantom under a steady
-sensor and board temperature (the only scene so far)."""
+            self._flush()
 
 
 def open_board(
@@ -144,17 +159,26 @@ def open_board(
     serial: str | None = None,
     fault: FaultPlan | None = None,
     light_link: Path | None = None,
+    *,
+    scenario: str | None = None,
+    scenario_period_s: float = DEFAULT_PERIOD_S,
+    speed: float = 1.0,
 ) -> PtyBoardServer:
     """The simulated board of ``seed`` on a new pseudo-terminal (serve it with
     :meth:`PtyBoardServer.serve`; its ``port`` is the device path a host opens); with
     ``light_link`` the bench's illumination head can light the array
-    (:mod:`drivers.sim.illumination`)."""
-    scene = Scene(seed=seed)
+    (:mod:`drivers.sim.illumination`); ``scenario`` (:data:`drivers.sim.scenarios.SCENARIOS`)
+    plays a patient over ``scenario_period_s`` from the first frame streamed; ``speed`` runs
+    the board's clock that many times faster than real time."""
+    tissue = scenario_tissue(scenario, scenario_period_s) if scenario else None
+    scene = Scene(seed=seed, tissue=tissue)
     if light_link is not None:
         scene.illumination = DiffuserTarget(light_link, scene.tissue.config.pixel_pitch_mm).photons
-    device = BoardDevice(scene, serial=serial or f"SIM{seed:06d}")
+    device = BoardDevice(
+        scene, serial=serial or f"SIM{seed:06d}", scenario_at_first_stream=scenario is not None
+    )
     faults = FaultInjector(fault, np.random.default_rng([seed, 0xFA17]))
-    return PtyBoardServer(device, faults)
+    return PtyBoardServer(device, faults, speed=speed)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -164,10 +188,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--serial", default=None, help="serial number to report")
     parser.add_argument("--fault", type=FaultPlan.parse, default=None, help="KIND@SECONDS")
     parser.add_argument("--light-link", type=Path, default=None, help="bench light-link file")
+    parser.add_argument("--speed", type=float, default=1.0, help="clock rate × real time")
+    parser.add_argument("--scenario", choices=SCENARIOS, default=None, help="patient scenario")
+    parser.add_argument(
+        "--scenario-period", type=float, default=DEFAULT_PERIOD_S, help="scenario length, s"
+    )
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    server = open_board(args.seed, args.serial, args.fault, args.light_link)
+    server = open_board(
+        args.seed,
+        args.serial,
+        args.fault,
+        args.light_link,
+        scenario=args.scenario,
+        scenario_period_s=args.scenario_period,
+        speed=args.speed,
+    )
     identity = server.device.identity
     print(json.dumps({"port": server.port, "serial": identity.serial}), flush=True)
     server.serve(stop_fd=sys.stdin.fileno())

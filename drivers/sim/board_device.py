@@ -56,10 +56,14 @@ class BoardDevice:
         Physics that produces the pixels and the board temperature.
     serial : str
         Serial number the board reports.
+    scenario_at_first_stream : bool
+        Anchor the scene's tissue time at the start of the first stream (a scenario's events
+        then count from the first frame).
     """
 
-    def __init__(self, scene: Scene, serial: str) -> None:
+    def __init__(self, scene: Scene, serial: str, scenario_at_first_stream: bool = False) -> None:
         self.scene = scene
+        self._scenario_pending = scenario_at_first_stream
         height, width = scene.sensor_shape
         self.identity = msg.Identity(
             model=MODEL,
@@ -190,6 +194,9 @@ class BoardDevice:
         return self._update(calibration_id=msg.validate_calibration_id(text))
 
     def _start_stream(self, now_s: float) -> bytes:
+        if self._scenario_pending:
+            self.scene.start_scenario(now_s)
+            self._scenario_pending = False
         self.streaming = True
         self.stream_start_s = now_s
         self.frames_produced = 0

@@ -129,10 +129,30 @@ class DetectorBoardSimulator(SimulatorProcess):
         Seed of the physics scene (same seed, same frames).
     fault : FaultPlan or None
         A link fault to inject.
+    scenario : str or None
+        Patient scenario (`drivers.sim.scenarios.SCENARIOS`), laid out over `scenario_period_s`.
+    scenario_period_s : float or None
+        Planned run length the scenario's events are laid out over, s (None: the default).
+    speed : float
+        Board clock rate relative to real time.
     """
 
-    def __init__(self, seed: int = 0, fault: FaultPlan | None = None) -> None:
+    def __init__(
+        self,
+        seed: int = 0,
+        fault: FaultPlan | None = None,
+        *,
+        scenario: str | None = None,
+        scenario_period_s: float | None = None,
+        speed: float = 1.0,
+    ) -> None:
         args = ("--seed", str(seed)) + (("--fault", str(fault)) if fault else ())
+        if scenario is not None:
+            args += ("--scenario", scenario)
+        if scenario_period_s is not None:
+            args += ("--scenario-period", repr(float(scenario_period_s)))
+        if speed != 1.0:
+            args += ("--speed", repr(float(speed)))
         link = ("--light-link", str(light_link_path(os.getpid(), seed)))
         super().__init__("drivers.sim.board", args + link)
 

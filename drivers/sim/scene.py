@@ -5,6 +5,11 @@
 the dark current). One seed determines everything: `numpy.random.SeedSequence.spawn` gives each
 part its own independent stream, so the same seed and the same sequence of calls produce
 bit-identical frames.
+
+Tissue time may start later than the board clock: `start_scenario` anchors the tissue's
+events (an SpO2 trajectory, motion bursts, the probe leaving the skin) at a board-clock
+instant, e.g. the start of the first stream, while the sensor and its temperature keep the
+board clock.
 """
 
 from collections.abc import Callable
@@ -51,6 +56,15 @@ class Scene:
         self.skin: Callable[[float], float] | None = None
         """Transmission of the epidermis by wavelength (nm) applied to the tissue's light, e.g.
         :class:`drivers.sim.skin.SkinTransmission`; None for no melanin."""
+        self.scenario_start_s = 0.0
+
+    def start_scenario(self, t_s: float) -> None:
+        """Anchor tissue time 0 at board-clock time `t_s` (s)."""
+        self.scenario_start_s = float(t_s)
+
+    def tissue_time_s(self, t_s: float) -> float:
+        """Tissue (scenario) time at board-clock time `t_s`, s."""
+        return float(t_s) - self.scenario_start_s
 
     @property
     def sensor_shape(self) -> tuple[int, int]:
@@ -106,7 +120,9 @@ class Scene:
         if uniform is not None:
             photons, wavelength_nm = uniform
         else:
-            photons = self.tissue.photon_rate(t_s, wavelength_nm, drive_current_ma)
+            photons = self.tissue.photon_rate(
+                self.tissue_time_s(t_s), wavelength_nm, drive_current_ma
+            )
             photons *= exposure_s * (self.skin(wavelength_nm) if self.skin is not None else 1.0)
         return self.sensor.expose(
             photons,
@@ -129,6 +145,6 @@ class Scene:
             "seed": self.seed,
             "time_s": float(t_s),
             "board_temperature_c": self.board_temperature_c(t_s),
-            "tissue": self.tissue.truth(t_s),
+            "tissue": self.tissue.truth(self.tissue_time_s(t_s)),
             "sensor": self.sensor.truth(),
         }

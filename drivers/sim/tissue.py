@@ -13,7 +13,9 @@ the moment, so the arterial pulse, breathing and the SpO2 trajectory all act thr
   phase of a heart rate with respiratory and Mayer-wave variability;
 - breathing: extra venous blood of volume fraction V_r (1 + sin 2πf_r t) / 2 at SvO2;
 - an absorbing inclusion (extra haemoglobin in a sphere) as a first-order Rytov attenuation;
-- motion bursts: non-physiological, spatially tilted intensity excursions in time windows.
+- motion bursts: non-physiological, spatially tilted intensity excursions in time windows;
+- probe off: time windows in which the pad has left the skin and no LED light reaches the
+  pixels (`LIGHT_LOST_TRANSMISSION` of it).
 
 V_p and V_r are solved at construction so that the array-summed infrared signal shows the
 configured perfusion index and respiratory wander at t = 0.
@@ -44,6 +46,8 @@ from imaging.chromophores import (
 PLANCK_TIMES_LIGHT_SPEED_J_M = 6.62607015e-34 * 299792458.0
 WAVEFORM_SAMPLES = 512
 INCLUSION_GRID_POINTS = 7  # voxel grid points across the inclusion diameter
+LIGHT_LOST_TRANSMISSION = 0.0
+"""Share of the light reaching the pixels while the probe is off the skin."""
 
 
 @dataclass(frozen=True)
@@ -152,6 +156,8 @@ class TissueConfig:
         Peak-to-peak breathing modulation of the array-summed infrared signal, %.
     motion_bursts : tuple of MotionBurst
         Windows of motion artefact.
+    probe_off_windows_s : tuple of (start_s, duration_s)
+        Windows in which the probe is off the skin (no light reaches the pixels), s.
     inclusion : AbsorbingInclusion or None
         Absorbing inclusion, or None for homogeneous tissue.
     """
@@ -179,6 +185,7 @@ class TissueConfig:
     respiration_rate_bpm: float = 15.0
     respiratory_wander_percent: float = 0.5
     motion_bursts: tuple[MotionBurst, ...] = ()
+    probe_off_windows_s: tuple[tuple[float, float], ...] = ()
     inclusion: AbsorbingInclusion | None = field(default_factory=AbsorbingInclusion)
 
     def __post_init__(self) -> None:
@@ -204,6 +211,8 @@ class TissueConfig:
             raise ValueError("pulse and respiration rates must be positive")
         if not 0.0 <= self.heart_rate_variability < 0.5:
             raise ValueError("heart_rate_variability must lie in [0, 0.5)")
+        if any(duration <= 0.0 for _, duration in self.probe_off_windows_s):
+            raise ValueError("probe_off_windows_s need durations > 0 s")
 
 
 @dataclass(frozen=True)
@@ -602,7 +611,18 @@ class TissuePhantom:
         rates = self._tables[float(wavelength_nm)](self._mua(channel, t), drive_current_ma)
         if self._motion:
             rates *= self._motion_factor(t)
+        if self.config.probe_off_windows_s:
+            off = self.probe_off(t)
+            rates *= np.where(off, LIGHT_LOST_TRANSMISSION, 1.0)[..., np.newaxis, np.newaxis]
         return rates
+
+    def probe_off(self, t_s: float | ArrayLike) -> NDArray[np.bool_]:
+        """Whether the probe is off the skin at time(s) `t_s` (s)."""
+        t = np.asarray(t_s, dtype=float)
+        off = np.zeros(t.shape, dtype=bool)
+        for start, duration in self.config.probe_off_windows_s:
+            off |= (t >= start) & (t < start + duration)
+        return off
 
     def _motion_factor(self, t_s: NDArray[np.float64]) -> NDArray[np.float64]:
         """Multiplicative motion artefact: 1 outside bursts, >= 0.05 inside."""
@@ -648,7 +668,7 @@ class TissuePhantom:
               array-summed signal at the current SpO2 and breathing state (a fraction);
             - ``ratio_of_ratios``: perfusion index of red over infrared of
               ``pulse_oximetry_pair_nm``;
-            - ``motion_active``;
+            - ``motion_active``, ``probe_off``;
             - geometry: ``source_xy_mm``, ``pixel_pitch_mm``, ``source_distance_mm`` (H×W);
             - ``inclusion``: None, or its geometry, ``delta_mua_per_mm`` and ``transmission``
               (H×W) per LED wavelength, and ``footprint``, the H×W mask of pixels directly
@@ -685,6 +705,7 @@ class TissuePhantom:
             "ratio_of_ratios": perfusion[red] / perfusion[infrared],
             "pulse_oximetry_pair_nm": (red, infrared),
             "motion_active": self.motion_active(float(t_s)),
+            "probe_off": bool(self.probe_off(float(t_s))),
             "source_xy_mm": self.config.source_xy_mm,
             "pixel_pitch_mm": self.config.pixel_pitch_mm,
             "source_distance_mm": self.source_distance_mm,

@@ -65,16 +65,15 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         default="steady",
         type=_board_scenario,
         metavar="NAME",
-        help="scene to show (only 'steady' so far: the seeded tissue phantom, steady sensor)",
+        help="patient scenario: steady, desaturation, motion, probe-off, tachycardia",
     )
     board.add_argument("--json", action="store_true", help="print one JSON line")
     board.set_defaults(run=run_board)
 
 
 def _board_scenario(name: str) -> str:
-    """Check ``--scenario`` against the simulated board's scenes (looked up only when a board
-    is served: the simulator loads SciPy, ``nirpoct sim board --help`` does not)."""
-    from drivers.sim.board import SCENARIOS
+    """Check ``--scenario`` against the simulated board's scenarios."""
+    from drivers.sim.scenario_names import SCENARIOS
 
     if name not in SCENARIOS:
         choices = ", ".join(repr(scenario) for scenario in SCENARIOS)
@@ -124,7 +123,7 @@ def run_board(args: argparse.Namespace) -> int:
     """Execute ``nirpoct sim board``."""
     from drivers.sim.board import open_board
 
-    server = open_board(args.seed)
+    server = open_board(args.seed, scenario=args.scenario)
     stop_read, stop_write = os.pipe()
 
     closed: list[bool] = []

@@ -4,24 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from protocols.context import RunContext, StepOutcome
 from protocols.schema import AnalysisRoi, EarlierSteps, Fail, PositiveSeconds, StepBase, StepKind
-
-# Analyses hold an acquiring step's frames in memory (about 3 MB/s at the full frame and the
-# highest frame rate), so one acquiring step records at most this long.
-MAX_ACQUISITION_S = 600.0
-
-
-def check_acquisition_time(duration_s: float) -> None:
-    """Refuse an acquisition longer than :data:`MAX_ACQUISITION_S` (ValueError)."""
-    if duration_s > MAX_ACQUISITION_S:
-        raise ValueError(
-            f"duration_s {duration_s:g} exceeds {MAX_ACQUISITION_S:g} s, the longest one "
-            "acquiring step can record (its frames are held in memory for the analyses); "
-            "split the measurement into several acquire steps"
-        )
 
 
 class AcquireStep(StepBase):
@@ -32,11 +18,6 @@ class AcquireStep(StepBase):
     wavelengths_nm: Annotated[list[int], Field(min_length=1, max_length=8)] | None = None
     roi: AnalysisRoi | None = None
     live: bool = True
-
-    @model_validator(mode="after")
-    def _fits_memory(self) -> AcquireStep:
-        check_acquisition_time(self.duration_s)
-        return self
 
 
 def check(step: AcquireStep, earlier: EarlierSteps, fail: Fail) -> AcquireStep:

@@ -5,12 +5,10 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from pydantic import model_validator
 
 from drivers.detector_messages import LedStep
 from protocols.context import RunContext, StepOutcome
 from protocols.schema import PositiveSeconds, StepBase, StepKind
-from protocols.steps.acquire import check_acquisition_time
 
 
 class DarkReferenceStep(StepBase):
@@ -18,11 +16,6 @@ class DarkReferenceStep(StepBase):
 
     kind: Literal["dark_reference"]
     duration_s: PositiveSeconds = 2.0
-
-    @model_validator(mode="after")
-    def _fits_memory(self) -> DarkReferenceStep:
-        check_acquisition_time(self.duration_s)
-        return self
 
 
 def run(step: DarkReferenceStep, context: RunContext) -> StepOutcome:

@@ -1,0 +1,379 @@
+"""``monitor``: continuous SpO2 monitoring with alarms, until stopped or for ``duration_s``.
+
+Frames go to the run record as they arrive and through the live path: per-wavelength PPG
+samples (`imaging.streaming_ppg`), once-per-second SpO2, pulse rate, perfusion index and
+signal quality (`imaging.streaming_oximetry`), the alarm conditions (`protocols.alarms`) and
+a :class:`protocols.events.LiveVitals` event per second (terminal lines, JSON lines, LSL, the
+desktop app). No frame is kept in memory: memory is bounded by the analysis window however
+long the step runs. Frames are first corrected with the run's approved detector-characterisation
+record (`protocols.detector_correction`; the step's ``frame_correction`` result names it, or
+says why the frames stay uncorrected). Every alarm start, end, acknowledgement and pause goes
+into the record's alarm log as it happens; the per-second values are the step's result arrays.
+
+A second is reported without numbers (never as current) while the probe is off the skin
+within `PROBE_OFF_MARGIN_S` of it, and is flagged stale once no value has been updated for
+the alarms' ``stale_after_s``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import queue
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Literal
+
+import numpy as np
+from pydantic import Field
+
+from drivers.errors import DeviceError
+from imaging.spo2_curves import SpO2Curve
+from imaging.streaming_oximetry import SecondResult, StreamingOximeter
+from imaging.streaming_ppg import StreamingPpg
+from instrument.live_data import LiveData
+from instrument.run_record import FrameBatch
+from protocols.alarms import AlarmLogEntry, AlarmMonitor, AlarmSettings, Vitals
+from protocols.analyses.spo2 import calibrated_spo2_curve
+from protocols.context import RunContext, StepOutcome
+from protocols.detector_correction import FrameCorrector, run_frame_correction
+from protocols.events import LiveSamples, LiveVitals, RunEvent, RunWarning
+from protocols.schema import EarlierSteps, Fail, PositiveSeconds, StepBase, StepKind
+
+logger = logging.getLogger(__name__)
+
+PROBE_OFF_MARGIN_S = 3
+"""Seconds either side of a probe-off second whose values are withheld (the beat window and
+the filters reach this far)."""
+PROBE_OFF_SHARE = 0.1
+"""Share of a second's samples with the light lost that marks the second probe-off."""
+SERIES = (
+    "time_s",
+    "spo2_percent",
+    "pulse_rate_bpm",
+    "perfusion_index_percent",
+    "signal_quality",
+    "stale",
+    "probe_off",
+    "report_lag_s",
+)
+"""Per-second result arrays of the step (``report_lag_s``: signal time from a second's end
+to its report, s; the step's figures give its p50/p99, and those of the wall-clock time the
+live path spends on each frame batch, ``processing_p50_ms``/``processing_p99_ms``)."""
+BEAT_SERIES = (
+    "time_s",
+    "interval_s",
+    "spo2_percent",
+    "perfusion_index_percent",
+    "quality",
+)
+"""Per-beat result arrays (``per_beat_<name>``: middle of each beat cycle, s from the step's
+first sample; SpO2 NaN for beats not accepted or near a probe-off stretch)."""
+
+
+class MonitorStep(StepBase):
+    """Monitor SpO2 until stopped (``duration_s`` unset) or for ``duration_s`` seconds."""
+
+    kind: Literal["monitor"]
+    duration_s: PositiveSeconds | None = None
+    wavelengths_nm: Annotated[list[int], Field(min_length=2, max_length=8)] | None = None
+    alarms: AlarmSettings = AlarmSettings()
+
+
+def check(step: MonitorStep, earlier: EarlierSteps, fail: Fail) -> MonitorStep:
+    """Alarm limits in range; wavelengths in the protocol's LED pattern."""
+    for name, problem in step.alarms.problems():
+        fail(f"alarms.{name}", problem)
+    if step.wavelengths_nm and earlier.led_wavelengths_nm is not None:
+        missing = sorted(set(step.wavelengths_nm) - earlier.led_wavelengths_nm)
+        if missing:
+            fail("wavelengths_nm", f"{missing} nm not in device.led_pattern")
+    return step
+
+
+@dataclass
+class LiveMonitor:
+    """Frame batches in, per-second vitals and alarms out (events, alarm log, series).
+
+    Parameters
+    ----------
+    step : str
+        Step name (in events).
+    led_pattern : tuple of (wavelength nm, drive mA)
+        The stream's LED steps.
+    sample_rate_hz : float
+        Pattern cycles per second, Hz.
+    curve : SpO2Curve or None
+        R → SpO2 curve (None: the default curve of the pair).
+    alarms : AlarmMonitor
+        Alarm state.
+    emit : callable
+        Sends events.
+    log_alarms : callable
+        Appends alarm-log rows to the record.
+    corrector : FrameCorrector or None
+        Detector correction applied to every frame first (None: uncorrected frames).
+    requests : queue.SimpleQueue of str
+        The operator's ``acknowledge`` / ``pause`` requests, served with every batch.
+    """
+
+    step: str
+    led_pattern: tuple[tuple[float, float], ...]
+    sample_rate_hz: float
+    curve: SpO2Curve | None
+    alarms: AlarmMonitor
+    emit: Callable[[RunEvent], None]
+    log_alarms: Callable[[list[tuple[float, str, str, str, float]]], None]
+    corrector: FrameCorrector | None = None
+    requests: queue.SimpleQueue[str] = field(default_factory=queue.SimpleQueue)
+    series: dict[str, list[float]] = field(default_factory=dict)
+    processing_s: list[float] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # Corrected frames are in linear DN above the characterised dark level.
+        self._ppg = StreamingPpg(
+            self.led_pattern, black_level_dn=0.0 if self.corrector is not None else None
+        )
+        self._oximeter = StreamingOximeter(
+            self.sample_rate_hz, self._ppg.wavelengths_nm, self.curve
+        )
+        self._start_s: float | None = None
+        self._off: dict[int, list[int]] = {}  # second → [probe-off samples, samples]
+        self._waveform: list[float] = []
+        self.series = {name: [] for name in SERIES}
+        self.beats: dict[str, list[float]] = {name: [] for name in BEAT_SERIES}
+
+    def add(self, batch: FrameBatch) -> None:
+        """Feed one frame batch (called from the acquisition loop)."""
+        started = time.perf_counter()
+        self._serve_requests()
+        frames, saturated = batch.frames, None
+        if self.corrector is not None:
+            frames, saturated = self.corrector.correct(
+                batch.frames, batch.fields["board_temperature_c"]
+            )
+        block = self._ppg.push(
+            frames, batch.fields["frame_counter"], batch.fields["time_s"], saturated
+        )
+        if block.time_s.size == 0:
+            return
+        if self._start_s is None:
+            self._start_s = float(block.time_s[0])
+        time_s = block.time_s - self._start_s
+        self._emit(
+            LiveSamples(
+                self.step, time_s, block.signals, self._ppg.wavelengths_nm, self.sample_rate_hz
+            )
+        )
+        first = self._oximeter.samples_pushed
+        seconds = (first + np.arange(time_s.size)) // self.sample_rate_hz
+        for second in np.unique(seconds):
+            inside = seconds == second
+            counts = self._off.setdefault(int(second), [0, 0])
+            counts[0] += int(np.count_nonzero(block.probe_off[inside]))
+            counts[1] += int(np.count_nonzero(inside))
+        signal_end_s = float(time_s[-1])
+        for result in self._oximeter.push(block.signals):
+            self._report(result, signal_end_s - (result.index + 1))
+        self.processing_s.append(time.perf_counter() - started)
+
+    def _serve_requests(self) -> None:
+        """Acknowledge or pause the alarms as the operator asked (at the latest second)."""
+        now = self.series["time_s"][-1] if self.series["time_s"] else 0.0
+        while not self.requests.empty():
+            request = self.requests.get_nowait()
+            if request == "acknowledge":
+                self._log(self.alarms.acknowledge(now))
+            elif request == "pause":
+                self._log(self.alarms.pause(now))
+
+    def finish(self) -> None:
+        """Serve the last requests and report the seconds still waiting at the end."""
+        self._serve_requests()
+        for result in self._oximeter.flush():
+            self._report(result, 0.0)
+
+    def disconnected(self) -> None:
+        """The device stopped delivering frames: the technical alarm, logged."""
+        end = self.series["time_s"][-1] if self.series["time_s"] else 0.0
+        self._log(self.alarms.disconnected(end + 1.0))
+
+    def _probe_off(self, index: int) -> tuple[bool, bool]:
+        """(this second probe-off, probe off within `PROBE_OFF_MARGIN_S` of it)."""
+
+        def off(second: int) -> bool:
+            counts = self._off.get(second, [0, 0])
+            return counts[1] > 0 and counts[0] > PROBE_OFF_SHARE * counts[1]
+
+        near = any(off(s) for s in range(index - PROBE_OFF_MARGIN_S, index + PROBE_OFF_MARGIN_S))
+        for old in [s for s in self._off if s < index - PROBE_OFF_MARGIN_S]:
+            del self._off[old]
+        return off(index), near
+
+    def _report(self, result: SecondResult, lag_s: float) -> None:
+        off, near = self._probe_off(result.index)
+        nan = math.nan
+        spo2, rate, perfusion = (
+            (nan, nan, nan)
+            if near
+            else (result.spo2_percent, result.pulse_rate_bpm, result.perfusion_index_percent)
+        )
+        end_s = result.index + 1.0
+        self._log(self.alarms.update(Vitals(end_s, spo2, rate, probe_off=off)))
+        stale = self.alarms.stale(end_s)
+        vitals = LiveVitals(
+            step=self.step,
+            time_s=end_s,
+            spo2_percent=spo2,
+            pulse_rate_bpm=rate,
+            perfusion_index_percent=perfusion,
+            signal_quality=0.0 if near else result.signal_quality,
+            stale=stale,
+            probe_off=off,
+            alarms=tuple(self.alarms.active(end_s)),
+        )
+        self._emit(vitals)
+        self._emit(
+            LiveData(
+                time_s=end_s,
+                traces={},
+                image=None,
+                vitals={
+                    "spo2_percent": spo2,
+                    "pulse_rate_bpm": rate,
+                    "perfusion_index_percent": perfusion,
+                },
+            )
+        )
+        beats = (
+            result.beat_time_s,
+            result.beat_interval_s,
+            np.full_like(result.beat_spo2_percent, np.nan) if near else result.beat_spo2_percent,
+            result.beat_perfusion_index_percent,
+            result.beat_quality,
+        )
+        for name, values in zip(BEAT_SERIES, beats, strict=True):
+            self.beats[name].extend(np.asarray(values, dtype=float).tolist())
+        for name, value in zip(
+            SERIES,
+            (end_s, spo2, rate, perfusion, vitals.signal_quality, stale, off, lag_s),
+            strict=True,
+        ):
+            self.series[name].append(float(value))
+
+    def _log(self, entries: list[AlarmLogEntry]) -> None:
+        if entries:
+            rows = [(e.time_s, e.condition, e.priority, e.event, e.value) for e in entries]
+            self.log_alarms(rows)
+
+    def _emit(self, event: RunEvent) -> None:
+        self.emit(event)
+
+
+def run(step: MonitorStep, context: RunContext) -> StepOutcome:
+    """Monitor until stopped or for ``duration_s`` (scaled); results per second."""
+    board = context.instrument.board
+    assert board is not None
+    wanted = step.wavelengths_nm
+    pattern = tuple(
+        s
+        for s in board.led_pattern
+        if s.drive_current_ma == 0.0 or wanted is None or s.wavelength_nm in wanted
+    )
+    lit = {s.wavelength_nm for s in pattern if s.drive_current_ma > 0.0}
+    if len(lit) < 2:
+        return StepOutcome(
+            "failed",
+            message="monitoring needs two lit wavelengths (red and infrared)",
+            stops_run=True,
+        )
+    settings = context.instrument.detector_settings()
+    corrector, correction = run_frame_correction(
+        context.registry,
+        context.calibration_uses,
+        float(settings["integration_time_us"]) * 1e-6,  # type: ignore[arg-type]
+        tuple(settings["roi"]),  # type: ignore[arg-type]
+    )
+    if corrector is None:
+        context.emit(RunWarning(f"{context.step_name} analyses {correction}"))
+    monitor = LiveMonitor(
+        step=context.step_name,
+        led_pattern=tuple((float(s.wavelength_nm), float(s.drive_current_ma)) for s in pattern),
+        sample_rate_hz=board.frame_rate_hz / len(pattern),
+        curve=calibrated_spo2_curve(context.registry, context.calibration_uses),
+        alarms=AlarmMonitor(step.alarms),
+        emit=context.emit,
+        log_alarms=context.writer.append_alarms,
+        corrector=corrector,
+        requests=context.alarm_requests,
+    )
+    duration = None if step.duration_s is None else context.scaled(step.duration_s)
+    try:
+        segment = context.acquire(duration, pattern, live=True, consumer=monitor.add)
+    except DeviceError:
+        monitor.disconnected()
+        raise
+    monitor.finish()
+    context.data[context.step_name] = segment
+    outcome = _outcome(monitor, segment.stats.frames, segment.stats.dropped_frames)
+    outcome.results["frame_correction"] = correction
+    return outcome
+
+
+def _outcome(monitor: LiveMonitor, frames: int, dropped: int) -> StepOutcome:
+    """The step's figures and per-second arrays."""
+    series = {name: np.asarray(values, dtype=float) for name, values in monitor.series.items()}
+    spo2 = series["spo2_percent"]
+    reported = np.isfinite(spo2)
+    starts = [e for e in monitor.alarms.log if e.event == "start"]
+
+    def median(values: np.ndarray) -> float | None:
+        finite = values[np.isfinite(values)]
+        return float(np.median(finite)) if finite.size else None
+
+    results = {
+        "frames": frames,
+        "dropped_frames": dropped,
+        "seconds": int(spo2.size),
+        "withheld_percent": float(100.0 * (1.0 - reported.mean())) if spo2.size else 100.0,
+        "spo2_percent": median(spo2),
+        "pulse_rate_bpm": median(series["pulse_rate_bpm"]),
+        "perfusion_index_percent": median(series["perfusion_index_percent"]),
+        "alarms_started": len(starts),
+        "alarm_conditions": sorted({e.condition for e in starts}),
+        "report_lag_p50_s": _quantile(series["report_lag_s"], 0.5),
+        "report_lag_p99_s": _quantile(series["report_lag_s"], 0.99),
+        "processing_p50_ms": _quantile(1e3 * np.asarray(monitor.processing_s), 0.5),
+        "processing_p99_ms": _quantile(1e3 * np.asarray(monitor.processing_s), 0.99),
+    }
+    arrays = {f"per_second_{k}": v for k, v in series.items()}
+    arrays |= {f"per_beat_{k}": np.asarray(v, dtype=float) for k, v in monitor.beats.items()}
+    return StepOutcome("passed", results, arrays=arrays)
+
+
+def _quantile(values: np.ndarray, share: float) -> float | None:
+    """The `share` quantile of `values` (None when empty), 4 significant digits."""
+    return float(f"{np.quantile(values, share):.4g}") if np.size(values) else None
+
+
+KIND = StepKind(
+    MonitorStep,
+    run,
+    figures=(
+        "frames",
+        "dropped_frames",
+        "seconds",
+        "withheld_percent",
+        "spo2_percent",
+        "pulse_rate_bpm",
+        "perfusion_index_percent",
+        "alarms_started",
+        "report_lag_p50_s",
+        "report_lag_p99_s",
+        "processing_p50_ms",
+        "processing_p99_ms",
+    ),
+    acquires=True,
+    check=check,
+)
