@@ -50,24 +50,7 @@ def packages_loaded_by_help(command: str) -> set[str]:
     return set(json.loads(done.stdout))
 
 
-LEAD_PENDING = {"run"}
-"""Commands whose module still imports the runner at parse time (see the start-up note)."""
-
-
-@pytest.mark.parametrize(
-    "command",
-    [
-        pytest.param(
-            name,
-            marks=pytest.mark.xfail(
-                reason="protocols/cli/run.py imports the runner at module level", strict=True
-            ),
-        )
-        if name in LEAD_PENDING
-        else name
-        for name in COMMAND_MODULES
-    ],
-)
+@pytest.mark.parametrize("command", list(COMMAND_MODULES))
 def test_help_of_every_command_loads_no_heavy_package(command: str) -> None:
     heavy = sorted(set(HEAVY) & packages_loaded_by_help(command))
     assert heavy == [], f"nirpoct {command} --help imports {heavy}"

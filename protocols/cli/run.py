@@ -13,11 +13,9 @@ import termios
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from calibration.registry import Registry
 from drivers.sim.scenario_names import DEFAULT_PERIOD_S, SCENARIOS
-from instrument.config import InstrumentConfig
 from protocols.cli.acquire import fault_plan
 from protocols.cli.calib_records import (
     REGISTRY_ENV,
@@ -29,22 +27,14 @@ from protocols.cli.commands import COMMAND_HELP
 from protocols.cli.common import add_instrument_options, instrument_config
 from protocols.cli.output_file import finalise_unfinished_records, output_folder
 from protocols.cli.progress import ProgressBar
-from protocols.events import (
-    LiveVitals,
-    OperatorPrompt,
-    QcResult,
-    RunEvent,
-    RunFailed,
-    RunFinished,
-    RunWarning,
-    StepFinished,
-    StepProgress,
-    StepStarted,
-)
-from protocols.outputs.live_lines import vitals_json, vitals_line
-from protocols.outputs.live_lsl import PPG_STREAM, VITALS_STREAM
-from protocols.protocol_file import Protocol, load_protocol
-from protocols.runner import ProtocolRunner
+from protocols.outputs.lsl_streams import PPG_STREAM, VITALS_STREAM
+
+if TYPE_CHECKING:  # the command's heavy modules load when it runs, not when it parses
+    from calibration.registry import Registry
+    from instrument.config import InstrumentConfig
+    from protocols.events import RunEvent
+    from protocols.protocol_file import Protocol
+    from protocols.runner import ProtocolRunner
 
 EXIT_INTERRUPTED = 130
 
@@ -177,6 +167,18 @@ class ProgressPrinter:
         self.stream.flush()
 
     def __call__(self, event: RunEvent) -> None:
+        from protocols.events import (
+            LiveVitals,
+            OperatorPrompt,
+            QcResult,
+            RunFailed,
+            RunWarning,
+            StepFinished,
+            StepProgress,
+            StepStarted,
+        )
+        from protocols.outputs.live_lines import vitals_json, vitals_line
+
         if isinstance(event, StepStarted):
             self._line(f"[{event.index + 1}/{self.steps}] {event.name} ({event.kind})")
             if event.kind == "monitor":
@@ -222,6 +224,8 @@ class ProgressPrinter:
 
 
 def _registry(args: argparse.Namespace) -> Registry | None:
+    from calibration.registry import Registry
+
     root = args.registry or default_registry()
     if args.registry is not None and not root.is_dir():
         raise ValueError(f"--registry {root}: no such directory")
@@ -230,6 +234,10 @@ def _registry(args: argparse.Namespace) -> Registry | None:
 
 def run(args: argparse.Namespace) -> int:
     """Execute ``nirpoct run``."""
+    from protocols.events import RunFinished
+    from protocols.protocol_file import load_protocol
+    from protocols.runner import ProtocolRunner
+
     if not math.isfinite(args.duration_scale) or not 0 < args.duration_scale <= 1:
         raise ValueError(f"--duration-scale must be in (0, 1], got {args.duration_scale:g}")
     protocol = _with_duration(load_protocol(args.protocol), args.duration)

@@ -15,11 +15,10 @@ from typing import Any
 import numpy as np
 
 from protocols.events import LiveSamples, LiveVitals, RunEvent
+from protocols.outputs.lsl_streams import PPG_STREAM, VITALS_STREAM
 
 logger = logging.getLogger(__name__)
 
-VITALS_STREAM = "nirpoct-vitals"
-PPG_STREAM = "nirpoct-ppg"
 VITALS_CHANNELS = (
     ("spo2", "percent"),
     ("pulse_rate", "bpm"),
