@@ -154,8 +154,8 @@ def test_banner_names_the_unusable_kind_and_the_protocols_it_blocks(qtbot, regis
     assert main.banner.isVisible()
     text = main.banner.text()
     assert f"detector-characterisation: {expired} expired" in text
-    # Only the clinical protocol is blocked; research and QC runs proceed carrying the states.
-    assert text.endswith("cannot start: spo2-screening.")
+    # Only the clinical protocols are blocked; research and QC runs proceed carrying the states.
+    assert text.endswith("cannot start: spo2-monitoring, spo2-screening.")
     main.close()
 
 
@@ -164,7 +164,7 @@ def test_banner_names_a_kind_without_any_record(qtbot, registry, tmp_path):
     main = open_main(qtbot, registry, tmp_path)
     assert main.banner.isVisible()
     assert "spo2-curve: no record" in main.banner.text()
-    assert main.banner.text().endswith("cannot start: spo2-screening.")
+    assert main.banner.text().endswith("cannot start: spo2-monitoring, spo2-screening.")
     main.close()
 
 
