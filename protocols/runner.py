@@ -280,8 +280,8 @@ class ProtocolRunner:
         DiskSpaceError
             Naming the folder and both sizes (no record is made).
         """
-        seconds = sum(
-            self.duration_scale * float(getattr(step, "duration_s", 0.0))
+        seconds = sum(  # a step that runs until stopped is watched while it runs
+            self.duration_scale * float(getattr(step, "duration_s", None) or 0.0)
             for step in self.protocol.steps
             if STEP_KINDS[step.kind].acquires
         )

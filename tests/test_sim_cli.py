@@ -145,4 +145,6 @@ def test_sim_board_refuses_an_unknown_scenario():
         timeout=60,
     )
     assert result.returncode == 2
-    assert "invalid choice: 'storm' (choose from 'steady')" in result.stderr
+    assert "invalid choice: 'storm' (choose from 'steady', 'desaturation', 'motion'," in (
+        result.stderr
+    )
