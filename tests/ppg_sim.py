@@ -11,7 +11,6 @@ chain, and a least-squares curve from the measured R to the known SpO2
 from __future__ import annotations
 
 import functools
-import json
 from pathlib import Path
 
 import numpy as np
@@ -23,11 +22,11 @@ from imaging.pulse_oximetry import pulse_oximetry
 from imaging.spo2_curves import SpO2Curve, curve_from_calibration, polynomial_curve
 from instrument.ppg_signals import ppg_signals_from_run
 from instrument.run_record import RunRecord
+from protocols.cli.calib_study_sim import scene_record
 
 DEFAULT_PATTERN = ((660.0, 0.5), (940.0, 1.0), (760.0, 0.4), (850.0, 0.4))
 """LED steps (wavelength nm, drive current mA) of the default instrument configuration."""
 FRAME_RATE_HZ = 200.0
-EXPOSURE_S = 0.002
 
 
 def simulated_run(
@@ -39,29 +38,7 @@ def simulated_run(
 ) -> tuple[RunRecord, Scene]:
     """An in-memory run record of `Scene(seed, tissue)` and the scene (for its truth)."""
     scene = Scene(seed, tissue=tissue)
-    count = round(duration_s * frame_rate_hz)
-    start_s = np.arange(count) / frame_rate_hz
-    steps = [pattern[i % len(pattern)] for i in range(count)]
-    frames = np.stack(
-        [
-            scene.frame(t + EXPOSURE_S / 2, wavelength, current, EXPOSURE_S)
-            for t, (wavelength, current) in zip(start_s, steps, strict=True)
-        ]
-    )
-    record = RunRecord(
-        path=Path(f"sim-seed{seed}.h5"),
-        frames=frames,
-        time_s=start_s,
-        wavelength_nm=np.array([round(w) for w, _ in steps], dtype=np.uint16),
-        board_temperature_c=np.zeros(count, dtype=np.float32),
-        frame_counter=np.arange(count, dtype=np.uint32),
-        device_time_us=np.round(start_s * 1e6).astype(np.uint64),
-        metadata={"status": "completed"},
-        acquisition={
-            "frame_rate_hz": frame_rate_hz,
-            "led_pattern": json.dumps([[w, c] for w, c in pattern]),
-        },
-    )
+    record = scene_record(scene, duration_s, pattern, frame_rate_hz, Path(f"sim-seed{seed}.h5"))
     return record, scene
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from drivers.sim.tissue import TissueConfig
 from imaging.pulse_oximetry import pulse_oximetry
 from instrument.ppg_signals import ppg_signals_from_run
 from instrument.pseudonym import load_site_key, pseudonymise
-from instrument.run_record import RunRecord
+from instrument.run_record import RunRecord, led_pattern_attribute
 from protocols.cli.output_file import atomic_output, refuse_unsafe_output
 
 SCREENING_PATTERN = ((660.0, 0.5), (940.0, 1.0), (850.0, 0.0))
@@ -81,17 +80,32 @@ def session(subject: SimulatedSubject, duration_s: float) -> tuple[RunRecord, Sc
     )
     scene = Scene(subject.seed, tissue=tissue)
     scene.skin = monk_transmission(subject.monk_tone)
-    count = round(duration_s * FRAME_RATE_HZ)
-    start_s = np.arange(count) / FRAME_RATE_HZ
-    steps = [SCREENING_PATTERN[i % len(SCREENING_PATTERN)] for i in range(count)]
+    record = scene_record(
+        scene, duration_s, SCREENING_PATTERN, FRAME_RATE_HZ, Path(f"{subject.subject_id}.h5")
+    )
+    return record, scene
+
+
+def scene_record(
+    scene: Scene,
+    duration_s: float,
+    pattern: tuple[tuple[float, float], ...],
+    frame_rate_hz: float,
+    path: Path,
+) -> RunRecord:
+    """``duration_s`` seconds of ``scene`` seen through the LED ``pattern`` (wavelength nm,
+    drive mA per step) at ``frame_rate_hz``, as an in-memory run record named ``path``."""
+    count = round(duration_s * frame_rate_hz)
+    start_s = np.arange(count) / frame_rate_hz
+    steps = [pattern[i % len(pattern)] for i in range(count)]
     frames = np.stack(
         [
             scene.frame(t + EXPOSURE_S / 2, wavelength, current, EXPOSURE_S)
             for t, (wavelength, current) in zip(start_s, steps, strict=True)
         ]
     )
-    record = RunRecord(
-        path=Path(f"{subject.subject_id}.h5"),
+    return RunRecord(
+        path=path,
         frames=frames,
         time_s=start_s,
         wavelength_nm=np.array([round(w) for w, _ in steps], dtype=np.uint16),
@@ -99,12 +113,8 @@ def session(subject: SimulatedSubject, duration_s: float) -> tuple[RunRecord, Sc
         frame_counter=np.arange(count, dtype=np.uint32),
         device_time_us=np.round(start_s * 1e6).astype(np.uint64),
         metadata={"status": "completed"},
-        acquisition={
-            "frame_rate_hz": FRAME_RATE_HZ,
-            "led_pattern": json.dumps([[w, c] for w, c in SCREENING_PATTERN]),
-        },
+        acquisition={"frame_rate_hz": frame_rate_hz, "led_pattern": led_pattern_attribute(pattern)},
     )
-    return record, scene
 
 
 def ratio_per_second(record: RunRecord) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
