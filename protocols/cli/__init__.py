@@ -72,6 +72,10 @@ def termination_signals_interrupt() -> Iterator[None]:
         return
     handler = _TerminationHandler()
     previous = {number: signal.signal(number, handler) for number in TERMINATION_SIGNALS}
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        # Started in the background of a script, which ignores SIGINT for its children: a
+        # supervisor's SIGINT still closes the record as Ctrl-C does.
+        previous[signal.SIGINT] = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield
     finally:
