@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from instrument.run_record import RunRecord
+from instrument.run_record import RunRecord, led_pattern_attribute
 
 MEASUREMENT_KIND = "acquire"
 """The protocol step kind a measurement analysis reads by default."""
@@ -111,7 +111,7 @@ def step_view(record: RunRecord, step: RecordedStep) -> RunRecord:
             for key, value in record.results[step.name].items()
             if key.startswith("acquisition_")
         },
-        "led_pattern": json.dumps([list(led) for led in step.led_pattern]),
+        "led_pattern": led_pattern_attribute(step.led_pattern),
     }
     return replace(
         record,

@@ -30,6 +30,7 @@ from pydantic import Field
 
 from drivers.errors import DeviceError
 from imaging.spo2_curves import SpO2Curve
+from imaging.statistics import median_of_finite
 from imaging.streaming_oximetry import SecondResult, StreamingOximeter
 from imaging.streaming_ppg import StreamingPpg
 from instrument.live_data import LiveData
@@ -329,8 +330,8 @@ def _outcome(monitor: LiveMonitor, frames: int, dropped: int) -> StepOutcome:
     starts = [e for e in monitor.alarms.log if e.event == "start"]
 
     def median(values: np.ndarray) -> float | None:
-        finite = values[np.isfinite(values)]
-        return float(np.median(finite)) if finite.size else None
+        value = median_of_finite(values)
+        return value if math.isfinite(value) else None
 
     results = {
         "frames": frames,
