@@ -71,6 +71,10 @@ FORMAT = "nirpoct-run"
 FORMAT_VERSION = 1
 FRAME_CHUNK_BYTES = 256 * 1024
 VECTOR_CHUNK = 4096
+CACHED_CHUNKS = 2
+"""Chunks each dataset of a record being written keeps in memory: appends only ever touch the
+last chunk, and HDF5's default chunk cache (8 MiB per dataset since 2.0) would keep up to 8 MiB
+of every growing dataset's written data in memory."""
 UNFINISHED_STATUSES = ("running", "interrupted")
 """Statuses of a record its writer never closed: still being written (or left open by a
 crash), or finalised after a crash by ``nirpoct records repair``."""
@@ -288,6 +292,12 @@ def _bound_metadata_cache(file: h5py.File) -> None:
     file.id.set_mdc_config(config)
 
 
+def _append_cache(chunk_bytes: int) -> dict[str, float]:
+    """Chunk-cache options of a dataset only ever appended to: `CACHED_CHUNKS` chunks, fully
+    written chunks evicted first."""
+    return {"rdcc_nbytes": CACHED_CHUNKS * chunk_bytes, "rdcc_w0": 1.0}
+
+
 class RunRecordWriter:
     """Writes one run record while frames arrive.
 
@@ -359,11 +369,17 @@ class RunRecordWriter:
             maxshape=(None, height, width),
             chunks=(frames_per_chunk, height, width),
             dtype="u2",
+            **_append_cache(frames_per_chunk * height * width * 2),
         )
         self._frames.attrs["unit"] = "DN"
         self._fields = {
             name: raw.create_dataset(
-                name, shape=(0,), maxshape=(None,), chunks=(VECTOR_CHUNK,), dtype=dtype
+                name,
+                shape=(0,),
+                maxshape=(None,),
+                chunks=(VECTOR_CHUNK,),
+                dtype=dtype,
+                **_append_cache(VECTOR_CHUNK * np.dtype(dtype).itemsize),
             )
             for name, dtype in PER_FRAME_FIELDS.items()
         }
