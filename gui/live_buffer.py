@@ -4,21 +4,26 @@ The worker thread pushes every :class:`instrument.live_data.LiveData` (at whatev
 acquisition produces them); each carries only samples not sent before, which the buffer appends
 to its rolling window; the GUI thread takes a snapshot on its own timer (≤ 20 Hz), so a
 200 fps acquisition never floods the event loop: between two redraws, any number of pushes
-collapse into one snapshot.
+collapse into one snapshot. A monitoring step's PPG samples
+(:class:`protocols.events.LiveSamples`) are kept the same way, over the last
+``PULSE_WINDOW_S`` seconds, for the monitoring view's pulse waveform.
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
 from instrument.live_data import LiveData, live_data
 from instrument.run_record import FrameBatch
+from protocols.events import LiveSamples
 
 TRACE_WINDOW_SAMPLES = 600
+PULSE_WINDOW_S = 8.0
+"""Seconds of pulse waveform kept for the monitoring view."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,8 @@ class LiveSnapshot:
         Time of the newest data, s since the run started.
     traces : dict of float to numpy.ndarray
         Per wavelength (nm), the newest samples (at most the window), arbitrary units.
+    trace_times_s : dict of float to numpy.ndarray
+        Per wavelength (nm), each sample's time, s since the run started.
     image : numpy.ndarray or None
         The newest detector frame (rows, cols).
     vitals : dict of str to float
@@ -47,6 +54,29 @@ class LiveSnapshot:
     vitals: dict[str, float]
     pushes: int
     generation: int = 0
+    trace_times_s: dict[float, NDArray[np.float64]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PulseSnapshot:
+    """The monitoring step's PPG samples of the last ``PULSE_WINDOW_S`` seconds.
+
+    Attributes
+    ----------
+    time_s : numpy.ndarray
+        (n,) s since the monitoring step's first frame.
+    signals : numpy.ndarray
+        (n, W) level above dark (DN) of each wavelength of ``wavelengths_nm``.
+    wavelengths_nm : tuple of float
+        The signals' wavelengths, nm.
+    pushes : int
+        Sample blocks received since the buffer was cleared.
+    """
+
+    time_s: NDArray[np.float64]
+    signals: NDArray[np.float64]
+    wavelengths_nm: tuple[float, ...]
+    pushes: int
 
 
 class LiveBuffer:
@@ -69,6 +99,8 @@ class LiveBuffer:
         """Forget everything (a new run starts)."""
         with self._lock:
             self._traces: dict[float, NDArray[np.float64]] = {}
+            self._trace_times: dict[float, NDArray[np.float64]] = {}
+            self._pulse: PulseSnapshot | None = None
             self._image: NDArray[np.float64] | None = None
             self._vitals: dict[str, float] = {}
             self._time_s = 0.0
@@ -77,12 +109,24 @@ class LiveBuffer:
             self._generation += 1
 
     def push(self, data: LiveData) -> None:
-        """Add one :class:`LiveData` (any thread): its traces are new samples, appended."""
+        """Add one :class:`LiveData` (any thread): its traces are new samples, appended.
+
+        Samples that come without times are spread evenly from the wavelength's previous
+        sample to ``data.time_s``."""
         with self._lock:
             for wavelength, samples in data.traces.items():
-                old = self._traces.get(float(wavelength), np.empty(0))
-                joined = np.concatenate((old, np.asarray(samples, dtype=np.float64)))
-                self._traces[float(wavelength)] = joined[-self.window_samples :]
+                key = float(wavelength)
+                new = np.asarray(samples, dtype=np.float64)
+                old = self._traces.get(key, np.empty(0))
+                old_times = self._trace_times.get(key, np.empty(0))
+                times = data.trace_times_s.get(wavelength)
+                if times is None or len(times) != len(new):
+                    since = old_times[-1] if old_times.size else data.time_s
+                    times = np.linspace(since, data.time_s, new.size + 1)[1:]
+                joined = np.concatenate((old, new))
+                joined_times = np.concatenate((old_times, np.asarray(times, dtype=np.float64)))
+                self._traces[key] = joined[-self.window_samples :]
+                self._trace_times[key] = joined_times[-self.window_samples :]
             if data.image is not None:
                 self._image = np.asarray(data.image, dtype=np.float64)
             self._vitals.update(data.vitals)
@@ -102,7 +146,26 @@ class LiveBuffer:
                 dict(self._vitals),
                 self._pushes,
                 self._generation,
+                dict(self._trace_times),
             )
+
+    def push_samples(self, samples: LiveSamples) -> None:
+        """Add a monitoring step's new PPG samples (any thread), keeping ``PULSE_WINDOW_S``."""
+        time_s = np.asarray(samples.time_s, dtype=np.float64)
+        signals = np.asarray(samples.signals, dtype=np.float64).reshape(time_s.size, -1)
+        with self._lock:
+            old = self._pulse
+            if old is not None and old.wavelengths_nm == samples.wavelengths_nm:
+                time_s = np.concatenate((old.time_s, time_s))
+                signals = np.concatenate((old.signals, signals))
+            keep = time_s > time_s[-1] - PULSE_WINDOW_S if time_s.size else np.zeros(0, bool)
+            pushes = old.pushes + 1 if old is not None else 1
+            self._pulse = PulseSnapshot(time_s[keep], signals[keep], samples.wavelengths_nm, pushes)
+
+    def pulse(self) -> PulseSnapshot | None:
+        """The pulse samples kept, or None before any (GUI thread; nothing is consumed)."""
+        with self._lock:
+            return self._pulse
 
 
 def live_data_from_frames(batch: FrameBatch, lit_steps: set[int]) -> LiveData | None:

@@ -142,9 +142,9 @@ class LiveView(QWidget):
         self.colour_bar.setImageItem(self.image, insert_in=self.image_plot)
 
     def _build_traces(self) -> None:
-        """The PPG traces over the live window, one curve per wavelength (added as they come)."""
+        """The PPG traces over the live window against time (s since the run or acquisition
+        started), one curve per wavelength (added as they come)."""
         self.traces = pg.PlotWidget()
-        self.traces.setXRange(0, self.live.window_samples, padding=0)
         self.traces.getPlotItem().setDownsampling(auto=True, mode="peak")
         self.traces.getPlotItem().setClipToView(True)
         self.curves: dict[float, pg.PlotDataItem] = {}
@@ -182,7 +182,7 @@ class LiveView(QWidget):
         self.vital_captions["perfusion_index_percent"].setText(self.tr("Perfusion index (%)"))
         self.image_plot.setTitle(self.tr("Detector image (DN)"))
         self.traces.setTitle(self.tr("Signal per wavelength"))
-        self.traces.setLabel("bottom", self.tr("Sample"))
+        self.traces.setLabel("bottom", self.tr("Time (s)"))
         self.traces.setLabel("left", self.tr("Mean level (DN)"))
         self._show_saturation()
 
@@ -258,7 +258,7 @@ class LiveView(QWidget):
                 colour = wavelength_colour(wavelength)
                 curve = self.traces.plot(pen=pg.mkPen(colour, width=1), name=f"{wavelength:g} nm")
                 self.curves[wavelength] = curve
-            curve.setData(samples)
+            curve.setData(snapshot.trace_times_s[wavelength], samples)
         # The curves' names in their colours above the plot, not over the traces.
         self.traces.setTitle(
             "  ".join(

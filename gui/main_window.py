@@ -1,5 +1,5 @@
-"""The main window: a calibration banner above tabs for instrument, live view, protocol runner,
-results and calibration browser; a language menu."""
+"""The main window: a calibration banner above tabs for instrument, live view, monitoring,
+protocol runner, results, run history and calibration browser; a language menu."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from gui.instrument_panel import InstrumentPanel
 from gui.instrument_session import InstrumentSession
 from gui.live_buffer import LiveBuffer
 from gui.live_view import LiveView
+from gui.monitoring_view import MonitoringView
 from gui.results_view import ResultsView
 from gui.run_history import RunHistory
 from gui.run_worker import Worker
@@ -206,6 +207,7 @@ class MainWindow(QMainWindow):
             context.config_text,
             context.duration_scale,
         )
+        self.monitoring_view = MonitoringView(self.live, context.duration_scale)
         self.results_view = ResultsView()
         self.history = RunHistory(context.runs_dir)
         self.calibration_browser = CalibrationBrowser(self.registry)
@@ -213,6 +215,7 @@ class MainWindow(QMainWindow):
         for view in (
             self.instrument_panel,
             self.live_view,
+            self.monitoring_view,
             self.runner_view,
             self.results_view,
             self.history,
@@ -252,6 +255,7 @@ class MainWindow(QMainWindow):
         self.run_worker.finished.connect(lambda _: self._show_devices())
         self.run_worker.failed.connect(lambda _: self._show_devices())
         self.runner_view.prompt_shown.connect(lambda: self.tabs.setCurrentWidget(self.runner_view))
+        self._connect_monitoring()
         self.calibration_browser.changed.connect(self.refresh_calibrations)
         self.calibration_browser.changed.connect(self.runner_view.refresh_calibrations)
         self.banner_timer = QTimer(self)
@@ -262,6 +266,18 @@ class MainWindow(QMainWindow):
         self.retranslate()
         self.refresh_calibrations()
         self.history.refresh()
+
+    def _connect_monitoring(self) -> None:
+        """The monitoring view follows the runner's events; its buttons act on the run through
+        the runner view; a monitor step that starts brings it to the front."""
+        monitoring, runner = self.monitoring_view, self.runner_view
+        self.run_worker.run_event.connect(monitoring.on_event)
+        runner.run_started.connect(monitoring.start)
+        monitoring.acknowledge_requested.connect(runner.acknowledge_alarms)
+        monitoring.pause_requested.connect(runner.pause_alarms)
+        monitoring.stop_requested.connect(runner.stop_monitoring)
+        monitoring.monitoring_started.connect(lambda: self.tabs.setCurrentWidget(monitoring))
+        self.run_worker.failed.connect(lambda _: monitoring.run_ended())
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.LanguageChange:
@@ -280,6 +296,7 @@ class MainWindow(QMainWindow):
             (
                 self.tr("Instrument"),
                 self.tr("Live view"),
+                self.tr("Monitoring"),
                 self.tr("Protocol"),
                 self.tr("Results"),
                 self.tr("Run history"),

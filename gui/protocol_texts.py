@@ -15,6 +15,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 
 from gui.calibration_browser import state_text
+from gui.monitoring_texts import alarm_message_text
 from protocols.protocol_file import Protocol
 
 CONTEXT = "ProtocolTexts"
@@ -36,6 +37,13 @@ DESCRIPTIONS = (
         "Multi-wavelength diffuse optical tomography of a breast/soft-tissue region: "
         "reflectance at four wavelengths over the detector array, DOT reconstruction of "
         "absorption changes, lesion table (position, size, contrast, HbT, StO2).",
+    ),
+    QT_TRANSLATE_NOOP(
+        "ProtocolTexts",
+        "Continuous SpO2 monitoring: calibration check, red/infrared PPG at the fingertip "
+        "until the operator stops it (Ctrl-C, Stop) or for --duration, SpO2, pulse rate, "
+        "perfusion index and signal quality once per second with physiological and technical "
+        "alarms (IEC 60601-1-8 priorities), alarm log in the run record, report.",
     ),
     QT_TRANSLATE_NOOP(
         "ProtocolTexts",
@@ -73,6 +81,7 @@ STEP_KINDS = {
     "check_calibrations": QT_TRANSLATE_NOOP("ProtocolTexts", "calibration check"),
     "dark_reference": QT_TRANSLATE_NOOP("ProtocolTexts", "dark reference"),
     "lockin_sweep": QT_TRANSLATE_NOOP("ProtocolTexts", "lock-in sweep"),
+    "monitor": QT_TRANSLATE_NOOP("ProtocolTexts", "monitoring"),
     "photon_transfer": QT_TRANSLATE_NOOP("ProtocolTexts", "photon transfer series"),
     "prompt": QT_TRANSLATE_NOOP("ProtocolTexts", "operator prompt"),
     "qc_gate": QT_TRANSLATE_NOOP("ProtocolTexts", "QC gate"),
@@ -113,6 +122,7 @@ STEP_NAMES = {
     "oximetry": QT_TRANSLATE_NOOP("ProtocolTexts", "oximetry"),
     "signal-quality": QT_TRANSLATE_NOOP("ProtocolTexts", "signal quality"),
     "spo2-coverage": QT_TRANSLATE_NOOP("ProtocolTexts", "SpO2 coverage"),
+    "monitoring": QT_TRANSLATE_NOOP("ProtocolTexts", "monitoring"),
     "perfusion": QT_TRANSLATE_NOOP("ProtocolTexts", "perfusion"),
     "spo2-range": QT_TRANSLATE_NOOP("ProtocolTexts", "SpO2 in range"),
     "pulse-rate-range": QT_TRANSLATE_NOOP("ProtocolTexts", "pulse rate in range"),
@@ -198,6 +208,46 @@ MESSAGE_PATTERNS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], 
         ),
     ),
     (
+        re.compile(r"^alarm (\S+) \((\w+) priority\) at (\S+) s$"),
+        lambda m: alarm_message_text(m.group(1), m.group(2), m.group(3)),
+    ),
+    (
+        re.compile(r"^(\S+) analyses uncorrected frames: (.+)$"),
+        lambda m: (
+            QCoreApplication.translate("ProtocolTexts", "%1 analyses uncorrected frames: %2")
+            .replace("%1", step_text(m.group(1)))
+            .replace("%2", correction_text(m.group(2)))
+        ),
+    ),
+    (
+        re.compile(r"^([\d.]+)/([\d.]+) s, (\d+) frames$"),
+        lambda m: (
+            QCoreApplication.translate("ProtocolTexts", "%1/%2 s, %3 frames")
+            .replace("%1", m.group(1))
+            .replace("%2", m.group(2))
+            .replace("%3", m.group(3))
+        ),
+    ),
+    (
+        re.compile(r"^([\d.]+) s, (\d+) frames \(until stopped\)$"),
+        lambda m: (
+            QCoreApplication.translate("ProtocolTexts", "%1 s, %2 frames (until stopped)")
+            .replace("%1", m.group(1))
+            .replace("%2", m.group(2))
+        ),
+    ),
+    (
+        re.compile(r"^board ([-\d.]+) °C, varied ([\d.]+) °C over the last (\d+) s$"),
+        lambda m: (
+            QCoreApplication.translate(
+                "ProtocolTexts", "board %1 °C, varied %2 °C over the last %3 s"
+            )
+            .replace("%1", m.group(1))
+            .replace("%2", m.group(2))
+            .replace("%3", m.group(3))
+        ),
+    ),
+    (
         re.compile(r"^device fault: (.+)$"),
         lambda m: QCoreApplication.translate("ProtocolTexts", "device fault: %1").replace(
             "%1", m.group(1)
@@ -206,16 +256,56 @@ MESSAGE_PATTERNS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], 
 )
 
 
+CORRECTION_PATTERNS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
+    (
+        re.compile(r"^no calibration registry$"),
+        lambda m: QCoreApplication.translate("ProtocolTexts", "no calibration registry"),
+    ),
+    (
+        re.compile(r"^no approved detector-characterisation record$"),
+        lambda m: QCoreApplication.translate(
+            "ProtocolTexts", "no approved detector-characterisation record"
+        ),
+    ),
+    (
+        re.compile(r"^(\S+) holds no usable correction \(missing fields (.*), unexpected (.*)\)$"),
+        lambda m: (
+            QCoreApplication.translate(
+                "ProtocolTexts", "%1 holds no usable correction (missing fields %2, unexpected %3)"
+            )
+            .replace("%1", m.group(1))
+            .replace("%2", m.group(2))
+            .replace("%3", m.group(3))
+        ),
+    ),
+    (
+        re.compile(r"^(\S+) holds no usable correction \((.*)\)$"),
+        lambda m: (
+            QCoreApplication.translate("ProtocolTexts", "%1 holds no usable correction (%2)")
+            .replace("%1", m.group(1))
+            .replace("%2", m.group(2))
+        ),
+    ),
+)
+"""Why a step analyses uncorrected frames (`protocols.detector_correction`)."""
+
+
+def _matched(
+    text: str, patterns: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...]
+) -> str | None:
+    for pattern, translate in patterns:
+        match = pattern.match(text)
+        if match is not None:
+            return translate(match)
+    return None
+
+
+def correction_text(reason: str) -> str:
+    """Why frames stay uncorrected, in the current language (as written when unknown)."""
+    return _matched(reason, CORRECTION_PATTERNS) or reason
+
+
 def message_text(message: str) -> str:
     """A runner or registry message in the current language: each ``; ``-separated part that
     matches a known message is translated, the rest (details such as paths) stays as written."""
-    parts = []
-    for part in message.split("; "):
-        for pattern, translate in MESSAGE_PATTERNS:
-            match = pattern.match(part)
-            if match is not None:
-                parts.append(translate(match))
-                break
-        else:
-            parts.append(part)
-    return "; ".join(parts)
+    return "; ".join(_matched(part, MESSAGE_PATTERNS) or part for part in message.split("; "))

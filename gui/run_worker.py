@@ -1,8 +1,8 @@
 """Blocking work (device I/O, protocol runs) in a worker thread, reported to the GUI thread.
 
 A :class:`Worker` runs queued jobs one after another in a Python thread. A job gets a ``post``
-callable: live data goes into a :class:`gui.live_buffer.LiveBuffer` (drained by the views'
-redraw timer);
+callable: live data and a monitoring step's PPG samples go into a
+:class:`gui.live_buffer.LiveBuffer` (drained by the views' redraw timers);
 every other event travels to the GUI thread through the ``event`` signal over a queued
 connection. The job's return value arrives as ``finished``; an exception as ``failed`` with its
 message (the GUI shows one line, never a traceback).
@@ -76,7 +76,9 @@ class Worker(QObject):
             if self.live is not None:
                 self.live.push(event)
             return
-        if isinstance(event, LiveSamples):  # raw PPG samples are for LSL, not the screen
+        if isinstance(event, LiveSamples):  # the pulse waveform, drawn on the view's timer
+            if self.live is not None:
+                self.live.push_samples(event)
             return
         self._deliver.emit("event", event)
 

@@ -17,6 +17,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QComboBox,
+    QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -38,6 +39,7 @@ from calibration.registry import OVERRIDABLE_STATES, USABLE_STATES, Registry
 from gui.calibration_browser import state_text
 from gui.instrument_session import InstrumentSession
 from gui.live_view import VITALS
+from gui.monitoring_texts import vitals_text
 from gui.protocol_texts import description_text, kind_text, message_text, prompt_text, step_text
 from gui.run_worker import Worker
 from gui.tasks import run_task
@@ -54,7 +56,6 @@ from protocols.events import (
     StepProgress,
     StepStarted,
 )
-from protocols.outputs.live_lines import vitals_line
 from protocols.protocol_file import Protocol, load_protocol, shipped_protocols
 from protocols.runner import ProtocolRunner
 
@@ -67,6 +68,7 @@ STATUS_COLOURS = {
 }
 PROGRESS_STEPS = 1000
 CLOCK_MS = 500
+MAX_MONITORING_S = 24 * 3600.0
 
 
 def step_seconds(protocol: Protocol, duration_scale: float) -> list[float]:
@@ -78,6 +80,11 @@ def step_seconds(protocol: Protocol, duration_scale: float) -> list[float]:
         expected = getattr(step, "duration_s", None) or getattr(step, "window_s", None) or 0.0
         seconds.append(duration_scale * float(expected))
     return seconds
+
+
+def has_monitor_step(protocol: Protocol) -> bool:
+    """True when the protocol monitors (a ``monitor`` step runs until stopped or for a time)."""
+    return any(step.kind == "monitor" for step in protocol.steps)
 
 
 def time_text(seconds: float) -> str:
@@ -182,8 +189,10 @@ class RunnerView(QWidget):
 
     run_finished = Signal(object)
     prompt_shown = Signal()
-    _alarms_shown: frozenset[str] | None = None  # while a monitor step runs: alarms listed
     """A prompt step waits for the operator (the window brings this view to the front)."""
+    run_started = Signal(object)
+    """A run of this protocol (:class:`Protocol`, its monitoring duration applied) starts."""
+    _alarms_shown: frozenset[str] | None = None  # while a monitor step runs: alarms listed
 
     def __init__(
         self,
@@ -220,6 +229,7 @@ class RunnerView(QWidget):
         self.clock.timeout.connect(self._show_time)
         self._status_text: Callable[[], str] = str
         self._status_error = False
+        self._step_text: Callable[[], str] = str
 
         layout = QVBoxLayout(self)
         layout.addLayout(self._build_form())
@@ -248,11 +258,23 @@ class RunnerView(QWidget):
         self.calibrations.setWordWrap(True)
         self.operator = QLineEdit()
         self.subject = QLineEdit()
+        self.monitoring_duration = QDoubleSpinBox()
+        self.monitoring_duration.setRange(0.0, MAX_MONITORING_S)
+        self.monitoring_duration.setDecimals(0)
+        self.monitoring_duration.setSingleStep(60.0)
+        self.monitoring_duration.setSuffix(" s")
         self.form = QFormLayout()
-        self.form_labels = [QLabel() for _ in range(5)]
+        self.form_labels = [QLabel() for _ in range(6)]
         for label, field_widget in zip(
             self.form_labels,
-            (self.protocol_box, self.description, self.calibrations, self.operator, self.subject),
+            (
+                self.protocol_box,
+                self.description,
+                self.calibrations,
+                self.operator,
+                self.subject,
+                self.monitoring_duration,
+            ),
             strict=True,
         ):
             self.form.addRow(label, field_widget)
@@ -355,9 +377,11 @@ class RunnerView(QWidget):
             self.tr("Calibrations"),
             self.tr("Operator"),
             self.tr("Subject"),
+            self.tr("Monitoring duration"),
         )
         for label, text in zip(self.form_labels, labels, strict=True):
             label.setText(text)
+        self.monitoring_duration.setSpecialValueText(self.tr("until stopped"))
         self.subject.setPlaceholderText(self.tr("stored only as a pseudonym"))
         self.start_button.setText(self.tr("Start"))
         self.pause_button.setText(self.tr("Resume") if self.paused else self.tr("Pause"))
@@ -375,6 +399,7 @@ class RunnerView(QWidget):
         elif self.protocol_box.count():
             self.refresh_calibrations()
         self._say(self._status_text, self._status_error)
+        self._show_step_message(self._step_text)
         self._show_time()
         self.steps_box.setTitle(self.tr("Steps"))
         self.qc_box.setTitle(self.tr("QC gates and messages"))
@@ -411,6 +436,14 @@ class RunnerView(QWidget):
         """The selected protocol, validated."""
         return load_protocol(self.protocol_box.currentData())
 
+    def protocol_to_run(self) -> Protocol:
+        """The selected protocol with the monitoring duration entered (0: until stopped)."""
+        protocol = self.protocol()
+        duration_s = self.monitoring_duration.value()
+        if duration_s > 0 and has_monitor_step(protocol):
+            return protocol.with_monitor_duration(duration_s)
+        return protocol
+
     def select_protocol(self, name: str) -> None:
         """Choose a shipped protocol by name."""
         index = self.protocol_box.findData(name)
@@ -424,7 +457,7 @@ class RunnerView(QWidget):
         self.qc.setRowCount(0)
         self.messages.clear()
         self.progress.setValue(0)
-        self.step_message.clear()
+        self._show_step_message(str)
         self._started_at = None
         self._show_time()
         self._say(str)
@@ -435,6 +468,7 @@ class RunnerView(QWidget):
             return
         protocol = self.protocol()
         self.description.setText(description_text(protocol))
+        self.form.setRowVisible(self.monitoring_duration, has_monitor_step(protocol))
         self.steps.setRowCount(len(protocol.steps))
         for row, step in enumerate(protocol.steps):
             self._set_step(row, step.name, step.kind, "pending")
@@ -557,12 +591,12 @@ class RunnerView(QWidget):
         if not self.operator.text().strip():
             self._say(lambda: self.tr("Enter the operator."), True)
             return
-        protocol = self.protocol()
+        protocol = self.protocol_to_run()
         self._show_protocol()
         self.qc.setRowCount(0)
         self.messages.clear()
         self.progress.setValue(0)
-        self.step_message.clear()
+        self._show_step_message(str)
         self.paused = False
         self._seconds = step_seconds(protocol, self.duration_scale)
         self._done_s = 0.0
@@ -585,6 +619,7 @@ class RunnerView(QWidget):
         )
         self.override_password.clear()
         self.subject.clear()  # the next run's subject is entered anew
+        self.run_started.emit(protocol)
         was_open = self.session.is_open
         self.worker.start(self.session.run_job(self.runner.run))
         if was_open:
@@ -618,13 +653,32 @@ class RunnerView(QWidget):
         if self.runner is not None:
             self.runner.confirm()
 
+    def acknowledge_alarms(self) -> None:
+        """Acknowledge the running monitor step's active alarms (for the protocol's
+        ``acknowledge_s``); the runner logs it in the record's alarm log."""
+        if self.runner is not None:
+            self.runner.acknowledge_alarms()
+
+    def pause_alarms(self) -> None:
+        """Pause the running monitor step's alarms (for the protocol's ``pause_s``); the runner
+        logs it in the record's alarm log."""
+        if self.runner is not None:
+            self.runner.pause_alarms()
+
+    def stop_monitoring(self) -> bool:
+        """End a running monitor step normally: its record is complete and the protocol's
+        remaining steps run. False when no monitor step runs."""
+        if self.runner is None or self._alarms_shown is None:
+            return False
+        self.runner.stop()  # the step list shows the monitoring step end
+        self._alarms_shown = None
+        return True
+
     def abort(self) -> None:
         """End the run at its next safe point (the record is kept, marked aborted); while a
         monitor step runs, end the monitoring normally instead (its record is complete and
         the protocol's remaining steps run)."""
-        if self.runner is not None and self._alarms_shown is not None:
-            self.runner.stop()  # the step list shows the monitoring step end
-            self._alarms_shown = None
+        if self.stop_monitoring():
             return
         if self.runner is not None:
             self.runner.abort()
@@ -641,11 +695,13 @@ class RunnerView(QWidget):
             self._alarms_shown = frozenset() if event.kind == "monitor" else None
             self._set_step(event.index, event.name, event.kind, "running")
             self._show_progress(event.index, 0.0)
-            self.step_message.setText(step_text(event.name))
+            name = event.name
+            self._show_step_message(lambda: step_text(name))
         elif isinstance(event, StepProgress):
             self._show_progress(event.index, min(max(event.fraction, 0.0), 1.0))
             if self._alarms_shown is None:  # monitoring shows its vitals line instead
-                self.step_message.setText(event.message)
+                message = event.message
+                self._show_step_message(lambda: message_text(message))
         elif isinstance(event, StepFinished):
             kind = _cell(self.steps, event.index, 1).data(Qt.ItemDataRole.UserRole)
             self._set_step(event.index, event.name, kind, event.status)
@@ -706,7 +762,7 @@ class RunnerView(QWidget):
     def _show_live_vitals(self, vitals: LiveVitals) -> None:
         """One second of monitoring on the step line; each alarm as it starts in the messages
         (high priority as an error). The big numbers come with the live data."""
-        self.step_message.setText(vitals_line(vitals))
+        self._show_step_message(lambda: vitals_text(vitals))
         if self._alarms_shown is None:
             return
         active = {str(a["condition"]): str(a["priority"]) for a in vitals.alarms}
@@ -808,6 +864,12 @@ class RunnerView(QWidget):
             True,
         )
         self._update_buttons()
+
+    def _show_step_message(self, text: Callable[[], str]) -> None:
+        """Show what the running step does; ``text`` is called again when the language
+        changes."""
+        self._step_text = text
+        self.step_message.setText(text())
 
     def _say(self, text: Callable[[], str], error: bool = False) -> None:
         """Show a status line; ``text`` is called again when the language changes."""

@@ -9,9 +9,11 @@ also ``fonts-wqy-microhei`` or ``fonts-noto-cjk``).
 
 The app runs on the simulated instrument with a demonstration calibration registry (made in a
 temporary directory): approved detector and SpO2-curve calibrations, and an expired lock-in
-verification shown in red in the Calibration tab. It connects the instrument, runs
-``spo2-screening`` (shortened), revokes the SpO2 curve and starts a screening anyway (refused),
-and saves one picture per view, plus the runner, results and history in Chinese.
+verification shown in red in the Calibration tab. It connects the instrument, monitors a
+simulated patient who desaturates (``spo2-monitoring`` with the ``desaturation`` scenario, until
+its SpO2 alarm is raised), runs ``spo2-screening`` (shortened), revokes the SpO2 curve and starts
+a screening anyway (refused), and saves one picture per view, plus the monitoring, runner,
+results and history in Chinese.
 """
 
 from __future__ import annotations
@@ -49,6 +51,10 @@ from gui.main_window import MainWindow
 
 DEMO_PASSWORD = "demo-password"
 DURATION_SCALE = 0.2
+MONITORING_S = 60.0
+"""Length of the demonstration monitoring (after the duration scale), s."""
+MONITORING_PATIENT = {"scenario": "desaturation", "scenario_period_s": MONITORING_S, "speed": 3.0}
+"""The simulated patient of the monitoring run: SpO2 98 → 85 % over its first third."""
 TIMEOUT_S = 300.0
 SIZE = (1280, 820)
 
@@ -159,6 +165,44 @@ def _run_screening(app: QCoreApplication, window: MainWindow) -> None:
     wait_until(app, lambda: bool(finished))
 
 
+def _monitor_until_alarm(app: QCoreApplication, window: MainWindow, out_dir: Path) -> list[Path]:
+    """Monitor the desaturating simulated patient until the SpO2 alarm is raised; picture
+    the monitoring view in English and Chinese; then stop the monitoring (the run ends with
+    its report)."""
+    runner, monitoring = window.runner_view, window.monitoring_view
+    config = runner.config
+    runner.config = config.model_copy(
+        update={"simulator": config.simulator.model_copy(update=MONITORING_PATIENT)}
+    )
+    runner.select_protocol("spo2-monitoring")
+    wait_until(app, lambda: not runner.calibrations_pending)
+    runner.operator.setText("demo operator")
+    runner.subject.setText("DEMO-002")
+    runner.monitoring_duration.setValue(MONITORING_S / DURATION_SCALE)
+    finished: list[object] = []
+    runner.run_finished.connect(finished.append)
+    runner.start_button.click()
+
+    def alarm_listed() -> bool:
+        return "spo2_low" in monitoring.listed_alarms()
+
+    wait_until(app, alarm_listed)
+    wait_until(app, lambda: monitoring.live.pulse() is not None)
+    monitoring.draw_waveform()
+    written = [save(window, out_dir / "monitoring.png")]
+    window.set_language("zh_CN")
+    wait_until(app, lambda: monitoring.acknowledge_button.text() != "Acknowledge")
+    wait_until(app, alarm_listed)
+    written.append(save(window, out_dir / "monitoring-zh_CN.png"))
+    window.set_language("en")
+    wait_until(app, lambda: monitoring.acknowledge_button.text() == "Acknowledge")
+    runner.stop_monitoring()
+    wait_until(app, lambda: bool(finished))
+    runner.config = config
+    runner.monitoring_duration.setValue(0.0)
+    return written
+
+
 def _refuse_screening(app: QCoreApplication, window: MainWindow, registry: Registry) -> None:
     """Revoke the SpO2 curve, then start a screening anyway (as a script could): the runner
     refuses it, and the app shows the refusal and the banner."""
@@ -197,6 +241,7 @@ def render(out_dir: Path) -> list[Path]:
     window.tabs.setCurrentWidget(window.instrument_panel)
     written.append(save(window, out_dir / "instrument.png"))
 
+    written += _monitor_until_alarm(app, window, out_dir)
     _run_screening(app, window)
     written.append(save(window, out_dir / "live-vitals.png"))
     runner, results, history = window.runner_view, window.results_view, window.history

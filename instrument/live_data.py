@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -26,15 +26,17 @@ LIVE_INTERVAL_S = 0.1
 class LiveData:
     """Data to show while a step runs.
 
-    ``traces`` maps wavelength (nm) to the latest samples (arbitrary units); ``image`` is the
-    latest frame (rows, cols) or ``None``; ``vitals`` maps a figure (``spo2_percent``,
-    ``pulse_rate_bpm``, …) to its latest value.
+    ``traces`` maps wavelength (nm) to the latest samples (arbitrary units) and
+    ``trace_times_s`` to each sample's time (s since the run started; empty when unknown);
+    ``image`` is the latest frame (rows, cols) or ``None``; ``vitals`` maps a figure
+    (``spo2_percent``, ``pulse_rate_bpm``, …) to its latest value.
     """
 
     time_s: float
     traces: dict[float, NDArray[np.float64]]
     image: NDArray[np.float64] | None
     vitals: dict[str, float]
+    trace_times_s: dict[float, NDArray[np.float64]] = field(default_factory=dict)
 
 
 def live_data(batches: list[FrameBatch], lit_steps: set[int]) -> LiveData | None:
@@ -42,8 +44,8 @@ def live_data(batches: list[FrameBatch], lit_steps: set[int]) -> LiveData | None
 
     Each :class:`LiveData` carries only the samples of ``batches`` (the view appends them):
     per wavelength, the frame mean (DN) of frames from a lit LED step (``led_step`` in
-    ``lit_steps``), and the newest lit frame as the image. Dark steps (LED at 0 mA) give no
-    trace and no image. None when ``batches`` hold no frame.
+    ``lit_steps``) and the frames' times (s), and the newest lit frame as the image. Dark
+    steps (LED at 0 mA) give no trace and no image. None when ``batches`` hold no frame.
     """
     if not batches or not sum(len(b) for b in batches):
         return None
@@ -56,6 +58,8 @@ def live_data(batches: list[FrameBatch], lit_steps: set[int]) -> LiveData | None
     means = frames[lit].mean(axis=(1, 2)) if lit.any() else np.zeros(0)
     wavelengths = fields["wavelength_nm"][lit]
     traces = {float(w): means[wavelengths == w] for w in np.unique(wavelengths)}
+    times = fields["time_s"][lit]
+    trace_times = {float(w): times[wavelengths == w].astype(np.float64) for w in traces}
     lit_index = np.flatnonzero(lit)
     image = frames[lit_index[-1]].astype(np.float64) if lit_index.size else None
     return LiveData(
@@ -63,6 +67,7 @@ def live_data(batches: list[FrameBatch], lit_steps: set[int]) -> LiveData | None
         traces,
         image,
         {"board_temperature_c": float(fields["board_temperature_c"][-1])},
+        trace_times,
     )
 
 

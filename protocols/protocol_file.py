@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal, NoReturn, Union
 
@@ -106,6 +106,22 @@ class Protocol:
             if step.name == name:
                 return step
         raise KeyError(name)
+
+    def with_monitor_duration(self, duration_s: float) -> Protocol:
+        """This protocol with every ``monitor`` step limited to ``duration_s`` (s, > 0).
+
+        Raises
+        ------
+        ValueError
+            When the protocol has no monitor step.
+        """
+        if not any(step.kind == "monitor" for step in self.steps):
+            raise ValueError(f"a duration applies to monitor steps; {self.name} has none")
+        steps = tuple(
+            step.model_copy(update={"duration_s": duration_s}) if step.kind == "monitor" else step
+            for step in self.steps
+        )
+        return replace(self, steps=steps)
 
 
 def shipped_protocols() -> dict[str, str]:

@@ -38,12 +38,31 @@ SAME_IN_CHINESE = {
     "role",
     "registry",
     "English",
+    "IEC",
 }
+
+
+def plot_texts(view) -> list[str]:
+    """The titles and axis labels of the plots a pyqtgraph view shows."""
+    import pyqtgraph as pg
+
+    texts = []
+    for item in view.scene().items():
+        if not isinstance(item, pg.PlotItem) or not item.isVisible():
+            continue
+        if item.titleLabel.isVisible():
+            texts.append(item.titleLabel.text)
+        for side in ("left", "bottom", "top", "right"):
+            axis = item.getAxis(side)
+            if axis.isVisible() and axis.label.isVisible():
+                texts.append(axis.labelText)
+    return texts
 
 
 def visible_texts(root) -> list[str]:
     """Every text a user sees in ``root``: labels, buttons, group titles, placeholders, tab
-    titles, table headers and cells, combo boxes, menus."""
+    titles, table headers and cells, combo boxes, plot titles and axis labels, menus."""
+    import pyqtgraph as pg
     from PySide6.QtWidgets import (
         QAbstractButton,
         QComboBox,
@@ -67,6 +86,8 @@ def visible_texts(root) -> list[str]:
             texts.append(widget.placeholderText())
         elif isinstance(widget, QComboBox):
             texts.append(widget.currentText())
+        elif isinstance(widget, pg.GraphicsView):
+            texts += plot_texts(widget)
         elif isinstance(widget, QTabWidget):
             texts += [widget.tabText(i) for i in range(widget.count())]
         elif isinstance(widget, QTableWidget):

@@ -328,6 +328,7 @@ def test_switching_to_chinese_changes_the_visible_texts(qtbot, window):
     assert english == [
         "Instrument",
         "Live view",
+        "Monitoring",
         "Protocol",
         "Results",
         "Run history",
@@ -338,7 +339,7 @@ def test_switching_to_chinese_changes_the_visible_texts(qtbot, window):
     # Qt delivers the language change through the event loop.
     qtbot.waitUntil(lambda: window.tabs.tabText(0) != "Instrument", timeout=5000)
     chinese = [window.tabs.tabText(i) for i in range(window.tabs.count())]
-    assert chinese == ["仪器", "实时视图", "检测方案", "结果", "运行历史", "校准"]
+    assert chinese == ["仪器", "实时视图", "监护", "检测方案", "结果", "运行历史", "校准"]
     assert window.instrument_panel.connect_button.text() == "连接"
     assert window.calibration_browser.sign_button.text() == "签署…"
     assert window.language_menu.title() == "语言"

@@ -44,10 +44,18 @@ def approved_spo2_curve(registry: Registry, **content_options) -> str:
     return reference
 
 
-def open_window(qtbot, registry, tmp_path, duration_scale):
+def open_window(qtbot, registry, tmp_path, duration_scale, simulator=None):
+    """The app on the simulated instrument; ``simulator`` overrides its settings (scenario,
+    speed, …)."""
     context = dataclasses.replace(
         make_context(None, True, registry.root, tmp_path / "runs"), duration_scale=duration_scale
     )
+    if simulator:
+        config = context.config
+        config = config.model_copy(
+            update={"simulator": config.simulator.model_copy(update=simulator)}
+        )
+        context = dataclasses.replace(context, config=config)
     window = MainWindow(context, Languages(QApplication.instance()))
     qtbot.addWidget(window)
     window.show()
@@ -222,6 +230,11 @@ def test_spo2_screening_run_shows_the_recorded_vitals(qtbot, tmp_path):
         means = record.frames[record.wavelength_nm == wavelength].mean(axis=(1, 2))
         assert len(trace) == min(len(means), live.live.window_samples)
         np.testing.assert_allclose(trace, means[-len(trace) :], rtol=1e-12)
+        # Against the frames' own times (s since the run started), drawn as such.
+        times = record.time_s[record.wavelength_nm == wavelength][-len(trace) :]
+        np.testing.assert_allclose(live.snapshot.trace_times_s[wavelength], times, rtol=1e-12)
+        np.testing.assert_array_equal(live.curves[wavelength].xData, times)
+    assert live.traces.getPlotItem().getAxis("bottom").labelText == "Time (s)"
     shown = {name: label.text() for name, label in live.vital_values.items()}
     assert shown == {
         "spo2_percent": f"{oximetry['spo2_percent']:.0f}",

@@ -41,6 +41,13 @@ def test_monitoring_shows_live_vitals_and_stops_cleanly(qtbot, tmp_path):
     assert 85 <= float(live.vital_values["spo2_percent"].text()) <= 100
     assert 50 <= float(live.vital_values["pulse_rate_bpm"].text()) <= 100
     assert sorted(live.snapshot.traces) == [660.0, 940.0]  # the pulse waveforms
+    # The monitoring step brought the monitoring view to the front; it shows the same second.
+    monitoring = window.monitoring_view
+    assert window.tabs.currentWidget() is monitoring and monitoring.state == "monitoring"
+    qtbot.waitUntil(
+        lambda: monitoring.values["spo2_percent"].text() not in ("—", ""), timeout=10_000
+    )
+    assert 85 <= float(monitoring.values["spo2_percent"].text()) <= 100
     with qtbot.waitSignal(view.run_finished, timeout=RUN_TIMEOUT_MS) as finished:
         view.abort_button.click()
     outcome = finished.args[0]

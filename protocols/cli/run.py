@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import functools
 import json
 import math
@@ -320,13 +319,7 @@ def _with_duration(protocol: Protocol, duration_s: float | None) -> Protocol:
         return protocol
     if not math.isfinite(duration_s) or duration_s <= 0:
         raise ValueError(f"--duration must be a number of seconds > 0, got {duration_s:g}")
-    if not any(step.kind == "monitor" for step in protocol.steps):
-        raise ValueError(f"--duration applies to monitor steps; {protocol.name} has none")
-    steps = tuple(
-        step.model_copy(update={"duration_s": duration_s}) if step.kind == "monitor" else step
-        for step in protocol.steps
-    )
-    return dataclasses.replace(protocol, steps=steps)
+    return protocol.with_monitor_duration(duration_s)
 
 
 def _simulated_patient(config: InstrumentConfig, args: argparse.Namespace) -> InstrumentConfig:
