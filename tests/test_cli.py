@@ -37,6 +37,17 @@ def test_acquire_json_summary(tmp_path):
     assert record.frames.shape[0] == 400
 
 
+def test_log_options_before_the_command_log_to_the_file(tmp_path):
+    result = nirpoct(
+        "--log-file", "nirpoct.log", "-v", "acquire", "--sim", "--duration", "1", "--out", "out",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    log = (tmp_path / "nirpoct.log").read_text()
+    assert "acquiring 200 frames at 200 Hz from the detector board" in log
+    assert "acquiring 200 frames" in result.stderr  # -v: the log on stderr too
+
+
 def test_human_summary_names_the_record(tmp_path):
     result = nirpoct("acquire", "--sim", "--duration", "1", "--out", "out", cwd=tmp_path)
     assert result.returncode == 0, result.stderr

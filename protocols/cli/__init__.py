@@ -83,9 +83,20 @@ def termination_signals_interrupt() -> Iterator[None]:
             signal.signal(number, handler_before)
 
 
+GLOBAL_OPTIONS_WITH_VALUE = ("--log-file",)
+"""Options before the command word that take the next argument as their value."""
+
+
 def chosen_command(argv: Sequence[str]) -> str | None:
-    """The command word of ``argv`` (the first argument that is not an option), if any."""
-    return next((arg for arg in argv if not arg.startswith("-")), None)
+    """The command word of ``argv`` (the first argument that is neither an option nor the
+    value of one of `GLOBAL_OPTIONS_WITH_VALUE`), if any."""
+    arguments = iter(argv)
+    for arg in arguments:
+        if arg in GLOBAL_OPTIONS_WITH_VALUE:
+            next(arguments, None)
+        elif not arg.startswith("-"):
+            return arg
+    return None
 
 
 def build_parser(command: str | None) -> argparse.ArgumentParser:
