@@ -11,6 +11,10 @@ score) × (correlation of the pixel's infrared pulse with the array pulse, score
 score: power off the array pulse over power on it, which biases R) × (perfusion above the
 floor). Pixels with a non-finite sample or at the ADC limit are left out one by one: they
 get NaN and quality 0, and take no part in the array pulse.
+
+The analysis runs on the time-group and region sums (:func:`group_sums`,
+:func:`maps_from_group_sums`), which is what its streaming twin
+(:class:`imaging.streaming_maps.StreamingPpgMaps`) keeps of a window of frames.
 """
 
 from collections.abc import Sequence
@@ -114,41 +118,57 @@ class _ReducedSeries:
     """(samples,) infrared pulse averaged over the usable pixels."""
 
 
+def frames_per_sample(sample_rate_hz: float) -> int:
+    """Frames averaged into one analysis sample: the rate is brought down to at least
+    `ANALYSIS_RATE_HZ`."""
+    return max(1, int(sample_rate_hz // ANALYSIS_RATE_HZ))
+
+
+def group_sums(pair_stack: NDArray[Any], group: int, block: int) -> NDArray[np.float32]:
+    """Sums of time groups of `group` frames over ``block × block`` pixel regions.
+
+    Parameters
+    ----------
+    pair_stack : ndarray, shape (n · group, 2, rows · block, cols · block)
+        Red and infrared frames (any unit).
+    group, block : int
+        Frames per group; side of a region, pixels.
+
+    Returns
+    -------
+    ndarray of float32, shape (n, 2, rows, cols)
+        Sum over each group and region (float32: half the memory; the analysis divides by
+        ``group · block²``).
+    """
+    n = pair_stack.shape[0] // group
+    rows, cols = pair_stack.shape[2] // block, pair_stack.shape[3] // block
+    grouped = pair_stack.reshape(n, group, 2, rows, block, cols, block)
+    sums: NDArray[np.float32] = grouped.sum(axis=(1, 4, 6), dtype=np.float32)
+    return sums
+
+
 def _reduced_series(
-    stack: NDArray[np.float64],
-    pair_index: tuple[int, int],
-    sample_rate_hz: float,
-    block: int,
-    full_scale: float | None,
+    sums: NDArray[np.float32],
+    saturated: NDArray[np.bool_],
+    scale: float,
+    rate_hz: float,
 ) -> _ReducedSeries:
-    """Average time groups down to about `ANALYSIS_RATE_HZ` and pixels into blocks; filter."""
-    red, infrared = pair_index
-    q = max(1, int(sample_rate_hz // ANALYSIS_RATE_HZ))
-    n = stack.shape[0] // q
-    rows, cols = stack.shape[2] // block, stack.shape[3] // block
-    # Time groups of q frames and block × block regions averaged in one reshape (a view of
-    # the input when it holds just the red and infrared stacks in that order).
-    channels = slice(0, 2) if (red, infrared) == (0, 1) else [red, infrared]
-    pair_stack = stack[: n * q, channels, : rows * block, : cols * block]
-    grouped = pair_stack.reshape(n, q, 2, rows, block, cols, block)
-    reduced = grouped.sum(axis=(1, 4, 6), dtype=np.float32).astype(np.float64) / (q * block**2)
-    rate = sample_rate_hz / q
+    """Per-region series at the analysis rate from the group sums; filtered."""
+    n, _, rows, cols = sums.shape
     pixels = rows * cols
-    series = reduced.reshape(n, 2 * pixels)
+    series = sums.astype(np.float64).reshape(n, 2 * pixels) / scale
     # Pixels with a non-finite sample or at the ADC limit are left out (per pixel/block).
     usable = np.all(np.isfinite(series), axis=0)
-    usable = usable[:pixels] & usable[pixels:]
-    saturated = _saturated(pair_stack, full_scale).reshape(rows, block, cols, block)
-    usable &= ~saturated.any(axis=(1, 3)).ravel()
+    usable = usable[:pixels] & usable[pixels:] & ~saturated.ravel()
     series = np.where(np.tile(usable, 2), series, 0.0)
     dc = series.mean(axis=0)
-    pulse = pulse_band(series, rate)
+    pulse = pulse_band(series, rate_hz)
     pulse_ir = pulse[:, pixels:]
     array_pulse = pulse_ir[:, usable].mean(axis=1) if usable.any() else np.zeros(n)
     return _ReducedSeries(
         rows=rows,
         cols=cols,
-        rate_hz=rate,
+        rate_hz=rate_hz,
         usable=usable,
         dc_red=dc[:pixels],
         dc_ir=dc[pixels:],
@@ -230,13 +250,60 @@ def ppg_maps(
     if stack.shape[0] < MIN_DURATION_S * sample_rate_hz:
         raise ValueError(f"the stack lasts under {MIN_DURATION_S:g} s")
 
-    reduced = _reduced_series(stack, (red, infrared), sample_rate_hz, block, full_scale)
+    q = frames_per_sample(sample_rate_hz)
+    n = stack.shape[0] // q
+    rows, cols = stack.shape[2] // block, stack.shape[3] // block
+    # A view of the input when it holds just the red and infrared stacks in that order.
+    channels = slice(0, 2) if (red, infrared) == (0, 1) else [red, infrared]
+    pair_stack = stack[: n * q, channels, : rows * block, : cols * block]
+    saturated = _saturated(pair_stack, full_scale).reshape(rows, block, cols, block)
+    return maps_from_group_sums(
+        group_sums(pair_stack, q, block),
+        np.any(saturated, axis=(1, 3)),
+        q * block**2,
+        sample_rate_hz / q,
+        pair,
+        curve,
+    )
+
+
+def maps_from_group_sums(
+    sums: NDArray[np.float32],
+    saturated: NDArray[np.bool_],
+    scale: float,
+    rate_hz: float,
+    pair_nm: tuple[float, float],
+    curve: SpO2Curve,
+) -> PpgMaps:
+    """The maps of :func:`ppg_maps` from its reduced series (shared with the streaming maps).
+
+    Parameters
+    ----------
+    sums : ndarray of float32, shape (n, 2, rows, cols)
+        Red and infrared sums over time groups and pixel regions (:func:`group_sums`).
+    saturated : ndarray of bool, shape (rows, cols)
+        Regions with a pixel at the ADC limit (left out).
+    scale : float
+        Values per sum (frames per group × pixels per region).
+    rate_hz : float
+        Rate of the groups, Hz.
+    pair_nm : tuple of float
+        (red, infrared) wavelengths, nm.
+    curve : SpO2Curve
+        R → SpO2 curve.
+
+    Returns
+    -------
+    PpgMaps
+        Maps of shape (rows, cols).
+    """
+    reduced = _reduced_series(sums, saturated, scale, rate_hz)
     rows, cols, usable = reduced.rows, reduced.cols, reduced.usable
     beats = detect_beats(reduced.array_pulse, reduced.rate_hz)
     if beats.index.size < 3:
         nan_map = np.full((rows, cols), np.nan)
         return PpgMaps(
-            nan_map, nan_map, np.zeros((rows, cols)), nan_map, np.nan, beats.time_s, pair
+            nan_map, nan_map, np.zeros((rows, cols)), nan_map, np.nan, beats.time_s, pair_nm
         )
     ratio, agreement, coherence, perfusion, noise_ratio = _pixel_figures(reduced, beats.index)
     quality = (
@@ -257,5 +324,5 @@ def ppg_maps(
         ratio_of_ratios=ratio.reshape(rows, cols),
         pulse_rate_bpm=float(60.0 / intervals.mean()),
         beats_s=beats.time_s,
-        pair_nm=pair,
+        pair_nm=pair_nm,
     )

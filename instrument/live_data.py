@@ -3,7 +3,9 @@
 :func:`live_data` turns consecutive frame blocks into one :class:`LiveData` (per-wavelength
 frame means of the lit LED steps and the newest lit frame); :class:`LiveTraces` sends them at
 most every ``LIVE_INTERVAL_S``. The protocol runner, the desktop app's live view and the manual
-acquisition all use these, so every display shows the same numbers.
+acquisition all use these, so every display shows the same numbers. While a step acquires the
+LED patterns they need, the runner also sends the latest imaging-PPG and StO2 maps
+(:class:`LiveMaps`, in :attr:`LiveData.maps`) every few seconds.
 """
 
 from __future__ import annotations
@@ -23,13 +25,45 @@ LIVE_INTERVAL_S = 0.1
 
 
 @dataclass(frozen=True)
+class LiveMaps:
+    """The latest maps of a running step (each refreshed every few seconds of signal).
+
+    Attributes
+    ----------
+    step : str
+        The step the maps belong to.
+    time_s : float
+        End of the frames behind the newest map, s of signal time from the step's first frame.
+    maps : dict of str to ndarray
+        Map name (its unit in the name: ``ppg_spo2_percent``, ``ppg_perfusion_index_percent``,
+        ``ppg_signal_quality``, ``sto2_percent``, ``toi_percent``, ``hbt_um``) → values per
+        cell, shape (rows, cols), row 0 at the sensor's first row; NaN where withheld.
+    cell_px : dict of str to int
+        Per map, the side of a cell in recorded pixels.
+    window_s : dict of str to tuple of float
+        Per map, the (start, end) of the frames behind it, s from the step's first frame.
+    figures : dict of str to float
+        Per map, the median over the cells with a value (same names), and
+        ``ppg_pulse_rate_bpm``, the pulse rate of the array (NaN when none).
+    """
+
+    step: str
+    time_s: float
+    maps: dict[str, NDArray[np.float64]]
+    cell_px: dict[str, int]
+    window_s: dict[str, tuple[float, float]]
+    figures: dict[str, float]
+
+
+@dataclass(frozen=True)
 class LiveData:
     """Data to show while a step runs.
 
     ``traces`` maps wavelength (nm) to the latest samples (arbitrary units) and
     ``trace_times_s`` to each sample's time (s since the run started; empty when unknown);
     ``image`` is the latest frame (rows, cols) or ``None``; ``vitals`` maps a figure
-    (``spo2_percent``, ``pulse_rate_bpm``, …) to its latest value.
+    (``spo2_percent``, ``pulse_rate_bpm``, …) to its latest value; ``maps`` holds the latest
+    maps when they were refreshed (``None`` in every other update).
     """
 
     time_s: float
@@ -37,6 +71,7 @@ class LiveData:
     image: NDArray[np.float64] | None
     vitals: dict[str, float]
     trace_times_s: dict[float, NDArray[np.float64]] = field(default_factory=dict)
+    maps: LiveMaps | None = None
 
 
 def live_data(batches: list[FrameBatch], lit_steps: set[int]) -> LiveData | None:

@@ -7,14 +7,24 @@ flat field, bad pixels) and crops them to the board's region of interest. `Frame
 applies them to frame batches (`imaging.frame_correction.correct_frames`). Without such a
 record, or when it holds no coefficients for these frames, the run analyses uncorrected frames
 and says so.
+
+Analyses of recorded frames (the ``analyse`` steps of a run, and ``nirpoct batch rerun`` of a
+finished record) apply the same correction: `record_frame_correction` finds it from a step's
+exposure and region of interest as the record stores them, and `corrected_record` serves the
+step's frames corrected as the analyses read them (in chunks; saturated pixels NaN for the
+analyses that leave such pixels out one by one, as the live maps do). The record itself is
+only read.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from numpy.typing import NDArray
 
 from calibration.detector_record import KIND as DETECTOR_KIND
@@ -23,8 +33,12 @@ from calibration.frame_correction import FrameCorrectionCoefficients
 from calibration.gate import CalibrationUse
 from calibration.registry import Registry
 from imaging.frame_correction import correct_frames
+from instrument.run_record import READ_CHUNK_FRAMES, RunRecord
 
 logger = logging.getLogger(__name__)
+
+NO_REGISTRY = "uncorrected frames: no calibration registry"
+"""What a run without a calibration registry records about its frames."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +73,17 @@ class FrameCorrector:
     def description(self) -> str:
         """What the run records about the correction it applied."""
         return f"{self.record} (sha256 {self.content_sha256[:12]})"
+
+    def as_json(self) -> dict[str, str | int]:
+        """The record applied: ``record`` (``ID@version``), ``id``, ``version``,
+        ``content_sha256``."""
+        identifier, _, version = self.record.partition("@")
+        return {
+            "record": self.record,
+            "id": identifier,
+            "version": int(version) if version.isdigit() else version,
+            "content_sha256": self.content_sha256,
+        }
 
 
 def cropped(
@@ -101,7 +126,7 @@ def run_frame_correction(
     these frames.
     """
     if registry is None:
-        return None, "uncorrected frames: no calibration registry"
+        return None, NO_REGISTRY
     for use in uses:
         if use.state not in ("approved", "due"):
             continue
@@ -118,3 +143,125 @@ def run_frame_correction(
         logger.info("frames corrected with %s", corrector.description)
         return corrector, corrector.description
     return None, "uncorrected frames: no approved detector-characterisation record"
+
+
+def _exposure_and_roi(record: RunRecord) -> tuple[float, tuple[int, int, int, int, int]]:
+    """Integration time (s) and (row, col, height, width, binning) of recorded frames.
+
+    Raises
+    ------
+    ValueError
+        If the record does not hold them.
+    """
+    settings = record.acquisition
+    try:
+        exposure_s = float(str(settings["integration_time_us"])) * 1e-6
+        roi = settings["roi"]
+        values = json.loads(roi) if isinstance(roi, str) else roi
+        row, col, height, width, binning = (int(v) for v in values)  # type: ignore[union-attr]
+    except (KeyError, TypeError, ValueError):
+        raise ValueError(f"{record.path}: the record holds no exposure and ROI") from None
+    return exposure_s, (row, col, height, width, binning)
+
+
+def record_frame_correction(
+    registry: Registry | None, uses: list[CalibrationUse], record: RunRecord
+) -> tuple[FrameCorrector | None, str]:
+    """The frame correction of recorded frames (`run_frame_correction` with the exposure and
+    ROI the record stores), and what to record about it."""
+    if registry is None:
+        return None, NO_REGISTRY
+    try:
+        exposure_s, roi = _exposure_and_roi(record)
+    except ValueError as exc:
+        return None, f"uncorrected frames: {exc}"
+    return run_frame_correction(registry, uses, exposure_s, roi)
+
+
+class CorrectedFrames:
+    """Raw frames read through a `FrameCorrector`, as analyses index them.
+
+    Indexing along the first axis reads and corrects only the frames asked for, at most
+    `READ_CHUNK_FRAMES` at a time (the raw frames may be a record's `RecordFrames`); values are
+    float64 DN above dark.
+
+    Parameters
+    ----------
+    frames : array_like, shape (N, H, W)
+        Raw frames, DN.
+    temperature_c : ndarray, shape (N,)
+        Board temperature of each frame, °C.
+    corrector : FrameCorrector
+        The correction.
+    saturated_nan : bool
+        Saturated pixels read as NaN (else as corrected, like any other pixel).
+    """
+
+    def __init__(
+        self,
+        frames: Any,
+        temperature_c: NDArray[np.floating],
+        corrector: FrameCorrector,
+        saturated_nan: bool = True,
+    ) -> None:
+        self._raw = frames
+        self._temperature_c = np.asarray(temperature_c, dtype=float)
+        self.corrector = corrector
+        self.saturated_nan = saturated_nan
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """(frames, rows, cols)."""
+        shape: tuple[int, ...] = tuple(self._raw.shape)
+        return shape
+
+    @property
+    def dtype(self) -> np.dtype[np.float64]:
+        """float64."""
+        return np.dtype(np.float64)
+
+    @property
+    def ndim(self) -> int:
+        """3."""
+        return 3
+
+    def __len__(self) -> int:
+        return int(self._raw.shape[0])
+
+    def __getitem__(self, key: Any) -> NDArray[np.float64]:
+        first_axis, rest = (key[0], key[1:]) if isinstance(key, tuple) else (key, ())
+        if isinstance(first_axis, int | np.integer):
+            frames = self._read(np.arange(len(self))[np.array([first_axis])])[0]
+        else:
+            frames = self._read(np.arange(len(self))[first_axis])
+            rest = (slice(None), *rest)
+        selected: NDArray[np.float64] = frames[rest] if rest else frames
+        return selected
+
+    def _read(self, indices: NDArray[np.intp]) -> NDArray[np.float64]:
+        out = np.empty((indices.size, *self.shape[1:]))
+        for start in range(0, indices.size, READ_CHUNK_FRAMES):
+            part = indices[start : start + READ_CHUNK_FRAMES]
+            corrected, saturated = self.corrector.correct(
+                self._raw[part], self._temperature_c[part]
+            )
+            if self.saturated_nan:
+                corrected = np.where(saturated, np.nan, corrected)
+            out[start : start + part.size] = corrected
+        return out
+
+    def __array__(self, dtype: npt.DTypeLike | None = None, copy: object = None) -> NDArray[Any]:
+        frames = self._read(np.arange(len(self)))
+        return frames if dtype is None else frames.astype(dtype)
+
+    def astype(self, dtype: npt.DTypeLike) -> NDArray[Any]:
+        """All frames as an array of `dtype` (reads and corrects them all)."""
+        return np.asarray(self).astype(dtype)
+
+
+def corrected_record(
+    record: RunRecord, corrector: FrameCorrector, saturated_nan: bool = True
+) -> RunRecord:
+    """`record` with its frames served corrected (`CorrectedFrames`); everything else as is."""
+    frames = CorrectedFrames(record.frames, record.board_temperature_c, corrector, saturated_nan)
+    return replace(record, frames=frames)  # type: ignore[arg-type]

@@ -5,6 +5,11 @@ The record's protocol (its text travels in the record) is parsed again, its ``an
 are run again with the analysis modules of :mod:`protocols.analyses` on the frames each earlier
 step stored, and with the calibrations valid now (or the ones named): no device is opened and
 the record is only read. What changed against the recorded results is kept with the new ones.
+
+The frames are corrected with the approved detector-characterisation record valid now (or the
+one named with ``--calibration``), as the live path corrects them, whether or not the protocol
+requires one; the result names the record applied (id, version, content hash) under
+``frame_correction``, or says that the frames were analysed uncorrected and why.
 """
 
 from __future__ import annotations
@@ -18,12 +23,14 @@ from typing import Any
 
 import numpy as np
 
+from calibration.detector_record import KIND as DETECTOR_KIND
 from calibration.gate import CalibrationUse, run_calibrations
 from calibration.registry import USABLE_STATES, RecordNotFound, Registry
 from instrument.acquisition import AcquisitionStats
 from instrument.run_record import RunRecord, read_run_record, unfinished_note
 from instrument.run_steps import RecordedStep, recorded_steps, step_view
 from protocols.context import RunContext, Segment, StepFailure, StepOutcome
+from protocols.detector_correction import record_frame_correction
 from protocols.protocol_file import Protocol, parse_protocol
 from protocols.steps.analyse import ANALYSES
 
@@ -34,13 +41,15 @@ KEY_FIGURES = (
     "failed_analyses",
     "changed_figures",
     "calibrations",
+    "frame_correction",
     "spo2_percent",
     "pulse_rate_bpm",
     "withheld_percent",
     "recorded_spo2_percent",
 )
 """The figures of a result that ``nirpoct batch rerun`` lists in its manifest (SpO2, pulse
-rate and withheld share are those of the first ``spo2`` analysis)."""
+rate and withheld share are those of the first ``spo2`` analysis; ``frame_correction`` is the
+detector record applied, ``ID@version (sha256 …)``, or why the frames are uncorrected)."""
 
 FIGURE_TOLERANCE = 1e-6
 """Relative difference under which a re-computed figure counts as unchanged."""
@@ -101,6 +110,9 @@ class RerunFileResult:
         Per ``analyse`` step, in protocol order.
     calibrations : list of CalibrationUse
         The calibrations the re-analysis used.
+    frame_correction : str
+        The detector record applied to the frames (``ID@version (sha256 …)``), or why the
+        frames were analysed uncorrected.
     summary : dict
         JSON-able result (the file ``nirpoct batch rerun`` writes).
     warning : str
@@ -112,6 +124,7 @@ class RerunFileResult:
     calibrations: list[CalibrationUse]
     summary: dict[str, Any]
     warning: str = ""
+    frame_correction: str = ""
 
 
 class RecordContext(RunContext):
@@ -194,8 +207,9 @@ def _segment(record: RunRecord, step: RecordedStep) -> Segment:
 def _calibrations(
     record: RunRecord, protocol: Protocol, registry: Registry | None, options: RerunOptions
 ) -> tuple[list[CalibrationUse], list[str]]:
-    """The calibrations valid on the day for every kind the protocol requires or the run used
-    (the named records in place of their kind's), and what is missing."""
+    """The calibrations valid on the day for every kind the protocol requires or the run used,
+    and the detector characterisation when one is usable (the named records in place of their
+    kind's), and what is missing."""
     if registry is None:
         return [], []
     kinds = list(protocol.required_calibrations)
@@ -213,6 +227,12 @@ def _calibrations(
                 f"--calibration {reference}: not in the registry {registry.root}"
             ) from None
     day = dt.date.fromisoformat(options.day) if options.day else None
+    on = day or dt.date.today()
+    if any(
+        e.kind == DETECTOR_KIND and e.state_on(on) in USABLE_STATES
+        for e in registry.index().values()
+    ):
+        kinds.append(DETECTOR_KIND)  # its frame correction applies to every re-analysis
     return run_calibrations(
         registry,
         tuple(kind for kind in dict.fromkeys(kinds) if kind not in named_kinds),
@@ -277,6 +297,7 @@ def process(path: str | Path, options: RerunOptions) -> RerunFileResult:
         reasons = [*problems, *unusable] or ["no calibration registry"]
         raise ValueError(f"{path}: clinical protocol not re-analysed: {'; '.join(reasons)}")
     context = RecordContext(record, protocol, registry, uses)
+    corrector, correction = record_frame_correction(registry, uses, record)
     steps = {
         step.name: _rerun_step(step, context) for step in protocol.steps if step.kind == "analyse"
     }
@@ -287,6 +308,11 @@ def process(path: str | Path, options: RerunOptions) -> RerunFileResult:
         "record_status": record.metadata.get("status", ""),
         "calibrations": [use.as_attributes() for use in uses],
         "recorded_calibrations": sorted(record.calibrations),
+        "frame_correction": (
+            {"applied": True, **corrector.as_json()}
+            if corrector is not None
+            else {"applied": False, "note": correction}
+        ),
         "problems": problems,
         "steps": {
             name: {
@@ -300,7 +326,8 @@ def process(path: str | Path, options: RerunOptions) -> RerunFileResult:
         },
     }
     warning = unfinished_note(path, record.metadata.get("status"))
-    return RerunFileResult(record, steps, uses, summary, warning)
+    logger.info("%s: analysed with %s", path, correction)
+    return RerunFileResult(record, steps, uses, summary, warning, correction)
 
 
 def key_figures(result: RerunFileResult) -> dict[str, float | int | str | None]:
@@ -318,6 +345,7 @@ def key_figures(result: RerunFileResult) -> dict[str, float | int | str | None]:
         "failed_analyses": sum(rerun.status != "passed" for rerun in result.steps.values()),
         "changed_figures": sum(len(rerun.changed) for rerun in result.steps.values()),
         "calibrations": " ".join(use.record for use in result.calibrations),
+        "frame_correction": result.frame_correction,
         "spo2_percent": None if spo2 is None else spo2.results.get("spo2_percent"),
         "pulse_rate_bpm": None if spo2 is None else spo2.results.get("pulse_rate_bpm"),
         "withheld_percent": None if spo2 is None else spo2.results.get("withheld_percent"),

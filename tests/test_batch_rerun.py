@@ -1,11 +1,14 @@
 """``nirpoct batch rerun``: a protocol run re-analysed from its record with the calibrations
 valid now, and ``--from-impact`` choosing the runs an out-of-tolerance calibration affected.
-The run is a real ``nirpoct run spo2-screening`` on the simulator."""
+The run is a real ``nirpoct run spo2-screening`` on the simulator. The frames of a re-analysis
+are corrected with the detector record valid now (or the one named), as the live path corrects
+them: a simulated sensor's dark-offset and PRNU bias on R is removed."""
 
 from __future__ import annotations
 
 import csv
 import dataclasses
+import datetime as dt
 import hashlib
 import json
 from pathlib import Path
@@ -13,12 +16,25 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from calibration.gate import run_calibrations
 from calibration.registry import Registry
-from instrument.run_record import RunRecordWriter, read_run_record
+from drivers.sim.scene import Scene
+from drivers.sim.sensor import SensorConfig
+from instrument.run_record import (
+    FrameBatch,
+    RunRecordWriter,
+    detector_settings_attributes,
+    led_pattern_attribute,
+    read_run_record,
+    step_result_attributes,
+    write_results,
+)
 from protocols.cli import main
-from protocols.rerun import RerunOptions, process
-from tests.calibration_fixtures import PASSWORDS, make_content
-from tests.test_cli_run import SUBJECT, approve, clinical_registry, nirpoct
+from protocols.protocol_file import parse_protocol
+from protocols.rerun import RerunOptions, key_figures, process
+from tests.calibration_fixtures import PASSWORDS, make_content, make_registry
+from tests.test_cli_run import EMPIRICAL_660_940, SUBJECT, approve, clinical_registry, nirpoct
+from tests.test_live_frame_correction import DSNU_SENSOR, PATTERN, SEED, _coefficients
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -199,3 +215,166 @@ def test_a_plain_acquisition_is_a_failed_row(screening, tmp_path, capsys):
     assert code == 1
     (row,) = _rows(out)
     assert row["status"] == "failed" and "not a protocol run" in row["error"]
+
+
+# -- detector correction in re-analysis ---------------------------------------------------
+
+FINGER_PPG = """\
+name: finger-ppg
+version: "1"
+intended_use: research
+description: red/infrared PPG at the fingertip, SpO2
+required_calibrations: [spo2-curve]
+device:
+  frame_rate_hz: 200
+  integration_time_us: 2000
+  led_pattern:
+    - {wavelength_nm: 660, drive_current_ma: 0.5}
+    - {wavelength_nm: 940, drive_current_ma: 1.0}
+steps:
+  - kind: acquire
+    name: ppg
+    duration_s: 20
+  - kind: analyse
+    name: oximetry
+    analysis: spo2
+    source: ppg
+"""
+
+
+def _finger_record(path: Path, sensor, curve_use) -> Path:
+    """A finished ``finger-ppg`` run of the simulated finger seen by `sensor` (no dark step:
+    the dark level must come from the detector record or the darkest pixels), written as the
+    runner writes one."""
+    protocol = parse_protocol(FINGER_PPG, "finger-ppg.yaml")
+    scene = Scene(SEED, sensor=sensor)
+    count = 20 * 200
+    time_s = np.arange(count) / 200.0
+    steps = np.arange(count) % 2
+    frames = np.stack(
+        [scene.frame(t + 0.001, *PATTERN[s], 0.002) for t, s in zip(time_s, steps, strict=True)]
+    )
+    settings = detector_settings_attributes(200.0, 2000, 1, (0, 0, 64, 64, 1))
+    writer = RunRecordWriter(
+        path,
+        (64, 64),
+        {"operator": "tester", "subject_pseudonym": ""},
+        {"detector": {"kind": "detector board", "serial": "SIM000003"}},
+        calibrations={curve_use.record: curve_use.as_attributes()},
+        probe={"pixel_pitch_mm": 0.4, "led_xy_mm": [12.8, -4.8]},
+        protocol={
+            "name": protocol.name,
+            "version": protocol.version,
+            "intended_use": protocol.intended_use,
+            "source": protocol.source,
+            "text": protocol.text,
+            "sha256": protocol.sha256,
+        },
+    )
+    fields = {
+        "time_s": time_s,
+        "device_time_us": np.round(time_s * 1e6).astype(np.uint64),
+        "host_arrival_s": time_s + 0.002,
+        "frame_counter": np.arange(count, dtype=np.uint32),
+        "wavelength_nm": np.array([PATTERN[s][0] for s in steps], dtype=np.uint16),
+        "led_step": steps.astype(np.uint8),
+        "board_temperature_c": np.array([scene.board_temperature_c(t) for t in time_s]),
+    }
+    writer.append(FrameBatch(frames, fields))
+    pattern = led_pattern_attribute(PATTERN)
+    writer.close("completed", {**settings, "frames": count, "led_pattern": pattern})
+    placement = {
+        "first_frame": 0,
+        "frames": count,
+        "led_pattern": [list(step) for step in PATTERN],
+        "start_time_utc": "2026-12-01T09:00:00Z",
+    }
+    write_results(
+        path,
+        {
+            "ppg": (step_result_attributes(0, "acquire", "passed", "", {}, **placement), {}),
+            "oximetry": (step_result_attributes(1, "analyse", "passed", "", {}), {}),
+        },
+    )
+    return path
+
+
+def _curve_registry(root: Path) -> Registry:
+    registry = make_registry(root)
+    approve(
+        registry,
+        dataclasses.replace(
+            make_content(),
+            kind="spo2-curve",
+            title="SpO2 calibration curve",
+            arrays={"coefficients/spo2_curve": EMPIRICAL_660_940},
+        ),
+    )
+    return registry
+
+
+def _detector_record(registry: Registry, coefficients, days_old: int) -> str:
+    day = (dt.date.today() - dt.timedelta(days=days_old)).isoformat()
+    arrays = {f"coefficients/{k}": v for k, v in coefficients.as_arrays().items()}
+    return approve(registry, dataclasses.replace(make_content(calibration_date=day), arrays=arrays))
+
+
+def _median_ratio(result) -> float:
+    """Median R of the re-analysed oximetry, from its SpO2 through the registry's curve
+    (SpO2 = a + b R): the bias the sensor puts on R, read back from the figures."""
+    a, b = EMPIRICAL_660_940
+    return (result.steps["oximetry"].results["spo2_percent"] - a) / b
+
+
+def test_rerun_corrects_the_frames_with_the_valid_detector_record(tmp_path):
+    """A sensor with a dark-offset spread of 150 DN and 5 % PRNU biases R when the frames are
+    analysed raw; re-analysed with its approved detector record, the bias is gone, as in the
+    live path (tests/test_live_frame_correction.py)."""
+    plain = _curve_registry(tmp_path / "plain")
+    curve_use = next(iter(run_calibrations(plain, ("spo2-curve",), [], clinical=False)[0]))
+    ideal = SensorConfig(
+        dsnu_e=0.0,
+        prnu_fraction=0.0,
+        hot_pixel_fraction=0.0,
+        dead_pixel_fraction=0.0,
+        dark_current_e_per_s=0.0,
+    )
+    ideal_path = _finger_record(tmp_path / "ideal.h5", ideal, curve_use)
+    biased_path = _finger_record(tmp_path / "biased.h5", DSNU_SENSOR, curve_use)
+    before = _sha256(biased_path)
+
+    reference = process(ideal_path, RerunOptions(registry=str(plain.root)))
+    raw = process(biased_path, RerunOptions(registry=str(plain.root)))
+    assert raw.frame_correction.startswith("uncorrected frames")
+    assert raw.summary["frame_correction"]["applied"] is False
+    assert raw.steps["oximetry"].results["frame_correction"] == raw.frame_correction
+
+    # The board's detector record (valid now) and an older one of another sensor.
+    corrected_root = tmp_path / "corrected"
+    registry = _curve_registry(corrected_root)
+    older = _detector_record(registry, _coefficients(SensorConfig()), days_old=30)
+    valid = _detector_record(registry, _coefficients(DSNU_SENSOR), days_old=1)
+    corrected = process(biased_path, RerunOptions(registry=str(corrected_root)))
+    assert corrected.steps["oximetry"].status == "passed"
+
+    ideal_ratio = _median_ratio(reference)
+    bias = abs(_median_ratio(raw) - ideal_ratio)
+    left = abs(_median_ratio(corrected) - ideal_ratio)
+    assert bias > 0.005  # the sensor biases R by ~2 %
+    assert left < bias / 3.0
+
+    # The result names the record applied: id, version and content hash.
+    entry = registry.entry(valid)
+    named = corrected.summary["frame_correction"]
+    assert named["applied"] is True and named["record"] == valid
+    assert named["id"] == entry.record_id and named["version"] == entry.version
+    assert named["content_sha256"] == entry.content_sha256 == registry.load(valid).computed_sha256
+    assert corrected.frame_correction.startswith(valid)
+    assert key_figures(corrected)["frame_correction"] == corrected.frame_correction
+    assert valid in {use.record for use in corrected.calibrations}
+    # --calibration names the older record: it is the one applied (and it fits this sensor
+    # worse than the valid one).
+    chosen = process(biased_path, RerunOptions(registry=str(corrected_root), calibrations=(older,)))
+    assert chosen.summary["frame_correction"]["record"] == older
+    assert abs(_median_ratio(chosen) - ideal_ratio) > left
+    assert _sha256(biased_path) == before  # the record is only read

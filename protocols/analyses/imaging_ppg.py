@@ -1,4 +1,10 @@
-"""``imaging_ppg``: maps of SpO2 (%), perfusion index (%) and signal quality over the array."""
+"""``imaging_ppg``: maps of SpO2 (%), perfusion index (%) and signal quality over the array.
+
+The frames (and the dark reference) are corrected with the run's approved
+detector-characterisation record when it has one; ``frame_correction`` names it, or says why
+the frames stay uncorrected. While the source step acquires, the same maps are streamed every
+few seconds (:mod:`protocols.live_maps`).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,7 @@ from pydantic import Field
 
 from imaging.imaging_ppg import ppg_maps
 from protocols.analyses.figures import median_figure
-from protocols.analyses.step_data import dark_frame, source_record
+from protocols.analyses.step_data import analysis_frames, dark_frame
 from protocols.context import RunContext, StepOutcome
 from protocols.schema import AnalysisKind, Strict
 
@@ -22,11 +28,11 @@ class ImagingPpgOptions(Strict):
 
 def run(step: Any, context: RunContext) -> StepOutcome:
     """Per-region maps; figures are medians over the regions with a value."""
-    record = source_record(step, context)
+    record, corrector, correction = analysis_frames(step, context)
     stacks = [record.frames[record.wavelength_nm == w] for w in record.wavelengths_nm]
     count = min(len(s) for s in stacks)
     frames = np.stack([s[:count] for s in stacks], axis=1).astype(np.float64)
-    dark = dark_frame(step, context)
+    dark = dark_frame(step, context, corrector)
     if dark is not None:
         frames -= dark
     rate_hz = float(cast(float, record.acquisition["frame_rate_hz"])) / len(stacks)
@@ -39,6 +45,7 @@ def run(step: Any, context: RunContext) -> StepOutcome:
             np.where(np.isfinite(spo2_map), maps.signal_quality, np.nan)
         ),
         "valid_regions_percent": round(float(np.mean(np.isfinite(spo2_map))) * 100, 1),
+        "frame_correction": correction,
     }
     arrays = {
         "spo2_map_percent": spo2_map,

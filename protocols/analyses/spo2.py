@@ -1,6 +1,9 @@
 """``spo2``: SpO2 (%), pulse rate (bpm) and perfusion index (%) with signal quality.
 
-The PPG signals come from the source step's frames (:mod:`instrument.ppg_signals`), the curve
+The PPG signals come from the source step's frames (:mod:`instrument.ppg_signals`), corrected
+with the run's approved detector-characterisation record when it has one (``frame_correction``
+names it, or says why the frames stay uncorrected; corrected frames are signal above the
+characterised dark, so the black level is 0 without a dark reference), the curve
 from the run's usable ``spo2-curve`` calibration (else the analysis's default curve for the
 wavelength pair); the calibrated curve and the signals are kept with the results so that a
 re-analysis (``nirpoct analyze ppg``) reproduces them without the registry.
@@ -19,7 +22,7 @@ from imaging.pulse_oximetry import pulse_oximetry
 from imaging.spo2_curves import SpO2Curve, calibrated_curve, curve_arrays
 from instrument.ppg_signals import ppg_signals_from_run
 from protocols.analyses.figures import finite_figure, median_figure
-from protocols.analyses.step_data import analysis_roi, dark_level, source_record
+from protocols.analyses.step_data import analysis_frames, analysis_roi, dark_level
 from protocols.context import RunContext, StepOutcome
 from protocols.schema import AnalysisKind, AnalysisRoi, DarkLevel, PositiveFloat, Strict
 
@@ -93,9 +96,14 @@ def run(step: Any, context: RunContext) -> StepOutcome:
     roi = analysis_roi(step, context)
     if roi is not None:
         options["roi"] = (roi.row, roi.col, roi.height, roi.width)
+    # As the monitoring step: the PPG region's rules choose the pixels, saturated ones are not
+    # blanked one by one (that would move the region, and R depends on the distance from the LED).
+    record, corrector, correction = analysis_frames(step, context, saturated_nan=False)
     if step.dark is not None:
-        options.setdefault("black_level_dn", dark_level(step, context))
-    signals = ppg_signals_from_run(source_record(step, context), **options)
+        options.setdefault("black_level_dn", dark_level(step, context, corrector))
+    elif corrector is not None:  # corrected frames are signal above the characterised dark
+        options.setdefault("black_level_dn", 0.0)
+    signals = ppg_signals_from_run(record, **options)
     curve = calibrated_spo2_curve(context.registry, context.calibration_uses)
     result = pulse_oximetry(signals.signals, signals.sample_rate_hz, signals.wavelengths_nm, curve)
     spo2_values = np.asarray(result.spo2_percent, dtype=float)
@@ -111,6 +119,7 @@ def run(step: Any, context: RunContext) -> StepOutcome:
         "curve": result.curve_description,
         "wavelengths_nm": [float(w) for w in result.pair_nm],
         "source": step.source,
+        "frame_correction": correction,
     }
     arrays = {
         "time_s": np.asarray(result.time_s, dtype=float),

@@ -1,7 +1,10 @@
 """What an analysis reads of the earlier steps of its run: frames, ROI, dark reference.
 
 Shared by the analyses of :mod:`protocols.analyses`; each takes the ``analyse`` step (its
-``source``, ``dark`` and ``options``) and the run context.
+``source``, ``dark`` and ``options``) and the run context. Analyses of tissue measurements read
+the frames through :func:`analysis_frames`: corrected with the run's approved
+detector-characterisation record as the live path corrects them
+(:mod:`protocols.detector_correction`), their dark reference corrected alike.
 """
 
 from __future__ import annotations
@@ -12,6 +15,12 @@ import numpy as np
 
 from instrument.run_record import RunRecord
 from protocols.context import RunContext, Segment, StepFailure
+from protocols.detector_correction import (
+    CorrectedFrames,
+    FrameCorrector,
+    corrected_record,
+    record_frame_correction,
+)
 from protocols.schema import AnalysisRoi
 
 
@@ -28,6 +37,21 @@ def segment_of(context: RunContext, name: str) -> Segment:
 def source_record(step: Any, context: RunContext) -> RunRecord:
     """The frames of the step's source, as a run record of their own."""
     return context.record_view(segment_of(context, step.source))
+
+
+def analysis_frames(
+    step: Any, context: RunContext, saturated_nan: bool = True
+) -> tuple[RunRecord, FrameCorrector | None, str]:
+    """The frames of the step's source corrected with the run's detector record (saturated
+    pixels NaN when `saturated_nan`), that correction (None: the frames stay uncorrected) and
+    what the results say about it."""
+    record = source_record(step, context)
+    corrector, correction = record_frame_correction(
+        context.registry, context.calibration_uses, record
+    )
+    if corrector is not None:
+        record = corrected_record(record, corrector, saturated_nan)
+    return record, corrector, correction
 
 
 def analysis_roi(step: Any, context: RunContext) -> AnalysisRoi | None:
@@ -51,15 +75,25 @@ def cropped(frames: np.ndarray, roi: AnalysisRoi | None) -> np.ndarray:
     return frames[..., roi.row : roi.row + roi.height, roi.col : roi.col + roi.width]
 
 
-def dark_frame(step: Any, context: RunContext) -> np.ndarray | None:
-    """Mean frame (DN) of the step's dark reference, or None without one."""
+def dark_frame(
+    step: Any, context: RunContext, corrector: FrameCorrector | None = None
+) -> np.ndarray | None:
+    """Mean frame (DN) of the step's dark reference (corrected with `corrector` when given),
+    or None without one."""
     if step.dark is None:
         return None
-    frame: np.ndarray = segment_of(context, step.dark).frames.astype(np.float64).mean(axis=0)
+    segment = segment_of(context, step.dark)
+    frames: Any = segment.frames
+    if corrector is not None:
+        frames = CorrectedFrames(frames, segment.board_temperature_c, corrector)
+    frame: np.ndarray = frames.astype(np.float64).mean(axis=0)
     return frame
 
 
-def dark_level(step: Any, context: RunContext) -> float | None:
-    """Mean level (DN) of the step's dark reference, or None without one."""
-    frame = dark_frame(step, context)
+def dark_level(
+    step: Any, context: RunContext, corrector: FrameCorrector | None = None
+) -> float | None:
+    """Mean level (DN) of the step's dark reference (corrected with `corrector` when given),
+    or None without one."""
+    frame = dark_frame(step, context, corrector)
     return None if frame is None else float(frame.mean())

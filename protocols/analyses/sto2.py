@@ -4,7 +4,10 @@ Every square region of the detector array is a small multi-distance probe
 (:func:`instrument.region_signals.region_reflectance`): the slope of ln(R ρ²) against the
 distance ρ from the LED, per wavelength, gives StO2, the tissue oxygenation index and HbT
 (:func:`imaging.srs.spatially_resolved_sto2`). Regions the adapter marks unusable are withheld
-(NaN).
+(NaN). The frames are corrected with the run's approved detector-characterisation record when
+it has one (``frame_correction`` names it, or says why the frames stay uncorrected; the black
+level of corrected frames is 0). While the source step acquires, the same map is streamed every
+few seconds (:mod:`protocols.live_maps`).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from instrument.region_signals import (
 from instrument.run_record import RunRecord
 from instrument.snirf_export import DEFAULT_BLACK_LEVEL_DN
 from protocols.analyses.figures import median_figure
-from protocols.analyses.step_data import dark_level, source_record
+from protocols.analyses.step_data import analysis_frames, dark_level
 from protocols.context import RunContext, StepOutcome
 from protocols.schema import AnalysisKind, DarkLevel, Fraction, PositiveFloat, Strict
 
@@ -172,9 +175,12 @@ def run(step: Any, context: RunContext) -> StepOutcome:
     """StO2 and TOI maps of the source step; figures are medians over the regions with a
     value."""
     options = dict(step.options)
+    record, corrector, correction = analysis_frames(step, context)
     if step.dark is not None:
-        options.setdefault("black_level_dn", dark_level(step, context))
-    result = sto2_map_from_run(source_record(step, context), **options)
+        options.setdefault("black_level_dn", dark_level(step, context, corrector))
+    elif corrector is not None:  # corrected frames are signal above the characterised dark
+        options.setdefault("black_level_dn", 0.0)
+    result = sto2_map_from_run(record, **options)
     sto2_map = np.asarray(result.sto2_percent, dtype=float)
     results = {
         "sto2_percent": median_figure(sto2_map),
@@ -182,6 +188,7 @@ def run(step: Any, context: RunContext) -> StepOutcome:
         "hbt_um": median_figure(result.hbt_um),
         "valid_regions_percent": round(float(np.mean(np.isfinite(sto2_map))) * 100, 1),
         "region_px": int(result.region_px),
+        "frame_correction": correction,
     }
     arrays = {
         "sto2_map_percent": sto2_map,

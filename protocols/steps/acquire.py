@@ -1,12 +1,20 @@
-"""``acquire``: frames with the LEDs of the step's wavelengths, into the run record."""
+"""``acquire``: frames with the LEDs of the step's wavelengths, into the run record.
+
+A live acquisition (``live: true``, the default) also streams the imaging-PPG and StO2 maps
+its LED pattern allows every few seconds (:mod:`protocols.live_maps`), from frames corrected
+with the run's approved detector-characterisation record; the step's ``frame_correction``
+result names the record, or says why the maps read uncorrected frames.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
 from protocols.context import RunContext, StepOutcome
+from protocols.detector_correction import run_frame_correction
+from protocols.live_maps import LiveMapper, live_mapper
 from protocols.schema import AnalysisRoi, EarlierSteps, Fail, PositiveSeconds, StepBase, StepKind
 
 
@@ -48,7 +56,13 @@ def run(step: AcquireStep, context: RunContext) -> StepOutcome:
             message=f"the LED pattern has none of {step.wavelengths_nm} nm",
             stops_run=True,
         )
-    segment = context.acquire(context.scaled(step.duration_s), pattern, live=step.live)
+    mapper, correction = _live_maps(context, pattern) if step.live else (None, "")
+    segment = context.acquire(
+        context.scaled(step.duration_s),
+        pattern,
+        live=step.live,
+        consumer=None if mapper is None else mapper.add,
+    )
     context.data[context.step_name] = segment
     stats = segment.stats
     results = {
@@ -57,7 +71,28 @@ def run(step: AcquireStep, context: RunContext) -> StepOutcome:
         "dropped_frames": stats.dropped_frames,
         "wavelengths_nm": list(stats.wavelengths_nm),
     }
+    if mapper is not None:
+        mapper.finish()
+        results["live_maps"] = sorted(mapper.latest.maps) if mapper.latest is not None else []
+        results["frame_correction"] = correction
     return StepOutcome("passed", results)
+
+
+def _live_maps(context: RunContext, pattern: tuple[Any, ...]) -> tuple[LiveMapper | None, str]:
+    """The step's live maps (None when its pattern allows none) and its frame correction."""
+    board = context.instrument.board
+    assert board is not None
+    steps = tuple((float(s.wavelength_nm), float(s.drive_current_ma)) for s in pattern)
+    if len({w for w, current in steps if current > 0.0}) < 2:
+        return None, ""
+    settings = context.instrument.detector_settings()
+    corrector, correction = run_frame_correction(
+        context.registry,
+        context.calibration_uses,
+        float(settings["integration_time_us"]) * 1e-6,  # type: ignore[arg-type]
+        tuple(settings["roi"]),  # type: ignore[arg-type]
+    )
+    return live_mapper(context, steps, board.frame_rate_hz, corrector), correction
 
 
 KIND = StepKind(

@@ -7,7 +7,9 @@ a :class:`protocols.events.LiveVitals` event per second (terminal lines, JSON li
 desktop app). No frame is kept in memory: memory is bounded by the analysis window however
 long the step runs. Frames are first corrected with the run's approved detector-characterisation
 record (`protocols.detector_correction`; the step's ``frame_correction`` result names it, or
-says why the frames stay uncorrected). Every alarm start, end, acknowledgement and pause goes
+says why the frames stay uncorrected). The imaging-PPG maps of the red and infrared frames
+(perfusion index, SpO2 and signal quality per pixel region) are refreshed every few seconds
+as well (:mod:`protocols.live_maps`). Every alarm start, end, acknowledgement and pause goes
 into the record's alarm log as it happens; the per-second values are the step's result arrays.
 
 A second is reported without numbers (never as current) while the probe is off the skin
@@ -40,6 +42,7 @@ from protocols.analyses.spo2 import calibrated_spo2_curve
 from protocols.context import RunContext, StepOutcome
 from protocols.detector_correction import FrameCorrector, run_frame_correction
 from protocols.events import LiveSamples, LiveVitals, RunEvent, RunWarning
+from protocols.live_maps import LiveMapper, live_mapper
 from protocols.schema import EarlierSteps, Fail, PositiveSeconds, StepBase, StepKind
 
 logger = logging.getLogger(__name__)
@@ -115,6 +118,8 @@ class LiveMonitor:
         Appends alarm-log rows to the record.
     corrector : FrameCorrector or None
         Detector correction applied to every frame first (None: uncorrected frames).
+    maps : LiveMapper or None
+        Live maps fed with the same (corrected) frames.
     requests : queue.SimpleQueue of str
         The operator's ``acknowledge`` / ``pause`` requests, served with every batch.
     """
@@ -127,6 +132,7 @@ class LiveMonitor:
     emit: Callable[[RunEvent], None]
     log_alarms: Callable[[list[tuple[float, str, str, str, float]]], None]
     corrector: FrameCorrector | None = None
+    maps: LiveMapper | None = None
     requests: queue.SimpleQueue[str] = field(default_factory=queue.SimpleQueue)
     series: dict[str, list[float]] = field(default_factory=dict)
     processing_s: list[float] = field(default_factory=list)
@@ -154,6 +160,8 @@ class LiveMonitor:
             frames, saturated = self.corrector.correct(
                 batch.frames, batch.fields["board_temperature_c"]
             )
+        if self.maps is not None:
+            self.maps.add(batch, None if saturated is None else (frames, saturated))
         block = self._ppg.push(
             frames, batch.fields["frame_counter"], batch.fields["time_s"], saturated
         )
@@ -194,6 +202,8 @@ class LiveMonitor:
         self._serve_requests()
         for result in self._oximeter.flush():
             self._report(result, 0.0)
+        if self.maps is not None:
+            self.maps.finish()
 
     def disconnected(self) -> None:
         """The device stopped delivering frames: the technical alarm, logged."""
@@ -307,6 +317,12 @@ def run(step: MonitorStep, context: RunContext) -> StepOutcome:
         emit=context.emit,
         log_alarms=context.writer.append_alarms,
         corrector=corrector,
+        maps=live_mapper(
+            context,
+            tuple((float(s.wavelength_nm), float(s.drive_current_ma)) for s in pattern),
+            board.frame_rate_hz,
+            corrector,
+        ),
         requests=context.alarm_requests,
     )
     duration = None if step.duration_s is None else context.scaled(step.duration_s)
