@@ -34,7 +34,7 @@ from protocols.protocol_file import parse_protocol
 from protocols.rerun import RerunOptions, key_figures, process
 from tests.calibration_fixtures import PASSWORDS, make_content, make_registry
 from tests.test_cli_run import EMPIRICAL_660_940, SUBJECT, approve, clinical_registry, nirpoct
-from tests.test_live_frame_correction import DSNU_SENSOR, PATTERN, SEED, _coefficients
+from tests.test_live_frame_correction import DSNU_SENSOR, PATTERN, SEED, detector_coefficients
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -352,8 +352,8 @@ def test_rerun_corrects_the_frames_with_the_valid_detector_record(tmp_path):
     # The board's detector record (valid now) and an older one of another sensor.
     corrected_root = tmp_path / "corrected"
     registry = _curve_registry(corrected_root)
-    older = _detector_record(registry, _coefficients(SensorConfig()), days_old=30)
-    valid = _detector_record(registry, _coefficients(DSNU_SENSOR), days_old=1)
+    older = _detector_record(registry, detector_coefficients(SensorConfig()), days_old=30)
+    valid = _detector_record(registry, detector_coefficients(DSNU_SENSOR), days_old=1)
     corrected = process(biased_path, RerunOptions(registry=str(corrected_root)))
     assert corrected.steps["oximetry"].status == "passed"
 

@@ -55,7 +55,8 @@ def _ratio(sensor: SensorConfig, corrected_with=None) -> float:
     return float(np.nanmedian(oximetry.ratio_of_ratios))
 
 
-def _coefficients(sensor: SensorConfig):
+def detector_coefficients(sensor: SensorConfig):
+    """Detector-correction coefficients of `sensor` from a simulated photon-transfer series."""
     datasets, attrs, _ = simulate_photon_transfer(
         SEED,
         height=64,
@@ -78,12 +79,13 @@ def test_correction_removes_the_r_bias_of_dark_signal_non_uniformity():
         )
     )
     raw = _ratio(DSNU_SENSOR)
-    corrected = _ratio(DSNU_SENSOR, _coefficients(DSNU_SENSOR).imaging_arguments())
+    corrected = _ratio(DSNU_SENSOR, detector_coefficients(DSNU_SENSOR).imaging_arguments())
     assert abs(raw - ideal) > 0.005  # the sensor biases R by ~2 % (0.010)
     assert abs(corrected - ideal) < abs(raw - ideal) / 3.0
 
 
-def _registry(root: Path, coefficients) -> None:
+def registry_with_detector_record(root: Path, coefficients) -> None:
+    """Approved detector record holding `coefficients`, and an approved SpO2 curve."""
     registry = make_registry(root)
     arrays = {f"coefficients/{k}": v for k, v in coefficients.as_arrays().items()}
     approve(registry, dataclasses.replace(make_content(), arrays=arrays))
@@ -97,7 +99,7 @@ def _registry(root: Path, coefficients) -> None:
 
 
 def test_a_monitoring_run_applies_and_names_the_approved_detector_record(tmp_path):
-    _registry(tmp_path / "registry", _coefficients(SensorConfig()))
+    registry_with_detector_record(tmp_path / "registry", detector_coefficients(SensorConfig()))
     result = subprocess.run(
         [
             sys.executable,
