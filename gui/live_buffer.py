@@ -6,7 +6,9 @@ to its rolling window; the GUI thread takes a snapshot on its own timer (≤ 20 
 200 fps acquisition never floods the event loop: between two redraws, any number of pushes
 collapse into one snapshot. A monitoring step's PPG samples
 (:class:`protocols.events.LiveSamples`) are kept the same way, over the last
-``PULSE_WINDOW_S`` seconds, for the monitoring view's pulse waveform.
+``PULSE_WINDOW_S`` seconds, for the monitoring view's pulse waveform. The latest maps of the
+running step (:class:`instrument.live_data.LiveMaps`, sent every few seconds) stay until the next
+ones or the next run, so a view that was hidden when they came still draws them.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from instrument.live_data import LiveData, live_data
+from instrument.live_data import LiveData, LiveMaps, live_data
 from instrument.run_record import FrameBatch
 from protocols.events import LiveSamples
 
@@ -46,6 +48,8 @@ class LiveSnapshot:
         Pushes received since the buffer was cleared.
     generation : int
         How many times the buffer was cleared (a new run or acquisition started).
+    maps : LiveMaps or None
+        The latest maps of this run (None before its first).
     """
 
     time_s: float
@@ -55,6 +59,7 @@ class LiveSnapshot:
     pushes: int
     generation: int = 0
     trace_times_s: dict[float, NDArray[np.float64]] = field(default_factory=dict)
+    maps: LiveMaps | None = None
 
 
 @dataclass(frozen=True)
@@ -80,7 +85,8 @@ class PulseSnapshot:
 
 
 class LiveBuffer:
-    """Latest live data: rolling per-wavelength traces, newest image, newest vitals.
+    """Latest live data: rolling per-wavelength traces, newest image, newest vitals, latest
+    maps.
 
     Parameters
     ----------
@@ -103,6 +109,7 @@ class LiveBuffer:
             self._pulse: PulseSnapshot | None = None
             self._image: NDArray[np.float64] | None = None
             self._vitals: dict[str, float] = {}
+            self._maps: LiveMaps | None = None
             self._time_s = 0.0
             self._pushes = 0
             self._taken = 0
@@ -130,6 +137,8 @@ class LiveBuffer:
             if data.image is not None:
                 self._image = np.asarray(data.image, dtype=np.float64)
             self._vitals.update(data.vitals)
+            if data.maps is not None:  # sent at each refresh only: the latest stay
+                self._maps = data.maps
             self._time_s = data.time_s
             self._pushes += 1
 
@@ -147,6 +156,7 @@ class LiveBuffer:
                 self._pushes,
                 self._generation,
                 dict(self._trace_times),
+                self._maps,
             )
 
     def push_samples(self, samples: LiveSamples) -> None:

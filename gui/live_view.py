@@ -1,4 +1,5 @@
-"""Live view: detector image with a colour bar, per-wavelength traces, big SpO2 / PR / PI.
+"""Live view: detector image with a colour bar, the running step's latest maps (imaging PPG,
+StO2), per-wavelength traces, big SpO2 / PR / PI.
 
 The view redraws from a :class:`gui.live_buffer.LiveBuffer` on its own timer (10 Hz, and only
 while it is shown), never per frame, so the window stays responsive at 200 fps and leaves the
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from gui.instrument_session import InstrumentSession
 from gui.live_buffer import LiveBuffer, LiveSnapshot
+from gui.live_maps_view import LiveMapPanel
 from gui.plot_style import SATURATION_WARNING_FRACTION, saturated_fraction, wavelength_colour
 from instrument.instrument import AcquisitionResult
 
@@ -44,7 +46,7 @@ def vital_text(value: float | None, decimals: int) -> str:
 
 
 class LiveView(QWidget):
-    """The newest frame, traces and vital signs.
+    """The newest frame, the latest maps, traces and vital signs.
 
     Parameters
     ----------
@@ -78,6 +80,7 @@ class LiveView(QWidget):
         self._build_image()
         self._build_traces()
         vitals = self._build_vitals()
+        self.map_panel = LiveMapPanel()
 
         self.saturation = QLabel()
         self.saturation.setStyleSheet(
@@ -91,8 +94,9 @@ class LiveView(QWidget):
         image_layout.addWidget(self.image_widget, 1)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(image_box)
+        splitter.addWidget(self.map_panel)
         splitter.addWidget(self.traces)
-        splitter.setSizes([400, 600])
+        splitter.setSizes([350, 350, 500])
         layout = QVBoxLayout(self)
         layout.addLayout(controls)
         layout.addLayout(vitals)
@@ -250,6 +254,8 @@ class LiveView(QWidget):
             self.image.setImage(snapshot.image, autoLevels=False)
             self.colour_bar.setLevels(self._levels(snapshot.image, snapshot.generation))
         self._show_saturation()
+        if snapshot.maps is not self.map_panel.maps:  # refreshed every few seconds only
+            self.map_panel.show_maps(snapshot.maps)
         for wavelength in set(self.curves) - set(snapshot.traces):
             self.traces.removeItem(self.curves.pop(wavelength))
         for wavelength, samples in sorted(snapshot.traces.items()):

@@ -263,6 +263,54 @@
     </message>
 </context>
 <context>
+    <name>LiveMapPanel</name>
+    <message>
+        <location filename="../live_maps_view.py" line="36"/>
+        <source>StO2 (%)</source>
+        <translation>组织氧饱和度 StO2 (%)</translation>
+    </message>
+    <message>
+        <location filename="../live_maps_view.py" line="37"/>
+        <source>TOI (%)</source>
+        <translation>组织氧合指数 TOI (%)</translation>
+    </message>
+    <message>
+        <location filename="../live_maps_view.py" line="38"/>
+        <source>Total haemoglobin HbT (µM)</source>
+        <translation>总血红蛋白 HbT (µM)</translation>
+    </message>
+    <message>
+        <location filename="../live_maps_view.py" line="39"/>
+        <source>SpO2, imaging PPG (%)</source>
+        <translation>成像 PPG 血氧饱和度 SpO2 (%)</translation>
+    </message>
+    <message>
+        <location filename="../live_maps_view.py" line="40"/>
+        <source>Perfusion index, imaging PPG (%)</source>
+        <translation>成像 PPG 灌注指数 (%)</translation>
+    </message>
+    <message>
+        <location filename="../live_maps_view.py" line="43"/>
+        <source>Signal quality, imaging PPG (0–1)</source>
+        <translation>成像 PPG 信号质量 (0–1)</translation>
+    </message>
+    <message>
+        <location filename="../live_maps_view.py" line="207"/>
+        <source>Step %1, cells of %2 × %2 pixels, frames of %3–%4 s, median %5</source>
+        <translation>步骤 %1，每格 %2 × %2 像素，帧 %3–%4 秒，中位数 %5</translation>
+    </message>
+    <message>
+        <location filename="../live_maps_view.py" line="219"/>
+        <source>Map</source>
+        <translation>图</translation>
+    </message>
+    <message>
+        <location filename="../live_maps_view.py" line="222"/>
+        <source>No map yet: a protocol step that acquires two or more wavelengths sends its maps every %1 s of signal.</source>
+        <translation>尚无图：检测方案中采集两个或更多波长的步骤每 %1 秒信号发送一次图。</translation>
+    </message>
+</context>
+<context>
     <name>LiveView</name>
     <message>
         <location filename="../live_view.py" line="176"/>
