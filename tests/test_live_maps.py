@@ -35,7 +35,7 @@ from tests.calibration_fixtures import make_content, make_registry
 from tests.ppg_sim import simulated_run
 from tests.test_cli_run import approve
 from tests.test_imaging_ppg import _stack
-from tests.test_live_frame_correction import _coefficients
+from tests.test_live_frame_correction import detector_coefficients
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -305,7 +305,7 @@ def _runner(protocol, tmp_path, events, scale=1.0, registry=None):
 def _detector_registry(root):
     """A registry with an approved detector record holding frame-correction coefficients."""
     registry = make_registry(root)
-    coefficients = _coefficients(SensorConfig())
+    coefficients = detector_coefficients(SensorConfig())
     arrays = {f"coefficients/{k}": v for k, v in coefficients.as_arrays().items()}
     return registry, approve(registry, dataclasses.replace(make_content(), arrays=arrays))
 
