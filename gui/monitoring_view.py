@@ -234,7 +234,7 @@ class MonitoringView(QWidget):
         )
         self.waveform.setTitle(self._waveform_title())
         self.waveform.setLabel("bottom", self.tr("Time (s)"))
-        self.waveform.setLabel("left", self.tr("Level above dark (DN)"))
+        self.waveform.setLabel("left", self.tr("Light absorbed by the pulse (DN, up = more blood)"))
         for name, label in self.limits.items():
             label.setText(limits_text(self.settings, name))
         self.refresh()
@@ -501,7 +501,8 @@ class MonitoringView(QWidget):
             self.draw_waveform()
 
     def draw_waveform(self) -> None:
-        """Draw the infrared (longest lit wavelength) pulse of the last seconds, if new."""
+        """Draw the infrared (longest lit wavelength) pulse of the last seconds, if new, as a
+        plethysmogram: the mean level minus the level, so that more blood (less light) is up."""
         pulse = self.live.pulse()
         if pulse is None or pulse.pushes == self._pulse_pushes or not pulse.wavelengths_nm:
             return
@@ -511,7 +512,8 @@ class MonitoringView(QWidget):
         if wavelength != self.waveform_nm:
             self.waveform_nm = wavelength
             self.waveform_curve.setPen(pg.mkPen(wavelength_colour(wavelength), width=2))
-        self.waveform_curve.setData(pulse.time_s, pulse.signals[:, column])
+        level = pulse.signals[:, column]
+        self.waveform_curve.setData(pulse.time_s, np.mean(level) - level)
         self.waveform.setTitle(self._waveform_title())
 
     def _waveform_title(self) -> str:

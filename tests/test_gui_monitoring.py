@@ -267,7 +267,9 @@ def test_the_pulse_waveform_is_drawn_against_time_in_seconds(qtbot, monitoring):
     # The infrared signal of the last 8 s, against the monitoring step's time.
     assert x[-1] == pytest.approx(time_s[-1])
     assert 7.5 < x[-1] - x[0] <= 8.0
-    np.testing.assert_allclose(y, signals[-len(y) :, 1])
+    # A plethysmogram: more blood (less light) is up.
+    shown = signals[-len(y) :, 1]
+    np.testing.assert_allclose(y, shown.mean() - shown)
     axis = view.waveform.getPlotItem().getAxis("bottom")
     assert axis.labelText == "Time (s)"
     assert "940 nm" in view.waveform.getPlotItem().titleLabel.text

@@ -746,8 +746,8 @@ then sign the new record in the Calibration tab.</source>
     </message>
     <message>
         <location filename="../monitoring_view.py" line="229"/>
-        <source>Level above dark (DN)</source>
-        <translation>暗电平以上信号 (DN)</translation>
+        <source>Light absorbed by the pulse (DN, up = more blood)</source>
+        <translation>脉搏吸收的光 (DN，向上 = 血量增加)</translation>
     </message>
     <message>
         <location filename="../monitoring_view.py" line="366"/>
