@@ -31,6 +31,7 @@ from instrument.run_record import (
     led_pattern_attribute,
     utc_now_iso,
 )
+from protocols.detector_correction import FrameCorrector, run_frame_correction
 from protocols.events import OperatorPrompt, RunEvent, StepProgress
 
 
@@ -214,6 +215,17 @@ class RunContext:
         return seconds * self.duration_scale
 
     # ------------------------------------------------------------------ acquisition
+    def frame_correction(self) -> tuple[FrameCorrector | None, str]:
+        """The run's detector correction for the board's current exposure and region, and
+        what to record about it (`protocols.detector_correction.run_frame_correction`)."""
+        settings = self.instrument.detector_settings()
+        return run_frame_correction(
+            self.registry,
+            self.calibration_uses,
+            float(settings["integration_time_us"]) * 1e-6,  # type: ignore[arg-type]
+            tuple(settings["roi"]),  # type: ignore[arg-type]
+        )
+
     def record_view(self, segment: Segment) -> RunRecord:
         """The segment as a run record of its own, for analyses that read run records."""
         return RunRecord(

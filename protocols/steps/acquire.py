@@ -13,7 +13,6 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from protocols.context import RunContext, StepOutcome
-from protocols.detector_correction import run_frame_correction
 from protocols.live_maps import LiveMapper, live_mapper
 from protocols.schema import AnalysisRoi, EarlierSteps, Fail, PositiveSeconds, StepBase, StepKind
 
@@ -85,13 +84,7 @@ def _live_maps(context: RunContext, pattern: tuple[Any, ...]) -> tuple[LiveMappe
     steps = tuple((float(s.wavelength_nm), float(s.drive_current_ma)) for s in pattern)
     if len({w for w, current in steps if current > 0.0}) < 2:
         return None, ""
-    settings = context.instrument.detector_settings()
-    corrector, correction = run_frame_correction(
-        context.registry,
-        context.calibration_uses,
-        float(settings["integration_time_us"]) * 1e-6,  # type: ignore[arg-type]
-        tuple(settings["roi"]),  # type: ignore[arg-type]
-    )
+    corrector, correction = context.frame_correction()
     return live_mapper(context, steps, board.frame_rate_hz, corrector), correction
 
 

@@ -40,7 +40,7 @@ from instrument.run_record import FrameBatch
 from protocols.alarms import AlarmLogEntry, AlarmMonitor, AlarmSettings, Vitals
 from protocols.analyses.spo2 import calibrated_spo2_curve
 from protocols.context import RunContext, StepOutcome
-from protocols.detector_correction import FrameCorrector, run_frame_correction
+from protocols.detector_correction import FrameCorrector
 from protocols.events import LiveSamples, LiveVitals, RunEvent, RunWarning
 from protocols.live_maps import LiveMapper, live_mapper
 from protocols.schema import EarlierSteps, Fail, PositiveSeconds, StepBase, StepKind
@@ -299,13 +299,7 @@ def run(step: MonitorStep, context: RunContext) -> StepOutcome:
             message="monitoring needs two lit wavelengths (red and infrared)",
             stops_run=True,
         )
-    settings = context.instrument.detector_settings()
-    corrector, correction = run_frame_correction(
-        context.registry,
-        context.calibration_uses,
-        float(settings["integration_time_us"]) * 1e-6,  # type: ignore[arg-type]
-        tuple(settings["roi"]),  # type: ignore[arg-type]
-    )
+    corrector, correction = context.frame_correction()
     if corrector is None:
         context.emit(RunWarning(f"{context.step_name} analyses {correction}"))
     monitor = LiveMonitor(
