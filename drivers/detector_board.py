@@ -3,7 +3,9 @@
 One reader thread owns the receive side of the port: it decodes every packet, hands
 responses to the command that waits for them (matched by sequence number) and streamed
 frames to the consumer given to :meth:`DetectorBoard.start_stream`. Commands are serialised
-by one lock per board, and every wait has a timeout.
+by one lock per board, and every wait has a timeout. A port that is a device file is emptied
+by a pump process (:mod:`drivers.serial_pump`) and the reader thread reads its pipe, so the
+board's buffer never waits on this process.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from drivers.detector_protocol import (
     encode_packet,
 )
 from drivers.errors import DeviceDisconnected, DeviceError, DeviceErrorResponse, DeviceTimeout
+from drivers.serial_pump import SerialPump
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +91,7 @@ class DetectorBoard:
         self.baudrate = baudrate
         self._serial: serial.Serial | None = None
         self._reader: threading.Thread | None = None
+        self._pump: SerialPump | None = None
         self._running = threading.Event()
         self._command_lock = threading.Lock()
         self._pending: dict[int, _PendingCommand] = {}
@@ -118,6 +122,9 @@ class DetectorBoard:
             raise DeviceDisconnected(
                 f"cannot open the detector board port {self.port}: {exc}"
             ) from None
+        if SerialPump.usable(self.port):
+            self._pump = SerialPump(self.port)
+            self._pump.start()
         logger.info("detector board port %s open", self.port)
         self._failure = None
         self._running.set()
@@ -135,8 +142,13 @@ class DetectorBoard:
             with contextlib.suppress(DeviceError):
                 self._command(MessageType.STOP_STREAM)
         self._running.clear()
+        if self._pump is not None:
+            self._pump.stop()
         if self._reader is not None:
             self._reader.join(timeout=5 * READ_POLL_S + 1)
+        if self._pump is not None:
+            self._pump.close()
+            self._pump = None
         with contextlib.suppress(serial.SerialException, OSError):
             self._serial.close()
         self._serial = None
@@ -167,11 +179,15 @@ class DetectorBoard:
     # ------------------------------------------------------------------ receive side
     def _read_loop(self) -> None:
         assert self._serial is not None
-        port = self._serial
+        port, pump = self._serial, self._pump
         while self._running.is_set():
             try:
-                data = port.read(max(1, port.in_waiting))
-            except (serial.SerialException, OSError, TypeError) as exc:
+                data = port.read(max(1, port.in_waiting)) if pump is None else pump.read()
+                if pump is not None and not data:
+                    if not self._running.is_set():
+                        return
+                    raise OSError(pump.ending())
+            except (serial.SerialException, OSError, TypeError, ValueError) as exc:
                 if self._running.is_set():
                     self._fail(
                         DeviceDisconnected(
@@ -424,7 +440,11 @@ class DetectorBoard:
             raise
 
     def stop_stream(self) -> None:
-        """Stop streaming and detach the consumers."""
+        """Detach the frame consumer, stop streaming and detach the failure consumer.
+
+        Frames still in flight are decoded and dropped: a backlog left by a slow consumer
+        cannot delay the board's answer."""
+        self._frame_consumer = None
         try:
             self._command(MessageType.STOP_STREAM)
         finally:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 
 import numpy as np
 import pytest
 
+from drivers.detector_protocol import MessageType, encode_packet
 from drivers.sim.faults import FaultPlan
 from instrument.config import ConfigError, RoiConfig, dump_config, load_config, parse_config
 from instrument.instrument import AcquisitionError, Instrument
@@ -97,8 +99,13 @@ def test_fatal_fault_keeps_every_frame_received(tmp_path, kind, error):
 def test_board_left_streaming_by_another_client_gives_a_clean_run(tmp_path):
     config, text = detector_only_config()
     with Instrument(config, text) as instrument:
-        # A slow consumer of an earlier stream leaves a backlog of old frames in flight.
-        instrument.board.start_stream(lambda received: time.sleep(0.02))
+        # Another program writes START_STREAM on the port: frames of a stream nobody here
+        # asked for are in flight when the acquisition starts.
+        other_client = os.open(instrument.board.port, os.O_WRONLY | os.O_NOCTTY)
+        try:
+            os.write(other_client, encode_packet(MessageType.START_STREAM, 60_000))
+        finally:
+            os.close(other_client)
         time.sleep(0.5)
         result = instrument.acquire(1.0, tmp_path)
     assert result.stats.frames == 200 and result.stats.dropped_frames == 0
