@@ -15,7 +15,9 @@ It also ends when the process PARENT_PID that started it does.
 from __future__ import annotations
 
 import collections
+import contextlib
 import errno
+import fcntl
 import os
 import select
 import stat
@@ -111,12 +113,8 @@ def pump(device: str, parent: int) -> int:
     status."""
     source = os.open(device, os.O_RDONLY | os.O_NOCTTY | os.O_NONBLOCK)
     sink = sys.stdout.fileno()
-    try:
-        import fcntl
-
+    with contextlib.suppress(OSError):  # a smaller pipe only means more wake-ups
         fcntl.fcntl(sink, _F_SETPIPE_SZ, PIPE_BYTES)
-    except OSError:
-        pass
     chunks: collections.deque[bytes] = collections.deque()
     ready = threading.Condition()
     ended: list[str] = []

@@ -1,167 +1,122 @@
-"""Drain a serial device into a pipe from a process of its own.
-
-A reader thread in the instrument's process needs the interpreter lock to empty the port: a
-process busy in native code that keeps the lock (an HDF5 write) or descheduled while holding
-it leaves the device's buffer to fill, and a USB-CDC device then drops frames. The pump is a
-small process of its own (standard library only) that reads the device as soon as bytes
-arrive and keeps them until the instrument's process reads its pipe, so a stall of the
-instrument's process costs memory for a moment, not frames.
-
-As a program: ``python -I serial_pump.py DEVICE PARENT_PID`` copies DEVICE's bytes to stdout;
-when the device ends (unplugged), it writes the reason on stderr and exits with `DEVICE_GONE`.
-It also ends when the process PARENT_PID that started it does.
-"""
+"""The serial pump empties a device on a pseudo-terminal while its reader does not read."""
 
 from __future__ import annotations
 
-import collections
 import contextlib
-import errno
-import fcntl
 import os
-import select
-import stat
+import signal
 import subprocess
 import sys
+import textwrap
 import threading
+import time
+import tty
 from pathlib import Path
 
-DEVICE_GONE = 3
-"""Exit status of a pump whose device ended."""
-PIPE_BYTES = 1 << 20
-"""Pipe capacity asked for (Linux ``F_SETPIPE_SZ``), bytes."""
-READ_BYTES = 1 << 16
-"""Largest read from the device or the pipe, bytes."""
-PARENT_CHECK_S = 1.0
-"""How often an idle pump checks that its parent still runs, s."""
-_F_SETPIPE_SZ = 1031
+import pytest
+
+from drivers.serial_pump import SerialPump
+
+pytestmark = pytest.mark.timeout(60)
 
 
-class SerialPump:
-    """A pump process reading one serial device for this process.
-
-    Parameters
-    ----------
-    device : str
-        Path of the serial device (a character device: ``/dev/ttyACM0``, a pseudo-terminal).
-    """
-
-    def __init__(self, device: str) -> None:
-        self.device = device
-        self._process: subprocess.Popen[bytes] | None = None
-
-    @staticmethod
-    def usable(port: str) -> bool:
-        """True for a path naming a character device (not a pyserial URL)."""
-        try:
-            return stat.S_ISCHR(os.stat(port).st_mode)
-        except (OSError, ValueError):
-            return False
-
-    def start(self) -> None:
-        """Start the pump (its device must exist)."""
-        self._process = subprocess.Popen(
-            [sys.executable, "-I", str(Path(__file__)), self.device, str(os.getpid())],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            bufsize=0,
-            start_new_session=True,  # a terminal's Ctrl-C is for the instrument, not the pump
-        )
-
-    def read(self) -> bytes:
-        """The bytes pumped so far (blocks until some arrive); b"" once the pump has ended."""
-        assert self._process is not None and self._process.stdout is not None
-        return os.read(self._process.stdout.fileno(), READ_BYTES)
-
-    def ending(self) -> str:
-        """Why the pump ended (after `read` returned b"")."""
-        assert self._process is not None and self._process.stderr is not None
-        try:
-            self._process.wait(timeout=1.0)
-        except subprocess.TimeoutExpired:
-            return "the link's reader stopped answering"
-        return self._process.stderr.read().decode(errors="replace").strip() or (
-            f"the link's reader ended with status {self._process.returncode}"
-        )
-
-    def stop(self) -> None:
-        """End the pump; its pipes stay open until `close` (a reader blocked on the pipe sees
-        its end)."""
-        process = self._process
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=2.0)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-    def close(self) -> None:
-        """End the pump and close its pipes (idempotent)."""
-        self.stop()
-        process, self._process = self._process, None
-        if process is not None:
-            for pipe in (process.stdout, process.stderr):
-                if pipe is not None:
-                    pipe.close()
+@pytest.fixture
+def device():
+    """A pseudo-terminal: (master fd the 'device' writes to, slave path the host opens)."""
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    yield master, os.ttyname(slave)
+    for fd in (master, slave):
+        with contextlib.suppress(OSError):  # the test may have closed the master already
+            os.close(fd)
 
 
-def pump(device: str, parent: int) -> int:
-    """Copy `device` to stdout until it ends or process `parent` (ours) does; the exit
-    status."""
-    source = os.open(device, os.O_RDONLY | os.O_NOCTTY | os.O_NONBLOCK)
-    sink = sys.stdout.fileno()
-    with contextlib.suppress(OSError):  # a smaller pipe only means more wake-ups
-        fcntl.fcntl(sink, _F_SETPIPE_SZ, PIPE_BYTES)
-    chunks: collections.deque[bytes] = collections.deque()
-    ready = threading.Condition()
-    ended: list[str] = []
+def _read_all(pump: SerialPump, count: int) -> bytes:
+    received = bytearray()
+    while len(received) < count:
+        data = pump.read()
+        assert data, "the pump ended early"
+        received += data
+    return bytes(received)
 
-    def write_out() -> None:
-        while True:
-            with ready:
-                while not chunks and not ended:
-                    ready.wait()
-                if not chunks:
-                    return
-                data = b"".join(chunks)
-                chunks.clear()
-            view = memoryview(data)
+
+def test_bytes_written_while_the_reader_stalls_all_arrive_in_order(device):
+    master, path = device
+    payload = os.urandom(4 * 1024 * 1024)  # 1000× a pseudo-terminal's buffer
+    pump = SerialPump(path)
+    pump.start()
+    try:
+        written = threading.Event()
+
+        def write() -> None:
+            view = memoryview(payload)
             while view:
-                try:
-                    view = view[os.write(sink, view) :]
-                except BrokenPipeError:
-                    os._exit(0)  # the reading process has gone
+                view = view[os.write(master, view[:4096]) :]
+            written.set()
 
-    writer = threading.Thread(target=write_out, daemon=True)
-    writer.start()
-    while not ended:
-        readable, _, _ = select.select([source], [], [], PARENT_CHECK_S)
-        if not readable:
-            if os.getppid() != parent:
-                return 0
-            continue
+        writer = threading.Thread(target=write)
+        writer.start()
+        # Nobody reads the pump's pipe meanwhile: the device's writes still complete, because
+        # the pump keeps emptying the terminal.
+        assert written.wait(timeout=20)
+        writer.join()
+        assert _read_all(pump, len(payload)) == payload
+    finally:
+        pump.close()
+
+
+def test_an_unplugged_device_ends_the_pump_with_its_reason(device):
+    master, path = device
+    pump = SerialPump(path)
+    pump.start()
+    try:
+        os.write(master, b"last bytes")
+        assert _read_all(pump, 10) == b"last bytes"
+        os.close(master)  # the device disappears: reads of the terminal fail with EIO
+        assert pump.read() == b""
+        assert "device ended" in pump.ending()
+    finally:
+        pump.close()
+
+
+def test_the_pump_ends_with_the_process_that_started_it(device, tmp_path):
+    _, path = device
+    script = tmp_path / "owner.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import sys, time
+            sys.path.insert(0, {str(Path(__file__).parents[1])!r})
+            from drivers.serial_pump import SerialPump
+            pump = SerialPump({path!r})
+            pump.start()
+            print(pump._process.pid, flush=True)
+            time.sleep(60)
+            """
+        )
+    )
+    owner = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    assert owner.stdout is not None
+    pump_pid = int(owner.stdout.readline())
+    os.kill(owner.pid, signal.SIGKILL)
+    owner.wait()
+    deadline = time.monotonic() + 5.0
+    while time.monotonic() < deadline:
         try:
-            data = os.read(source, READ_BYTES)
-        except BlockingIOError:
-            continue
-        except OSError as exc:
-            reason = "the device ended (EIO)" if exc.errno == errno.EIO else str(exc)
-            data, ended_reason = b"", reason
-        else:
-            ended_reason = "the device ended"
-        with ready:
-            if data:
-                chunks.append(data)
-            else:
-                ended.append(ended_reason)
-            ready.notify()
-    writer.join()
-    sys.stderr.write(ended[0])
-    return DEVICE_GONE
+            os.kill(pump_pid, 0)
+        except ProcessLookupError:
+            break
+        # A zombie counts as gone: its parent (init) reaps it.
+        status = Path(f"/proc/{pump_pid}/stat")
+        if status.exists() and status.read_text().split(") ")[1].startswith("Z"):
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pump_pid, signal.SIGKILL)
+        pytest.fail("the pump outlived the process that started it")
 
 
-if __name__ == "__main__":
-    sys.exit(pump(sys.argv[1], int(sys.argv[2])))
+def test_only_device_files_are_pumped(tmp_path):
+    assert not SerialPump.usable("socket://localhost:7000")
+    assert not SerialPump.usable(str(tmp_path))
+    assert SerialPump.usable("/dev/null")
