@@ -12,8 +12,9 @@ batch ones; at the end of a recording, `flush` reports the seconds still waiting
 final history, as the batch analysis sees the end of the recording.
 
 Signal-generation delay: a second's values are reported once `delay_s` (default
-`DEFAULT_DELAY_S` = 2.5 s) of samples after the end of that second have been pushed; the
-first values wait until `MIN_DURATION_S` of samples have arrived.
+`DEFAULT_DELAY_S` = 2.4 s) of samples after the end of that second have been pushed, which
+leaves 0.1 s for the frames to reach the analyser so that a value is out at most 2.5 s after
+its second ends; the first values wait until `MIN_DURATION_S` of samples have arrived.
 
 Example
 -------
@@ -42,8 +43,9 @@ from imaging.spo2_curves import SpO2Curve, default_curve
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_DELAY_S = 2.5
-"""Samples awaited after a second ends before its values are reported, s."""
+DEFAULT_DELAY_S = 2.4
+"""Samples awaited after a second ends before its values are reported, s (2.5 s at most from
+a second's end to its value, with the acquisition's batching of frames)."""
 HISTORY_S = 40.0
 """Samples kept and analysed at each update, s (whole seconds are dropped from the front)."""
 

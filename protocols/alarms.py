@@ -13,7 +13,7 @@ A value not updated for more than ``stale_after_s`` is *stale*: shown as such, n
 current.
 
 Delays, totalled from the change in the patient to the alarm (docs/monitoring.md): the
-signal-generation delay (`imaging.streaming_oximetry.DEFAULT_DELAY_S` = 2.5 s after the end of
+signal-generation delay (`imaging.streaming_oximetry.DEFAULT_DELAY_S` = 2.4 s after the end of
 a second, plus the ±2 s beat window that averages the change in) and the alarm-condition
 delay (``delay_s`` of each condition).
 """

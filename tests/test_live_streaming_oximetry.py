@@ -17,7 +17,7 @@ from tests.ppg_synthetic import SyntheticPpg, synthesize
 
 CURVE = default_curve(660.0, 940.0)
 RATE_TOLERANCE_BPM = 0.15
-"""Largest pulse-rate difference, streaming (2.5 s delay) against batch, beats/min."""
+"""Largest pulse-rate difference, streaming (2.4 s delay) against batch, beats/min."""
 
 
 def _stream(signals, rate_hz, wavelengths, seed=0, curve=CURVE, **options):
@@ -66,7 +66,7 @@ def test_streaming_equals_batch_on_synthetic_signals(config):
     seconds, lateness = _stream(recording.signals, config.sample_rate_hz, config.wavelengths_nm)
     spo2_error, rate_error, _ = _compare(batch, seconds)
     assert spo2_error.max() <= 0.1
-    # At the 2.5 s delay a beat near the end of the history may still move by a sample or
+    # At the 2.4 s delay a beat near the end of the history may still move by a sample or
     # two (zero-phase filter edge): pulse rates agree within RATE_TOLERANCE_BPM, and within
     # 0.1 beats/min on 95 % of the seconds.
     assert rate_error.max() <= RATE_TOLERANCE_BPM
@@ -107,7 +107,7 @@ def test_motion_artefact_is_withheld_by_both_and_a_settled_delay_matches_exactly
 
 
 def test_streaming_equals_batch_on_the_simulated_board():
-    # Next to an artefact's edge the 2.5 s delay leaves up to ~0.4 beats/min (see the motion
+    # Next to an artefact's edge the 2.4 s delay leaves up to ~0.4 beats/min (see the motion
     # test for the settled delay); this recording is clean.
     tissue = TissueConfig(spo2_trajectory=((0.0, 98.0), (10.0, 98.0), (30.0, 86.0)))
     record, scene = simulated_run(7, 45.0, tissue)
