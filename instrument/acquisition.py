@@ -110,20 +110,98 @@ class ClockMap:
 
     The first frame's arrival anchors the board clock to the host clock; later frames keep the
     board's own spacing, so host times increase exactly as the exposures did.
+
+    One map can follow a step over several streams: after :meth:`restart` (the board was
+    reconnected and streams again, its counters and possibly its clock restarted) the next
+    frame is placed where the step's clock has got to by its arrival (:meth:`time_at`), and the
+    new stream's counters and device times are shifted to continue the step's
+    (:meth:`continued`), so that they keep increasing and the gap shows in both.
+
+    Parameters
+    ----------
+    run_start_s : float
+        Host monotonic time the step's ``time_s`` counts from, s.
     """
 
     def __init__(self, run_start_s: float) -> None:
         self.run_start_s = run_start_s
         self._anchor_device_us: int | None = None
         self._anchor_host_s = 0.0
+        self._anchor_arrival_s = 0.0
+        self._last: tuple[float, float, int, int] | None = None  # time s, arrival s, µs, counter
+        self._rate = 1.0
+        self._restart: tuple[float, int] | None = None  # (frame rate Hz, pattern length)
+        self._counter_offset = 0
+        self._device_offset_us = 0
 
     def host_time_s(self, device_time_us: np.ndarray, arrival_s: float) -> np.ndarray:
         """Host times (s since the run started) of exposures at ``device_time_us``."""
         if self._anchor_device_us is None:
             self._anchor_device_us = int(device_time_us[0])
             self._anchor_host_s = arrival_s - self.run_start_s
+            self._anchor_arrival_s = arrival_s
         offsets = (device_time_us.astype(np.int64) - self._anchor_device_us) * 1e-6
         return self._anchor_host_s + offsets
+
+    def continued(
+        self, counters: np.ndarray, device_time_us: np.ndarray, arrival_s: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(time s, frame counters, device times µs) of a batch on the step's clock.
+
+        Parameters
+        ----------
+        counters, device_time_us : ndarray
+            The batch's frame counters and board times, µs, as the board sent them.
+        arrival_s : ndarray
+            Host monotonic time each frame arrived, s.
+        """
+        if self._restart is not None and self._last is not None:
+            self._resume(int(counters[0]), int(device_time_us[0]), float(arrival_s[0]))
+        device_us = device_time_us.astype(np.int64) + self._device_offset_us
+        time_s = self.host_time_s(device_us, float(arrival_s[0]))
+        counted = counters.astype(np.int64) + self._counter_offset
+        last_arrival = float(arrival_s[-1])
+        self._last = (float(time_s[-1]), last_arrival, int(device_us[-1]), int(counted[-1]))
+        elapsed_host = last_arrival - self._anchor_arrival_s
+        if elapsed_host > 1.0:
+            self._rate = float(time_s[-1] - self._anchor_host_s) / elapsed_host
+        return time_s, counted, device_us.astype(np.uint64)
+
+    def _resume(self, counter: int, device_us: int, arrival_s: float) -> None:
+        """Shift the new stream so that its first frame continues the step's clock."""
+        assert self._restart is not None and self._last is not None
+        frame_rate_hz, cycle = self._restart
+        last_time_s, _, last_device_us, last_counter = self._last
+        start_s = max(self.time_at(arrival_s), last_time_s + 1.0 / frame_rate_hz)
+        gap_s = start_s - last_time_s
+        self._device_offset_us = last_device_us + round(gap_s * 1e6) - device_us
+        first = last_counter + max(1, round(gap_s * frame_rate_hz))
+        self._counter_offset = -(-(first - counter) // cycle) * cycle  # whole pattern cycles
+        self._anchor_device_us = device_us + self._device_offset_us
+        self._anchor_host_s = start_s
+        self._anchor_arrival_s = arrival_s
+        self._restart = None
+        logger.info("stream resumed at %.2f s after a gap of %.2f s", start_s, gap_s)
+
+    @property
+    def last_time_s(self) -> float | None:
+        """Time of the last frame mapped, s (None before the first)."""
+        return None if self._last is None else self._last[0]
+
+    def time_at(self, host_s: float) -> float:
+        """Where the step's clock is at host monotonic time `host_s`, s: extrapolated from the
+        last frame at the rate the board's clock ran against the host's (1 on hardware; the
+        simulated board's speed), s from the run start before any frame."""
+        if self._last is None:
+            return host_s - self.run_start_s
+        last_time_s, last_arrival_s, _, _ = self._last
+        return last_time_s + (host_s - last_arrival_s) * self._rate
+
+    def restart(self, frame_rate_hz: float, pattern_length: int) -> None:
+        """The next frame starts a new stream (counters from 0) after a gap: place it at the
+        step's clock when it arrives, its counters a whole number of `pattern_length` cycles
+        on, as if the board had counted through the gap at `frame_rate_hz`."""
+        self._restart = (frame_rate_hz, max(1, pattern_length))
 
 
 class Acquisition:
@@ -141,6 +219,9 @@ class Acquisition:
         Capacity of the buffer between the link and the recorder, frames.
     stall_timeout_s : float
         A gap without frames this long ends the run with :class:`DeviceTimeout`.
+    clock : ClockMap, optional
+        The step's clock, to continue (after a reconnection); default: a new one from the
+        start of :meth:`run`.
     """
 
     def __init__(
@@ -151,8 +232,10 @@ class Acquisition:
         frame_rate_hz: float,
         buffer_frames: int,
         stall_timeout_s: float,
+        clock: ClockMap | None = None,
     ) -> None:
         self.board = board
+        self.clock = clock
         self.writer = writer
         self.frame_rate_hz = frame_rate_hz
         self.stall_timeout_s = stall_timeout_s
@@ -228,7 +311,8 @@ class Acquisition:
             self.frame_rate_hz,
             self.board.port,
         )
-        clock = ClockMap(time.monotonic())
+        clock = self.clock if self.clock is not None else ClockMap(time.monotonic())
+        self.clock = clock
         last_frame_at = time.monotonic()
         try:
             # A board left streaming by an earlier client is stopped first, so that no frame of
@@ -314,11 +398,13 @@ class Acquisition:
         if self._first_device_us is None:
             self._first_device_us = int(device_us[0])
         self._last_device_us = int(device_us[-1])
+        arrivals = np.array([r.host_time_s for r in batch])
+        time_s, step_counters, step_device_us = clock.continued(counters, device_us, arrivals)
         fields = {
-            "time_s": clock.host_time_s(device_us, batch[0].host_time_s),
-            "device_time_us": device_us,
-            "host_arrival_s": np.array([r.host_time_s for r in batch]) - clock.run_start_s,
-            "frame_counter": counters.astype(np.uint32),
+            "time_s": time_s,
+            "device_time_us": step_device_us,
+            "host_arrival_s": arrivals - clock.run_start_s,
+            "frame_counter": step_counters.astype(np.uint32),
             "wavelength_nm": np.array([r.frame.wavelength_nm for r in batch], dtype=np.uint16),
             "led_step": np.array([r.frame.led_step for r in batch], dtype=np.uint8),
             "board_temperature_c": np.array(

@@ -105,6 +105,7 @@ class Instrument:
         self.bench = BenchInstruments(config.bench, seed=config.simulator.seed)
         self.identities: dict[str, dict[str, str]] = {}
         self._board_simulator: DetectorBoardSimulator | None = None
+        self._detector_port = ""
         self._stack = contextlib.ExitStack()
 
     # ------------------------------------------------------------------ lifetime
@@ -150,7 +151,9 @@ class Instrument:
             self._board_simulator = simulator
             port = simulator.port
         board = DetectorBoard(port, timeout_s=settings.timeout_s)
-        self._stack.enter_context(board)
+        self._stack.callback(self._close_board)
+        self.board = board.connect()
+        self._detector_port = port
         identity = board.identify()
         board.reset()
         self.board = board
@@ -171,6 +174,40 @@ class Instrument:
             identity.firmware,
             self.identities["detector"]["address"],
         )
+
+    def _close_board(self) -> None:
+        if self.board is not None:
+            self.board.close()
+
+    def reconnect_detector(self) -> None:
+        """Open the detector board again after its link was lost, on the port it was opened
+        on (a stable name such as ``/dev/serial/by-id/…`` finds it under a new tty), check that
+        it is the same board (serial number) and apply the instrument's detector settings
+        (:meth:`configure_detector`; a step sets its LED pattern when it acquires).
+
+        Raises
+        ------
+        DeviceError
+            The board is not back (yet), does not answer, or another board answers.
+        """
+        expected = self.identities.get("detector", {}).get("serial", "")
+        if self.board is not None:
+            self.board.close()
+        board = DetectorBoard(self._detector_port, timeout_s=self.config.detector.timeout_s)
+        self.board = board.connect()
+        try:
+            serial = board.identify().serial
+            if expected and serial != expected:
+                raise DeviceError(
+                    f"detector board {serial} answers on {self._detector_port} instead of "
+                    f"{expected}; reconnect the board the run started with"
+                )
+            board.reset()
+            self.configure_detector(self.config.detector)
+        except BaseException:
+            board.close()
+            raise
+        logger.info("detector board %s reconnected on %s", serial, self._detector_port)
 
     def configure_detector(self, settings: DetectorConfig) -> None:
         """Apply detector settings to the open board; they become the instrument's

@@ -22,6 +22,8 @@ Layout
 ``/raw/device_time_us`` (N,) uint64, board clock, µs
 ``/raw/host_arrival_s`` (N,) float64, when the host received the frame, s since the start
 ``/raw/frame_counter`` (N,) uint32
+    After a board reconnected within a step, ``time_s`` shows the gap and the counter and
+    board clock go on as if counted through it (``instrument.acquisition.ClockMap``).
 ``/raw/wavelength_nm`` (N,) uint16 and ``/raw/led_step`` (N,) uint8
 ``/raw/board_temperature_c`` (N,) float32
 ``/probe`` attrs

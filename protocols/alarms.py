@@ -114,12 +114,16 @@ class Vitals:
         NaN when withheld.
     probe_off : bool
         No tissue in front of the probe: no light, or a saturated detector.
+    device_connected : bool
+        False for a second while the board is disconnected (no signal: not counted as
+        withheld for ``signal_inadequate``).
     """
 
     time_s: float
     spo2_percent: float
     pulse_rate_bpm: float
     probe_off: bool = False
+    device_connected: bool = True
 
 
 @dataclass(frozen=True)
@@ -167,17 +171,23 @@ class AlarmMonitor:
         if math.isfinite(vitals.spo2_percent):
             self._last_spo2_s = now
             self._withheld_since = None
+        elif not vitals.device_connected:
+            self._withheld_since = None
         elif self._withheld_since is None:
             self._withheld_since = now - 1.0
         if math.isfinite(vitals.pulse_rate_bpm):
             self._last_rate_s = now
         detected = self._detected(vitals)
-        detected["device_disconnected"] = (False, math.nan)
+        detected["device_disconnected"] = (not vitals.device_connected, math.nan)
         return self._advance(now, detected)
 
     def disconnected(self, time_s: float) -> list[AlarmLogEntry]:
         """The device stopped delivering frames at `time_s` (s)."""
         return self._advance(time_s, {"device_disconnected": (True, math.nan)})
+
+    def reconnected(self, time_s: float) -> list[AlarmLogEntry]:
+        """The device delivers frames again from `time_s` (s)."""
+        return self._advance(time_s, {"device_disconnected": (False, math.nan)})
 
     def _detected(self, vitals: Vitals) -> dict[str, tuple[bool, float]]:
         s = self.settings
@@ -188,7 +198,9 @@ class AlarmMonitor:
             "pulse_rate_high": (rate > (s.pulse_rate_high.limit or math.inf), rate),
             "pulse_rate_low": (rate < (s.pulse_rate_low.limit or 0.0), rate),
             "signal_inadequate": (
-                not vitals.probe_off and withheld_s > (s.signal_inadequate.limit or 0.0),
+                not vitals.probe_off
+                and vitals.device_connected
+                and withheld_s > (s.signal_inadequate.limit or 0.0),
                 withheld_s,
             ),
             "probe_off": (vitals.probe_off, math.nan),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 import numpy as np
@@ -19,7 +19,7 @@ import numpy as np
 from calibration.gate import CalibrationUse
 from calibration.registry import Registry
 from drivers.detector_messages import LedStep
-from instrument.acquisition import Acquisition, AcquisitionStats
+from instrument.acquisition import Acquisition, AcquisitionStats, ClockMap
 from instrument.disk_space import FreeSpaceMonitor, check_free_space, record_bytes
 from instrument.instrument import Instrument
 from instrument.live_data import LiveTraces, lit_steps_of
@@ -254,12 +254,16 @@ class RunContext:
         *,
         live: bool = True,
         consumer: Callable[[FrameBatch], None] | None = None,
+        clock: ClockMap | None = None,
     ) -> Segment:
         """Acquire ``duration_s`` s with ``led_pattern`` into the run record.
 
         With ``duration_s`` None the acquisition runs until the operator stops it
         (:attr:`stop_requested`). ``consumer`` sees every frame batch as it arrives (live
-        analysis). Frames go to the record as they arrive and are not kept in memory: the
+        analysis). ``clock`` continues the step's clock of an earlier acquisition (after a
+        reconnection: :meth:`ClockMap.restart`); each call adds a segment (one step's
+        segments become one with :meth:`join_segments`). Frames go to the record as they
+        arrive and are not kept in memory: the
         segment's ``frames`` read them back from the record on demand (in chunks), so memory
         stays bounded however long the step runs. The free disk space is checked first and
         while acquiring (:mod:`instrument.disk_space`).
@@ -311,6 +315,7 @@ class RunContext:
             frame_rate_hz=board.frame_rate_hz,
             buffer_frames=settings.buffer_frames,
             stall_timeout_s=settings.stall_timeout_s,
+            clock=clock,
         )
         try:
             stats = acquisition.run(
@@ -325,6 +330,45 @@ class RunContext:
         segment = self._segment(first, stats, led_pattern, started)
         self.segments.append(segment)
         return segment
+
+    def join_segments(self) -> Segment | None:
+        """The running step's segments as one (a step that streamed again after its board was
+        reconnected has one per stretch): all its frames, counts summed over the stretches;
+        None when it has none."""
+        parts = [s for s in self.segments if s.step == self.step_name]
+        if len(parts) < 2:
+            return parts[0] if parts else None
+        first = parts[0]
+        later = parts[1:]  # each on a newly opened board, whose counters start at 0
+        stats = AcquisitionStats(
+            frames=sum(p.stats.frames for p in parts),
+            frame_rate_hz=first.stats.frame_rate_hz,
+            dropped_frames=sum(p.stats.dropped_frames for p in parts),
+            buffer_overruns=sum(p.stats.buffer_overruns for p in parts),
+            decoder_resyncs=first.stats.decoder_resyncs
+            + sum(p.stats.decoder_resyncs for p in later),
+            discarded_bytes=first.stats.discarded_bytes
+            + sum(p.stats.discarded_bytes for p in later),
+            duration_s=round(sum(p.stats.duration_s for p in parts), 6),
+            wavelengths_nm=tuple(sorted({w for p in parts for w in p.stats.wavelengths_nm})),
+        )
+        self.writer.flush()
+        count = self.writer.frames_written - first.first_frame
+        fields = self.writer.read_fields(first.first_frame, count)
+        joined = replace(
+            first,
+            frames=cast(np.ndarray, self.writer.frames_view(first.first_frame, count)),
+            time_s=fields["time_s"],
+            wavelength_nm=fields["wavelength_nm"],
+            board_temperature_c=fields["board_temperature_c"],
+            frame_counter=fields["frame_counter"],
+            device_time_us=fields["device_time_us"],
+            stats=stats,
+        )
+        position = self.segments.index(first)
+        self.segments = [s for s in self.segments if s.step != self.step_name]
+        self.segments.insert(position, joined)
+        return joined
 
     def _segment(
         self,

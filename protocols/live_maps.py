@@ -83,6 +83,9 @@ class LiveMapper:
     ppg_dark_dn : ndarray or float or None
         Dark subtracted from the PPG frames (an analysis's dark reference); None: the latest
         dark frames of the pattern (nothing without any).
+    step_start_s : float or None
+        Zero of the maps' times on the step's clock, s (a mapper started after a gap in the
+        stream); None: its first frame.
     """
 
     step: str
@@ -93,6 +96,7 @@ class LiveMapper:
     sto2_wavelengths_nm: tuple[float, ...] = ()
     corrector: FrameCorrector | None = None
     ppg_dark_dn: NDArray[np.float64] | float | None = None
+    step_start_s: float | None = None
     latest: LiveMaps | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
@@ -223,9 +227,13 @@ class LiveMapper:
         if "ppg_signal_quality" in maps:  # over the cells with an SpO2, as the analysis
             with_spo2 = np.isfinite(maps["ppg_spo2_percent"])
             figures["ppg_signal_quality"] = median_of_finite(maps["ppg_signal_quality"][with_spo2])
+        if self.step_start_s is not None and self._start_s is not None:
+            shift = self._start_s - self.step_start_s
+            window = {name: (start + shift, end + shift) for name, (start, end) in window.items()}
         time_s = max(end for _, end in window.values())
         self.latest = LiveMaps(self.step, time_s, maps, cell, window, figures)
-        stamp = end_s if end_s is not None else (self._start_s or 0.0) + time_s
+        origin = self.step_start_s if self.step_start_s is not None else self._start_s
+        stamp = end_s if end_s is not None else (origin or 0.0) + time_s
         self.emit(LiveData(stamp, {}, None, {}, maps=self.latest))
         logger.debug("live maps of %s at %.1f s: %s", self.step, time_s, sorted(maps))
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -159,6 +161,36 @@ def test_unplugged_board_raises_disconnected():
         assert failures and isinstance(failures[0], DeviceDisconnected)
         with pytest.raises(DeviceDisconnected, match="disconnected"):
             board.identify()
+
+
+def test_a_replugged_board_comes_back_on_its_stable_path_at_power_on_settings():
+    failures: list = []
+    frames: list = []
+    with DetectorBoardSimulator(fault=FaultPlan.parse("unplug@0.3+0.6")) as simulator:
+        assert Path(simulator.port).parent.name == "by-id"
+        assert os.readlink(simulator.port) == simulator.ready["tty"]
+        with DetectorBoard(simulator.port) as board:
+            board.frame_rate_hz = 100.0
+            board.start_stream(frames.append, failures.append)
+            deadline = time.monotonic() + 5
+            while not failures and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert failures and isinstance(failures[0], DeviceDisconnected)
+            assert not os.path.lexists(simulator.port)  # gone while unplugged
+        deadline = time.monotonic() + 5
+        while not os.path.lexists(simulator.port) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        with DetectorBoard(simulator.port) as board:
+            assert board.identify().serial == simulator.serial
+            assert board.frame_rate_hz == pytest.approx(200.0)  # power-on settings
+            before = len(frames)
+            board.start_stream(frames.append)
+            time.sleep(0.8)  # past the fault's onset again: it does not happen twice
+            board.stop_stream()
+        after = frames[before].frame
+        assert after.frame_counter == 0
+        assert after.device_time_us < frames[before - 1].frame.device_time_us  # clock restarted
+    assert not Path(simulator.port).parent.exists()  # the private folder is removed
 
 
 def test_missing_port_is_reported_by_name():

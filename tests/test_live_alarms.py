@@ -86,6 +86,23 @@ def test_disconnection_is_a_high_priority_technical_alarm():
     ]
 
 
+def test_disconnection_lasts_while_the_board_is_away_and_ends_when_it_is_back():
+    monitor = AlarmMonitor(AlarmSettings())
+    _run(monitor, [(97.0, 72.0, False)] * 3)
+    monitor.disconnected(3.4)
+    for t in range(4, 20):  # 16 s without a signal: no signal_inadequate, the alarm stays
+        monitor.update(Vitals(float(t), NAN, NAN, device_connected=False))
+    monitor.reconnected(19.2)
+    for t in range(20, 28):  # new analysers warming up: withheld 8 s < 10 s
+        monitor.update(Vitals(float(t), NAN, NAN))
+    events = [(e.time_s, e.condition, e.event) for e in monitor.log]
+    assert events == [
+        (3.4, "device_disconnected", "start"),
+        (19.2, "device_disconnected", "end"),
+    ]
+    assert not monitor.stale(27.0) and monitor.stale(33.5)  # 30 s after the last value
+
+
 PROTOCOL = """name: m
 version: "1"
 intended_use: research

@@ -1,9 +1,13 @@
 """Simulated detector board behind a pseudo-terminal.
 
 Run as a process (``python -m drivers.sim.board --seed 0``): it opens a pseudo-terminal pair,
-prints one JSON line ``{"port": "/dev/pts/N"}`` and then behaves like the board on a USB-CDC
-link: pyserial opens the printed device path exactly as it would open ``/dev/ttyACM0``.
-The process ends on SIGTERM or when its standard input closes (its parent went away).
+prints one JSON line ``{"port": PATH, "tty": "/dev/pts/N", "serial": …}`` and then behaves like
+the board on a USB-CDC link: pyserial opens the printed device path exactly as it would open
+``/dev/serial/by-id/usb-…-if00``. ``PATH`` is such a stable name: a symbolic link in a private
+temporary folder to the current pseudo-terminal, removed while the board is unplugged and
+pointed at the new pseudo-terminal when it is plugged back (``--fault unplug@20+10``), as udev
+does for a re-plugged USB device that comes back under another tty name. The process ends on
+SIGTERM or when its standard input closes (its parent went away).
 
 ``--speed N`` runs the board's clock N times faster than real time: frames are produced N
 times as often and stamped on that clock, so an hour of streaming takes 60/N minutes. When the
@@ -22,8 +26,10 @@ import fcntl
 import json
 import os
 import select
+import shutil
 import signal
 import sys
+import tempfile
 import time
 import tty
 from pathlib import Path
@@ -65,19 +71,60 @@ class PtyBoardServer:
         self.speed = speed
         self.device = device
         self.faults = faults
-        self.master_fd, self.slave_fd = os.openpty()
-        tty.setraw(self.slave_fd)
-        flags = fcntl.fcntl(self.master_fd, fcntl.F_GETFL)
-        fcntl.fcntl(self.master_fd, fcntl.F_SETFL, flags | os.O_NONBLOCK)
-        self.port = os.ttyname(self.slave_fd)
+        self._folder = Path(tempfile.mkdtemp(prefix="nirpoct-board-"))
+        identity = device.identity
+        name = f"usb-nirpoct_{identity.model}_{identity.serial}-if00"
+        self.port = str(self._folder / "by-id" / name)
+        Path(self.port).parent.mkdir()
+        self.master_fd = self.slave_fd = -1
+        self.tty = ""
         self._decoder = StreamDecoder()
         self._outbox = bytearray()
         self._clock_origin = time.monotonic()
         self.frames_dropped_by_device = 0
+        self._plug_in()
 
     def now_s(self) -> float:
-        """Device clock, s since power-on (running `speed` times real time)."""
+        """Simulation clock, s since the simulator started (running `speed` times real time);
+        the board's own clock counts from its last power-on."""
         return (time.monotonic() - self._clock_origin) * self.speed
+
+    def _plug_in(self) -> None:
+        """A new pseudo-terminal for the board, and the stable path pointed at it."""
+        self.master_fd, self.slave_fd = os.openpty()
+        tty.setraw(self.slave_fd)
+        flags = fcntl.fcntl(self.master_fd, fcntl.F_GETFL)
+        fcntl.fcntl(self.master_fd, fcntl.F_SETFL, flags | os.O_NONBLOCK)
+        self.tty = os.ttyname(self.slave_fd)
+        self._decoder = StreamDecoder()
+        self._outbox = bytearray()
+        staged = f"{self.port}.new"
+        os.symlink(self.tty, staged)
+        os.replace(staged, self.port)
+
+    def _unplug(self) -> None:
+        """Both sides of the pseudo-terminal closed and the stable path removed."""
+        for fd in (self.master_fd, self.slave_fd):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self.master_fd = self.slave_fd = -1
+        with contextlib.suppress(OSError):
+            os.unlink(self.port)
+
+    def _unplugged_for(self, duration_s: float, stop_fd: int | None) -> bool:
+        """Stay unplugged for `duration_s` (simulation clock), then plug the board back in,
+        powered up afresh; False when `stop_fd` reached its end meanwhile."""
+        self._unplug()
+        back_at = self.now_s() + duration_s
+        while (remaining := back_at - self.now_s()) > 0:
+            readers = [stop_fd] if stop_fd is not None else []
+            readable, _, _ = select.select(readers, [], [], min(0.2, remaining / self.speed))
+            if stop_fd is not None and stop_fd in readable and not os.read(stop_fd, 4096):
+                return False
+        self.faults.plugged_back()
+        self.device.power_on(self.now_s())
+        self._plug_in()
+        return True
 
     def _stream_time_s(self, now_s: float) -> float | None:
         return now_s - self.device.stream_start_s if self.device.streaming else None
@@ -100,8 +147,11 @@ class PtyBoardServer:
             now = self.now_s()
             stream_time = self._stream_time_s(now)
             if self.faults.unplugged(stream_time):
-                self.close()
-                return
+                duration = self.faults.plan.duration_s if self.faults.plan else None
+                if duration is None or not self._unplugged_for(duration, stop_fd):
+                    self.close()
+                    return
+                continue
             if stalled_since is None and self.faults.stalled(stream_time):
                 stalled_since = now
             stalled = stalled_since is not None
@@ -122,11 +172,10 @@ class PtyBoardServer:
                 self._produce_due_frames()
 
     def close(self) -> None:
-        """Close both sides of the pseudo-terminal (the device disappears); idempotent."""
-        for fd in (self.master_fd, self.slave_fd):
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        self.master_fd = self.slave_fd = -1
+        """Close both sides of the pseudo-terminal and remove the stable path (the device
+        disappears); idempotent."""
+        self._unplug()
+        shutil.rmtree(self._folder, ignore_errors=True)
 
     def _receive(self, stalled: bool) -> None:
         try:
@@ -165,7 +214,8 @@ def open_board(
     speed: float = 1.0,
 ) -> PtyBoardServer:
     """The simulated board of ``seed`` on a new pseudo-terminal (serve it with
-    :meth:`PtyBoardServer.serve`; its ``port`` is the device path a host opens); with
+    :meth:`PtyBoardServer.serve`; its ``port`` is the stable device path a host opens, its
+    ``tty`` the pseudo-terminal behind it; :meth:`PtyBoardServer.close` removes both); with
     ``light_link`` the bench's illumination head can light the array
     (:mod:`drivers.sim.illumination`); ``scenario`` (:data:`drivers.sim.scenarios.SCENARIOS`)
     plays a patient over ``scenario_period_s`` from the first frame streamed; ``speed`` runs
@@ -186,7 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Simulated NIR detector board on a pty")
     parser.add_argument("--seed", type=int, default=0, help="seed of the physics scene")
     parser.add_argument("--serial", default=None, help="serial number to report")
-    parser.add_argument("--fault", type=FaultPlan.parse, default=None, help="KIND@SECONDS")
+    parser.add_argument(
+        "--fault", type=FaultPlan.parse, default=None, help="KIND@SECONDS or unplug@SECONDS+SECONDS"
+    )
     parser.add_argument("--light-link", type=Path, default=None, help="bench light-link file")
     parser.add_argument("--speed", type=float, default=1.0, help="clock rate × real time")
     parser.add_argument("--scenario", choices=SCENARIOS, default=None, help="patient scenario")
@@ -205,9 +257,13 @@ def main(argv: list[str] | None = None) -> int:
         scenario_period_s=args.scenario_period,
         speed=args.speed,
     )
-    identity = server.device.identity
-    print(json.dumps({"port": server.port, "serial": identity.serial}), flush=True)
-    server.serve(stop_fd=sys.stdin.fileno())
+    try:
+        identity = server.device.identity
+        ready = {"port": server.port, "tty": server.tty, "serial": identity.serial}
+        print(json.dumps(ready), flush=True)
+        server.serve(stop_fd=sys.stdin.fileno())
+    finally:
+        server.close()
     return 0
 
 

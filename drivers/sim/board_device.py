@@ -78,7 +78,18 @@ class BoardDevice:
         self.streaming = False
         self.stream_start_s = 0.0
         self.frames_produced = 0
+        self.powered_on_s = 0.0
         self._stream_sequence = 0
+
+    def power_on(self, now_s: float) -> None:
+        """Power the board up again at `now_s` (s on the simulation's clock), as when its USB
+        cable is plugged back: power-on settings (the calibration id is kept in flash), not
+        streaming, its clock restarted at 0."""
+        kept = self.settings.calibration_id
+        self.settings = replace(self.default_settings(), calibration_id=kept)
+        self.streaming = False
+        self.frames_produced = 0
+        self.powered_on_s = now_s
 
     def default_settings(self) -> BoardSettings:
         """Power-on settings: full sensor, 200 Hz, red and infrared LEDs interleaved at 0.5 mA."""
@@ -236,7 +247,7 @@ class BoardDevice:
         )
         frame = StreamFrame(
             frame_counter=counter,
-            device_time_us=round(start_s * 1e6),
+            device_time_us=round((start_s - self.powered_on_s) * 1e6),
             led_step=step_index,
             wavelength_nm=step.wavelength_nm,
             temperature_c=self.scene.board_temperature_c(start_s),

@@ -1,4 +1,11 @@
-"""Faults a simulated serial link can suffer, injected on the device side of the wire."""
+"""Faults a simulated serial link can suffer, injected on the device side of the wire.
+
+A fault is written ``KIND@SECONDS`` (``unplug@2.5``: the board disappears 2.5 s after
+streaming starts, for good), or ``unplug@SECONDS+SECONDS`` for an unplug that ends
+(``unplug@20+10``: unplugged 20 s after streaming starts, plugged back 10 s later, as a
+re-plugged USB device comes back: powered again, settings at their power-on values, not
+streaming). Seconds are on the board's clock.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +22,8 @@ class FaultKind(enum.StrEnum):
 
     ``garbage`` inserts random bytes between packets, ``drop`` loses bytes, ``crc`` corrupts
     bits (each for :data:`FAULT_WINDOW_S` seconds, then the link recovers); ``stall`` makes the
-    device stop answering for good; ``unplug`` makes the device disappear.
+    device stop answering for good; ``unplug`` makes the device disappear (for good, or for
+    the plan's ``duration_s``).
     """
 
     GARBAGE = "garbage"
@@ -27,14 +35,19 @@ class FaultKind(enum.StrEnum):
 
 @dataclass(frozen=True)
 class FaultPlan:
-    """One fault of a kind, starting ``onset_s`` seconds after streaming starts."""
+    """One fault of a kind, starting ``onset_s`` seconds after streaming starts.
+
+    ``duration_s`` (``unplug`` only): seconds until the board is plugged back; None: never.
+    """
 
     kind: FaultKind
     onset_s: float
+    duration_s: float | None = None
 
     @classmethod
     def parse(cls, text: str) -> FaultPlan:
-        """Parse ``KIND@SECONDS``, e.g. ``unplug@2.5``.
+        """Parse ``KIND@SECONDS`` (``unplug@2.5``) or ``unplug@SECONDS+SECONDS``
+        (``unplug@20+10``: plugged back 10 s after it was unplugged).
 
         Raises
         ------
@@ -42,23 +55,36 @@ class FaultPlan:
             Naming the allowed kinds or the malformed number.
         """
         kinds = ", ".join(kind.value for kind in FaultKind)
-        kind_text, at, onset_text = text.partition("@")
+        kind_text, at, when_text = text.partition("@")
         if not at:
             raise ValueError(f"fault {text!r} must look like KIND@SECONDS, KIND one of {kinds}")
         try:
             kind = FaultKind(kind_text.strip().lower())
         except ValueError:
             raise ValueError(f"unknown fault kind {kind_text!r}; choose one of {kinds}") from None
-        try:
-            onset_s = float(onset_text)
-        except ValueError:
-            raise ValueError(f"fault onset {onset_text!r} is not a number of seconds") from None
+        onset_text, plus, duration_text = when_text.partition("+")
+        onset_s = _seconds(onset_text, "fault onset")
         if not onset_s >= 0:
             raise ValueError(f"fault onset must be ≥ 0 s, got {onset_s}")
-        return cls(kind, onset_s)
+        if not plus:
+            return cls(kind, onset_s)
+        if kind is not FaultKind.UNPLUG:
+            raise ValueError(f"only unplug takes a duration (unplug@SECONDS+SECONDS), not {kind}")
+        duration_s = _seconds(duration_text, "unplug duration")
+        if not 0 < duration_s < 86_400:
+            raise ValueError(f"unplug duration must be in (0, 86400) s, got {duration_s:g}")
+        return cls(kind, onset_s, duration_s)
 
     def __str__(self) -> str:
-        return f"{self.kind.value}@{self.onset_s:g}"
+        duration = "" if self.duration_s is None else f"+{self.duration_s:g}"
+        return f"{self.kind.value}@{self.onset_s:g}{duration}"
+
+
+def _seconds(text: str, what: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"{what} {text!r} is not a number of seconds") from None
 
 
 class FaultInjector:
@@ -75,9 +101,10 @@ class FaultInjector:
     def __init__(self, plan: FaultPlan | None, rng: np.random.Generator) -> None:
         self.plan = plan
         self._rng = rng
+        self._over = False
 
     def _active(self, kind: FaultKind, stream_time_s: float | None) -> bool:
-        if self.plan is None or self.plan.kind is not kind or stream_time_s is None:
+        if self.plan is None or self.plan.kind is not kind or stream_time_s is None or self._over:
             return False
         return stream_time_s >= self.plan.onset_s
 
@@ -95,8 +122,12 @@ class FaultInjector:
         return self._active(FaultKind.STALL, stream_time_s)
 
     def unplugged(self, stream_time_s: float | None) -> bool:
-        """True once the device has been unplugged."""
+        """True once the device has been unplugged (until :meth:`plugged_back`)."""
         return self._active(FaultKind.UNPLUG, stream_time_s)
+
+    def plugged_back(self) -> None:
+        """The unplug is over: the fault does not happen again."""
+        self._over = True
 
     def corrupt(self, packet: bytes, stream_time_s: float | None) -> bytes:
         """Return the encoded ``packet`` as it arrives at the host under the fault."""

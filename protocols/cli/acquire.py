@@ -43,7 +43,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--sim-fault",
         type=fault_plan,
         metavar="KIND@SECONDS",
-        help="inject a link fault on the simulated board: garbage, drop, crc, stall, unplug",
+        help="inject a link fault on the simulated board: garbage, drop, crc, stall, unplug; "
+        "unplug@SECONDS+SECONDS plugs it back after the second time",
     )
     parser.add_argument(
         "--clinical",

@@ -137,11 +137,12 @@ def run_board(args: argparse.Namespace) -> int:
         with _stop_on_signals(stop):
             serial = server.device.identity.serial
             if args.json:
-                print(json.dumps({"port": server.port, "serial": serial}), flush=True)
+                ready = {"port": server.port, "tty": server.tty, "serial": serial}
+                print(json.dumps(ready), flush=True)
             else:
                 print(
                     f"simulated detector board (seed {args.seed}, scenario {args.scenario}, "
-                    f"serial {serial})\n  serial port: {server.port}\n"
+                    f"serial {serial})\n  serial port: {server.port} (on {server.tty})\n"
                     "serving until Ctrl-C or SIGTERM",
                     flush=True,
                 )
