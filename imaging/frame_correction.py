@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import ndimage
 
 _NEIGHBOURS = np.array([[1.0, 1.0, 1.0], [1.0, 0.0, 1.0], [1.0, 1.0, 1.0]])
 
@@ -213,11 +212,34 @@ def _checked_inputs(
 def _replace_bad(
     images: NDArray[np.float64], bad: NDArray[np.bool_], saturated: NDArray[np.bool_]
 ) -> NDArray[np.float64]:
-    """`images` with bad pixels set to the mean of their valid 8-neighbours (NaN if none)."""
-    kernel = _NEIGHBOURS.reshape((1,) * (images.ndim - 2) + _NEIGHBOURS.shape)
-    valid = ~(bad | saturated)
-    total = ndimage.convolve(np.where(valid, images, 0.0), kernel, mode="constant")
-    count = ndimage.convolve(valid.astype(float), kernel, mode="constant")
+    """`images` with bad pixels set to the mean of their valid 8-neighbours (NaN if none).
+
+    Only the bad pixels' neighbourhoods are read (a sensor has few bad pixels), so the cost
+    follows the bad pixels, not the frame size."""
+    rows, cols = np.nonzero(bad)
+    if rows.size == 0:
+        return images
+    height, width = bad.shape
+    offset_rows, offset_cols = np.nonzero(_NEIGHBOURS)
+    neighbour_rows = rows[:, np.newaxis] + (offset_rows - 1)
+    neighbour_cols = cols[:, np.newaxis] + (offset_cols - 1)
+    inside = (
+        (neighbour_rows >= 0)
+        & (neighbour_rows < height)
+        & (neighbour_cols >= 0)
+        & (neighbour_cols < width)
+    )
+    neighbour_rows = np.clip(neighbour_rows, 0, height - 1)
+    neighbour_cols = np.clip(neighbour_cols, 0, width - 1)
+    valid = (
+        inside
+        & ~bad[neighbour_rows, neighbour_cols]
+        & ~saturated[..., neighbour_rows, neighbour_cols]
+    )
+    values = np.where(valid, images[..., neighbour_rows, neighbour_cols], 0.0)
+    count = np.count_nonzero(valid, axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        neighbour_mean = np.where(count > 0.0, total / count, np.nan)
-    return np.where(bad, neighbour_mean, images)
+        neighbour_mean = np.where(count > 0, values.sum(axis=-1) / count, np.nan)
+    repaired = images.copy()
+    repaired[..., rows, cols] = neighbour_mean
+    return repaired
