@@ -2,10 +2,10 @@
 time (64×64 px, 200 fps, record writer and live analysis running).
 
 Reports frames lost (must be 0), resident memory of the host process at 5 min and at the end
-of simulated time (growth after warm-up, MB), CPU of the host process and of the simulated
-board per wall second (fraction of one core), the speed reached against the speed asked for
-(ratio), the signal-clock latency from a second's end to its value (p50/p99, s) and the
-wall-clock time the live path spends per frame batch (p50/p99, ms).
+of simulated time (growth after warm-up, MB), CPU of the host process, of the simulated board
+and of the port's pump per wall second (fraction of one core), the speed reached against the
+speed asked for (ratio), the signal-clock latency from a second's end to its value (p50/p99,
+s) and the wall-clock time the live path spends per frame batch (p50/p99, ms).
 
     python benchmarks/monitoring_soak.py --minutes 60 --speed 4
 
@@ -53,13 +53,18 @@ def cpu_s(pid: int) -> float:
     return sum(int(value) for value in fields[11:13]) / CLOCK_TICKS
 
 
-def children(pid: int) -> list[int]:
-    """Child processes started by any thread of `pid` (the simulated board)."""
+def children(pid: int, module: str) -> list[int]:
+    """Child processes started by any thread of `pid` whose command line names `module`
+    (``drivers.sim.board``: the simulated board; ``serial_pump``: the port's pump)."""
     found = []
     for task in Path(f"/proc/{pid}/task").iterdir():
         path = task / "children"
         found += [int(p) for p in path.read_text().split()] if path.exists() else []
-    return found
+    return [
+        child
+        for child in found
+        if module in Path(f"/proc/{child}/cmdline").read_bytes().decode(errors="replace")
+    ]
 
 
 def soak(minutes: float, speed: float, out: Path) -> dict[str, object]:
@@ -94,6 +99,7 @@ def soak(minutes: float, speed: float, out: Path) -> dict[str, object]:
     assert process.stdout is not None
     rss: dict[str, float] = {}
     board_cpu = 0.0
+    pump_cpu = 0.0
     host_cpu = 0.0
     seconds = 0
     for line in process.stdout:
@@ -101,8 +107,10 @@ def soak(minutes: float, speed: float, out: Path) -> dict[str, object]:
         seconds += 1
         try:
             host_cpu = cpu_s(process.pid)
-            boards = children(process.pid)
+            boards = children(process.pid, "drivers.sim.board")
             board_cpu = cpu_s(boards[0]) if boards else board_cpu
+            pumps = children(process.pid, "serial_pump")
+            pump_cpu = cpu_s(pumps[0]) if pumps else pump_cpu
             if time_s >= WARM_UP_S and "warm_up" not in rss:
                 rss["warm_up"] = rss_mb(process.pid)
             rss["last"] = rss_mb(process.pid)
@@ -127,6 +135,7 @@ def soak(minutes: float, speed: float, out: Path) -> dict[str, object]:
         "rss_growth_mb": round(rss.get("last", float("nan")) - rss.get("warm_up", float("nan")), 1),
         "host_cpu_per_core": round(host_cpu / wall_s, 3),
         "board_cpu_per_core": round(board_cpu / wall_s, 3),
+        "pump_cpu_per_core": round(pump_cpu / wall_s, 3),
         "latency_signal_p50_s": monitoring["report_lag_p50_s"],
         "latency_signal_p99_s": monitoring["report_lag_p99_s"],
         "processing_p50_ms": monitoring["processing_p50_ms"],

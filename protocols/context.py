@@ -352,18 +352,10 @@ class RunContext:
             duration_s=round(sum(p.stats.duration_s for p in parts), 6),
             wavelengths_nm=tuple(sorted({w for p in parts for w in p.stats.wavelengths_nm})),
         )
-        self.writer.flush()
-        count = self.writer.frames_written - first.first_frame
-        fields = self.writer.read_fields(first.first_frame, count)
+        # Every frame from the first stretch's first on, with the first stretch's pattern.
         joined = replace(
-            first,
-            frames=cast(np.ndarray, self.writer.frames_view(first.first_frame, count)),
-            time_s=fields["time_s"],
-            wavelength_nm=fields["wavelength_nm"],
-            board_temperature_c=fields["board_temperature_c"],
-            frame_counter=fields["frame_counter"],
-            device_time_us=fields["device_time_us"],
-            stats=stats,
+            self._segment(first.first_frame, stats, (), first.start_time_utc),
+            led_pattern=first.led_pattern,
         )
         position = self.segments.index(first)
         self.segments = [s for s in self.segments if s.step != self.step_name]
