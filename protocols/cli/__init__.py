@@ -143,6 +143,19 @@ def configure_logging(verbosity: int, log_file: str | None) -> None:
     root.setLevel(min(root.level, level))
 
 
+def entry() -> None:
+    """The ``nirpoct`` program: run the command of the command line, then exit with its code.
+
+    Once the command has finished (its record closed, its summary written), a late Ctrl-C or
+    termination signal — a third Ctrl-C pressed while the run was closing — is ignored, so the
+    program exits with the command's code instead of dying by the signal while it shuts down.
+    """
+    code = main()
+    for number in (signal.SIGINT, *TERMINATION_SIGNALS):
+        signal.signal(number, signal.SIG_IGN)
+    sys.exit(code)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return its exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)

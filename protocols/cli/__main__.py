@@ -1,5 +1,3 @@
-import sys
+from protocols.cli import entry
 
-from protocols.cli import main
-
-sys.exit(main())
+entry()
