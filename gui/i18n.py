@@ -25,6 +25,14 @@ def cjk_font_installed() -> bool:
     return bool(QFontDatabase.families(QFontDatabase.WritingSystem.SimplifiedChinese))
 
 
+def filled(text: str, *values: str) -> str:
+    """A translated `text` with its place markers ``%1``, ``%2`` … replaced by `values`, in
+    order (the translation decides where each one stands)."""
+    for number, value in enumerate(values, start=1):
+        text = text.replace(f"%{number}", value)
+    return text
+
+
 TRANSLATIONS_DIR = Path(__file__).with_name("translations")
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 
 from gui.calibration_browser import state_text
+from gui.i18n import filled
 from gui.monitoring_texts import alarm_message_text
 from protocols.protocol_file import Protocol
 
@@ -173,19 +174,19 @@ def prompt_text(message: str) -> str:
 MESSAGE_PATTERNS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
     (
         re.compile(r"^no (\S+) calibration in the registry (.+)$"),
-        lambda m: (
-            QCoreApplication.translate("ProtocolTexts", "no %1 calibration in the registry %2")
-            .replace("%1", m.group(1))
-            .replace("%2", m.group(2))
+        lambda m: filled(
+            QCoreApplication.translate("ProtocolTexts", "no %1 calibration in the registry %2"),
+            m.group(1),
+            m.group(2),
         ),
     ),
     (
         re.compile(r"^(\S+) is (\w[\w ]*) \(due (\S+)\)$"),
-        lambda m: (
-            QCoreApplication.translate("ProtocolTexts", "%1 is %2 (due %3)")
-            .replace("%1", m.group(1))
-            .replace("%2", state_text(m.group(2)))
-            .replace("%3", m.group(3))
+        lambda m: filled(
+            QCoreApplication.translate("ProtocolTexts", "%1 is %2 (due %3)"),
+            m.group(1),
+            state_text(m.group(2)),
+            m.group(3),
         ),
     ),
     (
@@ -201,10 +202,10 @@ MESSAGE_PATTERNS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], 
     ),
     (
         re.compile(r"^step (\S+) failed: (.+)$"),
-        lambda m: (
-            QCoreApplication.translate("ProtocolTexts", "step %1 failed: %2")
-            .replace("%1", step_text(m.group(1)))
-            .replace("%2", m.group(2))
+        lambda m: filled(
+            QCoreApplication.translate("ProtocolTexts", "step %1 failed: %2"),
+            step_text(m.group(1)),
+            m.group(2),
         ),
     ),
     (
@@ -213,38 +214,38 @@ MESSAGE_PATTERNS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], 
     ),
     (
         re.compile(r"^(\S+) analyses uncorrected frames: (.+)$"),
-        lambda m: (
-            QCoreApplication.translate("ProtocolTexts", "%1 analyses uncorrected frames: %2")
-            .replace("%1", step_text(m.group(1)))
-            .replace("%2", correction_text(m.group(2)))
+        lambda m: filled(
+            QCoreApplication.translate("ProtocolTexts", "%1 analyses uncorrected frames: %2"),
+            step_text(m.group(1)),
+            correction_text(m.group(2)),
         ),
     ),
     (
         re.compile(r"^([\d.]+)/([\d.]+) s, (\d+) frames$"),
-        lambda m: (
-            QCoreApplication.translate("ProtocolTexts", "%1/%2 s, %3 frames")
-            .replace("%1", m.group(1))
-            .replace("%2", m.group(2))
-            .replace("%3", m.group(3))
+        lambda m: filled(
+            QCoreApplication.translate("ProtocolTexts", "%1/%2 s, %3 frames"),
+            m.group(1),
+            m.group(2),
+            m.group(3),
         ),
     ),
     (
         re.compile(r"^([\d.]+) s, (\d+) frames \(until stopped\)$"),
-        lambda m: (
-            QCoreApplication.translate("ProtocolTexts", "%1 s, %2 frames (until stopped)")
-            .replace("%1", m.group(1))
-            .replace("%2", m.group(2))
+        lambda m: filled(
+            QCoreApplication.translate("ProtocolTexts", "%1 s, %2 frames (until stopped)"),
+            m.group(1),
+            m.group(2),
         ),
     ),
     (
         re.compile(r"^board ([-\d.]+) °C, varied ([\d.]+) °C over the last (\d+) s$"),
-        lambda m: (
+        lambda m: filled(
             QCoreApplication.translate(
                 "ProtocolTexts", "board %1 °C, varied %2 °C over the last %3 s"
-            )
-            .replace("%1", m.group(1))
-            .replace("%2", m.group(2))
-            .replace("%3", m.group(3))
+            ),
+            m.group(1),
+            m.group(2),
+            m.group(3),
         ),
     ),
     (
@@ -269,21 +270,21 @@ CORRECTION_PATTERNS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]
     ),
     (
         re.compile(r"^(\S+) holds no usable correction \(missing fields (.*), unexpected (.*)\)$"),
-        lambda m: (
+        lambda m: filled(
             QCoreApplication.translate(
                 "ProtocolTexts", "%1 holds no usable correction (missing fields %2, unexpected %3)"
-            )
-            .replace("%1", m.group(1))
-            .replace("%2", m.group(2))
-            .replace("%3", m.group(3))
+            ),
+            m.group(1),
+            m.group(2),
+            m.group(3),
         ),
     ),
     (
         re.compile(r"^(\S+) holds no usable correction \((.*)\)$"),
-        lambda m: (
-            QCoreApplication.translate("ProtocolTexts", "%1 holds no usable correction (%2)")
-            .replace("%1", m.group(1))
-            .replace("%2", m.group(2))
+        lambda m: filled(
+            QCoreApplication.translate("ProtocolTexts", "%1 holds no usable correction (%2)"),
+            m.group(1),
+            m.group(2),
         ),
     ),
 )
