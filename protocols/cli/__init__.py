@@ -83,7 +83,8 @@ def termination_signals_interrupt() -> Iterator[None]:
             signal.signal(number, handler_before)
 
 
-GLOBAL_OPTIONS_WITH_VALUE = ("--log-file",)
+LOG_FILE_OPTION = "--log-file"
+GLOBAL_OPTIONS_WITH_VALUE = (LOG_FILE_OPTION,)
 """Options before the command word that take the next argument as their value."""
 
 
@@ -113,7 +114,7 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
         default=0,
         help="log what the instrument does on stderr (-vv: with debug detail)",
     )
-    parser.add_argument("--log-file", metavar="FILE", help="append the log to FILE")
+    parser.add_argument(LOG_FILE_OPTION, metavar="FILE", help="append the log to FILE")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     if command in COMMAND_MODULES:
         importlib.import_module(COMMAND_MODULES[command]).register(commands)
